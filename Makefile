@@ -1,0 +1,43 @@
+# Two commands for a newcomer: `make run` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+VENV := .venv/bin
+BIND ?= 127.0.0.1:5000
+WORKERS ?= 2
+
+.PHONY: run test setup setup-test seed lint format bench db-stop dev
+
+setup:
+	@scripts/setup.sh
+
+setup-test:
+	@scripts/setup.sh --test
+
+## make run: everything needed, the demo data once, then the portal under gunicorn at http://$(BIND)
+run: setup
+	@$(VENV)/flask --app wsgi seed-demo --if-empty
+	@echo "==> portal at http://$(BIND)  (Ctrl-C stops it)"
+	@$(VENV)/gunicorn --workers $(WORKERS) --bind $(BIND) --access-logfile - 'wsgi:app'
+
+## make test: everything needed, lint, then the whole suite
+test: setup-test
+	@$(VENV)/ruff check .
+	@$(VENV)/ruff format --check .
+	@$(VENV)/pytest $(PYTEST_ARGS)
+
+dev: setup
+	@$(VENV)/flask --app wsgi run --debug
+
+seed: setup
+	@$(VENV)/flask --app wsgi seed-demo
+
+bench: setup
+	@for b in bench/bench_*.py; do $(VENV)/python $$b || exit 1; done
+
+lint:
+	@$(VENV)/ruff check . && $(VENV)/ruff format --check .
+
+format:
+	@$(VENV)/ruff check --fix . && $(VENV)/ruff format .
+
+db-stop:
+	@scripts/pg.sh stop

@@ -1,0 +1,1 @@
+"""Framework-free geospatial toolkit: Shapely, pyproj and folium; no Flask, no database."""

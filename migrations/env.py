@@ -1,0 +1,50 @@
+"""Alembic environment: the app's engine and metadata, through Flask-Migrate."""
+
+import logging
+from logging.config import fileConfig
+
+from alembic import context
+from flask import current_app
+
+config = context.config
+if config.config_file_name:
+    fileConfig(config.config_file_name)
+logger = logging.getLogger("alembic.env")
+
+db = current_app.extensions["migrate"].db
+target_metadata = db.metadata
+
+# PostGIS owns these tables; autogenerate must not try to drop them.
+IGNORED_TABLES = {"spatial_ref_sys", "topology", "layer"}
+
+
+def include_object(obj, name, type_, reflected, compare_to):
+    return not (type_ == "table" and name in IGNORED_TABLES)
+
+
+def run_migrations_offline():
+    context.configure(
+        url=str(db.engine.url).replace("%", "%%"),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        include_object=include_object,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online():
+    with db.engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            include_object=include_object,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

@@ -1,0 +1,51 @@
+"""The grassroots security portal: application factory."""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, url_for
+
+from portal import config as config_module
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app; `overrides` replace configuration taken from the environment (tests)."""
+    root = config_module.ROOT
+    app = Flask(
+        __name__,
+        template_folder=str(root / "templates"),
+        static_folder=str(root / "static"),
+    )
+    app.config.update(config_module.load(overrides))
+
+    from portal import assets, cli, errors, i18n, security
+    from portal.extensions import csrf, db, htmx, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(root / "migrations"))
+    csrf.init_app(app)
+    htmx.init_app(app)
+    i18n.init_app(app)
+    security.init_app(app)
+    assets.init_app(app)
+    errors.register(app)
+    cli.register(app)
+
+    from portal.areas.views import bp as areas_bp
+    from portal.auth.views import bp as auth_bp
+    from portal.health.views import bp as health_bp
+
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(areas_bp)
+    app.register_blueprint(health_bp)
+
+    @app.get("/")
+    def home():
+        return redirect(url_for("areas.index"))
+
+    @app.after_request
+    def vary_on_htmx(response):
+        # one URL answers with a page or a fragment, so caches must key on HX-Request
+        response.vary.add("HX-Request")
+        return response
+
+    return app

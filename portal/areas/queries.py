@@ -1,0 +1,100 @@
+"""Queries of the area browser; each returns a select() that the caller executes."""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, func, literal_column, select
+
+from portal.models import Area, Team, TeamArea
+
+LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2, "village": 3}
+
+
+def current_areas() -> Select:
+    return select(Area).where(Area.valid_to.is_(None))
+
+
+def roots() -> Select:
+    return current_areas().where(Area.parent_id.is_(None)).order_by(Area.code, Area.name)
+
+
+def children(parent_id: int) -> Select:
+    # official codes keep the official order (villages are numbered in their commune)
+    return (
+        current_areas()
+        .where(Area.parent_id == parent_id)
+        .order_by(Area.code.nulls_last(), Area.name, Area.id)
+    )
+
+
+def child_counts(parent_ids: list[int]) -> Select:
+    return (
+        select(Area.parent_id, func.count())
+        .where(Area.parent_id.in_(parent_ids), Area.valid_to.is_(None))
+        .group_by(Area.parent_id)
+    )
+
+
+def search(folded: str) -> Select:
+    """Areas whose name, without diacritics, contains the folded query (trigram index)."""
+    pattern = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    level_rank = func.array_position(
+        literal_column("ARRAY['province','district','commune','village']::varchar[]"),
+        Area.level,
+    )
+    return (
+        current_areas()
+        .where(Area.name_search.like(pattern))
+        .order_by(level_rank, func.length(Area.name_search), Area.name_search, Area.id)
+    )
+
+
+def land_area_m2(area_id: int) -> Select:
+    """Area on the spheroid, in square metres."""
+    return select(func.ST_Area(func.Geography(Area.geom))).where(Area.id == area_id)
+
+
+def display_geojson(area_ids: list[int], tolerance: float) -> Select:
+    """Boundaries simplified for display (topology kept) with 6 decimals, as GeoJSON text."""
+    simplified = func.ST_SimplifyPreserveTopology(Area.geom, tolerance)
+    return select(Area.id, Area.name, func.ST_AsGeoJSON(simplified, 6)).where(
+        Area.id.in_(area_ids), Area.geom.is_not(None)
+    )
+
+
+def extent(area_id: int) -> Select:
+    box = func.ST_Extent(Area.geom)
+    return select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)).where(
+        Area.id == area_id
+    )
+
+
+def active_teams_of_area(area_id: int) -> Select:
+    return (
+        select(Team)
+        .join(TeamArea, TeamArea.team_id == Team.id)
+        .where(
+            TeamArea.area_id == area_id,
+            TeamArea.valid_from <= func.current_date(),
+            (TeamArea.valid_to.is_(None)) | (TeamArea.valid_to > func.current_date()),
+        )
+    )
+
+
+def ancestors(area_id: int) -> Select:
+    """The chain of parents, from the top, by a recursive query."""
+    chain = (
+        select(Area.id, Area.parent_id, literal_column("0").label("depth"))
+        .where(Area.id == area_id)
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union_all(
+        select(Area.id, Area.parent_id, (chain.c.depth + 1).label("depth")).where(
+            Area.id == chain.c.parent_id
+        )
+    )
+    return (
+        select(Area)
+        .join(chain, chain.c.id == Area.id)
+        .where(chain.c.depth > 0)
+        .order_by(chain.c.depth.desc())
+    )

@@ -1,0 +1,39 @@
+"""Area browser: province -> communes -> villages, search, and an area's page with its map.
+
+One URL per resource: an HTMX request for a part of the page (search results, a page of
+children) gets that fragment, any other request the whole page.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from portal.areas import services
+from portal.extensions import htmx
+from portal.security import protect_blueprint
+
+bp = Blueprint("areas", __name__, url_prefix="/areas")
+protect_blueprint(bp)
+bp.add_app_template_global(services.kind_label, "kind_label")
+
+
+def _page_arg() -> int:
+    return max(request.args.get("page", 1, type=int) or 1, 1)
+
+
+@bp.get("/")
+def index():
+    q = request.args.get("q", "").strip()
+    results = services.search(q, _page_arg()) if q else None
+    if htmx and htmx.target == "search-results":
+        return render_template("areas/_search_results.html", q=q, results=results)
+    return render_template("areas/index.html", q=q, results=results, roots=services.roots())
+
+
+@bp.get("/<int:area_id>")
+def show(area_id: int):
+    if htmx and (htmx.target or "").startswith("children-"):
+        area, page = services.children(area_id, _page_arg())
+        return render_template("areas/_children.html", parent=area, page=page)
+    view = services.area_view(area_id, _page_arg())
+    return render_template("areas/page.html", view=view)

@@ -1,0 +1,99 @@
+"""Command-line tools: `flask --app wsgi import-boundaries`, `seed-demo`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from portal.models import Level
+
+
+def _progress_printer(label: str):
+    """A progress bar per phase on stderr, for long imports."""
+    bars: dict[str, object] = {}
+
+    def report(phase: str, done: int, total: int) -> None:
+        bar = bars.get(phase)
+        if bar is None:
+            bar = click.progressbar(
+                length=total, label=f"{label} {phase}", file=click.get_text_stream("stderr")
+            )
+            bar.__enter__()
+            bars[phase] = bar
+        bar.update(done - bar.pos)
+        if done >= total:
+            bar.__exit__(None, None, None)
+
+    return report
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("import-boundaries")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    @click.option(
+        "--level", type=click.Choice(["province", "district", "commune", "village"]), required=True
+    )
+    @click.option(
+        "--parent", "parent_code", help="Code of the parent unit (else found by location)."
+    )
+    @click.option("--skip-invalid", is_flag=True, help="Import the valid features, skip the rest.")
+    @click.option(
+        "--valid-from", type=click.DateTime(["%Y-%m-%d"]), help="Date the boundaries apply from."
+    )
+    @click.option(
+        "--valid-to", type=click.DateTime(["%Y-%m-%d"]), help="Last day (for a past layout)."
+    )
+    @click.option("--decision", "decision_number", help="Number of the decision behind the change.")
+    def import_boundaries(
+        file, level, parent_code, skip_invalid, valid_from, valid_to, decision_number
+    ):
+        """Import GeoJSON boundaries; nothing is written if any feature is unusable."""
+        from portal.boundaries.services import ImportRejected, describe, import_features
+
+        try:
+            report = import_features(
+                file.read_bytes(),
+                Level(level),
+                parent_code=parent_code,
+                skip_invalid=skip_invalid,
+                valid_from=valid_from.date() if valid_from else None,
+                valid_to=valid_to.date() if valid_to else None,
+                decision_number=decision_number,
+                progress=_progress_printer(file.name),
+            )
+        except ImportRejected as exc:
+            click.echo(exc.message, err=True)
+            for line in exc.details:
+                click.echo(f"  {line}", err=True)
+            click.echo("Dùng --skip-invalid để chỉ nhập các đối tượng hợp lệ.", err=True)
+            raise SystemExit(1) from None
+        click.echo(
+            f"Đã nhập {file.name}: {report.created} mới, {report.updated} cập nhật, "
+            f"{report.unchanged} không đổi, {len(report.skipped)} bỏ qua."
+        )
+        for problem in report.skipped:
+            click.echo(f"  bỏ qua: {describe(problem)}", err=True)
+
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when areas are already loaded.")
+    @click.option("--reset", is_flag=True, help="Delete all areas, teams and accounts first.")
+    @click.option(
+        "--synthetic", is_flag=True, help="A synthetic city even if the Hanoi files exist."
+    )
+    @click.option(
+        "--communes", type=int, default=None, help="Only the first N communes (quick demo)."
+    )
+    def seed_demo(if_empty, reset, synthetic, communes):
+        """Load the demo: Hanoi's communes divided into villages, teams, members, accounts."""
+        from portal.demo.seed import seed
+
+        seed(
+            data_dir=None if synthetic else app.config["SHARED_DATA_DIR"],
+            if_empty=if_empty,
+            reset=reset,
+            limit_communes=communes,
+            echo=click.echo,
+            progress=_progress_printer("seed"),
+        )

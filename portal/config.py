@@ -1,0 +1,76 @@
+"""Configuration from the environment: nothing secret is hard-coded."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCAL = ROOT / ".local"  # per-clone state made by scripts/setup.sh, ignored by git
+
+
+def local_database_url(name: str | None = None) -> str | None:
+    """The URL of the project's own cluster (scripts/pg.sh), if set-up has created it."""
+    password_file = LOCAL / "pg.password"
+    if not password_file.exists():
+        return None
+    port = os.environ.get("PORTAL_PGPORT", "54329")
+    name = name or os.environ.get("PORTAL_DBNAME", "antt_portal")
+    password = password_file.read_text().strip()
+    return f"postgresql+psycopg://portal:{password}@127.0.0.1:{port}/{name}"
+
+
+def environment() -> str:
+    """development, testing or production; `flask run --debug` counts as development."""
+    env = os.environ.get("PORTAL_ENV")
+    if env:
+        return env
+    return "development" if os.environ.get("FLASK_DEBUG") == "1" else "production"
+
+
+def _secret_key(env: str) -> str:
+    key = os.environ.get("SECRET_KEY")
+    if key:
+        return key
+    # set-up writes one random key per clone so that all gunicorn workers share it
+    key_file = LOCAL / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    if env in ("development", "testing"):
+        return secrets.token_hex(32)
+    raise RuntimeError("SECRET_KEY must be set outside development and tests")
+
+
+def load(overrides: dict | None = None) -> dict:
+    """Build the app's configuration; `overrides` (tests) win over the environment."""
+    overrides = overrides or {}
+    env = overrides.get("PORTAL_ENV") or environment()
+    database_url = (
+        overrides.get("SQLALCHEMY_DATABASE_URI")
+        or os.environ.get("DATABASE_URL")
+        or local_database_url()
+    )
+    if not database_url:
+        raise RuntimeError("DATABASE_URL is not set and scripts/setup.sh has not made a database")
+    config = {
+        "PORTAL_ENV": env,
+        "TESTING": env == "testing",
+        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(env),
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": os.environ.get("PORTAL_HTTPS") == "1",
+        # Tiles are off by default: the portal runs on closed networks, so the map background is
+        # plain; set MAP_TILE_URL (and MAP_TILE_ATTRIBUTION) to a tile server you run yourselves.
+        "MAP_TILE_URL": os.environ.get("MAP_TILE_URL") or None,
+        "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", ""),
+        "SHARED_DATA_DIR": Path(
+            os.environ.get("PORTAL_SHARED_DATA", ROOT.parent / "shared" / "data")
+        ),
+        "PAGE_SIZE": 50,
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    }
+    config.update(overrides)
+    return config

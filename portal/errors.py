@@ -1,0 +1,107 @@
+"""Typed domain errors, and the one place where errors become HTML pages, fragments or JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from portal.extensions import htmx
+from portal.i18n import _
+
+
+class DomainError(Exception):
+    """A failure the user can understand; status is the HTTP status it maps to."""
+
+    status = 400
+
+    def __init__(self, message: str, *, details: list | None = None):
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+
+class NotFound(DomainError):
+    status = 404
+
+
+class Forbidden(DomainError):
+    status = 403
+
+
+class Invalid(DomainError):
+    status = 422
+
+
+@dataclass
+class ErrorView:
+    status: int
+    title: str
+    message: str
+    details: list = field(default_factory=list)
+
+
+_TITLES = {
+    400: "Yêu cầu không hợp lệ",
+    403: "Không có quyền truy cập",
+    404: "Không tìm thấy",
+    405: "Phương thức không được phép",
+    422: "Dữ liệu không hợp lệ",
+    500: "Lỗi hệ thống",
+    503: "Dịch vụ tạm thời không sẵn sàng",
+}
+
+
+def _wants_json() -> bool:
+    if request.path.startswith(("/api/", "/healthz")):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not htmx
+
+
+def render_error(view: ErrorView):
+    if _wants_json():
+        body = {"error": view.title, "message": view.message, "status": view.status}
+        if view.details:
+            body["details"] = view.details
+        return jsonify(body), view.status
+    template = "errors/_error.html" if htmx else "errors/page.html"
+    response = render_template(template, error=view)
+    headers = {}
+    if htmx:
+        # show the message where the request came from, whatever target it aimed at
+        headers = {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+    return response, view.status, headers
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError):
+        title = _(_TITLES.get(exc.status, _TITLES[400]))
+        return render_error(ErrorView(exc.status, title, exc.message, exc.details))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        status = exc.code or 500
+        title = _(_TITLES.get(status, exc.name))
+        message = _(MESSAGES.get(status, "")) or exc.description or ""
+        if status == 400 and "CSRF" in (exc.description or ""):
+            message = _("Phiên làm việc đã hết hạn hoặc thiếu mã CSRF. Hãy tải lại trang.")
+        return render_error(ErrorView(status, title, message))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        if isinstance(exc, HTTPException):
+            return http_error(exc)
+        app.logger.exception("unhandled error")
+        return render_error(
+            ErrorView(500, _(_TITLES[500]), _("Đã có lỗi xảy ra. Xin thử lại sau."))
+        )
+
+
+MESSAGES = {
+    403: "Tài khoản của bạn không được phép xem trang này.",
+    404: "Trang hoặc đối tượng bạn tìm không tồn tại, hoặc nằm ngoài phạm vi của bạn.",
+    405: "Địa chỉ này không nhận phương thức yêu cầu đó.",
+}

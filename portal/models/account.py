@@ -1,0 +1,40 @@
+"""Accounts of the people who work in the portal; citizens need none."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.extensions import db
+
+
+class AccountRole(StrEnum):
+    ADMIN = "admin"  # city admin: everything in the city
+    COMMUNE_OFFICER = "commune_officer"  # one commune
+    TEAM_LEADER = "team_leader"  # one team
+
+
+class Account(db.Model):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint(
+            "(role = 'admin' AND commune_id IS NULL AND team_id IS NULL)"
+            " OR (role = 'commune_officer' AND commune_id IS NOT NULL AND team_id IS NULL)"
+            " OR (role = 'team_leader' AND team_id IS NOT NULL)",
+            name="scope_by_role",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    full_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    commune_id: Mapped[int | None] = mapped_column(ForeignKey("areas.id"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    is_active: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

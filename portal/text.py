@@ -1,0 +1,21 @@
+"""Vietnamese text: NFC for storage, a folded form for search that ignores diacritics."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_SPACES = re.compile(r"\s+")
+
+
+def nfc(text: str) -> str:
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", text)).strip()
+
+
+def fold(text: str) -> str:
+    """Lower case without diacritics: "Phường Ba Đình" -> "phuong ba dinh"."""
+    # đ has no combining mark to strip: it is its own letter, so it is mapped by hand
+    text = text.replace("đ", "d").replace("Đ", "D")
+    decomposed = unicodedata.normalize("NFD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return _SPACES.sub(" ", stripped.lower()).strip()

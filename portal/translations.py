@@ -1,0 +1,1 @@
+EN: dict[str, str] = {}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The project's own PostgreSQL 15 cluster: its own data directory, port and socket, never the
+# machine's default cluster.
+#   scripts/pg.sh start | stop | status | createdb [NAME] | url [NAME]
+# PostgreSQL refuses to run as root, so when we are root the server runs as the `postgres` user.
+# That user must be able to reach the data directory: when the clone sits under a folder only root
+# can enter, the cluster lives under /var/lib/antt-portal/<hash of this path> instead, and
+# .local/pg links to it, so the data stays tied to this clone and out of git.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
+PORT=${PORTAL_PGPORT:-54329}
+DBNAME=${PORTAL_DBNAME:-antt_portal}
+
+# With DATABASE_URL set we use that server as it is and manage nothing.
+if [[ -n "${DATABASE_URL:-}" && "${1:-}" != url ]]; then
+    case "${1:-}" in
+        createdb) exec .venv/bin/python -m portal.dbsetup "$DATABASE_URL" ;;
+        *) echo "DATABASE_URL is set: the project's own cluster is not used"; exit 0 ;;
+    esac
+fi
+
+if [[ $(id -u) -eq 0 ]]; then
+    RUNAS=(runuser -u postgres --)
+else
+    RUNAS=()
+fi
+
+mkdir -p .local
+if [[ ! -e .local/pg ]]; then
+    if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$ROOT/.local"; then
+        hash=$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)
+        home=/var/lib/antt-portal/$hash
+        mkdir -p "$home"
+        ln -s "$home" .local/pg
+    else
+        mkdir -p .local/pg
+    fi
+    [[ $(id -u) -eq 0 ]] && chown postgres: "$(readlink -f .local/pg)"
+fi
+PGHOME=$(readlink -f .local/pg)
+DATA=$PGHOME/data
+SOCK=$PGHOME/run
+PWFILE=.local/pg.password
+
+pg() { "${RUNAS[@]}" "$@"; }
+
+url() {
+    local name=${1:-$DBNAME}
+    echo "postgresql+psycopg://portal:$(cat "$PWFILE")@127.0.0.1:$PORT/$name"
+}
+
+start() {
+    if [[ ! -f $DATA/PG_VERSION ]]; then
+        echo "==> initdb $DATA (port $PORT)"
+        [[ -f $PWFILE ]] || { umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$PWFILE"; }
+        pg mkdir -p "$DATA" "$SOCK"
+        # initdb reads the password from a file its own user can read; it is removed at once.
+        local tmp=$PGHOME/.pw
+        cp "$PWFILE" "$tmp"
+        [[ $(id -u) -eq 0 ]] && chown postgres: "$tmp"
+        pg "$PGBIN/initdb" -D "$DATA" -U portal --pwfile="$tmp" --auth=scram-sha-256 \
+            -E UTF8 --locale=C.UTF-8 >/dev/null
+        rm -f "$tmp"
+        cat >>"$DATA/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PORT
+unix_socket_directories = '$SOCK'
+shared_buffers = 256MB
+work_mem = 32MB
+maintenance_work_mem = 256MB
+fsync = off                   # a development and test cluster: speed over crash safety
+synchronous_commit = off
+full_page_writes = off
+CONF
+    fi
+    if pg "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "==> starting PostgreSQL on 127.0.0.1:$PORT"
+    pg "$PGBIN/pg_ctl" -D "$DATA" -l "$PGHOME/server.log" -w -t 60 start >/dev/null
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) pg "$PGBIN/pg_ctl" -D "$DATA" -m fast stop ;;
+    status) pg "$PGBIN/pg_ctl" -D "$DATA" status ;;
+    url) url "${2:-}" ;;
+    createdb) start; .venv/bin/python -m portal.dbsetup "$(url "${2:-}")" ;;
+    *) echo "usage: $0 start|stop|status|createdb [NAME]|url [NAME]" >&2; exit 2 ;;
+esac
