@@ -96,6 +96,10 @@ def _rings(coords, depth: int):
         yield from _rings(item, depth - 1)
 
 
+def _inside(values: list[float], bounds: tuple[float, float]) -> bool:
+    return bounds[0] <= min(values) and max(values) <= bounds[1]
+
+
 def _fmt(x: float, y: float) -> str:
     return f"({x:.6f}, {y:.6f})"
 
@@ -124,9 +128,14 @@ def check_geometry(geometry: dict | None) -> tuple[MultiPolygon | None, str | No
             return None, "malformed_geometry", f"position {pos!r}"
         if len(pos) > 2:
             return None, "three_d", f"{pos!r}"
-        x, y = pos
-        if not all(isinstance(v, int | float) and math.isfinite(v) for v in (x, y)):
+        if not all(isinstance(v, int | float) and math.isfinite(v) for v in pos):
             return None, "malformed_geometry", f"position {pos!r}"
+    xs = [p[0] for p in positions]
+    ys = [p[1] for p in positions]
+    if _inside(xs, _VN_LAT) and _inside(ys, _VN_LON):
+        # latitude first, longitude second: a place in Vietnam written the wrong way round
+        return None, "swapped_axes", _fmt(xs[0], ys[0])
+    for x, y in zip(xs, ys, strict=True):
         if not (-180 <= x <= 180 and -90 <= y <= 90):
             return None, "not_wgs84", _fmt(x, y)
     for ring in rings:
@@ -139,9 +148,6 @@ def check_geometry(geometry: dict | None) -> tuple[MultiPolygon | None, str | No
         return None, "empty_geometry", ""
     if not geom.is_valid:
         return None, "invalid_geometry", shapely.is_valid_reason(geom)
-    minx, miny, maxx, maxy = geom.bounds
-    if _VN_LAT[0] <= minx and maxx <= _VN_LAT[1] and _VN_LON[0] <= miny and maxy <= _VN_LON[1]:
-        return None, "swapped_axes", _fmt(minx, miny)
     if isinstance(geom, Polygon):
         geom = MultiPolygon([geom])
     return geom, None, ""

@@ -49,6 +49,8 @@ def new_map(assets: Assets, tiles: Tiles | None, bounds: tuple[float, float, flo
         tiles=None,
         zoom_control=True,
         zoomSnap=0.25,  # fit a commune snugly instead of at the next whole zoom level
+        # Leaflet's own credit links to its website; with tiles, their attribution is required
+        attributionControl=tiles is not None,
         control_scale=True,
         width="100%",
         height="100%",

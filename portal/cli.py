@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -17,9 +18,7 @@ def _progress_printer(label: str):
     def report(phase: str, done: int, total: int) -> None:
         bar = bars.get(phase)
         if bar is None:
-            bar = click.progressbar(
-                length=total, label=f"{label} {phase}", file=click.get_text_stream("stderr")
-            )
+            bar = click.progressbar(length=total, label=f"{label} {phase}", file=sys.stderr)
             bar.__enter__()
             bars[phase] = bar
         bar.update(done - bar.pos)

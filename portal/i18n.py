@@ -27,7 +27,7 @@ def current_language() -> str:
     return lang
 
 
-def _(text: str, **params) -> str:
+def _(text: str, /, **params) -> str:
     """Translate a Vietnamese source string into the current language, then fill {params}."""
     if current_language() == "en":
         text = EN.get(text, text)

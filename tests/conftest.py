@@ -1,0 +1,141 @@
+"""Test fixtures: a real PostGIS database built by the migrations, one transaction per test.
+
+The test database is dropped and rebuilt by `flask db upgrade` at the start of every run, so
+the migrations themselves are under test. Each test runs inside a transaction that is rolled
+back; the code under test may commit, which only releases a savepoint.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy.orm import scoped_session, sessionmaker
+
+from portal import create_app
+from portal.config import local_database_url
+from portal.dbsetup import drop_database, ensure_database
+from portal.extensions import db
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("PORTAL_SHARED_DATA", ROOT.parent / "shared" / "data"))
+HANOI_COMMUNES = SHARED_DATA / "hanoi_communes2025_sapnhap.geojson"
+HANOI_PROVINCE = SHARED_DATA / "hanoi_province2025_sapnhap.geojson"
+HANOI_DISTRICTS = SHARED_DATA / "hanoi_districts2019_gischinhphu.geojson"
+
+
+def database_url_for(name: str) -> str:
+    url = os.environ.get("TEST_DATABASE_URL") or local_database_url(name)
+    if not url:
+        pytest.exit(
+            "No database: run `make test` (scripts/setup.sh makes one) or set TEST_DATABASE_URL"
+        )
+    if name != "antt_portal_test":  # a second database beside the first, for browser tests
+        url = url.rsplit("/", 1)[0] + "/" + name
+    return url
+
+
+def fresh_database(name: str) -> str:
+    """Drop and re-create a database with its extensions; the migrations build the schema."""
+    url = database_url_for(name)
+    drop_database(url)
+    ensure_database(url)
+    return url
+
+
+def make_app(url: str):
+    return create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "test-secret-key",
+            "SHARED_DATA_DIR": SHARED_DATA,
+        }
+    )
+
+
+def migrate(app) -> None:
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade(directory=str(ROOT / "migrations"))
+
+
+@pytest.fixture(scope="session")
+def app():
+    url = fresh_database("antt_portal_test")
+    application = make_app(url)
+    migrate(application)
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@contextmanager
+def rolled_back_session(app):
+    """Swap db.session for one bound to a connection whose transaction is rolled back at exit.
+
+    No app context stays pushed meanwhile: requests made by the test client then get their own
+    context and `g`, exactly as in production.
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+    transaction = connection.begin()
+    original = db.session
+    db.session = scoped_session(
+        sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    )
+    try:
+        yield db.session
+    finally:
+        db.session.remove()
+        db.session = original
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session(app):
+    """db.session bound to one connection whose transaction is rolled back after the test."""
+    with rolled_back_session(app) as s:
+        yield s
+
+
+@pytest.fixture
+def client(app, session):
+    return app.test_client()
+
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def csrf_token(client, path: str = "/login") -> str:
+    page = client.get(path).get_data(as_text=True)
+    return CSRF_META.search(page).group(1)
+
+
+def login(client, username: str, password: str):
+    token = csrf_token(client)
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+
+
+@pytest.fixture
+def hanoi(session):
+    """The real Hanoi outline and its 126 communes, imported through the import core."""
+    if not HANOI_COMMUNES.exists():
+        pytest.skip(f"shared Hanoi data not found at {SHARED_DATA}")
+    from portal.boundaries.services import import_features
+    from portal.models import Level
+
+    in_force = date(2025, 7, 1)  # the 2025 layout
+    import_features(HANOI_PROVINCE.read_bytes(), Level.PROVINCE, valid_from=in_force)
+    import_features(
+        HANOI_COMMUNES.read_bytes(), Level.COMMUNE, parent_code="01", valid_from=in_force
+    )
+    return session

@@ -1,0 +1,147 @@
+"""geo.features: reading GeoJSON and naming every problem, without Flask or a database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import shapely
+
+from geo.features import read_geojson
+
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+SQUARE = [[105.80, 21.00], [105.81, 21.00], [105.81, 21.01], [105.80, 21.01], [105.80, 21.00]]
+
+
+def feature(geometry, code="00001", name="Phường Thử"):
+    return {"type": "Feature", "properties": {"code": code, "fullName": name}, "geometry": geometry}
+
+
+def collection(*features, **extra):
+    return json.dumps({"type": "FeatureCollection", "features": list(features), **extra})
+
+
+def polygon(ring=SQUARE):
+    return {"type": "Polygon", "coordinates": [ring]}
+
+
+def kinds(result):
+    return [(p.index, p.kind) for p in result.problems]
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="the shared Hanoi data is not beside the repo")
+def test_real_hanoi_communes_read_without_problems():
+    result = read_geojson((SHARED / "hanoi_communes2025_sapnhap.geojson").read_bytes())
+    assert result.problems == []
+    assert len(result.valid) == 126
+    ba_dinh = next(f for f in result.valid if f.code == "00004")
+    assert ba_dinh.name == "Phường Ba Đình"
+    assert ba_dinh.name_en == "Ba Dinh Ward"
+    assert ba_dinh.geometry.geom_type == "MultiPolygon"
+    # the source rings are clockwise; we read them as they are and orient on writing
+    assert 2.5e-4 < ba_dinh.geometry.area < 3.0e-4
+
+
+def test_polygon_becomes_multipolygon():
+    result = read_geojson(collection(feature(polygon())))
+    assert result.problems == []
+    assert result.valid[0].geometry.geom_type == "MultiPolygon"
+
+
+def test_bow_tie_ring_is_reported_with_reason_and_place():
+    bow_tie = [[105.80, 21.00], [105.81, 21.01], [105.81, 21.00], [105.80, 21.01], [105.80, 21.00]]
+    result = read_geojson(collection(feature(polygon()), feature(polygon(bow_tie), code="2")))
+    assert kinds(result) == [(2, "invalid_geometry")]
+    problem = result.problems[0]
+    assert problem.code == "2"
+    assert "Self-intersection" in problem.detail
+    assert "105.805" in problem.detail  # where the ring crosses itself
+    assert [f.index for f in result.valid] == [1]
+
+
+def test_wrong_geometry_type():
+    line = {"type": "LineString", "coordinates": SQUARE}
+    result = read_geojson(collection(feature(line)))
+    assert kinds(result) == [(1, "wrong_type")]
+    assert result.problems[0].detail == "LineString"
+
+
+def test_projected_metres_are_not_wgs84():
+    metres = [[585000, 2323000], [586000, 2323000], [586000, 2324000], [585000, 2323000]]
+    result = read_geojson(collection(feature(polygon(metres))))
+    assert kinds(result) == [(1, "not_wgs84")]
+    assert "585000" in result.problems[0].detail
+
+
+def test_named_crs_other_than_wgs84_rejects_the_file():
+    crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3405"}}
+    result = read_geojson(collection(feature(polygon()), crs=crs))
+    assert kinds(result) == [(0, "crs_not_wgs84")]
+    assert result.valid == []
+
+
+@pytest.mark.parametrize("data", [b"", b"   \n", b""])
+def test_empty_file(data):
+    result = read_geojson(data)
+    assert kinds(result) == [(0, "empty_file")]
+
+
+def test_collection_without_features():
+    assert kinds(read_geojson(collection())) == [(0, "no_features")]
+
+
+def test_not_json_names_line_and_column():
+    result = read_geojson(b'{"type": "FeatureCollection",\n "features": [}')
+    assert kinds(result) == [(0, "not_json")]
+    assert "line 2" in result.problems[0].detail
+
+
+def test_unclosed_ring():
+    ring = [*SQUARE[:-1], [105.8, 21.0001]]
+    assert kinds(read_geojson(collection(feature(polygon(ring))))) == [(1, "unclosed_ring")]
+
+
+def test_three_d_coordinates():
+    ring = [[x, y, 12.0] for x, y in SQUARE]
+    assert kinds(read_geojson(collection(feature(polygon(ring))))) == [(1, "three_d")]
+
+
+def test_swapped_longitude_latitude():
+    ring = [[y, x] for x, y in SQUARE]
+    result = read_geojson(collection(feature(polygon(ring))))
+    assert kinds(result) == [(1, "swapped_axes")]
+    assert result.problems[0].detail == "(21.000000, 105.800000)"
+
+
+def test_missing_name_and_code_and_duplicates():
+    features = [
+        feature(polygon(), code="A"),
+        feature(polygon(), code="A"),
+        {"type": "Feature", "properties": {"code": "B"}, "geometry": polygon()},
+        {"type": "Feature", "properties": {"fullName": "Xã Không Mã"}, "geometry": polygon()},
+    ]
+    result = read_geojson(collection(*features))
+    assert kinds(result) == [(2, "duplicate_code"), (3, "missing_name"), (4, "missing_code")]
+    assert result.problems[0].detail == "feature 1"
+
+
+def test_names_are_normalised_to_nfc():
+    decomposed = "Phu\u031bo\u031b\u0300ng Ba \u0110i\u0300nh"  # NFD input
+    result = read_geojson(collection(feature(polygon(), name=decomposed)))
+    assert result.valid[0].name == "Phường Ba Đình"
+
+
+def test_progress_is_reported_per_feature():
+    seen = []
+    read_geojson(
+        collection(feature(polygon(), code="1"), feature(polygon(), code="2")),
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert seen == [(1, 2), (2, 2)]
+
+
+def test_valid_geometry_is_usable_by_shapely():
+    result = read_geojson(collection(feature(polygon())))
+    assert shapely.is_valid(result.valid[0].geometry)

@@ -1,0 +1,52 @@
+"""Every string marked for translation has its English, and Vietnamese stays NFC."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from portal.translations import EN
+from tests.conftest import ROOT
+
+# _("...") or _('...') in Python and Jinja; a literal first argument only
+MARKED = re.compile(r"""\b_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
+
+
+def marked_strings() -> dict[str, str]:
+    found = {}
+    for path in [*ROOT.glob("portal/**/*.py"), *ROOT.glob("templates/**/*.html")]:
+        if path.name == "translations.py":
+            continue
+        for match in MARKED.finditer(path.read_text()):
+            found[match.group(1) or match.group(2)] = str(path.relative_to(ROOT))
+    return found
+
+
+def message_tables() -> set[str]:
+    """Sentences kept in tables (problem kinds, kind labels) and translated through _(...)."""
+    from portal.areas.services import KIND_LABELS
+    from portal.boundaries.services import PROBLEM_TEXT
+    from portal.errors import _TITLES, MESSAGES
+
+    return {*PROBLEM_TEXT.values(), *KIND_LABELS.values(), *_TITLES.values(), *MESSAGES.values()}
+
+
+def test_every_marked_string_has_english():
+    missing = {s: where for s, where in marked_strings().items() if s not in EN}
+    missing.update({s: "table" for s in message_tables() if s not in EN})
+    assert missing == {}
+
+
+def test_no_stale_translations():
+    used = set(marked_strings()) | message_tables()
+    assert set(EN) - used == set()
+
+
+def test_vietnamese_sources_are_nfc():
+    for text in [*marked_strings(), *message_tables()]:
+        assert unicodedata.normalize("NFC", text) == text, text
+
+
+def test_placeholders_match():
+    for vi, en in EN.items():
+        assert sorted(re.findall(r"{\w+}", vi)) == sorted(re.findall(r"{\w+}", en)), vi

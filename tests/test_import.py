@@ -1,0 +1,204 @@
+"""The boundary import core on the real Hanoi files and on broken inputs."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pytest
+import shapely
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+
+from portal.boundaries.services import ImportRejected, import_features
+from portal.models import Area, AreaVersion, Level
+from tests.conftest import HANOI_COMMUNES, HANOI_DISTRICTS, HANOI_PROVINCE
+
+SQUARE = [[105.80, 21.00], [105.81, 21.00], [105.81, 21.01], [105.80, 21.01], [105.80, 21.00]]
+BOW_TIE = [[105.80, 21.00], [105.81, 21.01], [105.81, 21.00], [105.80, 21.01], [105.80, 21.00]]
+
+
+def fc(*features):
+    return json.dumps({"type": "FeatureCollection", "features": list(features)}).encode()
+
+
+def commune(code, name, ring=SQUARE, gtype="Polygon"):
+    coords = [ring] if gtype == "Polygon" else ring
+    return {
+        "type": "Feature",
+        "properties": {"code": code, "fullName": name},
+        "geometry": {"type": gtype, "coordinates": coords},
+    }
+
+
+def count(session, level=None):
+    query = select(func.count()).select_from(Area)
+    if level:
+        query = query.where(Area.level == level)
+    return session.scalar(query)
+
+
+def test_real_hanoi_communes_import(hanoi):
+    session = hanoi
+    assert count(session, "province") == 1
+    assert count(session, "commune") == 126
+    kinds = dict(
+        session.execute(
+            select(Area.kind, func.count()).where(Area.level == "commune").group_by(Area.kind)
+        ).all()
+    )
+    assert kinds == {"phuong": 51, "xa": 75}
+    ba_dinh = session.scalar(select(Area).where(Area.code == "00004"))
+    province = session.scalar(select(Area).where(Area.level == "province"))
+    assert ba_dinh.name == "Phường Ba Đình"
+    assert ba_dinh.name_search == "phuong ba dinh"
+    assert ba_dinh.parent_id == province.id
+    # stored with counter-clockwise outer rings (RFC 7946), whatever the file had
+    geom = to_shape(ba_dinh.geom)
+    assert all(p.exterior.is_ccw for p in geom.geoms)
+    # land area on the spheroid matches the source's areaKm2 (2.97 km²) closely
+    m2 = session.scalar(
+        select(func.ST_Area(func.Geography(Area.geom))).where(Area.id == ba_dinh.id)
+    )
+    assert m2 / 1e6 == pytest.approx(2.97, abs=0.05)
+
+
+def test_communes_are_found_inside_the_province_without_a_parent_code(session):
+    import_features(HANOI_PROVINCE.read_bytes(), Level.PROVINCE)
+    doc = json.loads(HANOI_COMMUNES.read_bytes())
+    doc["features"] = doc["features"][:5]
+    report = import_features(json.dumps(doc).encode(), Level.COMMUNE)
+    assert report.created == 5
+    province_id = session.scalar(select(Area.id).where(Area.level == "province"))
+    parents = set(session.scalars(select(Area.parent_id).where(Area.level == "commune")))
+    assert parents == {province_id}
+
+
+def test_reimport_is_idempotent_and_a_changed_boundary_keeps_its_history(hanoi):
+    session = hanoi
+    report = import_features(HANOI_COMMUNES.read_bytes(), Level.COMMUNE, parent_code="01")
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 126)
+
+    doc = json.loads(HANOI_COMMUNES.read_bytes())
+    target = next(f for f in doc["features"] if f["properties"]["code"] == "00004")
+    old = shapely.geometry.shape(target["geometry"])
+    target["geometry"] = shapely.geometry.mapping(old.buffer(0.0005).simplify(0.0001))
+    before_id = session.scalar(select(Area.id).where(Area.code == "00004"))
+    report = import_features(
+        json.dumps(doc).encode(),
+        Level.COMMUNE,
+        parent_code="01",
+        valid_from=date(2026, 1, 1),
+        decision_number="99/NQ-TEST",
+    )
+    assert (report.updated, report.unchanged) == (1, 125)
+    area = session.get(Area, before_id)
+    assert area.decision_number == "99/NQ-TEST"
+    assert area.valid_from == date(2026, 1, 1)
+    version = session.scalar(select(AreaVersion).where(AreaVersion.area_id == before_id))
+    assert version.valid_to == date(2025, 12, 31)
+    assert to_shape(version.geom).equals(shapely.orient_polygons(shapely.MultiPolygon(old.geoms)))
+
+
+def test_pre_2025_districts_import_as_history(session):
+    import_features(HANOI_PROVINCE.read_bytes(), Level.PROVINCE)
+    report = import_features(
+        HANOI_DISTRICTS.read_bytes(),
+        Level.DISTRICT,
+        parent_code="01",
+        valid_from=date(2014, 1, 1),
+        valid_to=date(2025, 6, 30),
+    )
+    assert report.created == 30
+    kinds = set(session.scalars(select(Area.kind).where(Area.level == "district")))
+    assert kinds == {"quan", "huyen", "thi_xa"}
+
+
+BROKEN = {
+    "invalid ring": (
+        fc(commune("1", "Xã Một"), commune("2", "Xã Hai", BOW_TIE)),
+        "Đối tượng #2 (mã 2): Hình học không hợp lệ: Self-intersection",
+    ),
+    "wrong type": (
+        fc(
+            {
+                "type": "Feature",
+                "properties": {"code": "1", "fullName": "Xã Một"},
+                "geometry": {"type": "Point", "coordinates": [105.8, 21.0]},
+            }
+        ),
+        "Đối tượng #1 (mã 1): Sai kiểu hình học (cần Polygon hoặc MultiPolygon): Point",
+    ),
+    "not wgs84": (
+        fc(
+            commune(
+                "1",
+                "Xã Một",
+                [[585000, 2323000], [586000, 2323000], [586000, 2324000], [585000, 2323000]],
+            )
+        ),
+        "Đối tượng #1 (mã 1): Tọa độ nằm ngoài kinh độ/vĩ độ WGS 84",
+    ),
+    "empty file": (b"", "Tệp: Tệp rỗng"),
+    "no features": (fc(), "Tệp: Tệp không có đối tượng nào"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_broken_input_writes_nothing_and_names_the_problem(session, case):
+    import_features(HANOI_PROVINCE.read_bytes(), Level.PROVINCE)
+    before = count(session)
+    data, expected = BROKEN[case]
+    with pytest.raises(ImportRejected) as rejected:
+        import_features(data, Level.COMMUNE, parent_code="01")
+    assert any(line.startswith(expected) for line in rejected.value.details), rejected.value.details
+    assert count(session) == before
+
+
+def test_skip_invalid_imports_the_valid_features_only(session):
+    import_features(HANOI_PROVINCE.read_bytes(), Level.PROVINCE)
+    data = fc(
+        commune("90001", "Xã Một"),
+        commune("90002", "Xã Hai", BOW_TIE),
+        commune("90003", "Phường Ba"),
+    )
+    report = import_features(data, Level.COMMUNE, parent_code="01", skip_invalid=True)
+    assert report.created == 2
+    assert [(p.index, p.kind) for p in report.skipped] == [(2, "invalid_geometry")]
+    assert count(session, "commune") == 2
+
+
+def test_a_commune_outside_every_province_has_no_parent(session):
+    import_features(HANOI_PROVINCE.read_bytes(), Level.PROVINCE)
+    saigon = [[106.70, 10.77], [106.71, 10.77], [106.71, 10.78], [106.70, 10.78], [106.70, 10.77]]
+    with pytest.raises(ImportRejected) as rejected:
+        import_features(fc(commune("1", "Xã Xa", saigon)), Level.COMMUNE)
+    assert rejected.value.details == [
+        "Đối tượng #1 (mã 1): Không tìm thấy đơn vị cấp trên chứa đối tượng này"
+    ]
+
+
+def test_cli_reports_problems_per_feature_and_exits_non_zero(app, session, tmp_path):
+    import_features(HANOI_PROVINCE.read_bytes(), Level.PROVINCE)
+    bad = tmp_path / "bad.geojson"
+    bad.write_bytes(fc(commune("1", "Xã Một"), commune("2", "Xã Hai", BOW_TIE)))
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["import-boundaries", str(bad), "--level", "commune", "--parent", "01"]
+    )
+    assert result.exit_code == 1
+    assert "Không nhập gì: 1 lỗi trong tệp." in result.output
+    assert "Đối tượng #2 (mã 2): Hình học không hợp lệ" in result.output
+    assert count(session, "commune") == 0
+
+
+def test_cli_imports_the_real_communes_with_progress(app, session):
+    import_features(HANOI_PROVINCE.read_bytes(), Level.PROVINCE)
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["import-boundaries", str(HANOI_COMMUNES), "--level", "commune", "--parent", "01"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "126 mới, 0 cập nhật, 0 không đổi, 0 bỏ qua" in result.output
+    assert "hanoi_communes2025_sapnhap.geojson write" in result.output  # the progress bar's label
+    assert count(session, "commune") == 126

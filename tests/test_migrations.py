@@ -1,0 +1,54 @@
+"""The migrations build the schema the models describe, and go down and up again."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect, text
+
+from portal.extensions import db
+from tests.conftest import ROOT, fresh_database, make_app
+
+MIGRATIONS = str(ROOT / "migrations")
+
+
+def test_schema_from_migrations_matches_the_models(app):
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection,
+            opts={
+                "include_object": lambda o, name, t, r, c: (
+                    not (t == "table" and name == "spatial_ref_sys")
+                )
+            },
+        )
+        diff = compare_metadata(context, db.metadata)
+    assert diff == []
+
+
+def test_geometry_columns_are_typed_with_srid_and_gist_indexed(app):
+    with app.app_context(), db.engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT f_table_name, type, srid FROM geometry_columns ORDER BY f_table_name")
+        ).all()
+        assert rows == [("area_versions", "MULTIPOLYGON", 4326), ("areas", "MULTIPOLYGON", 4326)]
+        index = connection.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_areas_geom'")
+        ).scalar_one()
+        assert "USING gist (geom)" in index
+
+
+def test_downgrade_to_base_and_upgrade_again():
+    url = fresh_database("antt_portal_migrations")
+    scratch = make_app(url)
+    with scratch.app_context():
+        upgrade(directory=MIGRATIONS)
+        assert "team_areas" in inspect(db.engine).get_table_names()
+        downgrade(directory=MIGRATIONS, revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"spatial_ref_sys", "alembic_version"}
+        upgrade(directory=MIGRATIONS)
+        assert {"areas", "teams", "members", "accounts"} <= set(
+            inspect(db.engine).get_table_names()
+        )
+        db.engine.dispose()
