@@ -15,7 +15,8 @@ def local_database_url(name: str | None = None) -> str | None:
     password_file = LOCAL / "pg.password"
     if not password_file.exists():
         return None
-    port = os.environ.get("PORTAL_PGPORT", "54329")
+    port_file = LOCAL / "pg.port"
+    port = port_file.read_text().strip() if port_file.exists() else "54329"
     name = name or os.environ.get("PORTAL_DBNAME", "antt_portal")
     password = password_file.read_text().strip()
     return f"postgresql+psycopg://portal:{password}@127.0.0.1:{port}/{name}"

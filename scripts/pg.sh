@@ -10,7 +10,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
-PORT=${PORTAL_PGPORT:-54329}
 DBNAME=${PORTAL_DBNAME:-antt_portal}
 
 # With DATABASE_URL set we use that server as it is and manage nothing.
@@ -43,6 +42,17 @@ PGHOME=$(readlink -f .local/pg)
 DATA=$PGHOME/data
 SOCK=$PGHOME/run
 PWFILE=.local/pg.password
+PORTFILE=.local/pg.port
+
+# The port is chosen once, when the cluster is made: 54329, or the next free one when another
+# clone's cluster already has it. portal/config.py reads it from .local/pg.port.
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if [[ -f $PORTFILE ]]; then
+    PORT=$(cat "$PORTFILE")
+else
+    PORT=${PORTAL_PGPORT:-54329}
+    while ! port_free "$PORT"; do PORT=$((PORT + 1)); done
+fi
 
 pg() { "${RUNAS[@]}" "$@"; }
 
@@ -63,6 +73,7 @@ start() {
         pg "$PGBIN/initdb" -D "$DATA" -U portal --pwfile="$tmp" --auth=scram-sha-256 \
             -E UTF8 --locale=C.UTF-8 >/dev/null
         rm -f "$tmp"
+        echo "$PORT" >"$PORTFILE"
         cat >>"$DATA/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
 port = $PORT
