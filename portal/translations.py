@@ -34,9 +34,7 @@ EN: dict[str, str] = {
     (
         "Chưa có địa bàn nào. Hãy nhập ranh giới (flask import-boundaries) "
         "hoặc dữ liệu mẫu (flask seed-demo)."
-    ): (
-        "No areas yet. Import boundaries (flask import-boundaries) or the demo (flask seed-demo)."
-    ),
+    ): ("No areas yet. Import boundaries (flask import-boundaries) or the demo (flask seed-demo)."),
     "Không tìm thấy địa bàn số {id}.": "There is no area number {id}.",
     "mã": "code",
     "đã hết hiệu lực từ {d}": "no longer in force since {d}",
