@@ -54,7 +54,8 @@ else
     while ! port_free "$PORT"; do PORT=$((PORT + 1)); done
 fi
 
-pg() { "${RUNAS[@]}" "$@"; }
+# from / so that the server user is not left in a folder it may not enter
+pg() { (cd / && "${RUNAS[@]}" "$@"); }
 
 url() {
     local name=${1:-$DBNAME}
