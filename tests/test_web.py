@@ -215,3 +215,12 @@ def test_no_page_or_asset_refers_to_another_host(admin, demo):
         # stylesheets and scripts load nothing from elsewhere
         assert not re.search(r"url\(\s*['\"]?(?:https?:)?//", text), asset
         assert not re.search(r"@import\s+['\"]?(?:url\()?['\"]?(?:https?:)?//", text), asset
+
+
+def test_synthetic_city_when_the_shared_data_is_missing(session):
+    summary = seed(None, limit_communes=6, echo=lambda _line: None)
+    assert summary.communes == 6
+    assert summary.villages > 6 * 20
+    assert summary.members >= summary.teams * 2
+    city = session.scalar(select(Area).where(Area.level == "province"))
+    assert city.name == "Thành phố Mẫu"

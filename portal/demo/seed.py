@@ -238,9 +238,7 @@ def _build_villages_and_teams(province: Area, progress) -> SeedSummary:
             )
         if progress:
             progress("villages", n, len(communes))
-    village_ids = db.session.scalars(
-        insert(Area).returning(Area.id, sort_by_parameter_order=True), village_rows
-    ).all()
+    village_ids = insert_rows(Area, village_rows)
     summary.villages = len(village_ids)
 
     commune_by_id = {c.id: c for c in communes}
@@ -264,12 +262,10 @@ def _build_villages_and_teams(province: Area, progress) -> SeedSummary:
             }
         )
         covered.append((area_id, row, established))
-    team_ids = db.session.scalars(
-        insert(Team).returning(Team.id, sort_by_parameter_order=True), team_rows
-    ).all()
+    team_ids = insert_rows(Team, team_rows)
     summary.teams = len(team_ids)
-    db.session.execute(
-        insert(TeamArea),
+    insert_rows(
+        TeamArea,
         [
             {
                 "team_id": team_id,
@@ -299,9 +295,16 @@ def _build_villages_and_teams(province: Area, progress) -> SeedSummary:
             elif k == 1:
                 role = "deputy"
             member_rows.append(_member(rng, team_id, area_id, role, commune, established))
-    db.session.execute(insert(Member), member_rows)
+    insert_rows(Member, member_rows)
     summary.members = len(member_rows)
     return summary
+
+
+def insert_rows(model, rows: list[dict]) -> list[int]:
+    """Insert rows in batches (a few statements, not one per row); their ids in row order."""
+    return list(
+        db.session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), rows)
+    )
 
 
 def _phone(rng: random.Random) -> str:
