@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, redirect, url_for
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import config as config_module
 
@@ -16,8 +17,12 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(root / "static"),
     )
     app.config.update(config_module.load(overrides))
+    if app.config["PROXY_HOPS"]:
+        # behind a reverse proxy: trust its X-Forwarded-For/-Proto for client address and https
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    from portal import assets, cli, errors, i18n, security
+    from portal import assets, audit, cli, errors, i18n, security
     from portal.extensions import csrf, db, htmx, migrate
 
     db.init_app(app)
@@ -26,17 +31,22 @@ def create_app(overrides: dict | None = None) -> Flask:
     htmx.init_app(app)
     i18n.init_app(app)
     security.init_app(app)
+    audit.init_app(app)
     assets.init_app(app)
     errors.register(app)
     cli.register(app)
 
+    from portal.accounts.views import bp as accounts_bp
     from portal.areas.views import bp as areas_bp
     from portal.auth.views import bp as auth_bp
     from portal.health.views import bp as health_bp
+    from portal.teams.views import bp as teams_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(areas_bp)
     app.register_blueprint(health_bp)
+    app.register_blueprint(teams_bp)
+    app.register_blueprint(accounts_bp)
 
     @app.get("/")
     def home():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 from pathlib import Path
 
@@ -28,6 +29,13 @@ def _progress_printer(label: str):
     return report
 
 
+def _as_cli() -> None:
+    """Changes made by this command are logged as the operating-system user who ran it."""
+    from portal.audit import cli_actor
+
+    cli_actor.set(f"cli:{getpass.getuser()}")
+
+
 def register(app: Flask) -> None:
     @app.cli.command("import-boundaries")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -49,6 +57,7 @@ def register(app: Flask) -> None:
         file, level, parent_code, skip_invalid, valid_from, valid_to, decision_number
     ):
         """Import GeoJSON boundaries; nothing is written if any feature is unusable."""
+        _as_cli()
         from portal.boundaries.services import ImportRejected, describe, import_features
 
         try:
@@ -75,6 +84,25 @@ def register(app: Flask) -> None:
         for problem in report.skipped:
             click.echo(f"  bỏ qua: {describe(problem)}", err=True)
 
+    @app.cli.command("create-admin")
+    @click.argument("username")
+    @click.option("--full-name", default="Quản trị thành phố")
+    @click.password_option()
+    def create_admin(username, full_name, password):
+        """Create a city admin account (the first one, on a new installation)."""
+        _as_cli()
+        from portal.auth.services import create_account
+        from portal.errors import Invalid
+        from portal.extensions import db
+        from portal.models import AccountRole
+
+        try:
+            create_account(username, password, full_name, AccountRole.ADMIN)
+        except Invalid as exc:
+            raise click.ClickException(exc.message) from None
+        db.session.commit()
+        click.echo(f"Đã tạo tài khoản quản trị {username}.")
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when areas are already loaded.")
     @click.option("--reset", is_flag=True, help="Delete all areas, teams and accounts first.")
@@ -86,6 +114,7 @@ def register(app: Flask) -> None:
     )
     def seed_demo(if_empty, reset, synthetic, communes):
         """Load the demo: Hanoi's communes divided into villages, teams, members, accounts."""
+        _as_cli()
         from portal.demo.seed import seed
 
         seed(

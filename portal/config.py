@@ -71,6 +71,13 @@ def load(overrides: dict | None = None) -> dict:
             os.environ.get("PORTAL_SHARED_DATA", ROOT.parent / "shared" / "data")
         ),
         "PAGE_SIZE": 50,
+        "IDLE_TIMEOUT_MINUTES": int(os.environ.get("PORTAL_IDLE_MINUTES", "30")),
+        "SESSION_MAX_HOURS": 12,  # a session ends after this even when in use
+        # failed sign-ins allowed in the window before the account name or address is refused
+        "LOGIN_WINDOW_MINUTES": 15,
+        "LOGIN_MAX_PER_ACCOUNT": 5,
+        "LOGIN_MAX_PER_ADDRESS": 30,
+        "PROXY_HOPS": int(os.environ.get("PORTAL_PROXY_HOPS", "0")),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
     }
     config.update(overrides)

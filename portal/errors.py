@@ -34,6 +34,14 @@ class Invalid(DomainError):
     status = 422
 
 
+class FormInvalid(Invalid):
+    """Bad form input: one message per field, shown beside the field; nothing was changed."""
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__(" ".join(fields.values()))
+        self.fields = fields
+
+
 @dataclass
 class ErrorView:
     status: int

@@ -115,4 +115,116 @@ EN: dict[str, str] = {
     "Mã trùng với đối tượng khác trong tệp": "Code already used by another feature of the file",
     "Không nhận ra loại đơn vị từ tên": "The kind of unit cannot be told from the name",
     "Không tìm thấy đơn vị cấp trên chứa đối tượng này": "No parent unit contains this feature",
+    # teams
+    "Tổ": "Teams",
+    "Tìm tổ": "Search teams",
+    "Tìm theo tên tổ hoặc xã, phường…": "Search by team, commune or ward name…",
+    "Không có tổ nào.": "No teams.",
+    "Không tìm thấy tổ số {id}.": "There is no team number {id}.",
+    "Thành viên": "Members",
+    "Tổ chưa có thành viên.": "The team has no members yet.",
+    "Họ tên": "Full name",
+    "Vai trò": "Role",
+    "Điện thoại": "Phone",
+    "Ngày sinh": "Date of birth",
+    "Quyết định": "Decision",
+    "Thành lập": "Established",
+    "Phụ trách": "Covers",
+    "Tổ trưởng": "Team leader",
+    "Tổ phó": "Deputy leader",
+    "Tổ viên": "Member",
+    # accounts
+    "Tài khoản": "Accounts",
+    "Tìm tài khoản": "Search accounts",
+    "Tên đăng nhập hoặc họ tên": "Username or full name",
+    "Không có tài khoản nào.": "No accounts.",
+    "Không tìm thấy tài khoản số {id}.": "There is no account number {id}.",
+    "Tạo tài khoản": "Create account",
+    "Đã tạo tài khoản.": "Account created.",
+    "Chưa tạo được tài khoản: hãy sửa các ô được đánh dấu.": (
+        "The account was not created: correct the marked fields."
+    ),
+    "Chưa lưu: hãy sửa các ô được đánh dấu.": "Not saved: correct the marked fields.",
+    "Đã lưu.": "Saved.",
+    "Lưu": "Save",
+    "Hủy": "Cancel",
+    "Vai trò và phạm vi": "Role and scope",
+    "Xã, phường (cán bộ xã và tổ trưởng)": "Commune or ward (officers and team leaders)",
+    "Tổ (chỉ cho tổ trưởng)": "Team (team leaders only)",
+    "(chọn xã, phường trước)": "(choose the commune or ward first)",
+    "Quản trị thành phố": "City admin",
+    "Cán bộ xã, phường": "Commune officer",
+    "Chỉ quản trị thành phố được quản lý tài khoản.": "Only city admins manage accounts.",
+    "Chọn một vai trò.": "Choose a role.",
+    "Chọn xã, phường của tài khoản.": "Choose the account's commune or ward.",
+    "Chọn tổ của tổ trưởng (một tổ thuộc xã, phường đã chọn).": (
+        "Choose the leader's team (a team of the chosen commune or ward)."
+    ),
+    "Tên đăng nhập gồm 3–40 chữ cái không dấu, số, dấu chấm, gạch ngang hoặc gạch dưới.": (
+        "A username has 3–40 unaccented letters, digits, dots, hyphens or underscores."
+    ),
+    "Tên đăng nhập này đã có người dùng.": "This username is taken.",
+    "Nhập họ tên.": "Enter the full name.",
+    "Bạn không thể tự bỏ quyền quản trị của mình.": "You cannot remove your own admin role.",
+    "Bạn không thể tự khóa tài khoản của mình.": "You cannot disable your own account.",
+    "Trạng thái": "Status",
+    "Đang hoạt động": "Active",
+    "Đã khóa": "Disabled",
+    "Khóa tài khoản": "Disable account",
+    "Mở khóa tài khoản": "Enable account",
+    "Khóa tài khoản {u}? Người này sẽ không đăng nhập được nữa.": (
+        "Disable the account {u}? Its owner will no longer be able to sign in."
+    ),
+    "Đặt lại mật khẩu": "Reset password",
+    "Mật khẩu mới": "New password",
+    "Mật khẩu ban đầu": "Initial password",
+    "Ít nhất 12 ký tự, không nằm trong danh sách mật khẩu phổ biến.": (
+        "At least 12 characters, and not among the commonest passwords."
+    ),
+    "Đã đặt mật khẩu mới; các phiên đăng nhập cũ của tài khoản đã kết thúc.": (
+        "New password set; the account's earlier sessions have ended."
+    ),
+    "Mật khẩu không được chứa tên đăng nhập.": "The password may not contain the username.",
+    "Mật khẩu này nằm trong danh sách mật khẩu phổ biến nhất. Hãy chọn mật khẩu khác.": (
+        "This password is among the commonest passwords. Choose another."
+    ),
+    "Mật khẩu quá dễ đoán. Hãy dùng một cụm nhiều từ hoặc thêm ký tự khác loại.": (
+        "This password is too easy to guess. Use a phrase of several words or mix characters."
+    ),
+    "Đăng nhập sai quá nhiều lần. Hãy thử lại sau {m} phút.": (
+        "Too many failed sign-ins. Try again in {m} minutes."
+    ),
+    "Phiên làm việc đã kết thúc vì lâu không hoạt động. Hãy đăng nhập lại.": (
+        "Your session ended after a period of inactivity. Please sign in again."
+    ),
+    # pagination
+    "Trang": "Pages",
+    "Trang {n}/{m}": "Page {n} of {m}",
+    # history (audit log)
+    "Lịch sử thay đổi": "Change history",
+    "Chưa có thay đổi nào được ghi lại.": "No changes recorded yet.",
+    "Trường": "Field",
+    "Tạo": "Created",
+    "Sửa": "Changed",
+    "Xóa": "Deleted",
+    "địa bàn": "area",
+    "tổ": "team",
+    "phạm vi phụ trách": "coverage",
+    "thành viên": "member",
+    "tài khoản": "account",
+    "quy định số thành viên": "team size rule",
+    "{type}, {n} đỉnh": "{type}, {n} vertices",
+    "Mã số": "Id",
+    "Tên": "Name",
+    "Tên tiếng Anh": "English name",
+    "Mã": "Code",
+    "Loại": "Kind",
+    "Cấp": "Level",
+    "Đơn vị cấp trên": "Parent unit",
+    "Ranh giới": "Boundary",
+    "Hiệu lực đến": "In force until",
+    "Số quyết định": "Decision number",
+    "Ngày quyết định": "Decision date",
+    "Xã, phường": "Commune or ward",
+    "Lượt đặt lại mật khẩu": "Password resets",
 }

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -19,6 +24,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from portal import create_app
 from portal.config import local_database_url
 from portal.dbsetup import drop_database, ensure_database
+from portal.demo.seed import seed
 from portal.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,6 +131,32 @@ def login(client, username: str, password: str):
     )
 
 
+DEMO_PASSWORDS = {
+    "quantri": "ha-noi-an-toan-2025",
+    "canbo.xa": "ba-dinh-binh-yen-2025",
+    "totruong": "to-dan-pho-vung-manh",
+}
+
+
+@pytest.fixture
+def demo(session):
+    """Three real communes of Hanoi with villages, teams and one account per role."""
+    seed(SHARED_DATA, limit_communes=3, echo=lambda _line: None)
+    return session
+
+
+def signed_in(app, username: str):
+    client = app.test_client()
+    response = login(client, username, DEMO_PASSWORDS[username])
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def admin(app, demo):
+    return signed_in(app, "quantri")
+
+
 @pytest.fixture
 def hanoi(session):
     """The real Hanoi outline and its 126 communes, imported through the import core."""
@@ -139,3 +171,58 @@ def hanoi(session):
         HANOI_COMMUNES.read_bytes(), Level.COMMUNE, parent_code="01", valid_from=in_force
     )
     return session
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """A committed demo (three real communes) in its own database, served by gunicorn."""
+    url = fresh_database("antt_portal_e2e")
+    app = make_app(url)
+    migrate(app)
+    with app.app_context():
+        seed(SHARED_DATA, limit_communes=3, echo=lambda _line: None)
+        db.session.remove()
+        db.engine.dispose()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "SECRET_KEY": "browser-test-key",
+        "PORTAL_ENV": "testing",
+    }
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            "2",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=2)
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("gunicorn did not start: " + server.stderr.read().decode()[-2000:])
+            time.sleep(0.2)
+    yield base
+    server.terminate()
+    server.wait(timeout=10)

@@ -103,7 +103,7 @@ def test_the_seed_is_deterministic(city):
 def test_every_commune_page_stays_under_500_kb(app, city):
     session, _ = city
     client = app.test_client()
-    assert login(client, "quantri", "quantri-demo-2025").status_code == 302
+    assert login(client, "quantri", "ha-noi-an-toan-2025").status_code == 302
     sizes = {}
     for area_id, name in session.execute(
         select(Area.id, Area.name).where(Area.level.in_(["commune", "province"]))

@@ -24,11 +24,27 @@ def marked_strings() -> dict[str, str]:
 
 def message_tables() -> set[str]:
     """Sentences kept in tables (problem kinds, kind labels) and translated through _(...)."""
+    from portal import audit
+    from portal.accounts.services import ROLE_LABELS as ACCOUNT_ROLES
     from portal.areas.services import KIND_LABELS
+    from portal.auth.services import PASSWORD_PROBLEMS
     from portal.boundaries.services import PROBLEM_TEXT
     from portal.errors import _TITLES, MESSAGES
+    from portal.teams.services import ROLE_LABELS as MEMBER_ROLES
 
-    return {*PROBLEM_TEXT.values(), *KIND_LABELS.values(), *_TITLES.values(), *MESSAGES.values()}
+    tables = [
+        PROBLEM_TEXT,
+        KIND_LABELS,
+        _TITLES,
+        MESSAGES,
+        ACCOUNT_ROLES,
+        MEMBER_ROLES,
+        PASSWORD_PROBLEMS,
+        audit.ACTION_LABELS,
+        audit.ENTITY_LABELS,
+        audit.FIELD_LABELS,
+    ]
+    return {text for table in tables for text in table.values()}
 
 
 def test_every_marked_string_has_english():

@@ -10,23 +10,9 @@ from sqlalchemy import select
 from portal import create_app
 from portal.demo.seed import seed
 from portal.models import Area
-from tests.conftest import SHARED_DATA, csrf_token, login
+from tests.conftest import csrf_token, login
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def demo(session):
-    """Three real communes of Hanoi with villages, teams and the demo accounts."""
-    seed(SHARED_DATA, limit_communes=3, echo=lambda _line: None)
-    return session
-
-
-@pytest.fixture
-def admin(client, demo):
-    response = login(client, "quantri", "quantri-demo-2025")
-    assert response.status_code == 302
-    return client
 
 
 def area_id(session, name):
@@ -78,7 +64,7 @@ def test_login_renews_the_session_and_logout_ends_it(client, demo):
     client.get("/login")
     with client.session_transaction() as s:
         s["planted"] = "by an attacker"
-    login(client, "quantri", "quantri-demo-2025")
+    login(client, "quantri", "ha-noi-an-toan-2025")
     with client.session_transaction() as s:
         assert "planted" not in s
         assert s["account_id"]
@@ -88,7 +74,9 @@ def test_login_renews_the_session_and_logout_ends_it(client, demo):
 
 
 def test_post_without_csrf_token_is_refused(client, demo):
-    response = client.post("/login", data={"username": "quantri", "password": "quantri-demo-2025"})
+    response = client.post(
+        "/login", data={"username": "quantri", "password": "ha-noi-an-toan-2025"}
+    )
     assert response.status_code == 400
     assert "CSRF" in response.get_data(as_text=True)
 
@@ -97,7 +85,7 @@ def test_next_parameter_cannot_redirect_off_site(client, demo):
     token = csrf_token(client)
     response = client.post(
         "/login?next=//evil.example/x",
-        data={"username": "quantri", "password": "quantri-demo-2025", "csrf_token": token},
+        data={"username": "quantri", "password": "ha-noi-an-toan-2025", "csrf_token": token},
     )
     assert response.headers["Location"] == "/areas/"
 

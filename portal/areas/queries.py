@@ -5,36 +5,43 @@ from __future__ import annotations
 from sqlalchemy import Select, func, literal_column, select
 
 from portal.models import Area, Team, TeamArea
+from portal.scope import Scope
 
 LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2, "village": 3}
 
 
-def current_areas() -> Select:
-    return select(Area).where(Area.valid_to.is_(None))
+def current_areas(scope: Scope) -> Select:
+    return scope.areas(select(Area).where(Area.valid_to.is_(None)))
 
 
-def roots() -> Select:
-    return current_areas().where(Area.parent_id.is_(None)).order_by(Area.code, Area.name)
+def area(area_id: int, scope: Scope) -> Select:
+    """One area, current or past, if it is in scope."""
+    return scope.areas(select(Area).where(Area.id == area_id))
 
 
-def children(parent_id: int) -> Select:
+def roots(scope: Scope) -> Select:
+    """Where the tree starts: the provinces for a city admin, the own commune for others."""
+    return current_areas(scope).where(scope.root_filter()).order_by(Area.code, Area.name)
+
+
+def children(parent_id: int, scope: Scope) -> Select:
     # official codes keep the official order (villages are numbered in their commune)
     return (
-        current_areas()
+        current_areas(scope)
         .where(Area.parent_id == parent_id)
         .order_by(Area.code.nulls_last(), Area.name, Area.id)
     )
 
 
-def child_counts(parent_ids: list[int]) -> Select:
+def child_counts(parent_ids: list[int], scope: Scope) -> Select:
     return (
-        select(Area.parent_id, func.count())
+        scope.areas(select(Area.parent_id, func.count()))
         .where(Area.parent_id.in_(parent_ids), Area.valid_to.is_(None))
         .group_by(Area.parent_id)
     )
 
 
-def search(folded: str) -> Select:
+def search(folded: str, scope: Scope) -> Select:
     """Areas whose name, without diacritics, contains the folded query (trigram index)."""
     pattern = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
     level_rank = func.array_position(
@@ -42,7 +49,7 @@ def search(folded: str) -> Select:
         Area.level,
     )
     return (
-        current_areas()
+        current_areas(scope)
         .where(Area.name_search.like(pattern))
         .order_by(level_rank, func.length(Area.name_search), Area.name_search, Area.id)
     )
@@ -68,9 +75,9 @@ def extent(area_id: int) -> Select:
     )
 
 
-def active_teams_of_area(area_id: int) -> Select:
+def active_teams_of_area(area_id: int, scope: Scope) -> Select:
     return (
-        select(Team)
+        scope.teams(select(Team))
         .join(TeamArea, TeamArea.team_id == Team.id)
         .where(
             TeamArea.area_id == area_id,
@@ -80,8 +87,8 @@ def active_teams_of_area(area_id: int) -> Select:
     )
 
 
-def ancestors(area_id: int) -> Select:
-    """The chain of parents, from the top, by a recursive query."""
+def ancestors(area_id: int, scope: Scope) -> Select:
+    """The chain of parents in scope, from the top, by a recursive query."""
     chain = (
         select(Area.id, Area.parent_id, literal_column("0").label("depth"))
         .where(Area.id == area_id)
@@ -92,7 +99,7 @@ def ancestors(area_id: int) -> Select:
             Area.id == chain.c.parent_id
         )
     )
-    return (
+    return scope.areas(
         select(Area)
         .join(chain, chain.c.id == Area.id)
         .where(chain.c.depth > 0)

@@ -6,14 +6,17 @@ import json
 from dataclasses import dataclass
 
 from flask import current_app, url_for
-from sqlalchemy import func
 
 from geo import maps
+from portal import audit
 from portal.areas import queries
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.i18n import _
 from portal.models import Area, Team
+from portal.pagination import Page, paginate
+from portal.scope import Scope
+from portal.security import current_scope
 from portal.text import fold
 
 KIND_LABELS = {
@@ -42,15 +45,6 @@ def kind_label(kind: str) -> str:
 
 
 @dataclass
-class Page:
-    items: list[Area]
-    counts: dict[int, int]  # children per item
-    page: int
-    has_more: bool
-    total: int | None = None
-
-
-@dataclass
 class AreaView:
     area: Area
     ancestors: list[Area]
@@ -58,31 +52,28 @@ class AreaView:
     teams: list[Team]
     land_m2: float | None
     map: maps.MapParts | None
+    history: Page
 
 
-def _page(query, page: int, per_page: int) -> Page:
-    page = max(page, 1)
-    rows = db.session.scalars(query.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    items = rows[:per_page]
-    counts = (
-        dict(db.session.execute(queries.child_counts([a.id for a in items])).all()) if items else {}
-    )
-    total = db.session.scalar(query.with_only_columns(func.count()).order_by(None))
-    return Page(items, counts, page, len(rows) > per_page, total)
-
-
-def per_page() -> int:
-    return current_app.config["PAGE_SIZE"]
+def _page(query, page: int, scope: Scope) -> Page:
+    """A page of areas, with how many children each has (notes), for the tree."""
+    result = paginate(query, page)
+    if result.items:
+        ids = [a.id for a in result.items]
+        result.notes = dict(db.session.execute(queries.child_counts(ids, scope)).all())
+    return result
 
 
 def roots() -> list[tuple[Area, Page]]:
-    """The top-level areas, each with the first page of its children, for the open tree."""
-    tops = db.session.scalars(queries.roots()).all()
-    return [(top, _page(queries.children(top.id), 1, per_page())) for top in tops]
+    """The top-level areas in scope, each with the first page of its children (an open tree)."""
+    scope = current_scope()
+    tops = db.session.scalars(queries.roots(scope)).all()
+    return [(top, _page(queries.children(top.id, scope), 1, scope)) for top in tops]
 
 
 def get_area(area_id: int) -> Area:
-    area = db.session.get(Area, area_id)
+    """The area, if it exists and is in the user's scope; NotFound otherwise."""
+    area = db.session.scalar(queries.area(area_id, current_scope()))
     if area is None:
         raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=area_id))
     return area
@@ -90,7 +81,8 @@ def get_area(area_id: int) -> Area:
 
 def children(area_id: int, page: int = 1) -> tuple[Area, Page]:
     area = get_area(area_id)
-    return area, _page(queries.children(area.id), page, per_page())
+    scope = current_scope()
+    return area, _page(queries.children(area.id, scope), page, scope)
 
 
 def search(text: str, page: int = 1) -> Page | None:
@@ -98,21 +90,29 @@ def search(text: str, page: int = 1) -> Page | None:
     folded = fold(text)
     if len(folded) < MIN_QUERY:
         return None
-    return _page(queries.search(folded), page, per_page())
+    scope = current_scope()
+    return _page(queries.search(folded, scope), page, scope)
 
 
-def area_view(area_id: int, page: int = 1) -> AreaView:
+def history(area_id: int, page: int = 1) -> tuple[Area, Page]:
     area = get_area(area_id)
-    kids = _page(queries.children(area.id), page, per_page())
-    teams = list(db.session.scalars(queries.active_teams_of_area(area.id)))
+    return area, paginate(audit.history("area", area.id), page)
+
+
+def area_view(area_id: int, page: int = 1, history_page: int = 1) -> AreaView:
+    area = get_area(area_id)
+    scope = current_scope()
+    kids = _page(queries.children(area.id, scope), page, scope)
+    teams = list(db.session.scalars(queries.active_teams_of_area(area.id, scope)))
     land = db.session.scalar(queries.land_area_m2(area.id)) if area.geom is not None else None
     return AreaView(
         area=area,
-        ancestors=list(db.session.scalars(queries.ancestors(area.id))),
+        ancestors=list(db.session.scalars(queries.ancestors(area.id, scope))),
         children=kids,
         teams=teams,
         land_m2=land,
         map=area_map(area) if area.geom is not None else None,
+        history=paginate(audit.history("area", area.id), history_page),
     )
 
 
@@ -123,7 +123,9 @@ def area_map(area: Area) -> maps.MapParts:
     # about a pixel on a 1,500-pixel-wide map: invisible on screen, and keeps a commune's
     # page well under 500 KB
     tolerance = span / 1500
-    child_ids = list(db.session.scalars(queries.children(area.id).with_only_columns(Area.id)))
+    child_ids = list(
+        db.session.scalars(queries.children(area.id, current_scope()).with_only_columns(Area.id))
+    )
     rows = db.session.execute(queries.display_geojson([area.id, *child_ids], tolerance)).all()
     shapes = {row[0]: (row[1], json.loads(row[2])) for row in rows}
     config = current_app.config

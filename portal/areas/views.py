@@ -17,8 +17,8 @@ protect_blueprint(bp)
 bp.add_app_template_global(services.kind_label, "kind_label")
 
 
-def _page_arg() -> int:
-    return max(request.args.get("page", 1, type=int) or 1, 1)
+def _page_arg(name: str = "page") -> int:
+    return max(request.args.get(name, 1, type=int) or 1, 1)
 
 
 @bp.get("/")
@@ -32,8 +32,14 @@ def index():
 
 @bp.get("/<int:area_id>")
 def show(area_id: int):
-    if htmx and (htmx.target or "").startswith("children-"):
+    target = (htmx.target or "") if htmx else ""
+    if target.startswith("children-"):
         area, page = services.children(area_id, _page_arg())
         return render_template("areas/_children.html", parent=area, page=page)
-    view = services.area_view(area_id, _page_arg())
+    if target == "history":
+        area, history = services.history(area_id, _page_arg("history_page"))
+        return render_template(
+            "audit/_history.html", history=history, endpoint="areas.show", args={"area_id": area.id}
+        )
+    view = services.area_view(area_id, _page_arg(), _page_arg("history_page"))
     return render_template("areas/page.html", view=view)

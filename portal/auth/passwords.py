@@ -1,9 +1,29 @@
-"""Password hashing with argon2id."""
+"""Password hashing with argon2id, and the policy a new password must meet."""
 
 from __future__ import annotations
 
+import re
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+MIN_LENGTH = 12
+MIN_STRENGTH = 3  # zxcvbn's score from 0 to 4: 3 means "safely unguessable" online
+# The 30,000 commonest passwords (zxcvbn's list from leaked password sets) and a few that
+# Vietnamese users favour; checked whole and with trailing digits and symbols removed.
+COMMON = frozenset(FREQUENCY_LISTS["passwords"]) | {
+    "matkhau",
+    "anhyeuem",
+    "emyeuanh",
+    "vietnam",
+    "hanoi",
+    "saigon",
+    "congan",
+    "baove",
+}
+_TAIL = re.compile(r"[\d\W_]+$")
 
 _hasher = PasswordHasher()
 # verified against when the username is unknown, so that both cases cost the same time
@@ -23,3 +43,17 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+def weakness(password: str, username: str = "") -> str | None:
+    """Why the password may not be used (a key for the message), or None if it is fine."""
+    if len(password) < MIN_LENGTH:
+        return "too_short"
+    lowered = password.lower()
+    if lowered in COMMON or _TAIL.sub("", lowered) in COMMON:
+        return "common"
+    if username and username.lower() in lowered:
+        return "contains_username"
+    if zxcvbn(password[:100], user_inputs=[username] if username else [])["score"] < MIN_STRENGTH:
+        return "guessable"
+    return None

@@ -2,35 +2,69 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from flask import session
 from sqlalchemy import func, select
 
-from portal.auth.passwords import hash_password, needs_rehash, verify_password
+from portal.auth import throttle
+from portal.auth.passwords import (
+    MIN_LENGTH,
+    hash_password,
+    needs_rehash,
+    verify_password,
+    weakness,
+)
 from portal.errors import DomainError, Invalid
 from portal.extensions import db
 from portal.i18n import _
 from portal.models import Account, AccountRole
-
-MIN_PASSWORD_LENGTH = 12
 
 
 class LoginFailed(DomainError):
     status = 401
 
 
-def authenticate(username: str, password: str) -> Account:
-    """The active account with these credentials; one message for every failure (no enumeration)."""
+class LoginThrottled(DomainError):
+    status = 429
+
+
+PASSWORD_PROBLEMS = {
+    "too_short": "Mật khẩu phải có ít nhất {n} ký tự.",
+    "common": "Mật khẩu này nằm trong danh sách mật khẩu phổ biến nhất. Hãy chọn mật khẩu khác.",
+    "contains_username": "Mật khẩu không được chứa tên đăng nhập.",
+    "guessable": "Mật khẩu quá dễ đoán. Hãy dùng một cụm nhiều từ hoặc thêm ký tự khác loại.",
+}
+
+
+def check_password(password: str, username: str = "") -> None:
+    """Raise Invalid with the reason when the password does not meet the policy."""
+    problem = weakness(password, username)
+    if problem:
+        raise Invalid(_(PASSWORD_PROBLEMS[problem], n=MIN_LENGTH))
+
+
+def authenticate(username: str, password: str, address: str | None) -> Account:
+    """The active account with these credentials.
+
+    Every failure gets the same message, and throttling counts the name typed whether or not it
+    exists, so neither tells which account names are real.
+    """
+    wait = throttle.retry_after_minutes(username, address)
+    if wait is not None:
+        raise LoginThrottled(_("Đăng nhập sai quá nhiều lần. Hãy thử lại sau {m} phút.", m=wait))
     account = db.session.scalar(
         select(Account).where(func.lower(Account.username) == username.strip().lower())
     )
     ok = verify_password(account.password_hash if account else None, password)
     if not ok or account is None or not account.is_active:
+        throttle.record_failure(username, address)
         raise LoginFailed(_("Tên đăng nhập hoặc mật khẩu không đúng."))
     if needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
     account.last_login_at = datetime.now(UTC)
+    throttle.clear_account(username)
     db.session.commit()
     return account
 
@@ -40,9 +74,16 @@ def start_session(account: Account) -> None:
     lang = session.get("lang")
     session.clear()
     session["account_id"] = account.id
+    session["seen"] = int(time.time())
+    session["epoch"] = account.session_epoch
     if lang:
         session["lang"] = lang
     session.permanent = True
+
+
+def keep_session(account: Account) -> None:
+    """After the signed-in account's own password changed, its session carries on."""
+    session["epoch"] = account.session_epoch
 
 
 def end_session() -> None:
@@ -61,8 +102,7 @@ def create_account(
     commune_id: int | None = None,
     team_id: int | None = None,
 ) -> Account:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise Invalid(_("Mật khẩu phải có ít nhất {n} ký tự.", n=MIN_PASSWORD_LENGTH))
+    check_password(password, username)
     account = Account(
         username=username.strip().lower(),
         full_name=full_name,

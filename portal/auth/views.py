@@ -6,6 +6,7 @@ from flask import Blueprint, redirect, render_template, request, session, url_fo
 
 from portal.auth import services
 from portal.i18n import LANGUAGES
+from portal.security import login_required
 
 bp = Blueprint("auth", __name__)
 
@@ -21,24 +22,30 @@ def _safe_next(target: str | None) -> str:
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
-    error = None
+    error, status = None, 200
     username = ""
     if request.method == "POST":
         username = request.form.get("username", "")
         try:
-            account = services.authenticate(username, request.form.get("password", ""))
-        except services.LoginFailed as exc:
-            error = exc.message
+            account = services.authenticate(
+                username, request.form.get("password", ""), request.remote_addr
+            )
+        except (services.LoginFailed, services.LoginThrottled) as exc:
+            error, status = exc.message, exc.status
         else:
             services.start_session(account)
             return redirect(_safe_next(request.args.get("next")))
-    status = 401 if error else 200
     return render_template(
-        "auth/login.html", error=error, username=username, next=request.args.get("next")
+        "auth/login.html",
+        error=error,
+        username=username,
+        next=request.args.get("next"),
+        expired=request.args.get("expired") == "1",
     ), status
 
 
 @bp.post("/logout")
+@login_required
 def logout():
     services.end_session()
     return redirect(url_for("auth.login"))

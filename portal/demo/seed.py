@@ -49,9 +49,9 @@ SLIVER_WIDTH_DEG = 0.0004  # about 40 m
 
 DEMO_ACCOUNTS = (
     # username, password, full name, role
-    ("quantri", "quantri-demo-2025", "Quản trị thành phố", AccountRole.ADMIN),
-    ("canbo.xa", "canbo-demo-2025", "Cán bộ công an xã", AccountRole.COMMUNE_OFFICER),
-    ("totruong", "totruong-demo-2025", "Tổ trưởng tổ bảo vệ ANTT", AccountRole.TEAM_LEADER),
+    ("quantri", "ha-noi-an-toan-2025", "Quản trị thành phố", AccountRole.ADMIN),
+    ("canbo.xa", "ba-dinh-binh-yen-2025", "Cán bộ công an xã", AccountRole.COMMUNE_OFFICER),
+    ("totruong", "to-dan-pho-vung-manh", "Tổ trưởng tổ bảo vệ ANTT", AccountRole.TEAM_LEADER),
 )
 
 

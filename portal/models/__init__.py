@@ -2,6 +2,7 @@
 
 from portal.models.account import Account, AccountRole
 from portal.models.area import KINDS, Area, AreaVersion, Level
+from portal.models.audit import AuditEntry, LoginFailure
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
 
 __all__ = [
@@ -10,8 +11,10 @@ __all__ = [
     "AccountRole",
     "Area",
     "AreaVersion",
+    "AuditEntry",
     "Education",
     "Level",
+    "LoginFailure",
     "Member",
     "Role",
     "SizingRule",

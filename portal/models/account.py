@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, String, func
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, CheckConstraint, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.extensions import db
 
@@ -38,3 +38,8 @@ class Account(db.Model):
     is_active: Mapped[bool] = mapped_column(Boolean, server_default="true")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # bumped when the password is reset: sessions signed in before then end
+    session_epoch: Mapped[int] = mapped_column(Integer, server_default="0")
+
+    commune = relationship("Area", foreign_keys=[commune_id])
+    team = relationship("Team", foreign_keys=[team_id])

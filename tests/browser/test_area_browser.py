@@ -15,7 +15,7 @@ def sign_in(page, base):
     page.goto(base + "/areas/")
     expect(page).to_have_url(f"{base}/login?next=/areas/?")
     page.fill("#username", "quantri")
-    page.fill("#password", "quantri-demo-2025")
+    page.fill("#password", "ha-noi-an-toan-2025")
     page.click("button[type=submit].primary")
     expect(page).to_have_url(base + "/areas/")
 

@@ -1,0 +1,197 @@
+"""Creating accounts, changing their role and scope, disabling them, resetting passwords.
+
+Only city admins may: every lookup goes through the scope, so anyone else finds nothing (404).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from portal import audit
+from portal.accounts import queries
+from portal.auth.passwords import hash_password, weakness
+from portal.auth.services import MIN_LENGTH, PASSWORD_PROBLEMS, keep_session
+from portal.errors import Forbidden, FormInvalid, NotFound
+from portal.extensions import db
+from portal.i18n import _
+from portal.models import Account, AccountRole, Area, Team
+from portal.pagination import Page, paginate
+from portal.security import current_account, current_scope
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
+ROLE_LABELS = {
+    AccountRole.ADMIN: "Quản trị thành phố",
+    AccountRole.COMMUNE_OFFICER: "Cán bộ xã, phường",
+    AccountRole.TEAM_LEADER: "Tổ trưởng",
+}
+
+
+def role_label(role: str) -> str:
+    return _(ROLE_LABELS.get(role, role))
+
+
+@dataclass
+class AccountForm:
+    """What the account form submits, as typed."""
+
+    username: str = ""
+    full_name: str = ""
+    role: str = ""
+    commune_id: int | None = None
+    team_id: int | None = None
+    password: str = ""
+
+    @classmethod
+    def from_form(cls, form) -> AccountForm:
+        def number(name):
+            value = form.get(name, "").strip()
+            return int(value) if value.isdigit() else None
+
+        return cls(
+            username=form.get("username", "").strip().lower(),
+            full_name=" ".join(form.get("full_name", "").split()),
+            role=form.get("role", ""),
+            commune_id=number("commune_id"),
+            team_id=number("team_id"),
+            password=form.get("password", ""),
+        )
+
+    @classmethod
+    def from_account(cls, account: Account) -> AccountForm:
+        commune_id = account.commune_id or (account.team.commune_id if account.team else None)
+        return cls(account.username, account.full_name, account.role, commune_id, account.team_id)
+
+
+def _require_admin() -> None:
+    if not current_scope().is_admin:
+        raise Forbidden(_("Chỉ quản trị thành phố được quản lý tài khoản."))
+
+
+def list_accounts(text: str = "", page: int = 1) -> Page:
+    _require_admin()
+    return paginate(queries.accounts(current_scope(), text.strip()), page)
+
+
+def get_account(account_id: int) -> Account:
+    account = db.session.scalar(queries.account(account_id, current_scope()))
+    if account is None:
+        raise NotFound(_("Không tìm thấy tài khoản số {id}.", id=account_id))
+    return account
+
+
+def history(account_id: int, page: int = 1) -> tuple[Account, Page]:
+    account = get_account(account_id)
+    return account, paginate(audit.history("account", account.id), page)
+
+
+def choices(commune_id: int | None) -> tuple[list[Area], list[Team]]:
+    """Communes, and the teams of the chosen commune, for the form's selects."""
+    scope = current_scope()
+    communes = list(db.session.scalars(queries.communes(scope)))
+    teams = (
+        list(db.session.scalars(queries.teams_of_commune(commune_id, scope))) if commune_id else []
+    )
+    return communes, teams
+
+
+def _check_scope(form: AccountForm, errors: dict[str, str]) -> tuple[int | None, int | None]:
+    """The commune and team the role needs, checked to exist; (commune_id, team_id) to store."""
+    if form.role not in set(AccountRole):
+        errors["role"] = _("Chọn một vai trò.")
+        return None, None
+    if form.role == AccountRole.ADMIN:
+        return None, None
+    scope = current_scope()
+    commune = None
+    if form.commune_id:
+        commune = db.session.scalar(queries.communes(scope).where(Area.id == form.commune_id))
+    if commune is None:
+        errors["commune_id"] = _("Chọn xã, phường của tài khoản.")
+        return None, None
+    if form.role == AccountRole.COMMUNE_OFFICER:
+        return commune.id, None
+    team = None
+    if form.team_id:
+        team = db.session.scalar(
+            queries.teams_of_commune(commune.id, scope).where(Team.id == form.team_id)
+        )
+    if team is None:
+        errors["team_id"] = _("Chọn tổ của tổ trưởng (một tổ thuộc xã, phường đã chọn).")
+        return None, None
+    return None, team.id
+
+
+def _password_error(password: str, username: str) -> str | None:
+    problem = weakness(password, username)
+    return _(PASSWORD_PROBLEMS[problem], n=MIN_LENGTH) if problem else None
+
+
+def create(form: AccountForm) -> Account:
+    _require_admin()
+    errors: dict[str, str] = {}
+    if not USERNAME.match(form.username):
+        errors["username"] = _(
+            "Tên đăng nhập gồm 3–40 chữ cái không dấu, số, dấu chấm, gạch ngang hoặc gạch dưới."
+        )
+    elif db.session.scalar(queries.username_taken(form.username)):
+        errors["username"] = _("Tên đăng nhập này đã có người dùng.")
+    if not form.full_name:
+        errors["full_name"] = _("Nhập họ tên.")
+    commune_id, team_id = _check_scope(form, errors)
+    if problem := _password_error(form.password, form.username):
+        errors["password"] = problem
+    if errors:
+        raise FormInvalid(errors)
+    account = Account(
+        username=form.username,
+        full_name=form.full_name,
+        password_hash=hash_password(form.password),
+        role=form.role,
+        commune_id=commune_id,
+        team_id=team_id,
+    )
+    db.session.add(account)
+    db.session.commit()
+    return account
+
+
+def update(account_id: int, form: AccountForm) -> Account:
+    """Change the full name, role and scope."""
+    account = get_account(account_id)
+    errors: dict[str, str] = {}
+    if not form.full_name:
+        errors["full_name"] = _("Nhập họ tên.")
+    commune_id, team_id = _check_scope(form, errors)
+    if account.id == current_account().id and form.role != AccountRole.ADMIN:
+        errors["role"] = _("Bạn không thể tự bỏ quyền quản trị của mình.")
+    if errors:
+        raise FormInvalid(errors)
+    account.full_name = form.full_name
+    account.role = form.role
+    account.commune_id = commune_id
+    account.team_id = team_id
+    db.session.commit()
+    return account
+
+
+def set_active(account_id: int, active: bool) -> Account:
+    account = get_account(account_id)
+    if not active and account.id == current_account().id:
+        raise FormInvalid({"active": _("Bạn không thể tự khóa tài khoản của mình.")})
+    account.is_active = active
+    db.session.commit()
+    return account
+
+
+def reset_password(account_id: int, password: str) -> Account:
+    """Set a new password; the account's open sessions end."""
+    account = get_account(account_id)
+    if problem := _password_error(password, account.username):
+        raise FormInvalid({"password": problem})
+    account.password_hash = hash_password(password)
+    account.session_epoch += 1
+    db.session.commit()
+    if account.id == current_account().id:
+        keep_session(account)  # the admin who reset their own password stays signed in
+    return account

@@ -1,0 +1,200 @@
+"""Every change to areas, teams, members and accounts is written to the audit log.
+
+One listener on SQLAlchemy's after_flush sees every ORM change, whichever feature made it, so
+no view or service can forget to log. Bulk INSERT statements (the demo loader) bypass the ORM
+and are not logged row by row.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import shapely
+from flask import g, has_request_context, request
+from geoalchemy2.elements import WKBElement
+from geoalchemy2.shape import to_shape
+from sqlalchemy import event, insert, inspect, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import ClauseElement
+
+from portal.i18n import _
+from portal.models import Account, Area, AuditEntry, Member, SizingRule, Team, TeamArea
+
+# entity type and the page (owner) whose history shows it
+AUDITED = {
+    Area: ("area", lambda o: ("area", o.id)),
+    Team: ("team", lambda o: ("team", o.id)),
+    TeamArea: ("team_area", lambda o: ("team", o.team_id)),
+    Member: ("member", lambda o: ("team", o.team_id)),
+    Account: ("account", lambda o: ("account", o.id)),
+    SizingRule: ("sizing_rule", lambda o: ("area", o.province_id)),
+}
+NOT_LOGGED = {"created_at", "updated_at", "name_search", "last_login_at"}
+SECRET = {"password_hash"}
+HIDDEN = "[ẩn]"
+
+# who acts outside a request: the CLI sets this (e.g. "cli"), tests may too
+cli_actor: ContextVar[str] = ContextVar("cli_actor", default="system")
+
+
+def _value(value):
+    """A JSON-safe value for the log; geometry as its shape's summary, not its coordinates."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, WKBElement):
+        shape = to_shape(value)
+        return {
+            "type": shape.geom_type,
+            "vertices": int(shapely.get_num_coordinates(shape)),
+            "bbox": [round(v, 6) for v in shape.bounds],
+        }
+    if isinstance(value, ClauseElement):
+        return None  # a server-side expression such as now(): its value is not known here
+    return str(value)
+
+
+def _columns(obj):
+    return [c.key for c in inspect(obj).mapper.column_attrs if c.key not in NOT_LOGGED]
+
+
+def _changes(obj, action: str) -> dict:
+    state = inspect(obj)
+    changes = {}
+    for key in _columns(obj):
+        if action == "update":
+            history = state.attrs[key].history
+            if not history.has_changes():
+                continue
+            before = history.deleted[0] if history.deleted else None
+            after = history.added[0] if history.added else None
+            if isinstance(after, ClauseElement):
+                continue
+        else:
+            value = getattr(obj, key)
+            before, after = (None, value) if action == "create" else (value, None)
+            if value is None:
+                continue
+        if key in SECRET:
+            before = HIDDEN if before is not None else None
+            after = HIDDEN if after is not None else None
+        changes[key] = [_value(before), _value(after)]
+    return changes
+
+
+def _actor() -> tuple[int | None, str, str | None]:
+    if has_request_context():
+        account = g.get("account")
+        if account is not None:
+            return account.id, account.username, request.remote_addr
+        return None, "anonymous", request.remote_addr
+    return None, cli_actor.get(), None
+
+
+def _after_flush(session: Session, _flush_context) -> None:
+    entries = []
+    for action, objects in (
+        ("create", session.new),
+        ("update", session.dirty),
+        ("delete", session.deleted),
+    ):
+        for obj in objects:
+            audited = AUDITED.get(type(obj))
+            if audited is None:
+                continue
+            if action == "update" and not session.is_modified(obj, include_collections=False):
+                continue
+            changes = _changes(obj, action)
+            if action == "update" and not changes:
+                continue
+            entity_type, owner = audited
+            owner_type, owner_id = owner(obj)
+            entries.append(
+                {
+                    "action": action,
+                    "entity_type": entity_type,
+                    "entity_id": obj.id,
+                    "owner_type": owner_type,
+                    "owner_id": owner_id,
+                    "changes": changes,
+                }
+            )
+    if entries:
+        actor_id, actor, ip = _actor()
+        for entry in entries:
+            entry.update(actor_id=actor_id, actor=actor, ip=ip)
+        session.connection().execute(insert(AuditEntry), entries)
+
+
+def history(owner_type: str, owner_id: int):
+    """The log entries shown on an entity's page, newest first (a select() to execute)."""
+    return (
+        select(AuditEntry)
+        .where(AuditEntry.owner_type == owner_type, AuditEntry.owner_id == owner_id)
+        .order_by(AuditEntry.id.desc())
+    )
+
+
+ACTION_LABELS = {"create": "Tạo", "update": "Sửa", "delete": "Xóa"}
+ENTITY_LABELS = {
+    "area": "địa bàn",
+    "team": "tổ",
+    "team_area": "phạm vi phụ trách",
+    "member": "thành viên",
+    "account": "tài khoản",
+    "sizing_rule": "quy định số thành viên",
+}
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+FIELD_LABELS = {
+    "id": "Mã số",
+    "name": "Tên",
+    "name_en": "Tên tiếng Anh",
+    "code": "Mã",
+    "kind": "Loại",
+    "level": "Cấp",
+    "parent_id": "Đơn vị cấp trên",
+    "geom": "Ranh giới",
+    "population": "Dân số",
+    "households": "Số hộ",
+    "valid_from": "Hiệu lực từ",
+    "valid_to": "Hiệu lực đến",
+    "decision_number": "Số quyết định",
+    "decision_date": "Ngày quyết định",
+    "username": "Tên đăng nhập",
+    "full_name": "Họ tên",
+    "password_hash": "Mật khẩu",
+    "role": "Vai trò",
+    "commune_id": "Xã, phường",
+    "team_id": "Tổ",
+    "is_active": "Đang hoạt động",
+    "session_epoch": "Lượt đặt lại mật khẩu",
+    "phone": "Điện thoại",
+    "area_id": "Địa bàn",
+}
+
+
+def _display(value) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, dict) and "vertices" in value:
+        return _("{type}, {n} đỉnh", type=value["type"], n=value["vertices"])
+    return str(value)
+
+
+def init_app(app) -> None:
+    # on the Session class: every session the portal, the CLI or the tests open is covered
+    if not event.contains(Session, "after_flush", _after_flush):
+        event.listen(Session, "after_flush", _after_flush)
+    app.jinja_env.globals.update(
+        action_label=lambda a: _(ACTION_LABELS.get(a, a)),
+        entity_label=lambda e: _(ENTITY_LABELS.get(e, e)),
+        field_label=lambda f: _(FIELD_LABELS[f]) if f in FIELD_LABELS else f,
+        audit_value=_display,
+        local_time=lambda t: t.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M"),
+    )

@@ -1,0 +1,37 @@
+"""Pages of long lists: every list the portal shows is paginated through here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import Select, func, select
+
+from portal.extensions import db
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+    notes: dict = field(default_factory=dict)  # per-item figures a list shows (e.g. counts)
+
+    @property
+    def has_more(self) -> bool:
+        return self.page * self.per_page < self.total
+
+    @property
+    def first_number(self) -> int:
+        return (self.page - 1) * self.per_page + 1
+
+
+def paginate(query: Select, page: int = 1, per_page: int | None = None) -> Page:
+    """Run one page of an ordered select() of entities, and count the whole."""
+    per_page = per_page or current_app.config["PAGE_SIZE"]
+    page = max(page, 1)
+    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return Page(items, page, per_page, total)

@@ -1,0 +1,85 @@
+"""What each account may see, applied where queries are built.
+
+Every query that returns areas, teams, members or accounts to a user goes through a Scope, so
+an id outside the user's scope simply finds nothing and the caller answers 404, whatever the
+URL or method. Roles: city admin (everything), commune officer (one commune), team leader
+(one team, and its commune as the way in), public (none of these: citizen pages use their own
+public queries).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Select, false, func, or_, select
+
+from portal.models import Account, AccountRole, Area, Member, Team, TeamArea
+
+
+@dataclass(frozen=True)
+class Scope:
+    role: str | None
+    account_id: int | None = None
+    commune_id: int | None = None
+    team_id: int | None = None
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == AccountRole.ADMIN
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role is not None
+
+    def _covered_areas(self) -> Select:
+        """The villages the leader's team covers today."""
+        return select(TeamArea.area_id).where(
+            TeamArea.team_id == self.team_id,
+            TeamArea.valid_from <= func.current_date(),
+            or_(TeamArea.valid_to.is_(None), TeamArea.valid_to > func.current_date()),
+        )
+
+    def areas(self, query: Select) -> Select:
+        """Restrict a query over Area to the areas in scope."""
+        if self.is_admin:
+            return query
+        if self.role == AccountRole.COMMUNE_OFFICER:
+            return query.where(or_(Area.id == self.commune_id, Area.parent_id == self.commune_id))
+        if self.role == AccountRole.TEAM_LEADER:
+            return query.where(or_(Area.id == self.commune_id, Area.id.in_(self._covered_areas())))
+        return query.where(false())
+
+    def root_filter(self):
+        """Where the area tree starts for this account."""
+        if self.is_admin:
+            return Area.parent_id.is_(None)
+        return Area.id == self.commune_id
+
+    def teams(self, query: Select) -> Select:
+        """Restrict a query over Team to the teams in scope."""
+        if self.is_admin:
+            return query
+        if self.role == AccountRole.COMMUNE_OFFICER:
+            return query.where(Team.commune_id == self.commune_id)
+        if self.role == AccountRole.TEAM_LEADER:
+            return query.where(Team.id == self.team_id)
+        return query.where(false())
+
+    def members(self, query: Select) -> Select:
+        return query.where(Member.team_id.in_(self.teams(select(Team.id))))
+
+    def accounts(self, query: Select) -> Select:
+        """Only city admins manage accounts."""
+        return query if self.is_admin else query.where(false())
+
+
+PUBLIC = Scope(role=None)
+
+
+def scope_for(account: Account | None) -> Scope:
+    if account is None:
+        return PUBLIC
+    commune_id = account.commune_id
+    if account.role == AccountRole.TEAM_LEADER and account.team is not None:
+        commune_id = account.team.commune_id
+    return Scope(account.role, account.id, commune_id, account.team_id)

@@ -1,0 +1,1 @@
+"""Teams: the list and a team's page (members, covered areas, history)."""
