@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from portal import audit
 from portal.accounts import queries
 from portal.auth.passwords import hash_password, weakness
-from portal.auth.services import MIN_LENGTH, PASSWORD_PROBLEMS, keep_session
+from portal.auth.services import MIN_LENGTH, PASSWORD_PROBLEMS, create_account, keep_session
 from portal.errors import Forbidden, FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _
@@ -143,15 +143,14 @@ def create(form: AccountForm) -> Account:
         errors["password"] = problem
     if errors:
         raise FormInvalid(errors)
-    account = Account(
-        username=form.username,
-        full_name=form.full_name,
-        password_hash=hash_password(form.password),
-        role=form.role,
+    account = create_account(
+        form.username,
+        form.password,
+        form.full_name,
+        AccountRole(form.role),
         commune_id=commune_id,
         team_id=team_id,
     )
-    db.session.add(account)
     db.session.commit()
     return account
 

@@ -2,33 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 
 from portal.accounts import services
 from portal.errors import FormInvalid
 from portal.extensions import htmx
 from portal.security import protect_blueprint
+from portal.web import changed, history_fragment, page_arg
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 protect_blueprint(bp)
 bp.add_app_template_global(services.role_label, "account_role_label")
 
 
-def _page_arg(name: str = "page") -> int:
-    return max(request.args.get(name, 1, type=int) or 1, 1)
-
-
-def _changed(response):
-    """Tell the page's history section to reload itself."""
-    response = make_response(response)
-    response.headers["HX-Trigger"] = "audit-changed"
-    return response
-
-
 @bp.get("/")
 def index():
     q = request.args.get("q", "").strip()
-    accounts = services.list_accounts(q, _page_arg())
+    accounts = services.list_accounts(q, page_arg())
     if htmx and htmx.target == "account-list":
         return render_template("accounts/_list.html", accounts=accounts, q=q)
     return render_template("accounts/index.html", accounts=accounts, q=q)
@@ -66,7 +56,7 @@ def _full_page(account, status: int = 200, **parts):
     """The account's page; after a failed form without JavaScript, with that form's errors."""
     form = parts.pop("form", None) or services.AccountForm.from_account(account)
     communes, teams = services.choices(form.commune_id)
-    _, history = services.history(account.id, _page_arg("history_page"))
+    _, history = services.history(account.id, page_arg("history_page"))
     context = {"errors": {}, "password_errors": {}, "status_errors": {}, **parts}
     return render_template(
         "accounts/page.html",
@@ -83,13 +73,8 @@ def _full_page(account, status: int = 200, **parts):
 @bp.get("/<int:account_id>")
 def show(account_id: int):
     if htmx and htmx.target == "history":
-        account, history = services.history(account_id, _page_arg("history_page"))
-        return render_template(
-            "audit/_history.html",
-            history=history,
-            endpoint="accounts.show",
-            args={"account_id": account.id},
-        )
+        account, history = services.history(account_id, page_arg("history_page"))
+        return history_fragment(history, "accounts.show", account_id=account.id)
     return _full_page(services.get_account(account_id))
 
 
@@ -115,7 +100,7 @@ def update(account_id: int):
         return redirect(url_for("accounts.show", account_id=account.id), code=303)
     form = services.AccountForm.from_account(account)
     communes, teams = services.choices(form.commune_id)
-    return _changed(
+    return changed(
         render_template(
             "accounts/_edit_form.html",
             account=account,
@@ -128,6 +113,20 @@ def update(account_id: int):
     )
 
 
+def _act(account_id: int, change, fragment: str, errors_name: str):
+    """Run one change to an account and answer with its part of the page (HTMX), or the page."""
+    try:
+        account = change()
+    except FormInvalid as exc:
+        account = services.get_account(account_id)
+        if not htmx:
+            return _full_page(account, exc.status, **{errors_name: exc.fields})
+        return render_template(fragment, account=account, **{errors_name: exc.fields}), exc.status
+    if not htmx:
+        return redirect(url_for("accounts.show", account_id=account.id), code=303)
+    return changed(render_template(fragment, account=account, saved=True, **{errors_name: {}}))
+
+
 @bp.post("/<int:account_id>/active")
 def set_active(account_id: int):
     active = request.form.get("active") == "1"
@@ -135,35 +134,20 @@ def set_active(account_id: int):
         # without JavaScript there was no dialog: ask here, then post again with confirm=yes
         account = services.get_account(account_id)
         return render_template("accounts/confirm_disable.html", account=account)
-    try:
-        account = services.set_active(account_id, active)
-    except FormInvalid as exc:
-        account = services.get_account(account_id)
-        if not htmx:
-            return _full_page(account, exc.status, status_errors=exc.fields)
-        return render_template(
-            "accounts/_status.html", account=account, status_errors=exc.fields
-        ), exc.status
-    if not htmx:
-        return redirect(url_for("accounts.show", account_id=account.id), code=303)
-    return _changed(render_template("accounts/_status.html", account=account, status_errors={}))
+    return _act(
+        account_id,
+        lambda: services.set_active(account_id, active),
+        "accounts/_status.html",
+        "status_errors",
+    )
 
 
 @bp.post("/<int:account_id>/password")
 def reset_password(account_id: int):
-    try:
-        account = services.reset_password(account_id, request.form.get("password", ""))
-    except FormInvalid as exc:
-        account = services.get_account(account_id)
-        if not htmx:
-            return _full_page(account, exc.status, password_errors=exc.fields)
-        return render_template(
-            "accounts/_password_form.html", account=account, password_errors=exc.fields
-        ), exc.status
-    if not htmx:
-        return redirect(url_for("accounts.show", account_id=account.id), code=303)
-    return _changed(
-        render_template(
-            "accounts/_password_form.html", account=account, password_errors={}, saved=True
-        )
+    password = request.form.get("password", "")
+    return _act(
+        account_id,
+        lambda: services.reset_password(account_id, password),
+        "accounts/_password_form.html",
+        "password_errors",
     )

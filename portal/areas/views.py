@@ -11,20 +11,17 @@ from flask import Blueprint, render_template, request
 from portal.areas import services
 from portal.extensions import htmx
 from portal.security import protect_blueprint
+from portal.web import history_fragment, page_arg
 
 bp = Blueprint("areas", __name__, url_prefix="/areas")
 protect_blueprint(bp)
 bp.add_app_template_global(services.kind_label, "kind_label")
 
 
-def _page_arg(name: str = "page") -> int:
-    return max(request.args.get(name, 1, type=int) or 1, 1)
-
-
 @bp.get("/")
 def index():
     q = request.args.get("q", "").strip()
-    results = services.search(q, _page_arg()) if q else None
+    results = services.search(q, page_arg()) if q else None
     if htmx and htmx.target == "search-results":
         return render_template("areas/_search_results.html", q=q, results=results)
     return render_template("areas/index.html", q=q, results=results, roots=services.roots())
@@ -34,12 +31,10 @@ def index():
 def show(area_id: int):
     target = (htmx.target or "") if htmx else ""
     if target.startswith("children-"):
-        area, page = services.children(area_id, _page_arg())
+        area, page = services.children(area_id, page_arg())
         return render_template("areas/_children.html", parent=area, page=page)
     if target == "history":
-        area, history = services.history(area_id, _page_arg("history_page"))
-        return render_template(
-            "audit/_history.html", history=history, endpoint="areas.show", args={"area_id": area.id}
-        )
-    view = services.area_view(area_id, _page_arg(), _page_arg("history_page"))
+        area, history = services.history(area_id, page_arg("history_page"))
+        return history_fragment(history, "areas.show", area_id=area.id)
+    view = services.area_view(area_id, page_arg(), page_arg("history_page"))
     return render_template("areas/page.html", view=view)

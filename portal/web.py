@@ -1,0 +1,22 @@
+"""Small helpers every feature's views share."""
+
+from __future__ import annotations
+
+from flask import make_response, render_template, request
+
+
+def page_arg(name: str = "page") -> int:
+    """A page number from the query string; anything odd means the first page."""
+    return max(request.args.get(name, 1, type=int) or 1, 1)
+
+
+def history_fragment(history, endpoint: str, **args) -> str:
+    """An entity's change history, as the fragment its page swaps in (#history)."""
+    return render_template("audit/_history.html", history=history, endpoint=endpoint, args=args)
+
+
+def changed(body):
+    """A response after a change: the page's history section reloads itself."""
+    response = make_response(body)
+    response.headers["HX-Trigger"] = "audit-changed"
+    return response
