@@ -1,7 +1,8 @@
-"""Reading and checking boundary features from GeoJSON, feature by feature.
+"""Reading and checking boundary features, feature by feature.
 
 Nothing here writes anything: the result says which features are usable and, for each that is
-not, its number, code and what is wrong, so that callers can refuse the whole file.
+not, its number, code and what is wrong, so that callers can refuse the whole file. Geometry is
+converted to WGS 84 once, here, from the CRS the file declares or the planner chose.
 """
 
 from __future__ import annotations
@@ -9,18 +10,23 @@ from __future__ import annotations
 import json
 import math
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import shapely
+from pyproj import CRS
 from shapely.geometry import MultiPolygon, Polygon, shape
+from shapely.geometry.base import BaseGeometry
 
-# Where Vietnam lies, to recognise projected metres and swapped axes in a message.
+from geo import crs as crs_tools
+
+# Where Vietnam lies, to recognise swapped axes, and land converted with the wrong CRS.
 _VN_LON = (102.0, 110.5)
 _VN_LAT = (8.0, 23.5)
+VIETNAM_EXTENT = (102.0, 6.0, 118.0, 24.0)  # mainland and islands, lon/lat
 
 CODE_KEYS = ("code", "ma", "level2_id", "level1_id", "ma_xa", "ma_tinh")
-NAME_KEYS = ("fullName", "full_name", "ten", "name")
+NAME_KEYS = ("fullName", "full_name", "ten", "name", "Name", "TEN")
 NAME_EN_KEYS = ("fullNameEn", "nameEn", "name_en")
 WGS84_CRS_NAMES = {
     "urn:ogc:def:crs:OGC:1.3:CRS84",
@@ -28,6 +34,7 @@ WGS84_CRS_NAMES = {
     "urn:ogc:def:crs:EPSG::4326",
     "EPSG:4326",
 }
+MAX_VERTICES = 250_000  # per feature: more is not a village boundary
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,18 @@ class Problem:
     code: str | None
     kind: str  # a stable key, e.g. "invalid_geometry"; callers turn it into a sentence
     detail: str = ""
+    where: tuple[float, float] | None = None  # lon/lat of the fault, when known
+    repairable: bool = False  # an automatic repair is offered (Feature.repaired)
+
+
+@dataclass
+class RawFeature:
+    """A feature as read from any format: its properties and its parsed shape (source CRS)."""
+
+    index: int
+    properties: dict
+    geometry: BaseGeometry | None
+    problem: tuple[str, str] | None = None  # (kind, detail) found while parsing
 
 
 @dataclass
@@ -47,13 +66,15 @@ class Feature:
     name: str | None
     name_en: str | None
     properties: dict
-    geometry: MultiPolygon | None
+    geometry: MultiPolygon | None  # WGS 84; None when unusable
+    repaired: MultiPolygon | None = None  # offered when the geometry was invalid
 
 
 @dataclass
 class ReadResult:
     features: list[Feature] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    source_crs: str = "WGS 84 (EPSG:4326)"
 
     @property
     def bad_indexes(self) -> set[int]:
@@ -69,6 +90,15 @@ class ReadResult:
             return []
         bad = self.bad_indexes
         return [f for f in self.features if f.index not in bad]
+
+
+class FileProblem(Exception):
+    """The whole file cannot be read: nothing in it is usable."""
+
+    def __init__(self, kind: str, detail: str = ""):
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
 
 
 def _first(props: dict, keys: Iterable[str]) -> str | None:
@@ -96,19 +126,12 @@ def _rings(coords, depth: int):
         yield from _rings(item, depth - 1)
 
 
-def _inside(values: list[float], bounds: tuple[float, float]) -> bool:
-    return bounds[0] <= min(values) and max(values) <= bounds[1]
-
-
 def _fmt(x: float, y: float) -> str:
     return f"({x:.6f}, {y:.6f})"
 
 
-def check_geometry(geometry: dict | None) -> tuple[MultiPolygon | None, str | None, str]:
-    """Turn a GeoJSON geometry into a valid MultiPolygon, or say what is wrong with it.
-
-    Returns (shape, problem kind, detail); the kind is None when the shape is usable.
-    """
+def parse_geojson_geometry(geometry: dict | None) -> tuple[BaseGeometry | None, str | None, str]:
+    """The shape of a GeoJSON geometry, or what is wrong with its structure."""
     if not geometry:
         return None, "missing_geometry", ""
     gtype = geometry.get("type")
@@ -130,101 +153,191 @@ def check_geometry(geometry: dict | None) -> tuple[MultiPolygon | None, str | No
             return None, "three_d", f"{pos!r}"
         if not all(isinstance(v, int | float) and math.isfinite(v) for v in pos):
             return None, "malformed_geometry", f"position {pos!r}"
-    xs = [p[0] for p in positions]
-    ys = [p[1] for p in positions]
-    if _inside(xs, _VN_LAT) and _inside(ys, _VN_LON):
-        # latitude first, longitude second: a place in Vietnam written the wrong way round
-        return None, "swapped_axes", _fmt(xs[0], ys[0])
-    for x, y in zip(xs, ys, strict=True):
-        if not (-180 <= x <= 180 and -90 <= y <= 90):
-            return None, "not_wgs84", _fmt(x, y)
     for ring in rings:
         if len(ring) < 4:
             return None, "short_ring", f"{len(ring)} positions"
         if list(ring[0]) != list(ring[-1]):
             return None, "unclosed_ring", f"{_fmt(*ring[0])} ≠ {_fmt(*ring[-1])}"
-    geom = shape(geometry)
+    return shape(geometry), None, ""
+
+
+def parse_shape(geom: BaseGeometry | None) -> tuple[BaseGeometry | None, str | None, str]:
+    """The same structural checks for a shape read by GDAL from another format."""
+    if geom is None:
+        return None, "missing_geometry", ""
+    if geom.geom_type not in ("Polygon", "MultiPolygon"):
+        return None, "wrong_type", geom.geom_type
     if geom.is_empty:
         return None, "empty_geometry", ""
+    if shapely.has_z(geom):
+        x, y, z = shapely.get_coordinates(geom, include_z=True)[0]
+        return None, "three_d", f"[{x}, {y}, {z}]"
+    return geom, None, ""
+
+
+def _swapped(geom: BaseGeometry) -> bool:
+    minx, miny, maxx, maxy = geom.bounds
+    return _VN_LAT[0] <= minx <= maxx <= _VN_LAT[1] and _VN_LON[0] <= miny <= maxy <= _VN_LON[1]
+
+
+def _first_point(geom: BaseGeometry) -> tuple[float, float]:
+    x, y = shapely.get_coordinates(geom)[0]
+    return float(x), float(y)
+
+
+def _fault_location(reason: str) -> tuple[float, float] | None:
+    # GEOS reasons end with the place: "Self-intersection[105.805 21.005]"
+    if "[" in reason and reason.endswith("]"):
+        try:
+            x, y = reason[reason.rindex("[") + 1 : -1].split()[:2]
+            return float(x), float(y)
+        except ValueError:
+            return None
+    return None
+
+
+def check_wgs84_shape(geom: BaseGeometry, index: int, code: str | None):
+    """Checks on a shape in WGS 84: place, size and validity (with an offered repair).
+
+    Returns (usable MultiPolygon or None, problem or None, repaired MultiPolygon or None).
+    """
+    x, y = _first_point(geom)
+    if crs_tools.looks_projected(geom):
+        return None, Problem(index, code, "not_wgs84", _fmt(x, y), None), None
+    minx, miny, maxx, maxy = geom.bounds
+    west, south, east, north = VIETNAM_EXTENT
+    if minx < west or maxx > east or miny < south or maxy > north:
+        return None, Problem(index, code, "outside_vietnam", _fmt(x, y), (x, y)), None
+    vertices = int(shapely.get_num_coordinates(geom))
+    if vertices > MAX_VERTICES:
+        return None, Problem(index, code, "too_many_vertices", f"{vertices} > {MAX_VERTICES}"), None
     if not geom.is_valid:
-        return None, "invalid_geometry", shapely.is_valid_reason(geom)
+        reason = shapely.is_valid_reason(geom)
+        repaired = _repair(geom)
+        problem = Problem(
+            index, code, "invalid_geometry", reason, _fault_location(reason), repaired is not None
+        )
+        return None, problem, repaired
     if isinstance(geom, Polygon):
         geom = MultiPolygon([geom])
-    return geom, None, ""
+    return geom, None, None
+
+
+def _repair(geom: BaseGeometry) -> MultiPolygon | None:
+    """The polygonal part of make_valid, when that keeps nearly all the area."""
+    from geo.partition import as_multipolygon
+
+    fixed = as_multipolygon(shapely.make_valid(geom))
+    if fixed.is_empty or not fixed.is_valid:
+        return None
+    return fixed
+
+
+def build(
+    raw: list[RawFeature],
+    source: CRS | None,
+    *,
+    require_code: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> ReadResult:
+    """Check every raw feature, convert the usable ones to WGS 84, check codes and names."""
+    result = ReadResult(source_crs=crs_tools.describe(source or crs_tools.WGS84))
+    seen_codes: dict[str, int] = {}
+    assume_wgs84 = source is None or crs_tools.is_wgs84(source)
+    total = len(raw)
+    for done, item in enumerate(raw, start=1):
+        props = item.properties or {}
+        code = _first(props, CODE_KEYS)
+        name = _first(props, NAME_KEYS)
+        geom, repaired = None, None
+        if item.problem:
+            result.problems.append(Problem(item.index, code, *item.problem))
+        elif assume_wgs84 and _swapped(item.geometry):
+            x, y = _first_point(item.geometry)
+            result.problems.append(Problem(item.index, code, "swapped_axes", _fmt(x, y)))
+        else:
+            shape_ = (
+                item.geometry if assume_wgs84 else crs_tools.to_wgs84([item.geometry], source)[0]
+            )
+            geom, problem, repaired = check_wgs84_shape(shape_, item.index, code)
+            if problem:
+                result.problems.append(problem)
+        if require_code and not code:
+            result.problems.append(Problem(item.index, None, "missing_code"))
+        if not name:
+            result.problems.append(Problem(item.index, code, "missing_name"))
+        if code:
+            if code in seen_codes:
+                result.problems.append(
+                    Problem(item.index, code, "duplicate_code", f"feature {seen_codes[code]}")
+                )
+            else:
+                seen_codes[code] = item.index
+        result.features.append(
+            Feature(item.index, code, name, _first(props, NAME_EN_KEYS), props, geom, repaired)
+        )
+        if progress:
+            progress(done, total)
+    return result
+
+
+def geojson_features(data: bytes | str) -> tuple[list[RawFeature], CRS | None]:
+    """Parse a GeoJSON FeatureCollection (or one Feature); FileProblem if it is not one."""
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise FileProblem("not_utf8", f"byte {exc.start}") from None
+    if not data.strip():
+        raise FileProblem("empty_file")
+    try:
+        doc = json.loads(data)
+    except json.JSONDecodeError as exc:
+        raise FileProblem("not_json", f"line {exc.lineno}, column {exc.colno}") from None
+    if not isinstance(doc, dict):
+        raise FileProblem("not_geojson", type(doc).__name__)
+    if doc.get("type") == "Feature":
+        doc = {"type": "FeatureCollection", "features": [doc], "crs": doc.get("crs")}
+    if doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
+        raise FileProblem("not_geojson", str(doc.get("type")))
+    declared = None
+    crs_member = doc.get("crs")
+    if crs_member:
+        name = (
+            (crs_member.get("properties") or {}).get("name", "")
+            if isinstance(crs_member, dict)
+            else ""
+        )
+        if name not in WGS84_CRS_NAMES:
+            try:
+                declared = crs_tools.crs_for(name)
+            except ValueError:
+                raise FileProblem("crs_unknown", str(name or crs_member)) from None
+    if not doc["features"]:
+        raise FileProblem("no_features")
+    raw = []
+    for i, item in enumerate(doc["features"], start=1):
+        if not isinstance(item, dict) or item.get("type") != "Feature":
+            raw.append(RawFeature(i, {}, None, ("not_a_feature", "")))
+            continue
+        props = item.get("properties") or {}
+        if not any(props.get(k) for k in CODE_KEYS) and item.get("id") is not None:
+            props = {**props, "code": str(item["id"])}
+        geom, kind, detail = parse_geojson_geometry(item.get("geometry"))
+        raw.append(RawFeature(i, props, geom, (kind, detail) if kind else None))
+    return raw, declared
 
 
 def read_geojson(
     data: bytes | str,
     *,
     require_code: bool = True,
-    progress=None,
+    crs: CRS | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> ReadResult:
-    """Read a GeoJSON FeatureCollection (or one Feature) and check every feature.
-
-    progress, when given, is called with (done, total) as features are checked.
-    """
-    result = ReadResult()
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            result.problems.append(Problem(0, None, "not_utf8", f"byte {exc.start}"))
-            return result
-    if not data.strip():
-        result.problems.append(Problem(0, None, "empty_file"))
-        return result
+    """Read and check a GeoJSON file; `crs` overrides what the file declares."""
     try:
-        doc = json.loads(data)
-    except json.JSONDecodeError as exc:
-        result.problems.append(
-            Problem(0, None, "not_json", f"line {exc.lineno}, column {exc.colno}")
-        )
-        return result
-    if not isinstance(doc, dict):
-        result.problems.append(Problem(0, None, "not_geojson", type(doc).__name__))
-        return result
-    if doc.get("type") == "Feature":
-        doc = {"type": "FeatureCollection", "features": [doc], "crs": doc.get("crs")}
-    if doc.get("type") != "FeatureCollection" or not isinstance(doc.get("features"), list):
-        result.problems.append(Problem(0, None, "not_geojson", str(doc.get("type"))))
-        return result
-    crs = doc.get("crs")
-    if crs:
-        name = (crs.get("properties") or {}).get("name", "") if isinstance(crs, dict) else ""
-        if name not in WGS84_CRS_NAMES:
-            result.problems.append(Problem(0, None, "crs_not_wgs84", str(name or crs)))
-            return result
-    features = doc["features"]
-    if not features:
-        result.problems.append(Problem(0, None, "no_features"))
-        return result
-
-    seen_codes: dict[str, int] = {}
-    total = len(features)
-    for i, raw in enumerate(features, start=1):
-        if not isinstance(raw, dict) or raw.get("type") != "Feature":
-            result.problems.append(Problem(i, None, "not_a_feature"))
-            continue
-        props = raw.get("properties") or {}
-        code = _first(props, CODE_KEYS)
-        if code is None and raw.get("id") is not None and require_code:
-            code = str(raw["id"]).strip()
-        name = _first(props, NAME_KEYS)
-        geom, kind, detail = check_geometry(raw.get("geometry"))
-        if kind:
-            result.problems.append(Problem(i, code, kind, detail))
-        if require_code and not code:
-            result.problems.append(Problem(i, None, "missing_code"))
-        if not name:
-            result.problems.append(Problem(i, code, "missing_name"))
-        if code:
-            if code in seen_codes:
-                result.problems.append(
-                    Problem(i, code, "duplicate_code", f"feature {seen_codes[code]}")
-                )
-            else:
-                seen_codes[code] = i
-        result.features.append(Feature(i, code, name, _first(props, NAME_EN_KEYS), props, geom))
-        if progress:
-            progress(i, total)
-    return result
+        raw, declared = geojson_features(data)
+    except FileProblem as exc:
+        return ReadResult(problems=[Problem(0, None, exc.kind, exc.detail)])
+    return build(raw, crs or declared, require_code=require_code, progress=progress)

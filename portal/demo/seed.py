@@ -16,7 +16,7 @@ from pathlib import Path
 
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 
 from geo.partition import carve_sliver, partition
 from portal.auth.services import create_account
@@ -28,6 +28,9 @@ from portal.models import (
     AccountRole,
     Area,
     AreaVersion,
+    BoundaryChange,
+    BoundaryFlag,
+    ImportBatch,
     Level,
     Member,
     SizingRule,
@@ -114,7 +117,18 @@ def seed(
 
 
 def _wipe() -> None:
-    for model in (Account, Member, TeamArea, Team, SizingRule, AreaVersion):
+    db.session.execute(update(BoundaryChange).values(reverts_id=None, reverted_by_id=None))
+    for model in (
+        BoundaryFlag,
+        ImportBatch,
+        AreaVersion,
+        BoundaryChange,
+        Account,
+        Member,
+        TeamArea,
+        Team,
+        SizingRule,
+    ):
         db.session.execute(delete(model))
     # children before parents
     for level in (Level.VILLAGE, Level.COMMUNE, Level.DISTRICT, Level.PROVINCE):

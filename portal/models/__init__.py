@@ -3,6 +3,7 @@
 from portal.models.account import Account, AccountRole
 from portal.models.area import KINDS, Area, AreaVersion, Level
 from portal.models.audit import AuditEntry, LoginFailure
+from portal.models.boundary import AreaPart, BoundaryChange, BoundaryFlag, ImportBatch
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
 
 __all__ = [
@@ -10,9 +11,13 @@ __all__ = [
     "Account",
     "AccountRole",
     "Area",
+    "AreaPart",
     "AreaVersion",
     "AuditEntry",
+    "BoundaryChange",
+    "BoundaryFlag",
     "Education",
+    "ImportBatch",
     "Level",
     "LoginFailure",
     "Member",

@@ -122,6 +122,7 @@ class AreaVersion(db.Model):
     valid_to: Mapped[date] = mapped_column(Date)
     decision_number: Mapped[str | None] = mapped_column(String(100))
     decision_date: Mapped[date | None] = mapped_column(Date)
+    change_id: Mapped[int | None] = mapped_column(ForeignKey("boundary_changes.id"))
     recorded_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import shapely
+from pyproj import Transformer
 
 from geo.features import read_geojson
 
@@ -75,11 +76,39 @@ def test_projected_metres_are_not_wgs84():
     assert "585000" in result.problems[0].detail
 
 
-def test_named_crs_other_than_wgs84_rejects_the_file():
+def test_a_declared_vn2000_crs_is_converted_to_wgs84():
+    to_utm = Transformer.from_crs("EPSG:4326", "EPSG:3405", always_xy=True)
+    ring = [list(to_utm.transform(x, y)) for x, y in SQUARE]
+    crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3405"}}
+    result = read_geojson(collection(feature(polygon(ring)), crs=crs))
+    assert result.problems == []
+    assert "VN-2000" in result.source_crs
+    back = result.valid[0].geometry
+    assert back.hausdorff_distance(shapely.Polygon(SQUARE)) < 1e-6  # about 10 cm
+
+
+def test_lon_lat_declared_as_vn2000_lands_outside_vietnam():
     crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3405"}}
     result = read_geojson(collection(feature(polygon()), crs=crs))
-    assert kinds(result) == [(0, "crs_not_wgs84")]
+    assert kinds(result) == [(1, "outside_vietnam")]
+
+
+def test_an_unknown_declared_crs_rejects_the_file():
+    crs = {"type": "name", "properties": {"name": "urn:example:not-a-crs"}}
+    result = read_geojson(collection(feature(polygon()), crs=crs))
+    assert kinds(result) == [(0, "crs_unknown")]
     assert result.valid == []
+
+
+def test_an_invalid_ring_offers_a_repair():
+    bow_tie = [[105.80, 21.00], [105.81, 21.01], [105.81, 21.00], [105.80, 21.01], [105.80, 21.00]]
+    result = read_geojson(collection(feature(polygon(bow_tie))))
+    problem = result.problems[0]
+    assert problem.kind == "invalid_geometry"
+    assert problem.where == pytest.approx((105.805, 21.005))
+    assert problem.repairable
+    repaired = result.features[0].repaired
+    assert repaired.is_valid and len(repaired.geoms) == 2  # the two triangles of the bow tie
 
 
 @pytest.mark.parametrize("data", [b"", b"   \n", b""])
