@@ -7,6 +7,7 @@ zone 49N) or in the 3° transverse Mercator zones each province uses for cadastr
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import shapely
@@ -101,6 +102,15 @@ def _apply(transformer: Transformer, coords):
 
 
 def describe(crs: CRS) -> str:
-    name = crs.name or "?"
+    """A name a planner recognises, also for CRSs that came without one (PROJ strings, .prj)."""
     epsg = crs.to_epsg()
-    return f"{name} (EPSG:{epsg})" if epsg else name
+    if epsg:
+        return f"{crs.name} (EPSG:{epsg})"
+    with warnings.catch_warnings():  # a PROJ dict is enough to recognise a TM-3 zone
+        warnings.simplefilter("ignore", UserWarning)
+        params = crs.to_dict()
+    if params.get("proj") == "tmerc" and params.get("k") == 0.9999:
+        shift = params.get("towgs84") or [0]
+        vn2000 = round(float(shift[0]), 1) == -191.9
+        return f"{'VN-2000' if vn2000 else '?'} / TM-3, kinh tuyến trục {_dms(params['lon_0'])}"
+    return crs.name if crs.name and crs.name != "unknown" else crs.to_proj4()
