@@ -76,6 +76,27 @@ def crs_for(key: str) -> CRS:
         raise ValueError(f"unknown coordinate system: {key}") from exc
 
 
+def recognise(declared: CRS) -> CRS:
+    """The CRS a file meant: a 3° TM zone (scale 0.9999) declared without its datum shift is
+    VN-2000's. ESRI .prj files cannot hold the shift (GDAL keeps it only in the datum's name),
+    and without it every point would land some 200 m off."""
+    if declared.to_epsg():
+        return declared
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        params = declared.to_dict()
+    datum = (declared.datum.name if declared.datum else "").lower()
+    vn2000_named = "vn_2000" in datum or "vn-2000" in datum or "towgs84_-191_9" in datum
+    if (
+        params.get("proj") == "tmerc"
+        and params.get("k") == 0.9999
+        and params.get("x_0") == 500000
+        and (vn2000_named or not params.get("towgs84"))
+    ):
+        return vn2000_tm3(float(params["lon_0"]))
+    return declared
+
+
 def is_wgs84(crs: CRS) -> bool:
     return crs.is_geographic and crs.equals(WGS84, ignore_axis_order=True)
 

@@ -151,7 +151,7 @@ def _read_with_gdal(path: Path) -> tuple[list[RawFeature], CRS | None]:
         meta, _fids, geometries, values = pyogrio.raw.read(path, layer=layer)
     except pyogrio.errors.DataSourceError as exc:
         raise FileProblem("unreadable", str(exc).splitlines()[0]) from None
-    declared = CRS.from_user_input(meta["crs"]) if meta.get("crs") else None
+    declared = crs_tools.recognise(CRS.from_user_input(meta["crs"])) if meta.get("crs") else None
     if path.suffix.lower() == ".kml":
         declared = crs_tools.WGS84  # KML is always WGS 84
     fields = list(meta["fields"])

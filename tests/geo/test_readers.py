@@ -96,10 +96,10 @@ def test_vn2000_shapefile_with_its_prj_lands_within_a_metre(tmp_path, key):
     members = [p for p in tmp_path.iterdir() if p.stem == shp.stem]
     result = read_file(zipped(tmp_path, members=members), "ba_dinh_vn2000.zip")
     assert result.problems == []
-    assert result.source_crs.startswith("VN-2000")
     back = result.valid[0].geometry
     # within a metre everywhere (1e-5 degrees is about 1.1 m here)
     assert back.hausdorff_distance(original) < 1e-5
+    assert result.source_crs.startswith("VN-2000")
 
 
 def test_vn2000_without_a_declared_crs_needs_the_planners_choice():
@@ -206,7 +206,8 @@ def test_zip_with_too_many_entries_is_refused():
 
 def test_kml_entity_expansion_is_refused():
     laughs = b"""<?xml version="1.0"?>
-<!DOCTYPE kml [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>
+<!DOCTYPE kml [<!ENTITY a "lol"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">
+<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;">]>
 <kml xmlns="http://www.opengis.net/kml/2.2"><Placemark><name>&c;</name></Placemark></kml>"""
     assert kinds(read_file(laughs, "laughs.kml")) == [(0, "xml_entities")]
 
