@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import getpass
 import sys
 from pathlib import Path
@@ -29,11 +30,20 @@ def _progress_printer(label: str):
     return report
 
 
-def _as_cli() -> None:
-    """Changes made by this command are logged as the operating-system user who ran it."""
-    from portal.audit import cli_actor
+def as_cli(command):
+    """Changes made by the command are logged as the operating-system user who ran it."""
 
-    cli_actor.set(f"cli:{getpass.getuser()}")
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        from portal.audit import cli_actor
+
+        token = cli_actor.set(f"cli:{getpass.getuser()}")
+        try:
+            return command(*args, **kwargs)
+        finally:
+            cli_actor.reset(token)
+
+    return run
 
 
 def register(app: Flask) -> None:
@@ -53,17 +63,26 @@ def register(app: Flask) -> None:
         "--valid-to", type=click.DateTime(["%Y-%m-%d"]), help="Last day (for a past layout)."
     )
     @click.option("--decision", "decision_number", help="Number of the decision behind the change.")
+    @click.option(
+        "--crs",
+        "crs_key",
+        default="auto",
+        help="The file's CRS when it does not say: EPSG:4326, EPSG:3405, EPSG:3406, TM3:105.0 …",
+    )
+    @as_cli
     def import_boundaries(
-        file, level, parent_code, skip_invalid, valid_from, valid_to, decision_number
+        file, level, parent_code, skip_invalid, valid_from, valid_to, decision_number, crs_key
     ):
-        """Import GeoJSON boundaries; nothing is written if any feature is unusable."""
-        _as_cli()
-        from portal.boundaries.services import ImportRejected, describe, import_features
+        """Import boundaries (GeoJSON, zipped Shapefile, GeoPackage, KML); nothing is written
+        if any feature is unusable. Warnings (outside the parent, overlaps, gaps) are listed."""
+        from portal.boundaries.planning import ImportRejected, describe, import_features
 
         try:
             report = import_features(
                 file.read_bytes(),
                 Level(level),
+                filename=file.name,
+                crs_key=crs_key,
                 parent_code=parent_code,
                 skip_invalid=skip_invalid,
                 valid_from=valid_from.date() if valid_from else None,
@@ -88,9 +107,9 @@ def register(app: Flask) -> None:
     @click.argument("username")
     @click.option("--full-name", default="Quản trị thành phố")
     @click.password_option()
+    @as_cli
     def create_admin(username, full_name, password):
         """Create a city admin account (the first one, on a new installation)."""
-        _as_cli()
         from portal.auth.services import create_account
         from portal.errors import Invalid
         from portal.extensions import db
@@ -112,9 +131,9 @@ def register(app: Flask) -> None:
     @click.option(
         "--communes", type=int, default=None, help="Only the first N communes (quick demo)."
     )
+    @as_cli
     def seed_demo(if_empty, reset, synthetic, communes):
         """Load the demo: Hanoi's communes divided into villages, teams, members, accounts."""
-        _as_cli()
         from portal.demo.seed import seed
 
         seed(

@@ -162,7 +162,7 @@ def hanoi(session):
     """The real Hanoi outline and its 126 communes, imported through the import core."""
     if not HANOI_COMMUNES.exists():
         pytest.skip(f"shared Hanoi data not found at {SHARED_DATA}")
-    from portal.boundaries.services import import_features
+    from portal.boundaries.planning import import_features
     from portal.models import Level
 
     in_force = date(2025, 7, 1)  # the 2025 layout

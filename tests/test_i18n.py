@@ -28,7 +28,7 @@ def message_tables() -> set[str]:
     from portal.accounts.services import ROLE_LABELS as ACCOUNT_ROLES
     from portal.areas.services import KIND_LABELS
     from portal.auth.services import PASSWORD_PROBLEMS
-    from portal.boundaries.services import PROBLEM_TEXT
+    from portal.boundaries.planning import PROBLEM_TEXT
     from portal.errors import _TITLES, MESSAGES
     from portal.teams.services import ROLE_LABELS as MEMBER_ROLES
 

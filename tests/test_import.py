@@ -10,7 +10,7 @@ import shapely
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 
-from portal.boundaries.services import ImportRejected, import_features
+from portal.boundaries.planning import ImportRejected, import_features
 from portal.models import Area, AreaVersion, Level
 from tests.conftest import HANOI_COMMUNES, HANOI_DISTRICTS, HANOI_PROVINCE
 

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, insert, select, update
 
 from geo.partition import carve_sliver, partition
 from portal.auth.services import create_account
-from portal.boundaries.services import import_features
+from portal.boundaries.planning import import_features
 from portal.demo import names
 from portal.extensions import db
 from portal.models import (

@@ -1,0 +1,436 @@
+"""The import core, shared by the CLI and the web upload: read and check a file (a plan, the
+dry run), then write all usable features, or only the clean ones, or nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import shapely
+from geoalchemy2.shape import from_shape, to_shape
+from sqlalchemy import func, select
+
+from geo.checks import SpatialIssue, check_placement
+from geo.features import Feature, Problem
+from geo.readers import read_file
+from portal.errors import Invalid
+from portal.extensions import db
+from portal.i18n import _
+from portal.models import Area, AreaVersion, Level
+from portal.text import fold
+
+Progress = Callable[[str, int, int], None]  # (phase, done, total)
+
+# Sentences for the problem kinds that geo.features and this module report.
+PROBLEM_TEXT = {
+    "not_utf8": "Tệp không phải văn bản UTF-8",
+    "empty_file": "Tệp rỗng",
+    "not_json": "Tệp không phải JSON hợp lệ",
+    "not_geojson": "Tệp không phải GeoJSON FeatureCollection",
+    "crs_not_wgs84": "Hệ tọa độ của tệp không phải WGS 84 (EPSG:4326)",
+    "no_features": "Tệp không có đối tượng nào",
+    "not_a_feature": "Phần tử không phải một Feature",
+    "missing_geometry": "Thiếu hình học",
+    "wrong_type": "Sai kiểu hình học (cần Polygon hoặc MultiPolygon)",
+    "empty_geometry": "Hình học rỗng",
+    "malformed_geometry": "Tọa độ sai cấu trúc",
+    "three_d": "Tọa độ có độ cao (3D); chỉ nhận kinh độ, vĩ độ",
+    "not_wgs84": "Tọa độ nằm ngoài kinh độ/vĩ độ WGS 84 (có thể là mét của hệ VN-2000)",
+    "swapped_axes": "Kinh độ và vĩ độ bị đảo chỗ",
+    "short_ring": "Vòng ranh giới có ít hơn 4 điểm",
+    "unclosed_ring": "Vòng ranh giới không khép kín",
+    "invalid_geometry": "Hình học không hợp lệ",
+    "missing_code": "Thiếu mã đơn vị",
+    "missing_name": "Thiếu tên",
+    "duplicate_code": "Mã trùng với đối tượng khác trong tệp",
+    "unknown_kind": "Không nhận ra loại đơn vị từ tên",
+    "no_parent": "Không tìm thấy đơn vị cấp trên chứa đối tượng này",
+    "crs_unknown": "Không nhận ra hệ tọa độ",
+    "outside_vietnam": "Vị trí nằm ngoài Việt Nam: kiểm tra lại hệ tọa độ",
+    "too_many_vertices": "Quá nhiều đỉnh cho một đối tượng",
+    "file_too_large": "Tệp quá lớn",
+    "too_many_features": "Tệp có quá nhiều đối tượng",
+    "unknown_format": (
+        "Không đọc được loại tệp này (nhận GeoJSON, Shapefile nén zip, GeoPackage, KML)"
+    ),
+    "bad_zip": "Tệp zip bị hỏng",
+    "too_many_zip_entries": "Tệp zip có quá nhiều tệp bên trong",
+    "zip_too_large": "Tệp zip giải nén ra quá lớn",
+    "zip_bomb": "Tỉ lệ nén bất thường (nghi “bom zip”)",
+    "zip_unsafe_path": "Đường dẫn trong tệp zip trỏ ra ngoài thư mục",
+    "zip_without_data": "Tệp zip không chứa .shp, .gpkg, .kml hay .geojson",
+    "xml_entities": "Tệp KML chứa khai báo DTD hoặc thực thể XML (bị từ chối vì an toàn)",
+    "bad_xml": "Tệp KML không phải XML hợp lệ",
+    "unreadable": "Không đọc được tệp",
+}
+
+# Warnings: the feature can be written, but the planner should look at it.
+WARNING_TEXT = {
+    "outside_parent": "Nằm ngoài đơn vị cấp trên {m} m²",
+    "overlap": "Chồng lấn {m} m² với {other}",
+    "overlap_existing": "Chồng lấn {m} m² với địa bàn hiện có {other}",
+    "gap": "Khoảng trống {m} m² không thuộc đối tượng nào",
+}
+
+
+def describe(problem: Problem) -> str:
+    """One line: where (feature number and code), what is wrong, and the details."""
+    text = _(PROBLEM_TEXT.get(problem.kind, problem.kind))
+    if problem.detail:
+        text = f"{text}: {problem.detail}"
+    if problem.index == 0:
+        return _("Tệp: {text}", text=text)
+    where = _("Đối tượng #{index}", index=problem.index)
+    if problem.code:
+        where += _(" (mã {code})", code=problem.code)
+    return f"{where}: {text}"
+
+
+def describe_warning(issue: SpatialIssue) -> str:
+    text = _(
+        WARNING_TEXT[issue.kind], m=f"{issue.area_m2:,.0f}".replace(",", "."), other=issue.other
+    )
+    if issue.index == 0:
+        return _("Tệp: {text}", text=text)
+    return _("Đối tượng #{index}", index=issue.index) + f": {text}"
+
+
+class ImportRejected(Invalid):
+    """Nothing was written because some features are unusable."""
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__(
+            _("Không nhập gì: {n} lỗi trong tệp.", n=len(problems)),
+            details=[describe(p) for p in problems],
+        )
+        self.problems = problems
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    skipped: list[Problem] = field(default_factory=list)
+    area_ids: list[int] = field(default_factory=list)
+
+
+@dataclass
+class PlannedFeature:
+    feature: Feature
+    kind: str | None = None
+    parent_id: int | None = None
+    action: str = "blocked"  # create, update, unchanged, blocked
+    area_id: int | None = None  # the existing area an update replaces
+
+    @property
+    def usable_geometry(self):
+        return self.feature.geometry
+
+
+@dataclass
+class Plan:
+    """The dry run: every feature with what would happen to it, and every problem found."""
+
+    level: Level
+    source_crs: str
+    items: list[PlannedFeature]
+    problems: list[Problem]  # the feature cannot be written as it is
+    warnings: list[SpatialIssue]  # it can, but a planner should look
+
+    @property
+    def file_problems(self) -> list[Problem]:
+        return [p for p in self.problems if p.index == 0]
+
+    def writable(self, *, repairs: bool, clean_only: bool) -> list[PlannedFeature]:
+        """The features a commit writes: all usable ones, or only those with nothing to say."""
+        if self.file_problems:
+            return []
+        troubled = {p.index for p in self.problems} | {w.index for w in self.warnings}
+        blocked_kinds = {}
+        for problem in self.problems:
+            blocked_kinds.setdefault(problem.index, set()).add(problem.kind)
+        chosen = []
+        for item in self.items:
+            index = item.feature.index
+            if clean_only and index in troubled:
+                continue
+            kinds = blocked_kinds.get(index, set())
+            repairable = kinds == {"invalid_geometry"} and item.feature.repaired is not None
+            if kinds and not (repairs and repairable):
+                continue
+            if item.kind is None:
+                continue
+            chosen.append(item)
+        return chosen
+
+
+# The first words of an official name tell the kind of unit.
+_KIND_PREFIXES: dict[Level, tuple[tuple[str, str], ...]] = {
+    Level.PROVINCE: (("thanh pho", "thanh_pho"), ("tinh", "tinh")),
+    Level.DISTRICT: (
+        ("quan", "quan"),
+        ("huyen", "huyen"),
+        ("thi xa", "thi_xa"),
+        ("thanh pho", "thanh_pho_thuoc_tinh"),
+    ),
+    Level.COMMUNE: (("phuong", "phuong"), ("xa", "xa"), ("dac khu", "dac_khu")),
+    Level.VILLAGE: (
+        ("to dan pho", "to_dan_pho"),
+        ("khu pho", "khu_pho"),
+        ("thon", "thon"),
+        ("lang", "lang"),
+        ("ap", "ap"),
+        ("ban", "ban"),
+        ("khom", "khom"),
+    ),
+}
+
+
+def kind_from_name(level: Level, name: str) -> str | None:
+    folded = fold(name)
+    for prefix, kind in _KIND_PREFIXES[level]:
+        if folded == prefix or folded.startswith(prefix + " "):
+            return kind
+    return None
+
+
+def _parent_level(level: Level) -> Level | None:
+    return {
+        Level.PROVINCE: None,
+        Level.DISTRICT: Level.PROVINCE,
+        Level.COMMUNE: Level.PROVINCE,
+        Level.VILLAGE: Level.COMMUNE,
+    }[level]
+
+
+def _find_parent(level: Level, geom, parent_code: str | None) -> int | None:
+    parent_level = _parent_level(level)
+    query = select(Area.id).where(Area.level == parent_level.value, Area.valid_to.is_(None))
+    if parent_code:
+        query = query.where(Area.code == parent_code)
+    else:
+        point = shapely.point_on_surface(geom)
+        query = query.where(
+            func.ST_Intersects(Area.geom, func.ST_GeomFromText(point.wkt, 4326))
+        ).limit(1)
+    return db.session.scalar(query)
+
+
+def plan_file(
+    data: bytes | str,
+    filename: str,
+    level: Level,
+    *,
+    parent_code: str | None = None,
+    crs_key: str = "auto",
+    tolerance_m2: float = 100.0,
+    progress: Progress | None = None,
+) -> Plan:
+    """Read and check a file: what each feature would become, and every problem, writing nothing."""
+    if isinstance(data, str):
+        data = data.encode()
+    result = read_file(
+        data,
+        filename,
+        crs_key=crs_key,
+        require_code=level != Level.VILLAGE,
+        progress=(lambda done, total: progress("check", done, total)) if progress else None,
+    )
+    problems = list(result.problems)
+    items: list[PlannedFeature] = []
+    if not result.file_problems:
+        existing = _current_by_code(level, [f.code for f in result.features if f.code])
+        for feature in result.features:
+            item = PlannedFeature(feature)
+            items.append(item)
+            geom = feature.geometry or feature.repaired
+            item.kind = feature.properties.get("kind") or kind_from_name(level, feature.name or "")
+            if item.kind is None and feature.name:
+                problems.append(Problem(feature.index, feature.code, "unknown_kind", feature.name))
+            if geom is not None and _parent_level(level):
+                item.parent_id = _find_parent(level, geom, parent_code)
+                if item.parent_id is None:
+                    problems.append(
+                        Problem(feature.index, feature.code, "no_parent", parent_code or "")
+                    )
+            area = existing.get(feature.code) if feature.code else None
+            if area is not None:
+                item.area_id = area.id
+                same = geom is not None and to_shape(area.geom).equals_exact(
+                    shapely.orient_polygons(geom), 0
+                )
+                item.action = "unchanged" if same and area.name == feature.name else "update"
+            else:
+                item.action = "create"
+    problems.sort(key=lambda p: (p.index, p.kind))
+    blocked = {p.index for p in problems}
+    for item in items:
+        if item.feature.index in blocked and not item.feature.repaired:
+            item.action = "blocked"
+    warnings = [] if result.file_problems else _placement_warnings(items, level, tolerance_m2)
+    return Plan(level, result.source_crs, items, problems, warnings)
+
+
+def _placement_warnings(
+    items: list[PlannedFeature], level: Level, tolerance_m2: float
+) -> list[SpatialIssue]:
+    """Outside the parent, overlapping, leaving gaps: checked per parent, in Shapely."""
+    by_parent: dict[int | None, list[PlannedFeature]] = {}
+    for item in items:
+        if (item.feature.geometry or item.feature.repaired) is not None:
+            by_parent.setdefault(item.parent_id, []).append(item)
+    warnings: list[SpatialIssue] = []
+    for parent_id, group in by_parent.items():
+        parent = db.session.get(Area, parent_id) if parent_id else None
+        replaced = {i.area_id for i in group if i.area_id}
+        siblings = []
+        if parent is not None:
+            rows = db.session.scalars(
+                select(Area).where(
+                    Area.parent_id == parent.id,
+                    Area.valid_to.is_(None),
+                    Area.level == level.value,
+                )
+            )
+            siblings = [
+                (a.name, to_shape(a.geom))
+                for a in rows
+                if a.id not in replaced and a.geom is not None
+            ]
+        features = [
+            (i.feature.index, i.feature.name or "", i.feature.geometry or i.feature.repaired)
+            for i in group
+        ]
+        warnings.extend(
+            check_placement(
+                features,
+                to_shape(parent.geom) if parent is not None and parent.geom is not None else None,
+                siblings,
+                tolerance_m2,
+            )
+        )
+    return sorted(warnings, key=lambda w: (w.index, w.kind))
+
+
+def apply_plan(
+    plan: Plan,
+    *,
+    repairs: bool = False,
+    clean_only: bool = False,
+    valid_from: date | None = None,
+    valid_to: date | None = None,
+    decision_number: str | None = None,
+    decision_date: date | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Write the plan's features (see Plan.writable); an earlier boundary is kept as a version."""
+    if plan.file_problems:
+        raise ImportRejected(plan.problems)
+    valid_from = valid_from or date.today()
+    chosen = plan.writable(repairs=repairs, clean_only=clean_only)
+    written = {i.feature.index for i in chosen}
+    report = ImportReport(skipped=[p for p in plan.problems if p.index not in written])
+    level = plan.level
+    new_areas = []
+    for done, item in enumerate(chosen, start=1):
+        feature = item.feature
+        geom = shapely.orient_polygons(feature.geometry or feature.repaired)  # CCW outer rings
+        area = db.session.get(Area, item.area_id) if item.area_id else None
+        if area is None:
+            area = Area(
+                level=level.value,
+                kind=item.kind,
+                parent_id=item.parent_id,
+                code=feature.code,
+                name=feature.name,
+                name_en=feature.name_en,
+                name_search=fold(feature.name),
+                geom=from_shape(geom, srid=4326),
+                valid_from=valid_from,
+                valid_to=valid_to,
+                decision_number=decision_number,
+                decision_date=decision_date,
+            )
+            db.session.add(area)
+            new_areas.append(area)
+            report.created += 1
+        elif area.name == feature.name and to_shape(area.geom).equals_exact(geom, 0):
+            report.unchanged += 1
+        else:
+            _keep_version(area, valid_from)
+            area.name = feature.name
+            area.name_en = feature.name_en
+            area.name_search = fold(feature.name)
+            area.geom = from_shape(geom, srid=4326)
+            area.valid_from = valid_from
+            area.decision_number = decision_number
+            area.decision_date = decision_date
+            area.updated_at = func.now()
+            report.updated += 1
+            report.area_ids.append(area.id)
+        if progress:
+            progress("write", done, len(chosen))
+    db.session.flush()
+    report.area_ids.extend(a.id for a in new_areas)
+    db.session.commit()
+    return report
+
+
+def import_features(
+    data: bytes | str,
+    level: Level,
+    *,
+    filename: str = "upload.geojson",
+    parent_code: str | None = None,
+    skip_invalid: bool = False,
+    crs_key: str = "auto",
+    valid_from: date | None = None,
+    valid_to: date | None = None,
+    decision_number: str | None = None,
+    decision_date: date | None = None,
+    progress: Progress | None = None,
+) -> ImportReport:
+    """Import a boundary file in one go (the CLI and the demo): all features, or with
+    skip_invalid the usable ones. Raises ImportRejected, writing nothing, when a feature is
+    unusable and skip_invalid is not set, or when the file itself is."""
+    plan = plan_file(
+        data, filename, level, parent_code=parent_code, crs_key=crs_key, progress=progress
+    )
+    if plan.file_problems or (plan.problems and not skip_invalid):
+        raise ImportRejected(plan.problems)
+    return apply_plan(
+        plan,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        decision_number=decision_number,
+        decision_date=decision_date,
+        progress=progress,
+    )
+
+
+def _current_by_code(level: Level, codes: list[str]) -> dict[str, Area]:
+    if not codes:
+        return {}
+    rows = db.session.scalars(
+        select(Area).where(Area.level == level.value, Area.valid_to.is_(None), Area.code.in_(codes))
+    )
+    return {a.code: a for a in rows}
+
+
+def _keep_version(area: Area, superseded_on: date) -> None:
+    """Record the area's present state before it changes."""
+    db.session.add(
+        AreaVersion(
+            area_id=area.id,
+            name=area.name,
+            population=area.population,
+            households=area.households,
+            geom=area.geom,
+            valid_from=area.valid_from,
+            valid_to=max(superseded_on - timedelta(days=1), area.valid_from),
+            decision_number=area.decision_number,
+            decision_date=area.decision_date,
+        )
+    )
