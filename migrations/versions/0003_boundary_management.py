@@ -43,6 +43,7 @@ def upgrade():
         ids_array("before_ids"),
         ids_array("after_ids"),
         ids_array("version_ids"),
+        sa.Column("team_cover", postgresql.JSONB(), nullable=False),
         sa.Column(
             "reverts_id",
             sa.Integer(),

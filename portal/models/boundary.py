@@ -29,6 +29,8 @@ class BoundaryChange(db.Model):
     after_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=list)
     # for edits: the AreaVersion rows holding the boundaries as they were before
     version_ids: Mapped[list[int]] = mapped_column(ARRAY(Integer), default=list)
+    # which team covered which of the areas before the change ({area_id: team_id}), for reverts
+    team_cover: Mapped[dict] = mapped_column(JSONB, default=dict)
     reverts_id: Mapped[int | None] = mapped_column(ForeignKey("boundary_changes.id"))
     reverted_by_id: Mapped[int | None] = mapped_column(ForeignKey("boundary_changes.id"))
     note: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,427 @@
+"""Decided changes to village boundaries: edit, split, merge, and revert.
+
+Every change records its decision (number and date) in a BoundaryChange, keeps what it replaced
+(an AreaVersion for an edit, the ended areas for a split or merge), and carries the teams over
+or flags them: a team is never silently lost.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import shapely
+from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import LineString, shape
+from shapely.ops import split as split_polygon
+from sqlalchemy import func, or_, select
+
+from geo.checks import area_m2, check_placement
+from geo.features import check_wgs84_shape, parse_geojson_geometry
+from geo.partition import as_multipolygon
+from portal.boundaries.planning import PROBLEM_TEXT, describe_warning
+from portal.errors import Forbidden, FormInvalid, NotFound
+from portal.extensions import db
+from portal.i18n import _
+from portal.models import Area, AreaVersion, BoundaryChange, BoundaryFlag, Team, TeamArea
+from portal.security import current_account, current_scope
+from portal.text import fold, nfc
+
+TOLERANCE_M2 = 100.0  # slivers below this, left by snapping, are trimmed silently
+
+
+def require_editor() -> None:
+    """City admins and commune officers keep boundaries; team leaders and the public do not."""
+    if current_scope().role not in ("admin", "commune_officer"):
+        raise Forbidden(_("Chỉ quản trị thành phố và cán bộ xã, phường được sửa ranh giới."))
+
+
+def village(area_id: int) -> Area:
+    """A current village-level area in the user's scope."""
+    require_editor()
+    area = db.session.scalar(current_scope().areas(select(Area).where(Area.id == area_id)))
+    if area is None:
+        raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=area_id))
+    if area.level != "village" or area.valid_to is not None:
+        raise FormInvalid({"area": _("Chỉ sửa được ranh giới thôn, tổ dân phố đang hiệu lực.")})
+    return area
+
+
+def decision(number: str, when: str) -> tuple[str, date]:
+    """The decision behind a change: both number and date are required."""
+    errors = {}
+    number = nfc(number or "")
+    if not number:
+        errors["decision_number"] = _("Nhập số quyết định.")
+    parsed = None
+    try:
+        parsed = date.fromisoformat(when or "")
+    except ValueError:
+        errors["decision_date"] = _("Nhập ngày quyết định (ngày/tháng/năm).")
+    if parsed and parsed > date.today():
+        errors["decision_date"] = _("Ngày quyết định không được ở tương lai.")
+    if errors:
+        raise FormInvalid(errors)
+    return number, parsed
+
+
+def _actor() -> str:
+    account = current_account()
+    return account.username if account else "system"
+
+
+def _siblings(area: Area, exclude: set[int]) -> list[tuple[str, shapely.Geometry]]:
+    rows = db.session.scalars(
+        select(Area).where(
+            Area.parent_id == area.parent_id,
+            Area.valid_to.is_(None),
+            Area.level == "village",
+            Area.id.not_in(exclude),
+        )
+    )
+    return [(a.name, to_shape(a.geom)) for a in rows if a.geom is not None]
+
+
+def _active_team_rows(area_ids: list[int]) -> list[TeamArea]:
+    today = func.current_date()
+    return list(
+        db.session.scalars(
+            select(TeamArea)
+            .where(
+                TeamArea.area_id.in_(area_ids),
+                TeamArea.valid_from <= today,
+                or_(TeamArea.valid_to.is_(None), TeamArea.valid_to > today),
+            )
+            .order_by(TeamArea.id)
+        )
+    )
+
+
+def _end_team_rows(rows: list[TeamArea], on: date) -> None:
+    for row in rows:
+        # a row that began on the same day never covered a whole day: it goes
+        if row.valid_from >= on:
+            db.session.delete(row)
+        else:
+            row.valid_to = on
+    db.session.flush()
+
+
+def _cover(team_id: int, commune_id: int, area_ids: list[int], since: date) -> None:
+    for area_id in area_ids:
+        db.session.add(
+            TeamArea(team_id=team_id, commune_id=commune_id, area_id=area_id, valid_from=since)
+        )
+    db.session.flush()
+
+
+def _checked_shape(geometry: dict | None, field: str) -> shapely.MultiPolygon:
+    geom, kind, detail = parse_geojson_geometry(geometry)
+    if kind is None:
+        geom, problem, _repaired = check_wgs84_shape(geom, 1, None)
+        kind, detail = (problem.kind, problem.detail) if problem else (None, "")
+    if kind:
+        text = _(PROBLEM_TEXT.get(kind, kind))
+        raise FormInvalid({field: f"{text}: {detail}" if detail else text})
+    return geom
+
+
+def _fit(area: Area, geom, exclude: set[int], field: str):
+    """Refuse a boundary outside its commune or over a neighbour beyond the tolerance, and trim
+    what snapping left below it."""
+    commune = to_shape(db.session.get(Area, area.parent_id).geom)
+    siblings = _siblings(area, exclude)
+    issues = [
+        i
+        for i in check_placement([(1, area.name, geom)], commune, siblings, TOLERANCE_M2)
+        if i.kind != "gap"
+    ]
+    if issues:
+        raise FormInvalid({field: " ".join(describe_warning(i) for i in issues)})
+    trimmed = geom.intersection(commune)
+    if siblings:
+        trimmed = trimmed.difference(shapely.union_all([g for _, g in siblings]))
+    trimmed = as_multipolygon(shapely.make_valid(trimmed))
+    if trimmed.is_empty:
+        raise FormInvalid({field: _("Ranh giới mới không còn phần nào trong xã, phường.")})
+    return shapely.orient_polygons(trimmed)
+
+
+def edit_boundary(area_id: int, geometry: dict, number: str, when: str) -> BoundaryChange:
+    """A new boundary for a village; the old one is kept as a version."""
+    area = village(area_id)
+    number, when = decision(number, when)
+    geom = _fit(area, _checked_shape(geometry, "geometry"), {area.id}, "geometry")
+    change = BoundaryChange(
+        kind="edit",
+        team_cover={},
+        commune_id=area.parent_id,
+        decision_number=number,
+        decision_date=when,
+        actor=_actor(),
+        before_ids=[area.id],
+        after_ids=[area.id],
+    )
+    db.session.add(change)
+    db.session.flush()
+    version = _keep_version(area, when, change)
+    change.version_ids = [version.id]
+    area.geom = from_shape(geom, srid=4326)
+    area.valid_from = max(when, version.valid_from)
+    area.decision_number, area.decision_date = number, when
+    area.updated_at = func.now()
+    db.session.commit()
+    return change
+
+
+def _keep_version(area: Area, superseded_on: date, change: BoundaryChange) -> AreaVersion:
+    version = AreaVersion(
+        area_id=area.id,
+        name=area.name,
+        population=area.population,
+        households=area.households,
+        geom=area.geom,
+        valid_from=area.valid_from,
+        valid_to=max(superseded_on, area.valid_from),
+        decision_number=area.decision_number,
+        decision_date=area.decision_date,
+        change_id=change.id,
+    )
+    db.session.add(version)
+    db.session.flush()
+    return version
+
+
+def _new_village(
+    like: Area, name: str, code: str | None, geom, when: date, number: str, share: float
+):
+    area = Area(
+        level="village",
+        kind=like.kind,
+        parent_id=like.parent_id,
+        code=code,
+        name=name,
+        name_search=fold(name),
+        population=round(like.population * share) if like.population is not None else None,
+        households=round(like.households * share) if like.households is not None else None,
+        geom=from_shape(shapely.orient_polygons(as_multipolygon(geom)), srid=4326),
+        valid_from=when,
+        decision_number=number,
+        decision_date=when,
+    )
+    db.session.add(area)
+    return area
+
+
+def _end(area: Area, on: date) -> None:
+    area.valid_to = max(on, area.valid_from)
+
+
+def split(
+    area_id: int, line: dict, names: tuple[str, str], number: str, when: str
+) -> BoundaryChange:
+    """Split a village in two along a drawn line; its team covers both parts."""
+    area = village(area_id)
+    number, when = decision(number, when)
+    errors = {}
+    names = tuple(nfc(n or "") for n in names)
+    if not all(names):
+        errors["names"] = _("Đặt tên cho cả hai phần.")
+    try:
+        cut = LineString(shape(line)) if line and line.get("type") == "LineString" else None
+    except (ValueError, TypeError, AttributeError):
+        cut = None
+    if cut is None or cut.is_empty:
+        errors["line"] = _("Vẽ một đường cắt ngang thôn.")
+    if errors:
+        raise FormInvalid(errors)
+    polygon = to_shape(area.geom)
+    pieces = [p for p in split_polygon(polygon, cut).geoms if p.area > 0]
+    if len(pieces) != 2:
+        raise FormInvalid(
+            {
+                "line": _(
+                    "Đường cắt phải cắt ngang thôn thành đúng hai phần (đang là {n}).",
+                    n=len(pieces),
+                )
+            }
+        )
+    pieces.sort(key=lambda p: (-p.centroid.y, p.centroid.x))  # the northern part first
+    total = sum(area_m2(p) for p in pieces)
+    new = [
+        _new_village(
+            area,
+            names[i],
+            f"{area.code}.{i + 1}" if area.code else None,
+            piece,
+            when,
+            number,
+            area_m2(piece) / total,
+        )
+        for i, piece in enumerate(pieces)
+    ]
+    _end(area, when)
+    db.session.flush()
+    teams = _active_team_rows([area.id])
+    _end_team_rows(teams, when)
+    for row in teams:  # carried over: the team covers both parts
+        _cover(row.team_id, row.commune_id, [a.id for a in new], when)
+    change = BoundaryChange(
+        kind="split",
+        commune_id=area.parent_id,
+        decision_number=number,
+        decision_date=when,
+        actor=_actor(),
+        before_ids=[area.id],
+        after_ids=[a.id for a in new],
+        team_cover={str(r.area_id): r.team_id for r in teams},
+    )
+    db.session.add(change)
+    db.session.commit()
+    return change
+
+
+def merge(area_ids: list[int], name: str, number: str, when: str) -> BoundaryChange:
+    """Merge villages of one commune; one team carries over, any other is flagged."""
+    require_editor()
+    number, when = decision(number, when)
+    areas = [village(i) for i in dict.fromkeys(area_ids)]
+    errors = {}
+    if len(areas) < 2:
+        errors["area_ids"] = _("Chọn ít nhất hai thôn, tổ dân phố để gộp.")
+    elif len({a.parent_id for a in areas}) > 1:
+        errors["area_ids"] = _("Chỉ gộp được các thôn, tổ dân phố của cùng một xã, phường.")
+    name = nfc(name or "")
+    if not name:
+        errors["name"] = _("Đặt tên cho địa bàn sau khi gộp.")
+    if errors:
+        raise FormInvalid(errors)
+    shapes = [to_shape(a.geom) for a in areas]
+    union = (
+        shapely.coverage_union_all(shapes)
+        if shapely.coverage_is_valid(shapes)
+        else shapely.union_all(shapes)
+    )
+    merged = _new_village(areas[0], name, areas[0].code, union, when, number, 1.0)
+    merged.population = (
+        sum(a.population or 0 for a in areas) if any(a.population for a in areas) else None
+    )
+    merged.households = (
+        sum(a.households or 0 for a in areas) if any(a.households for a in areas) else None
+    )
+    for a in areas:
+        _end(a, when)
+    db.session.flush()
+    change = BoundaryChange(
+        kind="merge",
+        commune_id=areas[0].parent_id,
+        decision_number=number,
+        decision_date=when,
+        actor=_actor(),
+        before_ids=[a.id for a in areas],
+        after_ids=[merged.id],
+    )
+    db.session.add(change)
+    db.session.flush()
+    rows = _active_team_rows([a.id for a in areas])
+    change.team_cover = {str(r.area_id): r.team_id for r in rows}
+    _end_team_rows(rows, when)
+    teams = list(dict.fromkeys(r.team_id for r in rows))
+    if teams:
+        _cover(teams[0], merged.parent_id, [merged.id], when)
+    for team_id in teams[1:]:
+        team = db.session.get(Team, team_id)
+        db.session.add(
+            BoundaryFlag(
+                change_id=change.id,
+                area_id=merged.id,
+                team_id=team_id,
+                message=_(
+                    "{team} phụ trách một phần địa bàn trước khi gộp vào {area}; một địa bàn chỉ có"
+                    " một tổ: cần quyết định tổ này phụ trách địa bàn nào.",
+                    team=team.name,
+                    area=merged.name,
+                ),
+            )
+        )
+    db.session.commit()
+    return change
+
+
+def revert(change_id: int) -> BoundaryChange:
+    """Undo a change, as a new change: the boundaries and team coverage as they were before."""
+    require_editor()
+    change = db.session.scalar(
+        select(BoundaryChange).where(
+            BoundaryChange.id == change_id,
+            BoundaryChange.commune_id.in_(
+                current_scope().areas(select(Area.id).where(Area.level == "commune"))
+            ),
+        )
+    )
+    if change is None:
+        raise NotFound(_("Không tìm thấy thay đổi số {id}.", id=change_id))
+    if change.reverted_by_id or change.kind == "revert":
+        raise FormInvalid(
+            {"change": _("Thay đổi này đã được hoàn tác, hoặc chính nó là một lần hoàn tác.")}
+        )
+    later = db.session.scalar(
+        select(BoundaryChange.id).where(
+            BoundaryChange.id > change.id,
+            BoundaryChange.reverted_by_id.is_(None),
+            BoundaryChange.kind != "revert",
+            BoundaryChange.before_ids.overlap(change.after_ids),
+        )
+    )
+    if later:
+        raise FormInvalid(
+            {
+                "change": _(
+                    "Địa bàn đã thay đổi tiếp sau đó (thay đổi số {id}):"
+                    " hãy hoàn tác thay đổi đó trước.",
+                    id=later,
+                )
+            }
+        )
+    today = date.today()
+    undo = BoundaryChange(
+        kind="revert",
+        commune_id=change.commune_id,
+        decision_number=change.decision_number,
+        decision_date=today,
+        actor=_actor(),
+        before_ids=list(change.after_ids),
+        after_ids=list(change.before_ids),
+        reverts_id=change.id,
+    )
+    db.session.add(undo)
+    db.session.flush()
+    undo.team_cover = {str(r.area_id): r.team_id for r in _active_team_rows(list(change.after_ids))}
+    if change.kind == "edit":
+        for version_id in change.version_ids:
+            version = db.session.get(AreaVersion, version_id)
+            area = db.session.get(Area, version.area_id)
+            _keep_version(area, today, undo)
+            area.geom = version.geom
+            area.name, area.name_search = version.name, fold(version.name)
+            area.valid_from = max(today, area.valid_from)
+            area.updated_at = func.now()
+    else:
+        rows = _active_team_rows(list(change.after_ids))
+        _end_team_rows(rows, today)
+        for area_id in change.after_ids:
+            _end(db.session.get(Area, area_id), today)
+        db.session.flush()
+        restored = [db.session.get(Area, i) for i in change.before_ids]
+        for area in restored:
+            area.valid_to = None
+        db.session.flush()
+        # the teams that covered the areas when the change was made cover them again
+        for area_id, team_id in (change.team_cover or {}).items():
+            _cover(team_id, db.session.get(Team, team_id).commune_id, [int(area_id)], today)
+        for flag in db.session.scalars(
+            select(BoundaryFlag).where(BoundaryFlag.change_id == change.id)
+        ):
+            flag.resolved_at = func.now()
+    change.reverted_by_id = undo.id
+    db.session.commit()
+    return undo
