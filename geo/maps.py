@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import folium
+import shapely
 from branca.element import CssLink, JavascriptLink
 
 
@@ -34,6 +35,7 @@ class MapParts:
     js: list[str]
     html: str
     script: str
+    name: str = ""  # the map's JavaScript variable, for our own scripts that add to it
 
 
 # Status colours shared by every map of the portal.
@@ -96,4 +98,35 @@ def render_parts(m: folium.Map, own_prefixes: tuple[str, ...]) -> MapParts:
     foreign = [u for u in css + js if not u.startswith(own_prefixes)]
     if foreign:
         raise ValueError(f"map links to assets we do not serve: {foreign}")
-    return MapParts(css=css, js=js, html=figure.html.render(), script=figure.script.render())
+    return MapParts(
+        css=css, js=js, html=figure.html.render(), script=figure.script.render(), name=m.get_name()
+    )
+
+
+def display_shape(geom, tolerance: float) -> dict:
+    """A shape for drawing: simplified below a pixel, with 6 decimals (about 10 cm)."""
+    simple = geom.simplify(tolerance, preserve_topology=True) if tolerance else geom
+    return shapely.geometry.mapping(shapely.set_precision(simple, 1e-6))
+
+
+def add_status_layer(m: folium.Map, collection: dict, name: str, styles: dict[str, dict]) -> None:
+    """Features coloured by their properties.status, with a tooltip naming them."""
+    if not collection.get("features"):
+        return
+    folium.GeoJson(
+        collection,
+        name=name,
+        style_function=lambda f: styles.get(f["properties"].get("status"), STYLE_CHILD),
+        highlight_function=lambda _f: STYLE_CHILD_HIGHLIGHT,
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
+        zoom_on_click=False,
+    ).add_to(m)
+
+
+STATUS_STYLES = {
+    "ok": {"color": "#2d6a4f", "weight": 1.2, "fillColor": "#95d5b2", "fillOpacity": 0.45},
+    "unchanged": {"color": "#6c757d", "weight": 1, "fillColor": "#ced4da", "fillOpacity": 0.35},
+    "warning": {"color": "#b5651d", "weight": 1.5, "fillColor": "#ffd166", "fillOpacity": 0.5},
+    "error": {"color": "#9d0208", "weight": 2, "fillColor": "#e85d04", "fillOpacity": 0.55},
+    "issue": {"color": "#5a189a", "weight": 2, "fillColor": "#c77dff", "fillOpacity": 0.6},
+}

@@ -39,6 +39,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.accounts.views import bp as accounts_bp
     from portal.areas.views import bp as areas_bp
     from portal.auth.views import bp as auth_bp
+    from portal.boundaries.views import bp as boundaries_bp
     from portal.health.views import bp as health_bp
     from portal.teams.views import bp as teams_bp
 
@@ -47,6 +48,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(health_bp)
     app.register_blueprint(teams_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(boundaries_bp)
 
     @app.get("/")
     def home():

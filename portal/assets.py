@@ -9,7 +9,7 @@ from portal.config import ROOT
 NODE_MODULES = ROOT / "node_modules"
 
 # Only these folders of the npm packages are served.
-SERVED = ("leaflet/dist/", "htmx.org/dist/")
+SERVED = ("leaflet/dist/", "htmx.org/dist/", "@geoman-io/leaflet-geoman-free/dist/")
 
 
 def vendor_url(path: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import unicodedata
 
@@ -14,9 +15,18 @@ MARKED = re.compile(r"""\b_\(\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^'\\]|\\.)*)')""")
 
 def marked_strings() -> dict[str, str]:
     found = {}
-    for path in [*ROOT.glob("portal/**/*.py"), *ROOT.glob("templates/**/*.html")]:
-        if path.name == "translations.py":
-            continue
+    for path in ROOT.glob("portal/**/*.py"):
+        # the parser joins adjacent literals, as Python does: _("a" "b") marks "ab"
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Name)
+                and node.func.id == "_"
+                and node.args
+                and isinstance(node.args[0], ast.Constant)
+            ):
+                found[node.args[0].value] = str(path.relative_to(ROOT))
+    for path in ROOT.glob("templates/**/*.html"):
         for match in MARKED.finditer(path.read_text()):
             found[match.group(1) or match.group(2)] = str(path.relative_to(ROOT))
     return found
@@ -28,12 +38,17 @@ def message_tables() -> set[str]:
     from portal.accounts.services import ROLE_LABELS as ACCOUNT_ROLES
     from portal.areas.services import KIND_LABELS
     from portal.auth.services import PASSWORD_PROBLEMS
-    from portal.boundaries.planning import PROBLEM_TEXT
+    from portal.boundaries.planning import PROBLEM_TEXT, WARNING_TEXT
+    from portal.boundaries.views import BATCH_STATUS, CHANGE_KINDS, PLAN_ACTIONS
     from portal.errors import _TITLES, MESSAGES
     from portal.teams.services import ROLE_LABELS as MEMBER_ROLES
 
     tables = [
         PROBLEM_TEXT,
+        WARNING_TEXT,
+        BATCH_STATUS,
+        CHANGE_KINDS,
+        PLAN_ACTIONS,
         KIND_LABELS,
         _TITLES,
         MESSAGES,

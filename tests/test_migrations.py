@@ -32,7 +32,11 @@ def test_geometry_columns_are_typed_with_srid_and_gist_indexed(app):
         rows = connection.execute(
             text("SELECT f_table_name, type, srid FROM geometry_columns ORDER BY f_table_name")
         ).all()
-        assert rows == [("area_versions", "MULTIPOLYGON", 4326), ("areas", "MULTIPOLYGON", 4326)]
+        assert rows == [
+            ("area_parts", "POLYGON", 4326),
+            ("area_versions", "MULTIPOLYGON", 4326),
+            ("areas", "MULTIPOLYGON", 4326),
+        ]
         index = connection.execute(
             text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_areas_geom'")
         ).scalar_one()

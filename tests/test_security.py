@@ -22,6 +22,11 @@ def ids(session) -> dict[str, int]:
         "team_id": session.scalar(select(Team.id).limit(1)),
         "account_id": session.scalar(select(Account.id).where(Account.username == "totruong")),
         "filename": "css/portal.css",
+        # refusals come before any lookup, so these need not exist
+        "batch_id": 1,
+        "change_id": 1,
+        "commune_id": session.scalar(select(Area.id).where(Area.level == "commune").limit(1)),
+        "fmt": "geojson",
     }
 
 
@@ -41,7 +46,14 @@ def routes(app, session):
 def test_the_route_walk_covers_the_portal(app, demo):
     endpoints = {endpoint for endpoint, _, _ in routes(app, demo)}
     # a route added later is walked too; these prove the walk sees the blueprints
-    assert {"areas.show", "teams.show", "accounts.update", "auth.logout"} <= endpoints
+    assert {
+        "areas.show",
+        "teams.show",
+        "accounts.update",
+        "auth.logout",
+        "boundaries.upload",
+        "boundaries.revert",
+    } <= endpoints
 
 
 def test_every_state_changing_route_refuses_a_request_without_csrf_token(app, admin, demo):

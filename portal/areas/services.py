@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from flask import current_app, url_for
-
 from geo import maps
-from portal import audit
+from portal import audit, mapping
 from portal.areas import queries
 from portal.errors import NotFound
 from portal.extensions import db
@@ -119,30 +117,17 @@ def area_view(area_id: int, page: int = 1, history_page: int = 1) -> AreaView:
 def area_map(area: Area) -> maps.MapParts:
     """The area's outline and all its current children, simplified for display."""
     bounds = db.session.execute(queries.extent(area.id)).one()
-    span = max(bounds[2] - bounds[0], bounds[3] - bounds[1])
-    # about a pixel on a 1,500-pixel-wide map: invisible on screen, and keeps a commune's
-    # page well under 500 KB
-    tolerance = span / 1500
     child_ids = list(
         db.session.scalars(queries.children(area.id, current_scope()).with_only_columns(Area.id))
     )
-    rows = db.session.execute(queries.display_geojson([area.id, *child_ids], tolerance)).all()
+    rows = db.session.execute(
+        queries.display_geojson([area.id, *child_ids], mapping.tolerance(bounds))
+    ).all()
     shapes = {row[0]: (row[1], json.loads(row[2])) for row in rows}
-    config = current_app.config
-    m = maps.new_map(
-        maps.Assets(
-            leaflet_js=url_for("vendor", filename="leaflet/dist/leaflet.js"),
-            leaflet_css=url_for("vendor", filename="leaflet/dist/leaflet.css"),
-        ),
-        maps.Tiles(config["MAP_TILE_URL"], config["MAP_TILE_ATTRIBUTION"])
-        if config["MAP_TILE_URL"]
-        else None,
-        tuple(bounds),
-    )
+    m = mapping.new_map(bounds)
     name, geometry = shapes[area.id]
-    maps.add_outline(
-        m, {"type": "Feature", "geometry": geometry, "properties": {"name": name}}, name
-    )
+    outline = {"type": "Feature", "geometry": geometry, "properties": {"name": name}}
+    maps.add_outline(m, outline, name)
     maps.add_children(
         m,
         {
@@ -156,4 +141,4 @@ def area_map(area: Area) -> maps.MapParts:
         _("Địa bàn trực thuộc"),
         ["name"],
     )
-    return maps.render_parts(m, own_prefixes=(url_for("vendor", filename=""),))
+    return mapping.render(m)

@@ -9,10 +9,12 @@ from datetime import date, timedelta
 
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
+from shapely.geometry import mapping
 from sqlalchemy import func, select
 
 from geo.checks import SpatialIssue, check_placement
 from geo.features import Feature, Problem
+from geo.partition import as_multipolygon
 from geo.readers import read_file
 from portal.errors import Invalid
 from portal.extensions import db
@@ -434,3 +436,93 @@ def _keep_version(area: Area, superseded_on: date) -> None:
             decision_date=area.decision_date,
         )
     )
+
+
+# --- a plan kept between the dry run and the commit (ImportBatch) ----------------------------
+
+
+def plan_to_json(plan: Plan) -> tuple[list, list]:
+    """(features, problems) as stored in an ImportBatch; warnings ride along in problems."""
+    features = [
+        {
+            "index": i.feature.index,
+            "code": i.feature.code,
+            "name": i.feature.name,
+            "name_en": i.feature.name_en,
+            "kind": i.kind,
+            "parent_id": i.parent_id,
+            "action": i.action,
+            "area_id": i.area_id,
+            "geometry": mapping(i.feature.geometry) if i.feature.geometry else None,
+            "repaired": mapping(i.feature.repaired) if i.feature.repaired else None,
+        }
+        for i in plan.items
+    ]
+    problems = [
+        {
+            "severity": "error",
+            "index": p.index,
+            "code": p.code,
+            "kind": p.kind,
+            "detail": p.detail,
+            "where": list(p.where) if p.where else None,
+            "repairable": p.repairable,
+        }
+        for p in plan.problems
+    ] + [
+        {
+            "severity": "warning",
+            "index": w.index,
+            "kind": w.kind,
+            "area_m2": w.area_m2,
+            "where": list(w.where),
+            "other": w.other,
+            "shape": mapping(w.shape) if w.shape is not None else None,
+        }
+        for w in plan.warnings
+    ]
+    return features, problems
+
+
+def plan_from_json(level: str, source_crs: str, features: list, problems: list) -> Plan:
+    def geom(value):
+        return as_multipolygon(shapely.geometry.shape(value)) if value else None
+
+    items = [
+        PlannedFeature(
+            Feature(
+                f["index"],
+                f["code"],
+                f["name"],
+                f["name_en"],
+                {},
+                geom(f["geometry"]),
+                geom(f["repaired"]),
+            ),
+            f["kind"],
+            f["parent_id"],
+            f["action"],
+            f["area_id"],
+        )
+        for f in features
+    ]
+    errors = [
+        Problem(
+            p["index"],
+            p["code"],
+            p["kind"],
+            p["detail"],
+            tuple(p["where"]) if p["where"] else None,
+            p["repairable"],
+        )
+        for p in problems
+        if p["severity"] == "error"
+    ]
+    warnings = [
+        SpatialIssue(
+            p["index"], p["kind"], p["area_m2"], tuple(p["where"]), p["other"], geom(p["shape"])
+        )
+        for p in problems
+        if p["severity"] == "warning"
+    ]
+    return Plan(Level(level), source_crs, items, errors, warnings)

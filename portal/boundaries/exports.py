@@ -1,0 +1,118 @@
+"""Exports of current boundaries: GeoJSON (RFC 7946) and GeoPackage, for a commune or the city."""
+
+from __future__ import annotations
+
+import json
+import re
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyogrio.raw
+import shapely
+from flask import Response
+from geoalchemy2.shape import to_shape
+from sqlalchemy import or_, select
+
+from portal.errors import NotFound
+from portal.extensions import db
+from portal.i18n import _
+from portal.models import Area
+from portal.security import current_scope
+from portal.text import fold
+
+FIELDS = (
+    "id",
+    "code",
+    "name",
+    "level",
+    "kind",
+    "parent_id",
+    "population",
+    "households",
+    "valid_from",
+)
+
+
+def _areas(commune_id: int | None) -> tuple[str, list[Area]]:
+    scope = current_scope()
+    query = scope.areas(select(Area).where(Area.valid_to.is_(None), Area.geom.is_not(None)))
+    if commune_id:
+        commune = db.session.scalar(
+            scope.areas(select(Area).where(Area.id == commune_id, Area.level == "commune"))
+        )
+        if commune is None:
+            raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=commune_id))
+        query = query.where(or_(Area.id == commune.id, Area.parent_id == commune.id))
+        label = fold(commune.name).replace(" ", "_")
+    else:
+        if not scope.is_staff:
+            raise NotFound(_("Không tìm thấy."))
+        query = query.where(Area.level.in_(["commune", "village"]))
+        label = "thanh_pho"
+    return label, list(db.session.scalars(query.order_by(Area.level, Area.code, Area.id)))
+
+
+def _properties(area: Area) -> dict:
+    values = {name: getattr(area, name) for name in FIELDS}
+    values["valid_from"] = area.valid_from.isoformat()
+    return values
+
+
+def geojson(commune_id: int | None) -> tuple[str, bytes]:
+    """RFC 7946: WGS 84, counter-clockwise outer rings, 6 decimals (about 10 cm)."""
+    label, areas = _areas(commune_id)
+    features = []
+    for area in areas:
+        # snapped to 6 decimals first, oriented after, so the rings stay counter-clockwise
+        geom = shapely.orient_polygons(shapely.set_precision(to_shape(area.geom), 1e-6))
+        features.append(
+            {
+                "type": "Feature",
+                "id": area.id,
+                "properties": _properties(area),
+                "geometry": json.loads(shapely.to_geojson(geom)),
+            }
+        )
+    body = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)
+    return f"{label}.geojson", _round(body).encode()
+
+
+def _round(text: str) -> str:
+    # set_precision snaps to the grid; printing can still show float noise: trim to 6 decimals
+    return re.sub(r"(-?\d+\.\d{6})\d+", r"\1", text)
+
+
+def geopackage(commune_id: int | None) -> tuple[str, bytes]:
+    label, areas = _areas(commune_id)
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{label}.gpkg"
+        columns = [np.array([_properties(a)[f] for a in areas], dtype=object) for f in FIELDS]
+        pyogrio.raw.write(
+            path,
+            np.array(
+                [shapely.to_wkb(shapely.orient_polygons(to_shape(a.geom))) for a in areas],
+                dtype=object,
+            ),
+            columns,
+            fields=list(FIELDS),
+            geometry_type="MultiPolygon",
+            crs="EPSG:4326",
+            driver="GPKG",
+            layer="areas",
+        )
+        return path.name, path.read_bytes()
+
+
+def download(fmt: str, commune_id: int | None) -> Response:
+    if fmt == "geojson":
+        name, body = geojson(commune_id)
+        mimetype = "application/geo+json"
+    elif fmt == "gpkg":
+        name, body = geopackage(commune_id)
+        mimetype = "application/geopackage+sqlite3"
+    else:
+        raise NotFound(_("Không có định dạng xuất này."))
+    return Response(
+        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )

@@ -1,0 +1,198 @@
+"""Boundary work: upload with a dry run, draw/split/merge with decisions, review and revert."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, redirect, render_template, request, url_for
+
+from portal.boundaries import editing, exports, services
+from portal.errors import FormInvalid
+from portal.extensions import htmx
+from portal.i18n import _
+from portal.security import protect_blueprint
+from portal.web import page_arg
+
+bp = Blueprint("boundaries", __name__, url_prefix="/boundaries")
+protect_blueprint(bp)
+
+
+def _see(endpoint: str, **args):
+    """After a change: HTMX follows with a full page load, a plain form with a 303."""
+    target = url_for(endpoint, **args)
+    if htmx:
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, code=303)
+
+
+BATCH_STATUS = {"draft": "Chờ xem xét", "committed": "Đã nhập", "discarded": "Đã hủy"}
+CHANGE_KINDS = {
+    "edit": "Sửa ranh giới",
+    "split": "Tách",
+    "merge": "Gộp",
+    "revert": "Hoàn tác",
+    "import": "Nhập tệp",
+}
+PLAN_ACTIONS = {"create": "mới", "update": "cập nhật", "unchanged": "không đổi", "blocked": "lỗi"}
+bp.add_app_template_global(lambda s: _(BATCH_STATUS.get(s, s)), "batch_status")
+bp.add_app_template_global(lambda a: _(PLAN_ACTIONS.get(a, a)), "action_label_plan")
+bp.add_app_template_global(lambda k: _(CHANGE_KINDS.get(k, k)), "change_kind")
+
+
+@bp.get("/")
+def index(errors=None, status=200):
+    batches, changes, flags = services.hub(page_arg(), page_arg("changes_page"))
+    if htmx and htmx.target in ("batches", "changes"):
+        return render_template(f"boundaries/_{htmx.target}.html", batches=batches, changes=changes)
+    return render_template(
+        "boundaries/index.html",
+        batches=batches,
+        changes=changes,
+        flags=flags,
+        communes=services.communes(),
+        crs_choices=services.crs_choices(),
+        errors=errors or {},
+        form=request.form,
+    ), status
+
+
+@bp.post("/uploads")
+def upload():
+    file = request.files.get("file")
+    try:
+        batch = services.upload(
+            file.read() if file else b"",
+            file.filename if file else "",
+            request.form.get("level", ""),
+            request.form.get("commune_id", type=int),
+            request.form.get("crs", "auto"),
+        )
+    except FormInvalid as exc:
+        return index(exc.fields, exc.status)
+    return _see("boundaries.batch", batch_id=batch.id)
+
+
+@bp.get("/uploads/<int:batch_id>")
+def batch(batch_id: int, errors=None, status=200):
+    fragment = bool(htmx and htmx.target == "problems")
+    view = services.batch_view(batch_id, page_arg("problems_page"), with_map=not fragment)
+    if fragment:
+        return render_template("boundaries/_problems.html", view=view)
+    return render_template(
+        "boundaries/batch.html",
+        view=view,
+        errors=errors or {},
+        form=request.form,
+    ), status
+
+
+@bp.post("/uploads/<int:batch_id>/commit")
+def commit(batch_id: int):
+    try:
+        services.commit(
+            batch_id,
+            request.form.get("mode", ""),
+            request.form.get("repairs") == "1",
+            request.form.get("decision_number", ""),
+            request.form.get("decision_date", ""),
+        )
+    except FormInvalid as exc:
+        return batch(batch_id, exc.fields, exc.status)
+    return _see("boundaries.batch", batch_id=batch_id)
+
+
+@bp.post("/uploads/<int:batch_id>/discard")
+def discard(batch_id: int):
+    services.discard(batch_id)
+    return _see("boundaries.index")
+
+
+@bp.get("/changes/<int:change_id>")
+def change(change_id: int, errors=None, status=200):
+    found, before, after, flags = services.get_change(change_id)
+    return render_template(
+        "boundaries/change.html",
+        change=found,
+        before=before,
+        after=after,
+        flags=flags,
+        errors=errors or {},
+    ), status
+
+
+@bp.post("/changes/<int:change_id>/revert")
+def revert(change_id: int):
+    try:
+        undo = editing.revert(change_id)
+    except FormInvalid as exc:
+        return change(change_id, exc.fields, exc.status)
+    return _see("boundaries.change", change_id=undo.id)
+
+
+def _geojson_field(name: str) -> dict | None:
+    try:
+        value = json.loads(request.form.get(name) or "null")
+    except json.JSONDecodeError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+@bp.route("/villages/<int:area_id>/edit", methods=["GET", "POST"])
+def edit(area_id: int):
+    """Draw a new boundary, or split the village along a line."""
+    errors, status = {}, 200
+    if request.method == "POST":
+        action = request.form.get("action")
+        number, when = (
+            request.form.get("decision_number", ""),
+            request.form.get("decision_date", ""),
+        )
+        try:
+            if action == "split":
+                names = (request.form.get("name_a", ""), request.form.get("name_b", ""))
+                change = editing.split(area_id, _geojson_field("line"), names, number, when)
+            else:
+                change = editing.edit_boundary(area_id, _geojson_field("geometry"), number, when)
+        except FormInvalid as exc:
+            errors, status = exc.fields, exc.status
+        else:
+            return _see("boundaries.change", change_id=change.id)
+    area, map_parts = services.editable_village(area_id)
+    return render_template(
+        "boundaries/edit.html",
+        area=area,
+        map=map_parts,
+        errors=errors,
+        form=request.form,
+        geometry=services.village_geojson(area),
+    ), status
+
+
+@bp.route("/communes/<int:commune_id>/merge", methods=["GET", "POST"])
+def merge(commune_id: int):
+    errors, status = {}, 200
+    if request.method == "POST":
+        try:
+            change = editing.merge(
+                request.form.getlist("area_ids", type=int),
+                request.form.get("name", ""),
+                request.form.get("decision_number", ""),
+                request.form.get("decision_date", ""),
+            )
+        except FormInvalid as exc:
+            errors, status = exc.fields, exc.status
+        else:
+            return _see("boundaries.change", change_id=change.id)
+    commune, villages = services.merge_choices(commune_id)
+    return render_template(
+        "boundaries/merge.html",
+        commune=commune,
+        villages=villages,
+        errors=errors,
+        form=request.form,
+    ), status
+
+
+@bp.get("/export.<fmt>")
+def export(fmt: str):
+    return exports.download(fmt, request.args.get("commune_id", type=int))

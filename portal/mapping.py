@@ -1,0 +1,41 @@
+"""The portal's maps: geo.maps configured with our own Leaflet and the configured tiles."""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+
+from geo import maps
+
+EXTRA_ASSETS = {
+    # Leaflet-Geoman, for drawing and editing boundaries, from the npm registry
+    "geoman": (
+        "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js",
+        "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css",
+    ),
+}
+
+
+def new_map(bounds):
+    config = current_app.config
+    tiles = None
+    if config["MAP_TILE_URL"]:
+        tiles = maps.Tiles(config["MAP_TILE_URL"], config["MAP_TILE_ATTRIBUTION"])
+    assets = maps.Assets(
+        leaflet_js=url_for("vendor", filename="leaflet/dist/leaflet.js"),
+        leaflet_css=url_for("vendor", filename="leaflet/dist/leaflet.css"),
+    )
+    return maps.new_map(assets, tiles, tuple(bounds))
+
+
+def render(m, extras: tuple[str, ...] = ()) -> maps.MapParts:
+    """The map's parts for a template; `extras` adds our other map packages (e.g. "geoman")."""
+    for name in extras:
+        js, css = EXTRA_ASSETS[name]
+        m.add_js_link(name, url_for("vendor", filename=js))
+        m.add_css_link(f"{name}_css", url_for("vendor", filename=css))
+    return maps.render_parts(m, own_prefixes=(url_for("vendor", filename=""),))
+
+
+def tolerance(bounds) -> float:
+    """About a pixel of a 1,500-pixel-wide map of these bounds: invisible, and keeps pages light."""
+    return max(bounds[2] - bounds[0], bounds[3] - bounds[1]) / 1500
