@@ -38,6 +38,12 @@ KIND_LABELS = {
 MIN_QUERY = 2
 
 
+def land_area_text(m2: float) -> str:
+    """Square kilometres for communes, hectares for villages (Vietnamese decimal comma)."""
+    text = f"{m2 / 1e6:.2f} km²" if m2 >= 1e6 else f"{m2 / 1e4:.2f} ha"
+    return text.replace(".", ",")
+
+
 def kind_label(kind: str) -> str:
     return _(KIND_LABELS.get(kind, kind))
 

@@ -16,6 +16,7 @@ from portal.web import history_fragment, page_arg
 bp = Blueprint("areas", __name__, url_prefix="/areas")
 protect_blueprint(bp)
 bp.add_app_template_global(services.kind_label, "kind_label")
+bp.add_app_template_global(services.land_area_text, "land_area")
 
 
 @bp.get("/")

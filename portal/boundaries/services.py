@@ -180,7 +180,8 @@ def batch_view(batch_id: int, problems_page: int = 1, with_map: bool = True) -> 
         )
         for w in plan.warnings
     ]
-    rows.sort(key=lambda r: (r.index, r.severity))
+    # errors first, then warnings on features, then those on the file as a whole (gaps)
+    rows.sort(key=lambda r: (r.severity != "error", r.index == 0, r.index))
     counts = {}
     for item in plan.items:
         counts[item.action] = counts.get(item.action, 0) + 1

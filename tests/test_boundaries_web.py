@@ -1,0 +1,290 @@
+"""Boundary work through the web: upload with a dry run, commit, edit, revert, export."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import subprocess
+from datetime import date
+
+import pytest
+import shapely
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+
+from portal.models import Area, AuditEntry, BoundaryChange, ImportBatch
+from tests.conftest import HANOI_COMMUNES, csrf_token, signed_in
+
+TODAY = date.today().isoformat()
+HX = {"HX-Request": "true"}
+
+
+def upload(client, data: bytes, filename: str, **form):
+    token = csrf_token(client, "/boundaries/")
+    fields = {"level": "village", "crs": "auto", "csrf_token": token, **form}
+    fields["file"] = (io.BytesIO(data), filename)
+    return client.post("/boundaries/uploads", data=fields, content_type="multipart/form-data")
+
+
+def post(client, url, data):
+    return client.post(url, data={**data, "csrf_token": csrf_token(client, "/boundaries/")})
+
+
+def count(session, level):
+    return session.scalar(
+        select(func.count()).select_from(Area).where(Area.level == level, Area.valid_to.is_(None))
+    )
+
+
+def test_admin_uploads_the_city_reviews_the_dry_run_and_commits(admin, demo):
+    assert count(demo, "commune") == 3
+    response = upload(admin, HANOI_COMMUNES.read_bytes(), "hanoi.geojson", level="commune")
+    assert response.status_code == 303
+    batch_url = response.headers["Location"]
+    assert count(demo, "commune") == 3  # the dry run writes nothing
+    page = admin.get(batch_url).get_data(as_text=True)
+    assert "Kiểm tra tệp hanoi.geojson" in page
+    assert "mới 123" in page and "không đổi 3" in page
+    # the real files disagree at the edges: the planner is shown where, and by how much
+    assert "Nằm ngoài đơn vị cấp trên" in page
+    assert 'data-testid="batch-map"' in page
+    problems = admin.get(batch_url + "?problems_page=2", headers={**HX, "HX-Target": "problems"})
+    assert "<html" not in problems.get_data(as_text=True)
+    assert "Trang 2/" in problems.get_data(as_text=True)
+
+    refused = post(admin, batch_url + "/commit", {"mode": "all", "decision_number": ""})
+    assert refused.status_code == 422
+    assert "Nhập số quyết định." in refused.get_data(as_text=True)
+    assert count(demo, "commune") == 3
+
+    done = post(
+        admin,
+        batch_url + "/commit",
+        {
+            "mode": "all",
+            "repairs": "1",
+            "decision_number": "1656/NQ-UBTVQH15",
+            "decision_date": TODAY,
+        },
+    )
+    assert done.status_code == 303
+    assert count(demo, "commune") == 126
+    batch = demo.scalar(select(ImportBatch).order_by(ImportBatch.id.desc()))
+    assert batch.status == "committed" and batch.result["created"] == 123
+    change = demo.get(BoundaryChange, batch.result["change_id"])
+    assert change.kind == "import" and len(change.after_ids) == 123
+    again = post(
+        admin,
+        batch_url + "/commit",
+        {"mode": "all", "decision_number": "x", "decision_date": TODAY},
+    )
+    assert again.status_code == 422  # a batch is committed once
+
+
+def villages_file(session, commune_code="00004", change=None, extra=None):
+    rows = session.scalars(
+        select(Area).where(
+            Area.parent_id == select(Area.id).where(Area.code == commune_code).scalar_subquery()
+        )
+    ).all()
+    features = []
+    for area in rows:
+        geom = to_shape(area.geom)
+        if change and area.code == change[0]:
+            geom = change[1](geom)
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": area.code, "name": area.name},
+                "geometry": shapely.geometry.mapping(geom),
+            }
+        )
+    features.extend(extra or [])
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def test_an_officer_uploads_the_villages_of_their_commune(app, demo):
+    officer = signed_in(app, "canbo.xa")
+    refused = upload(officer, b"{}", "x.geojson", level="commune")
+    assert refused.status_code == 422
+    assert "Chỉ quản trị thành phố nhập ranh giới xã, phường." in refused.get_data(as_text=True)
+
+    shrink = ("00004-001", lambda g: g.buffer(-0.0001))
+    bow_tie = {
+        "type": "Feature",
+        "properties": {"code": "00004-900", "name": "Tổ dân phố số 900"},
+        "geometry": {
+            "type": "Polygon",
+            "coordinates": [
+                [
+                    [105.820, 21.030],
+                    [105.821, 21.031],
+                    [105.821, 21.030],
+                    [105.820, 21.031],
+                    [105.820, 21.030],
+                ]
+            ],
+        },
+    }
+    response = upload(
+        officer, villages_file(demo, change=shrink, extra=[bow_tie]), "ba_dinh.geojson"
+    )
+    assert response.status_code == 303
+    page = officer.get(response.headers["Location"]).get_data(as_text=True)
+    assert "cập nhật 1" in page
+    assert "Hình học không hợp lệ: Self-intersection" in page
+    assert "có thể sửa tự động" in page
+    assert "Khoảng trống" in page  # the shrunk village leaves land uncovered
+
+    before = count(demo, "village")
+    done = post(
+        officer,
+        response.headers["Location"] + "/commit",
+        {"mode": "clean", "decision_number": "5/QĐ-UBND", "decision_date": TODAY},
+    )
+    assert done.status_code == 303
+    assert count(demo, "village") == before  # clean only: the bow tie and the shrunk one wait
+    batch = demo.scalar(select(ImportBatch).order_by(ImportBatch.id.desc()))
+    assert batch.result["created"] == 0
+
+
+def test_a_hostile_upload_changes_nothing_and_says_why(admin, demo):
+    laughs = (
+        b'<?xml version="1.0"?><!DOCTYPE kml [<!ENTITY a "lol">]>'
+        b"<kml><Placemark><name>&a;</name></Placemark></kml>"
+    )
+    response = upload(admin, laughs, "x.kml")
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Tệp KML chứa khai báo DTD hoặc thực thể XML" in page
+    refused = post(
+        admin,
+        response.headers["Location"] + "/commit",
+        {"mode": "all", "decision_number": "1", "decision_date": TODAY},
+    )
+    assert refused.status_code == 422
+
+
+def test_team_leaders_have_no_boundary_pages(app, demo):
+    leader = signed_in(app, "totruong")
+    assert leader.get("/boundaries/").status_code == 403
+    village = demo.scalar(select(Area.id).where(Area.level == "village").limit(1))
+    assert leader.get(f"/boundaries/villages/{village}/edit").status_code == 403
+
+
+def test_edit_through_the_form_then_revert(admin, demo):
+    village = demo.scalar(select(Area).where(Area.code == "00004-003"))
+    smaller = to_shape(village.geom).buffer(-0.0001)
+    page = admin.get(f"/boundaries/villages/{village.id}/edit").get_data(as_text=True)
+    assert 'id="village-geometry"' in page and "leaflet-geoman.js" in page
+    response = post(
+        admin,
+        f"/boundaries/villages/{village.id}/edit",
+        {
+            "action": "edit",
+            "geometry": json.dumps(shapely.geometry.mapping(smaller)),
+            "decision_number": "31/QĐ-UBND",
+            "decision_date": TODAY,
+        },
+    )
+    assert response.status_code == 303
+    change_url = response.headers["Location"]
+    history = admin.get(f"/areas/{village.id}").get_data(as_text=True)
+    assert "Ranh giới" in history and "31/QĐ-UBND" in history
+    assert (
+        demo.scalar(
+            select(func.count())
+            .select_from(AuditEntry)
+            .where(
+                AuditEntry.entity_type == "area",
+                AuditEntry.entity_id == village.id,
+                AuditEntry.action == "update",
+            )
+        )
+        >= 1
+    )
+    reverted = post(admin, change_url + "/revert", {})
+    assert reverted.status_code == 303
+    demo.expire_all()
+    assert to_shape(demo.get(Area, village.id).geom).equals(to_shape(village.geom))
+
+
+def test_a_bad_drawing_is_refused_with_its_reason(admin, demo):
+    village = demo.scalar(select(Area).where(Area.code == "00004-003"))
+    response = post(
+        admin,
+        f"/boundaries/villages/{village.id}/edit",
+        {
+            "action": "edit",
+            "geometry": json.dumps(
+                {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [105.8, 21.0],
+                            [105.81, 21.01],
+                            [105.81, 21.0],
+                            [105.8, 21.01],
+                            [105.8, 21.0],
+                        ]
+                    ],
+                }
+            ),
+            "decision_number": "1",
+            "decision_date": TODAY,
+        },
+    )
+    assert response.status_code == 422
+    assert "Hình học không hợp lệ" in response.get_data(as_text=True)
+
+
+def ogrinfo(path):
+    return subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-so", str(path)], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def test_geojson_export_is_rfc7946_and_gdal_reads_it(admin, demo, tmp_path):
+    commune = demo.scalar(select(Area).where(Area.code == "00004"))
+    response = admin.get(f"/boundaries/export.geojson?commune_id={commune.id}")
+    assert response.status_code == 200
+    assert response.mimetype == "application/geo+json"
+    doc = json.loads(response.data)
+    villages = count(demo, "village")  # all three communes' villages
+    expected = 1 + demo.scalar(
+        select(func.count())
+        .select_from(Area)
+        .where(Area.parent_id == commune.id, Area.valid_to.is_(None))
+    )
+    assert len(doc["features"]) == expected < villages
+    for feature in doc["features"]:
+        for polygon in feature["geometry"]["coordinates"]:
+            assert shapely.LinearRing(polygon[0]).is_ccw  # outer rings counter-clockwise
+    assert not re.search(r"\d\.\d{7,}", response.get_data(as_text=True))  # 6 decimals at most
+    path = tmp_path / "export.geojson"
+    path.write_bytes(response.data)
+    info = ogrinfo(path)
+    assert f"Feature Count: {expected}" in info
+    assert "Multi Polygon" in info
+
+
+def test_geopackage_export_for_the_city_is_read_by_gdal(admin, demo, tmp_path):
+    response = admin.get("/boundaries/export.gpkg")
+    assert response.status_code == 200
+    path = tmp_path / "city.gpkg"
+    path.write_bytes(response.data)
+    info = ogrinfo(path)
+    total = count(demo, "commune") + count(demo, "village")
+    assert f"Feature Count: {total}" in info
+    assert "Layer name: areas" in info and "EPSG" in info and "4326" in info
+    assert "name: String" in info
+
+
+@pytest.mark.parametrize("username", ["canbo.xa"])
+def test_exports_stay_in_scope(app, demo, username):
+    officer = signed_in(app, username)
+    other = demo.scalar(select(Area.id).where(Area.code == "00008"))
+    assert officer.get(f"/boundaries/export.geojson?commune_id={other}").status_code == 404
+    own = officer.get("/boundaries/export.geojson")
+    names = {f["properties"]["name"] for f in json.loads(own.data)["features"]}
+    assert "Phường Ba Đình" in names and "Phường Ngọc Hà" not in names
