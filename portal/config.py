@@ -71,6 +71,8 @@ def load(overrides: dict | None = None) -> dict:
             os.environ.get("PORTAL_SHARED_DATA", ROOT.parent / "shared" / "data")
         ),
         "PAGE_SIZE": 50,
+        # uploads beyond this are refused before they are read (geo.readers has the finer limits)
+        "MAX_CONTENT_LENGTH": 55 * 1024 * 1024,
         "IDLE_TIMEOUT_MINUTES": int(os.environ.get("PORTAL_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": 12,  # a session ends after this even when in use
         # failed sign-ins allowed in the window before the account name or address is refused

@@ -55,6 +55,7 @@ _TITLES = {
     403: "Không có quyền truy cập",
     404: "Không tìm thấy",
     405: "Phương thức không được phép",
+    413: "Tệp quá lớn",
     422: "Dữ liệu không hợp lệ",
     500: "Lỗi hệ thống",
     503: "Dịch vụ tạm thời không sẵn sàng",
@@ -112,4 +113,5 @@ MESSAGES = {
     403: "Tài khoản của bạn không được phép xem trang này.",
     404: "Trang hoặc đối tượng bạn tìm không tồn tại, hoặc nằm ngoài phạm vi của bạn.",
     405: "Địa chỉ này không nhận phương thức yêu cầu đó.",
+    413: "Tệp tải lên vượt quá 50 MB.",
 }

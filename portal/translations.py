@@ -342,4 +342,5 @@ EN: dict[str, str] = {
     "Đối tượng": "Features",
     "đã hoàn tác": "reverted",
     "đã xong": "done",
+    "Tệp tải lên vượt quá 50 MB.": "The upload is larger than 50 MB.",
 }

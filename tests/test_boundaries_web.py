@@ -288,3 +288,13 @@ def test_exports_stay_in_scope(app, demo, username):
     own = officer.get("/boundaries/export.geojson")
     names = {f["properties"]["name"] for f in json.loads(own.data)["features"]}
     assert "Phường Ba Đình" in names and "Phường Ngọc Hà" not in names
+
+
+def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(app, admin, demo):
+    app.config["MAX_CONTENT_LENGTH"] = 10_000
+    try:
+        response = upload(admin, b" " * 20_000, "big.geojson")
+        assert response.status_code == 413
+        assert "Tệp tải lên vượt quá 50 MB." in response.get_data(as_text=True)
+    finally:
+        app.config["MAX_CONTENT_LENGTH"] = 55 * 1024 * 1024
