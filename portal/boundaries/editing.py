@@ -18,7 +18,7 @@ from sqlalchemy import func, or_, select
 from geo.checks import area_m2, check_placement
 from geo.features import check_wgs84_shape, parse_geojson_geometry
 from geo.partition import as_multipolygon
-from portal.boundaries.planning import PROBLEM_TEXT, describe_warning
+from portal.boundaries.planning import PROBLEM_TEXT, describe_warning, keep_version
 from portal.errors import Forbidden, FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _
@@ -163,7 +163,7 @@ def edit_boundary(area_id: int, geometry: dict, number: str, when: str) -> Bound
     )
     db.session.add(change)
     db.session.flush()
-    version = _keep_version(area, when, change)
+    version = keep_version(area, when, change.id)
     change.version_ids = [version.id]
     area.geom = from_shape(geom, srid=4326)
     area.valid_from = max(when, version.valid_from)
@@ -171,24 +171,6 @@ def edit_boundary(area_id: int, geometry: dict, number: str, when: str) -> Bound
     area.updated_at = func.now()
     db.session.commit()
     return change
-
-
-def _keep_version(area: Area, superseded_on: date, change: BoundaryChange) -> AreaVersion:
-    version = AreaVersion(
-        area_id=area.id,
-        name=area.name,
-        population=area.population,
-        households=area.households,
-        geom=area.geom,
-        valid_from=area.valid_from,
-        valid_to=max(superseded_on, area.valid_from),
-        decision_number=area.decision_number,
-        decision_date=area.decision_date,
-        change_id=change.id,
-    )
-    db.session.add(version)
-    db.session.flush()
-    return version
 
 
 def _new_village(
@@ -400,7 +382,7 @@ def revert(change_id: int) -> BoundaryChange:
         for version_id in change.version_ids:
             version = db.session.get(AreaVersion, version_id)
             area = db.session.get(Area, version.area_id)
-            _keep_version(area, today, undo)
+            keep_version(area, today, undo.id)
             area.geom = version.geom
             area.name, area.name_search = version.name, fold(version.name)
             area.valid_from = max(today, area.valid_from)

@@ -361,7 +361,7 @@ def apply_plan(
         elif area.name == feature.name and to_shape(area.geom).equals_exact(geom, 0):
             report.unchanged += 1
         else:
-            _keep_version(area, valid_from)
+            keep_version(area, valid_from)
             area.name = feature.name
             area.name_en = feature.name_en
             area.name_search = fold(feature.name)
@@ -421,21 +421,23 @@ def _current_by_code(level: Level, codes: list[str]) -> dict[str, Area]:
     return {a.code: a for a in rows}
 
 
-def _keep_version(area: Area, superseded_on: date) -> None:
-    """Record the area's present state before it changes."""
-    db.session.add(
-        AreaVersion(
-            area_id=area.id,
-            name=area.name,
-            population=area.population,
-            households=area.households,
-            geom=area.geom,
-            valid_from=area.valid_from,
-            valid_to=max(superseded_on - timedelta(days=1), area.valid_from),
-            decision_number=area.decision_number,
-            decision_date=area.decision_date,
-        )
+def keep_version(area: Area, superseded_on: date, change_id: int | None = None) -> AreaVersion:
+    """Record the area's present state before it changes; it was in force until the day before."""
+    version = AreaVersion(
+        area_id=area.id,
+        name=area.name,
+        population=area.population,
+        households=area.households,
+        geom=area.geom,
+        valid_from=area.valid_from,
+        valid_to=max(superseded_on - timedelta(days=1), area.valid_from),
+        decision_number=area.decision_number,
+        decision_date=area.decision_date,
+        change_id=change_id,
     )
+    db.session.add(version)
+    db.session.flush()
+    return version
 
 
 # --- a plan kept between the dry run and the commit (ImportBatch) ----------------------------
