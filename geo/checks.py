@@ -16,9 +16,17 @@ GEOD = Geod(ellps="WGS84")
 
 def area_m2(geom: BaseGeometry) -> float:
     """Area on the spheroid in square metres (orientation does not matter)."""
-    if geom.is_empty:
-        return 0.0
-    return abs(GEOD.geometry_area_perimeter(geom)[0])
+    total = 0.0
+    for polygon in getattr(geom, "geoms", [geom]):
+        if polygon.geom_type != "Polygon" or polygon.is_empty:
+            continue
+        # rings straight from GEOS as arrays: far faster than pyproj's per-geometry walk
+        rings = [polygon.exterior, *polygon.interiors]
+        for k, ring in enumerate(rings):
+            xy = shapely.get_coordinates(ring)
+            size = abs(GEOD.polygon_area_perimeter(xy[:, 0], xy[:, 1])[0])
+            total += size if k == 0 else -size
+    return total
 
 
 @dataclass(frozen=True)
