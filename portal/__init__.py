@@ -40,6 +40,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.areas.views import bp as areas_bp
     from portal.auth.views import bp as auth_bp
     from portal.boundaries.views import bp as boundaries_bp
+    from portal.coverage.views import bp as coverage_bp
     from portal.health.views import bp as health_bp
     from portal.teams.views import bp as teams_bp
 
@@ -49,6 +50,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(teams_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(boundaries_bp)
+    app.register_blueprint(coverage_bp)
 
     @app.get("/")
     def home():

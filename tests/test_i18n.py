@@ -40,6 +40,7 @@ def message_tables() -> set[str]:
     from portal.auth.services import PASSWORD_PROBLEMS
     from portal.boundaries.planning import PROBLEM_TEXT, WARNING_TEXT
     from portal.boundaries.views import BATCH_STATUS, CHANGE_KINDS, PLAN_ACTIONS
+    from portal.coverage.services import KIND_LABELS as COVERAGE_KINDS
     from portal.errors import _TITLES, MESSAGES
     from portal.teams.services import ROLE_LABELS as MEMBER_ROLES
 
@@ -49,6 +50,7 @@ def message_tables() -> set[str]:
         BATCH_STATUS,
         CHANGE_KINDS,
         PLAN_ACTIONS,
+        COVERAGE_KINDS,
         KIND_LABELS,
         _TITLES,
         MESSAGES,

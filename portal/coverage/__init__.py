@@ -1,0 +1,1 @@
+"""The planner's view of coverage: uncovered villages, under-staffed teams, unmapped land."""

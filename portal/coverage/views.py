@@ -1,0 +1,75 @@
+"""The planner's coverage page: a map coloured by status and the problems, largest first."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request
+
+from portal.coverage import services
+from portal.extensions import htmx
+from portal.pagination import Page
+from portal.security import protect_blueprint
+from portal.web import page_arg
+
+bp = Blueprint("coverage", __name__, url_prefix="/coverage")
+protect_blueprint(bp)
+PER_PAGE = 50
+
+
+def _page(problems: list, number: int) -> Page:
+    return Page(
+        problems[(number - 1) * PER_PAGE : number * PER_PAGE], number, PER_PAGE, len(problems)
+    )
+
+
+def _render(commune_id: int | None):
+    services.require_planner()
+    kind = request.args.get("kind", "")
+    kind = kind if kind in services.KINDS else ""
+    only = request.args.get("commune", type=int)
+    fragment = bool(htmx and htmx.target == "problem-list")
+    result = services.report(commune_id)
+    problems = _page(services.filtered(result, kind, only), page_arg())
+    context = {
+        "result": result,
+        "problems": problems,
+        "kind": kind,
+        "only": only,
+        "commune_id": commune_id,
+        "kinds": services.KINDS,
+        "kind_labels": {k: services.kind_label(k) for k in services.KINDS},
+    }
+    if fragment:
+        return render_template("coverage/_problems.html", **context)
+    return render_template("coverage/page.html", map=services.report_map(result), **context)
+
+
+@bp.get("/")
+def city():
+    return _render(None)
+
+
+@bp.get("/<int:commune_id>")
+def commune(commune_id: int):
+    return _render(commune_id)
+
+
+@bp.get("/problems.csv")
+def problems_csv():
+    services.require_planner()
+    result = services.report(request.args.get("commune_id", type=int))
+    return Response(
+        "\ufeff" + services.problems_csv(result),  # a BOM, so spreadsheet programs read UTF-8
+        mimetype="text/csv",
+        headers={"Content-Disposition": 'attachment; filename="van-de-phu-kin.csv"'},
+    )
+
+
+@bp.get("/gaps.geojson")
+def gaps_geojson():
+    services.require_planner()
+    result = services.report(request.args.get("commune_id", type=int))
+    return Response(
+        services.gaps_geojson(result),
+        mimetype="application/geo+json",
+        headers={"Content-Disposition": 'attachment; filename="dat-chua-thuoc-thon.geojson"'},
+    )
