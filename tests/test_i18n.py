@@ -42,6 +42,7 @@ def message_tables() -> set[str]:
     from portal.boundaries.views import BATCH_STATUS, CHANGE_KINDS, PLAN_ACTIONS
     from portal.coverage.services import KIND_LABELS as COVERAGE_KINDS
     from portal.errors import _TITLES, MESSAGES
+    from portal.teams.services import EDUCATION_LABELS
     from portal.teams.services import ROLE_LABELS as MEMBER_ROLES
 
     tables = [
@@ -51,6 +52,7 @@ def message_tables() -> set[str]:
         CHANGE_KINDS,
         PLAN_ACTIONS,
         COVERAGE_KINDS,
+        EDUCATION_LABELS,
         KIND_LABELS,
         _TITLES,
         MESSAGES,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, and_, func, or_, select
 
-from portal.models import Area, Member, SizingRule, Team, TeamArea
+from portal.models import Area, Member, Team, TeamArea
 
 
 def _active_cover():
@@ -55,7 +55,3 @@ def teams(commune_ids: list[int]) -> Select:
     return select(Team.id, Team.commune_id, Team.name, size, leaders).where(
         Team.commune_id.in_(commune_ids), Team.dissolved_on.is_(None)
     )
-
-
-def sizing_rule(province_id: int) -> Select:
-    return select(SizingRule).where(SizingRule.province_id == province_id)

@@ -22,7 +22,8 @@ from portal.extensions import db
 from portal.i18n import _
 from portal.models import Area
 from portal.security import current_scope
-from portal.teams.rules import HANOI, Sizing
+from portal.teams.management import sizing_of_province
+from portal.teams.rules import Sizing
 
 KINDS = ("no_team", "understaffed", "overstaffed", "no_leader", "unmapped", "overlap")
 KIND_LABELS = {
@@ -96,19 +97,6 @@ def _communes(commune_id: int | None) -> list[Area]:
     return rows
 
 
-def _sizing(province_id: int | None) -> Sizing:
-    rule = db.session.scalar(queries.sizing_rule(province_id)) if province_id else None
-    if rule is None:
-        return HANOI
-    return Sizing(
-        rule.min_members,
-        rule.max_members,
-        rule.max_deputies,
-        rule.population_base,
-        rule.population_step,
-    )
-
-
 def report(commune_id: int | None = None) -> Report:
     """Coverage of one commune, or of every commune in scope (the city view)."""
     communes = _communes(commune_id)
@@ -118,7 +106,7 @@ def report(commune_id: int | None = None) -> Report:
     for row in db.session.execute(queries.villages(ids)):
         villages[row[1]].append(row)
     teams = {row[0]: row for row in db.session.execute(queries.teams(ids))}
-    sizing = _sizing(communes[0].parent_id if communes else None)
+    sizing = sizing_of_province(communes[0].parent_id if communes else None)
     reports = [_commune_report(c, outlines[c.id], villages[c.id], teams, sizing) for c in communes]
     problems = [p for r in reports for p in r.problems]
     # the largest population first; land without people after, the largest first

@@ -17,6 +17,18 @@ from portal.text import fold
 ROLE_LABELS = {"leader": "Tổ trưởng", "deputy": "Tổ phó", "member": "Tổ viên"}
 
 
+EDUCATION_LABELS = {
+    "primary": "Tiểu học",
+    "lower_secondary": "Trung học cơ sở",
+    "upper_secondary": "Trung học phổ thông",
+    "higher": "Trung cấp trở lên",
+}
+
+
+def education_label(education: str) -> str:
+    return _(EDUCATION_LABELS.get(education, education))
+
+
 def role_label(role: str) -> str:
     return _(ROLE_LABELS.get(role, role))
 

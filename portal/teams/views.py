@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 
+from portal.errors import FormInvalid
 from portal.extensions import htmx
 from portal.security import protect_blueprint
-from portal.teams import services
+from portal.teams import management, services
 from portal.web import history_fragment, page_arg
 
 bp = Blueprint("teams", __name__, url_prefix="/teams")
 protect_blueprint(bp)
 bp.add_app_template_global(services.role_label, "role_label")
+bp.add_app_template_global(services.education_label, "education_label")
 
 
 @bp.get("/")
@@ -31,3 +33,122 @@ def show(team_id: int):
     return render_template(
         "teams/page.html", view=services.team_view(team_id, page_arg("history_page"))
     )
+
+
+# --- keeping teams and members ---------------------------------------------------------------
+
+
+def _team_form_page(form, errors, team=None, status=200):
+    choices = management.team_choices(form.commune_id)
+    return render_template(
+        "teams/edit.html", form=form, errors=errors, team=team, **choices
+    ), status
+
+
+@bp.route("/new", methods=["GET", "POST"])
+def new():
+    management.require_team_manager()
+    if request.method == "GET":
+        form = management.TeamForm(commune_id=request.args.get("commune_id", type=int))
+        return _team_form_page(form, {})
+    form = management.TeamForm.from_form(request.form)
+    try:
+        team = management.save_team(form)
+    except FormInvalid as exc:
+        return _team_form_page(form, exc.fields, status=exc.status)
+    return _see(team.id)
+
+
+@bp.route("/<int:team_id>/edit", methods=["GET", "POST"])
+def edit(team_id: int):
+    management.require_team_manager()
+    team = services.get_team(team_id)
+    if request.method == "GET":
+        return _team_form_page(management.TeamForm.of(team), {}, team)
+    form = management.TeamForm.from_form(request.form)
+    try:
+        management.save_team(form, team.id)
+    except FormInvalid as exc:
+        return _team_form_page(form, exc.fields, team, exc.status)
+    return _see(team.id)
+
+
+@bp.post("/validate")
+def validate_team():
+    """Validation as one types: the message (or none) for one field of the team form."""
+    management.require_team_manager()
+    form = management.TeamForm.from_form(request.form)
+    errors = management.check_team(form, request.args.get("team_id", type=int))
+    return _field_error(request.args.get("field", ""), errors)
+
+
+@bp.route("/<int:team_id>/members/new", methods=["GET", "POST"])
+def new_member(team_id: int):
+    team = management.managed_team(team_id)
+    form, errors, status = management.MemberForm(), {}, 200
+    if request.method == "POST":
+        form = management.MemberForm.from_form(request.form)
+        try:
+            management.add_member(team.id, form)
+        except FormInvalid as exc:
+            errors, status = exc.fields, exc.status
+        else:
+            return _see(team.id)
+    return render_template(
+        "teams/member.html", team=team, form=form, errors=errors, **management.member_choices(team)
+    ), status
+
+
+@bp.post("/<int:team_id>/members/validate")
+def validate_member(team_id: int):
+    team = management.managed_team(team_id)
+    errors = management.check_member(team, management.MemberForm.from_form(request.form))
+    return _field_error(request.args.get("field", ""), errors)
+
+
+@bp.post("/<int:team_id>/members/<int:member_id>/leave")
+def member_leaves(team_id: int, member_id: int):
+    try:
+        management.leave(
+            team_id,
+            member_id,
+            request.form.get("left_on", ""),
+            request.form.get("left_decision", ""),
+        )
+    except FormInvalid as exc:
+        return services_page(team_id, exc.fields, exc.status)
+    return _see(team_id)
+
+
+@bp.post("/<int:team_id>/members/<int:member_id>/move")
+def member_moves(team_id: int, member_id: int):
+    try:
+        management.move(
+            team_id,
+            member_id,
+            request.form.get("to_team_id", type=int),
+            request.form.get("left_on", ""),
+            request.form.get("left_decision", ""),
+            request.form.get("signer", ""),
+        )
+    except FormInvalid as exc:
+        return services_page(team_id, exc.fields, exc.status)
+    return _see(team_id)
+
+
+def services_page(team_id: int, errors: dict, status: int):
+    view = services.team_view(team_id)
+    return render_template(
+        "teams/page.html", view=view, errors=errors, **management.move_choices(view.team)
+    ), status
+
+
+def _field_error(name: str, errors: dict) -> str:
+    return render_template("teams/_field_error.html", name=name, message=errors.get(name, ""))
+
+
+def _see(team_id: int):
+    target = url_for("teams.show", team_id=team_id)
+    if htmx:
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, code=303)

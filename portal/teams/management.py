@@ -1,0 +1,452 @@
+"""Creating teams and keeping their members, under the law's rules (Law 30/2023, Art. 13-14;
+Decree 40/2024): each rule failing gives a message on the field it concerns, and nothing changes.
+
+Members who leave keep their record (left_on and the decision); moving to another team is a
+departure and a new appointment, so both teams' history stays whole.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import func, or_, select
+
+from portal.errors import Forbidden, FormInvalid, NotFound
+from portal.extensions import db
+from portal.i18n import _
+from portal.models import Area, Member, SizingRule, Team, TeamArea
+from portal.security import current_scope
+from portal.teams.rules import HANOI, Sizing
+from portal.text import fold, nfc
+
+PHONE = re.compile(r"^0\d{9,10}$")
+EDUCATION = ("primary", "lower_secondary", "upper_secondary", "higher")
+
+
+def _date(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        return None
+
+
+def _years_between(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def sizing_for(commune_id: int) -> Sizing:
+    province_id = db.session.scalar(select(Area.parent_id).where(Area.id == commune_id))
+    return sizing_of_province(province_id)
+
+
+def sizing_of_province(province_id: int | None) -> Sizing:
+    """The province's sizing rule (data); Hanoi's 3-5 where none is recorded."""
+    rule = db.session.scalar(select(SizingRule).where(SizingRule.province_id == province_id))
+    if rule is None:
+        return HANOI
+    return Sizing(
+        rule.min_members,
+        rule.max_members,
+        rule.max_deputies,
+        rule.population_base,
+        rule.population_step,
+    )
+
+
+def _active_cover_filter():
+    today = func.current_date()
+    return (TeamArea.valid_from <= today) & or_(
+        TeamArea.valid_to.is_(None), TeamArea.valid_to > today
+    )
+
+
+def covered_area_ids(team_id: int) -> list[int]:
+    return list(
+        db.session.scalars(
+            select(TeamArea.area_id).where(TeamArea.team_id == team_id, _active_cover_filter())
+        )
+    )
+
+
+# --- teams ---------------------------------------------------------------------------------
+
+
+@dataclass
+class TeamForm:
+    name: str = ""
+    commune_id: int | None = None
+    area_ids: list[int] = field(default_factory=list)
+    phone: str = ""
+    decision_number: str = ""
+    decision_date: str = ""
+
+    @classmethod
+    def of(cls, team: Team) -> TeamForm:
+        return cls(
+            team.name,
+            team.commune_id,
+            covered_area_ids(team.id),
+            team.phone or "",
+            team.decision_number or "",
+            team.decision_date.isoformat() if team.decision_date else "",
+        )
+
+    @classmethod
+    def from_form(cls, form) -> TeamForm:
+        commune = form.get("commune_id", "")
+        return cls(
+            nfc(form.get("name", "")),
+            int(commune) if commune.isdigit() else None,
+            [int(v) for v in form.getlist("area_ids") if v.isdigit()],
+            form.get("phone", "").replace(" ", ""),
+            nfc(form.get("decision_number", "")),
+            form.get("decision_date", ""),
+        )
+
+
+def require_team_manager() -> None:
+    if current_scope().role not in ("admin", "commune_officer"):
+        raise Forbidden(_("Chỉ quản trị thành phố và cán bộ xã, phường lập và sửa tổ."))
+
+
+def check_team(form: TeamForm, team_id: int | None = None) -> dict[str, str]:
+    """Every rule on a team, as {field: message}; empty when the team may be saved."""
+    errors: dict[str, str] = {}
+    scope = current_scope()
+    if not form.name:
+        errors["name"] = _("Nhập tên tổ.")
+    commune = None
+    if form.commune_id:
+        commune = db.session.scalar(
+            scope.areas(select(Area).where(Area.id == form.commune_id, Area.level == "commune"))
+        )
+    if commune is None:
+        errors["commune_id"] = _("Chọn xã, phường của tổ.")
+    if form.phone and not PHONE.match(form.phone):
+        errors["phone"] = _("Số điện thoại gồm 10 hoặc 11 chữ số, bắt đầu bằng 0.")
+    if not form.decision_number:
+        errors["decision_number"] = _("Nhập số quyết định thành lập tổ.")
+    when = _date(form.decision_date)
+    if when is None:
+        errors["decision_date"] = _("Nhập ngày quyết định (ngày/tháng/năm).")
+    elif when > date.today():
+        errors["decision_date"] = _("Ngày quyết định không được ở tương lai.")
+    if not form.area_ids:
+        errors["area_ids"] = _("Chọn ít nhất một thôn, tổ dân phố mà tổ phụ trách.")
+    elif commune is not None:
+        areas = db.session.scalars(select(Area).where(Area.id.in_(form.area_ids))).all()
+        outside = [a.name for a in areas if a.parent_id != commune.id or a.valid_to is not None]
+        if outside or len(areas) != len(set(form.area_ids)):
+            errors["area_ids"] = _(
+                "Các địa bàn phải là thôn, tổ dân phố đang hiệu lực của {commune}: {names}.",
+                commune=commune.name,
+                names=", ".join(outside) or "?",
+            )
+        else:
+            taken = db.session.execute(
+                select(Area.name, Team.name)
+                .join(TeamArea, TeamArea.area_id == Area.id)
+                .join(Team, Team.id == TeamArea.team_id)
+                .where(
+                    Area.id.in_(form.area_ids), _active_cover_filter(), Team.id != (team_id or 0)
+                )
+            ).all()
+            if taken:
+                errors["area_ids"] = _(
+                    "Mỗi địa bàn chỉ có một tổ: {pairs}.",
+                    pairs="; ".join(
+                        _("{area} đã do {team} phụ trách", area=a, team=t) for a, t in taken
+                    ),
+                )
+    return errors
+
+
+def save_team(form: TeamForm, team_id: int | None = None) -> Team:
+    """Create a team, or change one: areas added are covered from the decision, areas dropped
+    stop being covered today."""
+    require_team_manager()
+    team = _team(team_id) if team_id else None
+    errors = check_team(form, team_id)
+    if errors:
+        raise FormInvalid(errors)
+    when = _date(form.decision_date)
+    if team is None:
+        team = Team(commune_id=form.commune_id, established_on=when)
+        db.session.add(team)
+    elif team.commune_id != form.commune_id:
+        raise FormInvalid({"commune_id": _("Một tổ không chuyển sang xã, phường khác.")})
+    team.name, team.name_search = form.name, fold(form.name)
+    team.phone = form.phone or None
+    team.decision_number, team.decision_date = form.decision_number, when
+    db.session.flush()
+    current = set(covered_area_ids(team.id))
+    wanted = set(form.area_ids)
+    today = date.today()
+    for row in db.session.scalars(
+        select(TeamArea).where(
+            TeamArea.team_id == team.id,
+            TeamArea.area_id.in_(current - wanted),
+            _active_cover_filter(),
+        )
+    ):
+        if row.valid_from >= today:
+            db.session.delete(row)
+        else:
+            row.valid_to = today
+    for area_id in sorted(wanted - current):
+        db.session.add(
+            TeamArea(
+                team_id=team.id,
+                commune_id=team.commune_id,
+                area_id=area_id,
+                valid_from=min(when, today),
+            )
+        )
+    db.session.commit()
+    return team
+
+
+def _team(team_id: int) -> Team:
+    team = db.session.scalar(current_scope().teams(select(Team).where(Team.id == team_id)))
+    if team is None:
+        raise NotFound(_("Không tìm thấy tổ số {id}.", id=team_id))
+    return team
+
+
+# --- members -------------------------------------------------------------------------------
+
+
+@dataclass
+class MemberForm:
+    full_name: str = ""
+    role: str = "member"
+    phone: str = ""
+    birth_date: str = ""
+    residence_area_id: int | None = None
+    resident_since: str = ""
+    education: str = "upper_secondary"
+    remote_area: bool = False
+    age_approval: str = ""
+    appointment_number: str = ""
+    appointment_date: str = ""
+    appointment_signer: str = ""
+
+    @classmethod
+    def from_form(cls, form) -> MemberForm:
+        residence = form.get("residence_area_id", "")
+        return cls(
+            nfc(form.get("full_name", "")),
+            form.get("role", "member"),
+            form.get("phone", "").replace(" ", ""),
+            form.get("birth_date", ""),
+            int(residence) if residence.isdigit() else None,
+            form.get("resident_since", ""),
+            form.get("education", ""),
+            form.get("remote_area") == "1",
+            nfc(form.get("age_approval", "")),
+            nfc(form.get("appointment_number", "")),
+            form.get("appointment_date", ""),
+            nfc(form.get("appointment_signer", "")),
+        )
+
+
+def managed_team(team_id: int) -> Team:
+    """A team the user may keep: admins and officers in scope, a leader their own."""
+    team = _team(team_id)
+    if current_scope().role not in ("admin", "commune_officer", "team_leader"):
+        raise Forbidden(_("Không có quyền sửa tổ này."))
+    return team
+
+
+def check_member(team: Team, form: MemberForm) -> dict[str, str]:
+    """Every rule on appointing a member, as {field: message}."""
+    errors: dict[str, str] = {}
+    sizing = sizing_for(team.commune_id)
+    serving = db.session.scalars(
+        select(Member).where(Member.team_id == team.id, Member.left_on.is_(None))
+    ).all()
+    if not form.full_name:
+        errors["full_name"] = _("Nhập họ tên.")
+    if form.role not in ("leader", "deputy", "member"):
+        errors["role"] = _("Chọn vai trò.")
+    elif form.role == "leader" and any(m.role == "leader" for m in serving):
+        errors["role"] = _("Tổ đã có tổ trưởng; một tổ chỉ có một tổ trưởng.")
+    elif form.role == "deputy" and sum(m.role == "deputy" for m in serving) >= sizing.max_deputies:
+        errors["role"] = _("Tổ đã có đủ {n} tổ phó theo quy định.", n=sizing.max_deputies)
+    if sizing.max_members is not None and len(serving) >= sizing.max_members:
+        errors["full_name"] = _(
+            "Tổ đã có {n} thành viên, tối đa theo quy định là {m}.",
+            n=len(serving),
+            m=sizing.max_members,
+        )
+    if form.phone and not PHONE.match(form.phone):
+        errors["phone"] = _("Số điện thoại gồm 10 hoặc 11 chữ số, bắt đầu bằng 0.")
+    appointed = _date(form.appointment_date)
+    if appointed is None:
+        errors["appointment_date"] = _("Nhập ngày quyết định (ngày/tháng/năm).")
+    elif appointed > date.today():
+        errors["appointment_date"] = _("Ngày quyết định không được ở tương lai.")
+    if not form.appointment_number:
+        errors["appointment_number"] = _("Nhập số quyết định.")
+    if not form.appointment_signer:
+        errors["appointment_signer"] = _("Nhập người ký quyết định (Chủ tịch UBND xã, phường).")
+    born = _date(form.birth_date)
+    if born is None:
+        errors["birth_date"] = _("Nhập ngày sinh.")
+    elif appointed:
+        age = _years_between(born, appointed)
+        if age < 18:
+            errors["birth_date"] = _("Chưa đủ 18 tuổi khi được bổ nhiệm ({age} tuổi).", age=age)
+        elif age > 70 and not form.age_approval:
+            errors["age_approval"] = _(
+                "Trên 70 tuổi ({age} tuổi) khi được bổ nhiệm: cần ghi văn bản chấp thuận.", age=age
+            )
+    covered = covered_area_ids(team.id)
+    if form.residence_area_id not in covered:
+        errors["residence_area_id"] = _("Chọn nơi cư trú: một địa bàn tổ phụ trách.")
+    since = _date(form.resident_since)
+    if since is None:
+        errors["resident_since"] = _("Nhập ngày bắt đầu cư trú.")
+    elif appointed and _years_between(since, appointed) < 1:
+        errors["resident_since"] = _("Cần cư trú tại địa bàn ít nhất một năm trước ngày bổ nhiệm.")
+    if form.education not in EDUCATION:
+        errors["education"] = _("Chọn trình độ học vấn.")
+    elif form.education == "primary" and not form.remote_area:
+        errors["education"] = _(
+            "Cần tốt nghiệp trung học cơ sở; tiểu học chỉ được chấp nhận ở vùng đặc biệt khó khăn."
+        )
+    return errors
+
+
+def add_member(team_id: int, form: MemberForm) -> Member:
+    team = managed_team(team_id)
+    errors = check_member(team, form)
+    if errors:
+        raise FormInvalid(errors)
+    return _appoint(team, form)
+
+
+def _appoint(team: Team, form: MemberForm) -> Member:
+    member = Member(
+        team_id=team.id,
+        full_name=form.full_name,
+        role=form.role,
+        phone=form.phone or None,
+        birth_date=_date(form.birth_date),
+        residence_area_id=form.residence_area_id,
+        resident_since=_date(form.resident_since),
+        education=form.education,
+        age_approval=form.age_approval or None,
+        appointment_number=form.appointment_number,
+        appointment_date=_date(form.appointment_date),
+        appointment_signer=form.appointment_signer,
+    )
+    db.session.add(member)
+    db.session.commit()
+    return member
+
+
+def _member(team: Team, member_id: int) -> Member:
+    member = db.session.scalar(
+        select(Member).where(
+            Member.id == member_id, Member.team_id == team.id, Member.left_on.is_(None)
+        )
+    )
+    if member is None:
+        raise NotFound(_("Không tìm thấy thành viên số {id}.", id=member_id))
+    return member
+
+
+def leave(team_id: int, member_id: int, on: str, decision: str) -> Member:
+    """A member leaves (dismissal or resignation) by a dated decision; the record stays."""
+    team = managed_team(team_id)
+    member = _member(team, member_id)
+    errors = {}
+    when = _date(on)
+    if when is None:
+        errors["left_on"] = _("Nhập ngày thôi làm thành viên.")
+    elif when < member.appointment_date:
+        errors["left_on"] = _("Ngày thôi không được trước ngày bổ nhiệm.")
+    elif when > date.today():
+        errors["left_on"] = _("Ngày quyết định không được ở tương lai.")
+    if not nfc(decision):
+        errors["left_decision"] = _("Nhập số quyết định.")
+    if errors:
+        raise FormInvalid(errors)
+    member.left_on, member.left_decision = when, nfc(decision)
+    db.session.commit()
+    return member
+
+
+def move(
+    team_id: int, member_id: int, to_team_id: int, on: str, decision: str, signer: str
+) -> Member:
+    """Move a member to another team of the commune: leaves here, appointed there, one decision."""
+    team = managed_team(team_id)
+    member = _member(team, member_id)
+    target = _team(to_team_id) if to_team_id else None
+    if target is None or target.id == team.id or target.commune_id != team.commune_id:
+        raise FormInvalid({"to_team_id": _("Chọn một tổ khác của cùng xã, phường.")})
+    form = MemberForm(
+        full_name=member.full_name,
+        role="member",
+        phone=member.phone or "",
+        birth_date=member.birth_date.isoformat(),
+        residence_area_id=(covered_area_ids(target.id) or [None])[0]
+        if member.residence_area_id not in covered_area_ids(target.id)
+        else member.residence_area_id,
+        resident_since=(member.resident_since or member.birth_date).isoformat(),
+        education=member.education,
+        remote_area=True,
+        age_approval=member.age_approval or "",
+        appointment_number=nfc(decision),
+        appointment_date=on,
+        appointment_signer=nfc(signer),
+    )
+    errors = check_member(target, form)
+    errors.pop("residence_area_id", None)  # the member may live next door; the decision says so
+    if errors:
+        raise FormInvalid({"to_team_id": " ".join(errors.values())})
+    leave(team_id, member_id, on, decision)
+    return _appoint(target, form)
+
+
+# --- choices for the forms -------------------------------------------------------------------
+
+
+def team_choices(commune_id: int | None) -> dict:
+    scope = current_scope()
+    communes = db.session.scalars(
+        scope.areas(select(Area).where(Area.level == "commune", Area.valid_to.is_(None))).order_by(
+            Area.name
+        )
+    ).all()
+    villages = []
+    if commune_id:
+        villages = db.session.scalars(
+            select(Area)
+            .where(Area.parent_id == commune_id, Area.valid_to.is_(None))
+            .order_by(Area.code, Area.name)
+        ).all()
+    return {"communes": communes, "villages": villages}
+
+
+def member_choices(team: Team) -> dict:
+    ids = covered_area_ids(team.id)
+    areas = db.session.scalars(select(Area).where(Area.id.in_(ids)).order_by(Area.name)).all()
+    return {"areas": areas, "educations": EDUCATION}
+
+
+def move_choices(team: Team) -> dict:
+    """The other teams of the commune a member can move to, when the user keeps this team."""
+    if current_scope().role not in ("admin", "commune_officer", "team_leader"):
+        return {"other_teams": []}
+    others = db.session.scalars(
+        current_scope()
+        .teams(select(Team))
+        .where(Team.commune_id == team.commune_id, Team.id != team.id, Team.dissolved_on.is_(None))
+        .order_by(Team.id)
+    ).all()
+    return {"other_teams": others}
