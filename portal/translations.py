@@ -423,4 +423,5 @@ EN: dict[str, str] = {
     "Văn bản chấp thuận (nếu trên 70 tuổi)": "Approval (if over 70)",
     "{area} đã do {team} phụ trách": "{area} is covered by {team}",
     "Điện thoại liên hệ (công khai)": "Contact phone (public)",
+    "Sửa thông tin thành viên": "Edit member details",
 }

@@ -239,3 +239,25 @@ def test_a_team_leader_keeps_members_but_does_not_create_teams(app, demo):
     assert leader.get("/teams/new").status_code == 403
     own = demo.scalar(select(Team.id).where(Team.id == select(func.min(Team.id)).scalar_subquery()))
     assert leader.get(f"/teams/{own}/members/new").status_code == 200
+
+
+def test_correcting_a_member_keeps_the_rules_and_the_old_values(admin, demo, team):
+    team_id = team.id
+    member = serving(demo, team_id)[-1]
+    member_id = member.id
+    form = member_form(demo, team_id, full_name="Tên Đã Sửa", role="member")
+    page = admin.get(f"/teams/{team_id}/members/{member_id}/edit")
+    assert page.status_code == 200 and "Sửa thông tin thành viên" in page.get_data(as_text=True)
+    refused = post(admin, f"/teams/{team_id}/members/{member_id}/edit", {**form, "role": "leader"})
+    assert refused.status_code == 422 and "một tổ chỉ có một tổ trưởng" in refused.get_data(
+        as_text=True
+    )
+    assert post(admin, f"/teams/{team_id}/members/{member_id}/edit", form).status_code == 303
+    demo.expire_all()
+    assert demo.get(Member, member_id).full_name == "Tên Đã Sửa"
+    entry = demo.scalar(
+        select(AuditEntry)
+        .where(AuditEntry.entity_type == "member", AuditEntry.entity_id == member_id)
+        .order_by(AuditEntry.id.desc())
+    )
+    assert entry.changes["full_name"][1] == "Tên Đã Sửa"

@@ -200,6 +200,7 @@ def upgrade():
         ),
     )
     op.create_index("ix_team_areas_team", "team_areas", ["team_id"])
+    op.create_index("ix_team_areas_area", "team_areas", ["area_id"])
 
     op.create_table(
         "members",

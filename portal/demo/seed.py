@@ -16,7 +16,7 @@ from pathlib import Path
 
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 
 from geo.partition import carve_sliver, partition
 from portal.auth.services import create_account
@@ -100,6 +100,9 @@ def seed(
     )
     summary = _build_villages_and_teams(province, progress)
     accounts = _demo_accounts()
+    # fresh statistics after a bulk load, so the planner picks the indexes at once
+    for table in ("areas", "area_parts", "teams", "team_areas", "members"):
+        db.session.execute(text(f"ANALYZE {table}"))
     db.session.commit()
     echo(
         f"Xong: {summary.communes} xã/phường, {summary.villages} thôn/tổ dân phố, "

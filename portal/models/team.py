@@ -89,6 +89,7 @@ class TeamArea(db.Model):
             using="gist",
         ),
         Index("ix_team_areas_team", "team_id"),
+        Index("ix_team_areas_area", "area_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -234,6 +234,26 @@ class MemberForm:
     appointment_signer: str = ""
 
     @classmethod
+    def of(cls, member: Member) -> MemberForm:
+        def iso(value):
+            return value.isoformat() if value else ""
+
+        return cls(
+            member.full_name,
+            member.role,
+            member.phone or "",
+            iso(member.birth_date),
+            member.residence_area_id,
+            iso(member.resident_since),
+            member.education,
+            member.education == "primary",
+            member.age_approval or "",
+            member.appointment_number,
+            iso(member.appointment_date),
+            member.appointment_signer,
+        )
+
+    @classmethod
     def from_form(cls, form) -> MemberForm:
         residence = form.get("residence_area_id", "")
         return cls(
@@ -260,12 +280,14 @@ def managed_team(team_id: int) -> Team:
     return team
 
 
-def check_member(team: Team, form: MemberForm) -> dict[str, str]:
-    """Every rule on appointing a member, as {field: message}."""
+def check_member(team: Team, form: MemberForm, member_id: int | None = None) -> dict[str, str]:
+    """Every rule on appointing a member (or correcting one: member_id), as {field: message}."""
     errors: dict[str, str] = {}
     sizing = sizing_for(team.commune_id)
     serving = db.session.scalars(
-        select(Member).where(Member.team_id == team.id, Member.left_on.is_(None))
+        select(Member).where(
+            Member.team_id == team.id, Member.left_on.is_(None), Member.id != (member_id or 0)
+        )
     ).all()
     if not form.full_name:
         errors["full_name"] = _("Nhập họ tên.")
@@ -328,24 +350,42 @@ def add_member(team_id: int, form: MemberForm) -> Member:
     return _appoint(team, form)
 
 
+def update_member(team_id: int, member_id: int, form: MemberForm) -> Member:
+    """Correct a serving member's details or role, under the same rules; the log keeps the old."""
+    team = managed_team(team_id)
+    member = _member(team, member_id)
+    errors = check_member(team, form, member.id)
+    if errors:
+        raise FormInvalid(errors)
+    _fill(member, form)
+    db.session.commit()
+    return member
+
+
+def _fill(member: Member, form: MemberForm) -> None:
+    member.full_name = form.full_name
+    member.role = form.role
+    member.phone = form.phone or None
+    member.birth_date = _date(form.birth_date)
+    member.residence_area_id = form.residence_area_id
+    member.resident_since = _date(form.resident_since)
+    member.education = form.education
+    member.age_approval = form.age_approval or None
+    member.appointment_number = form.appointment_number
+    member.appointment_date = _date(form.appointment_date)
+    member.appointment_signer = form.appointment_signer
+
+
 def _appoint(team: Team, form: MemberForm) -> Member:
-    member = Member(
-        team_id=team.id,
-        full_name=form.full_name,
-        role=form.role,
-        phone=form.phone or None,
-        birth_date=_date(form.birth_date),
-        residence_area_id=form.residence_area_id,
-        resident_since=_date(form.resident_since),
-        education=form.education,
-        age_approval=form.age_approval or None,
-        appointment_number=form.appointment_number,
-        appointment_date=_date(form.appointment_date),
-        appointment_signer=form.appointment_signer,
-    )
+    member = Member(team_id=team.id)
+    _fill(member, form)
     db.session.add(member)
     db.session.commit()
     return member
+
+
+def serving_member(team: Team, member_id: int) -> Member:
+    return _member(team, member_id)
 
 
 def _member(team: Team, member_id: int) -> Member:

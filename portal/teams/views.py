@@ -99,10 +99,34 @@ def new_member(team_id: int):
     ), status
 
 
+@bp.route("/<int:team_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
+def edit_member(team_id: int, member_id: int):
+    team = management.managed_team(team_id)
+    member = management.serving_member(team, member_id)
+    form, errors, status = management.MemberForm.of(member), {}, 200
+    if request.method == "POST":
+        form = management.MemberForm.from_form(request.form)
+        try:
+            management.update_member(team.id, member.id, form)
+        except FormInvalid as exc:
+            errors, status = exc.fields, exc.status
+        else:
+            return _see(team.id)
+    return render_template(
+        "teams/member.html",
+        team=team,
+        member=member,
+        form=form,
+        errors=errors,
+        **management.member_choices(team),
+    ), status
+
+
 @bp.post("/<int:team_id>/members/validate")
 def validate_member(team_id: int):
     team = management.managed_team(team_id)
-    errors = management.check_member(team, management.MemberForm.from_form(request.form))
+    form = management.MemberForm.from_form(request.form)
+    errors = management.check_member(team, form, request.args.get("member_id", type=int))
     return _field_error(request.args.get("field", ""), errors)
 
 
