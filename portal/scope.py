@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Select, false, func, or_, select
+from sqlalchemy import Select, false, or_, select
 
 from portal.models import Account, AccountRole, Area, Member, Team, TeamArea
 
@@ -35,8 +35,7 @@ class Scope:
         """The villages the leader's team covers today."""
         return select(TeamArea.area_id).where(
             TeamArea.team_id == self.team_id,
-            TeamArea.valid_from <= func.current_date(),
-            or_(TeamArea.valid_to.is_(None), TeamArea.valid_to > func.current_date()),
+            TeamArea.active(),
         )
 
     def areas(self, query: Select) -> Select:

@@ -12,6 +12,7 @@ import re
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from contextlib import contextmanager
@@ -190,6 +191,8 @@ def live_server():
         db.session.remove()
         db.engine.dispose()
     port = _free_port()
+    log_path = Path(tempfile.mkdtemp(prefix="live-server-")) / "gunicorn.log"
+    log = log_path.open("w")
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -205,12 +208,14 @@ def live_server():
             "2",
             "--bind",
             f"127.0.0.1:{port}",
+            "--no-control-socket",  # its default path is shared by every gunicorn of the user
             "wsgi:app",
         ],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        # a file, not a pipe: a pipe nobody reads fills up and then blocks the server
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -221,8 +226,9 @@ def live_server():
         except OSError:
             if server.poll() is not None or time.monotonic() > deadline:
                 server.kill()
-                pytest.fail("gunicorn did not start: " + server.stderr.read().decode()[-2000:])
+                pytest.fail("gunicorn did not start: " + log_path.read_text()[-2000:])
             time.sleep(0.2)
     yield base
     server.terminate()
     server.wait(timeout=10)
+    log.close()

@@ -81,8 +81,7 @@ def active_teams_of_area(area_id: int, scope: Scope) -> Select:
         .join(TeamArea, TeamArea.team_id == Team.id)
         .where(
             TeamArea.area_id == area_id,
-            TeamArea.valid_from <= func.current_date(),
-            (TeamArea.valid_to.is_(None)) | (TeamArea.valid_to > func.current_date()),
+            TeamArea.active(),
         )
     )
 

@@ -13,7 +13,7 @@ import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import LineString, shape
 from shapely.ops import split as split_polygon
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from geo.checks import area_m2, check_placement
 from geo.features import check_wgs84_shape, parse_geojson_geometry
@@ -82,14 +82,12 @@ def _siblings(area: Area, exclude: set[int]) -> list[tuple[str, shapely.Geometry
 
 
 def _active_team_rows(area_ids: list[int]) -> list[TeamArea]:
-    today = func.current_date()
     return list(
         db.session.scalars(
             select(TeamArea)
             .where(
                 TeamArea.area_id.in_(area_ids),
-                TeamArea.valid_from <= today,
-                or_(TeamArea.valid_to.is_(None), TeamArea.valid_to > today),
+                TeamArea.active(),
             )
             .order_by(TeamArea.id)
         )

@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, func, select
 
 from portal.models import Area, Member, Team, TeamArea
-
-
-def _active_cover():
-    today = func.current_date()
-    return and_(
-        TeamArea.valid_from <= today, or_(TeamArea.valid_to.is_(None), TeamArea.valid_to > today)
-    )
 
 
 def villages(commune_ids: list[int]) -> Select:
@@ -25,7 +18,7 @@ def villages(commune_ids: list[int]) -> Select:
             Area.population,
             TeamArea.team_id,
         )
-        .outerjoin(TeamArea, and_(TeamArea.area_id == Area.id, _active_cover()))
+        .outerjoin(TeamArea, and_(TeamArea.area_id == Area.id, TeamArea.active()))
         .where(Area.parent_id.in_(commune_ids), Area.valid_to.is_(None), Area.level == "village")
         .order_by(Area.parent_id, Area.id)
     )

@@ -15,7 +15,9 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    and_,
     func,
+    or_,
     text,
 )
 from sqlalchemy.dialects.postgresql import ExcludeConstraint
@@ -98,6 +100,12 @@ class TeamArea(db.Model):
     area_id: Mapped[int] = mapped_column(Integer)
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)  # exclusive: the first day not covered
+
+    @classmethod
+    def active(cls):
+        """SQL condition: the row covers its area today."""
+        today = func.current_date()
+        return and_(cls.valid_from <= today, or_(cls.valid_to.is_(None), cls.valid_to > today))
 
 
 class Member(db.Model):

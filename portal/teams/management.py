@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import select
 
 from portal.errors import Forbidden, FormInvalid, NotFound
 from portal.extensions import db
@@ -55,17 +55,10 @@ def sizing_of_province(province_id: int | None) -> Sizing:
     )
 
 
-def _active_cover_filter():
-    today = func.current_date()
-    return (TeamArea.valid_from <= today) & or_(
-        TeamArea.valid_to.is_(None), TeamArea.valid_to > today
-    )
-
-
 def covered_area_ids(team_id: int) -> list[int]:
     return list(
         db.session.scalars(
-            select(TeamArea.area_id).where(TeamArea.team_id == team_id, _active_cover_filter())
+            select(TeamArea.area_id).where(TeamArea.team_id == team_id, TeamArea.active())
         )
     )
 
@@ -149,9 +142,7 @@ def check_team(form: TeamForm, team_id: int | None = None) -> dict[str, str]:
                 select(Area.name, Team.name)
                 .join(TeamArea, TeamArea.area_id == Area.id)
                 .join(Team, Team.id == TeamArea.team_id)
-                .where(
-                    Area.id.in_(form.area_ids), _active_cover_filter(), Team.id != (team_id or 0)
-                )
+                .where(Area.id.in_(form.area_ids), TeamArea.active(), Team.id != (team_id or 0))
             ).all()
             if taken:
                 errors["area_ids"] = _(
@@ -188,7 +179,7 @@ def save_team(form: TeamForm, team_id: int | None = None) -> Team:
         select(TeamArea).where(
             TeamArea.team_id == team.id,
             TeamArea.area_id.in_(current - wanted),
-            _active_cover_filter(),
+            TeamArea.active(),
         )
     ):
         if row.valid_from >= today:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, case, select
 
 from portal.models import Area, Member, Team, TeamArea
 from portal.scope import Scope
@@ -21,14 +21,12 @@ def team(team_id: int, scope: Scope) -> Select:
 
 def covered_areas(team_id: int) -> Select:
     """The villages the team covers today."""
-    today = func.current_date()
     return (
         select(Area)
         .join(TeamArea, TeamArea.area_id == Area.id)
         .where(
             TeamArea.team_id == team_id,
-            TeamArea.valid_from <= today,
-            or_(TeamArea.valid_to.is_(None), TeamArea.valid_to > today),
+            TeamArea.active(),
         )
         .order_by(Area.code, Area.name)
     )
