@@ -19,6 +19,7 @@ from geo.checks import area_m2, check_placement
 from geo.features import check_wgs84_shape, parse_geojson_geometry
 from geo.partition import as_multipolygon
 from portal.boundaries.planning import PROBLEM_TEXT, describe_warning, keep_version
+from portal.decisions import decision_date
 from portal.errors import Forbidden, FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _
@@ -52,13 +53,9 @@ def decision(number: str, when: str) -> tuple[str, date]:
     number = nfc(number or "")
     if not number:
         errors["decision_number"] = _("Nhập số quyết định.")
-    parsed = None
-    try:
-        parsed = date.fromisoformat(when or "")
-    except ValueError:
-        errors["decision_date"] = _("Nhập ngày quyết định (ngày/tháng/năm).")
-    if parsed and parsed > date.today():
-        errors["decision_date"] = _("Ngày quyết định không được ở tương lai.")
+    parsed, problem = decision_date(when)
+    if problem:
+        errors["decision_date"] = problem
     if errors:
         raise FormInvalid(errors)
     return number, parsed

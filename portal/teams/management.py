@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from portal.decisions import decision_date, parse_date
 from portal.errors import Forbidden, FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _
@@ -25,11 +26,13 @@ PHONE = re.compile(r"^0\d{9,10}$")
 EDUCATION = ("primary", "lower_secondary", "upper_secondary", "higher")
 
 
-def _date(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value or "")
-    except ValueError:
-        return None
+_date = parse_date
+
+
+def phone_problem(phone: str) -> str | None:
+    if phone and not PHONE.match(phone):
+        return _("Số điện thoại gồm 10 hoặc 11 chữ số, bắt đầu bằng 0.")
+    return None
 
 
 def _years_between(born: date, on: date) -> int:
@@ -117,15 +120,13 @@ def check_team(form: TeamForm, team_id: int | None = None) -> dict[str, str]:
         )
     if commune is None:
         errors["commune_id"] = _("Chọn xã, phường của tổ.")
-    if form.phone and not PHONE.match(form.phone):
-        errors["phone"] = _("Số điện thoại gồm 10 hoặc 11 chữ số, bắt đầu bằng 0.")
+    if problem := phone_problem(form.phone):
+        errors["phone"] = problem
     if not form.decision_number:
         errors["decision_number"] = _("Nhập số quyết định thành lập tổ.")
-    when = _date(form.decision_date)
-    if when is None:
-        errors["decision_date"] = _("Nhập ngày quyết định (ngày/tháng/năm).")
-    elif when > date.today():
-        errors["decision_date"] = _("Ngày quyết định không được ở tương lai.")
+    problem = decision_date(form.decision_date)[1]
+    if problem:
+        errors["decision_date"] = problem
     if not form.area_ids:
         errors["area_ids"] = _("Chọn ít nhất một thôn, tổ dân phố mà tổ phụ trách.")
     elif commune is not None:
@@ -294,13 +295,11 @@ def check_member(team: Team, form: MemberForm, member_id: int | None = None) -> 
             n=len(serving),
             m=sizing.max_members,
         )
-    if form.phone and not PHONE.match(form.phone):
-        errors["phone"] = _("Số điện thoại gồm 10 hoặc 11 chữ số, bắt đầu bằng 0.")
-    appointed = _date(form.appointment_date)
-    if appointed is None:
-        errors["appointment_date"] = _("Nhập ngày quyết định (ngày/tháng/năm).")
-    elif appointed > date.today():
-        errors["appointment_date"] = _("Ngày quyết định không được ở tương lai.")
+    if problem := phone_problem(form.phone):
+        errors["phone"] = problem
+    appointed, problem = decision_date(form.appointment_date)
+    if problem:
+        errors["appointment_date"] = problem
     if not form.appointment_number:
         errors["appointment_number"] = _("Nhập số quyết định.")
     if not form.appointment_signer:
