@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import mapping
-from sqlalchemy import func, select
+from sqlalchemy import Integer, String, column, func, select, values
 
 from geo.checks import SpatialIssue, check_placement
 from geo.features import Feature, Problem
@@ -207,17 +207,27 @@ def _parent_level(level: Level) -> Level | None:
     }[level]
 
 
-def _find_parent(level: Level, geom, parent_code: str | None) -> int | None:
-    parent_level = _parent_level(level)
-    query = select(Area.id).where(Area.level == parent_level.value, Area.valid_to.is_(None))
+def _find_parents(level: Level, geoms: dict[int, object], parent_code: str | None) -> dict:
+    """The parent of each feature (index -> area id), in one query: the unit with the given
+    code, or else the one containing a point inside the feature."""
+    parents = select(Area.id).where(
+        Area.level == _parent_level(level).value, Area.valid_to.is_(None)
+    )
+    if not geoms:
+        return {}
     if parent_code:
-        query = query.where(Area.code == parent_code)
-    else:
-        point = shapely.point_on_surface(geom)
-        query = query.where(
-            func.ST_Intersects(Area.geom, func.ST_GeomFromText(point.wkt, 4326))
-        ).limit(1)
-    return db.session.scalar(query)
+        found = db.session.scalar(parents.where(Area.code == parent_code))
+        return dict.fromkeys(geoms, found) if found else {}
+    points = values(column("idx", Integer), column("wkt", String), name="points").data(
+        [(index, shapely.point_on_surface(g).wkt) for index, g in geoms.items()]
+    )
+    rows = db.session.execute(
+        select(points.c.idx, func.min(Area.id))
+        .join(Area, func.ST_Intersects(Area.geom, func.ST_GeomFromText(points.c.wkt, 4326)))
+        .where(Area.id.in_(parents))
+        .group_by(points.c.idx)
+    )
+    return dict(rows.all())
 
 
 def plan_file(
@@ -244,6 +254,12 @@ def plan_file(
     items: list[PlannedFeature] = []
     if not result.file_problems:
         existing = _current_by_code(level, [f.code for f in result.features if f.code])
+        located = {
+            f.index: f.geometry or f.repaired
+            for f in result.features
+            if (f.geometry or f.repaired) is not None
+        }
+        parents = _find_parents(level, located, parent_code) if _parent_level(level) else {}
         for feature in result.features:
             item = PlannedFeature(feature)
             items.append(item)
@@ -252,7 +268,7 @@ def plan_file(
             if item.kind is None and feature.name:
                 problems.append(Problem(feature.index, feature.code, "unknown_kind", feature.name))
             if geom is not None and _parent_level(level):
-                item.parent_id = _find_parent(level, geom, parent_code)
+                item.parent_id = parents.get(feature.index)
                 if item.parent_id is None:
                     problems.append(
                         Problem(feature.index, feature.code, "no_parent", parent_code or "")
