@@ -129,4 +129,5 @@ STATUS_STYLES = {
     "warning": {"color": "#b5651d", "weight": 1.5, "fillColor": "#ffd166", "fillOpacity": 0.5},
     "error": {"color": "#9d0208", "weight": 2, "fillColor": "#e85d04", "fillOpacity": 0.55},
     "issue": {"color": "#5a189a", "weight": 2, "fillColor": "#c77dff", "fillOpacity": 0.6},
+    "unmapped": {"color": "#212529", "weight": 1.5, "fillColor": "#212529", "fillOpacity": 0.55},
 }

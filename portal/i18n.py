@@ -36,4 +36,3 @@ def _(text: str, /, **params) -> str:
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(_=_, current_language=current_language)
-    app.extensions["i18n"] = EN

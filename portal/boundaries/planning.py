@@ -126,10 +126,6 @@ class PlannedFeature:
     action: str = "blocked"  # create, update, unchanged, blocked
     area_id: int | None = None  # the existing area an update replaces
 
-    @property
-    def usable_geometry(self):
-        return self.feature.geometry
-
 
 @dataclass
 class Plan:

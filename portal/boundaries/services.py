@@ -280,14 +280,13 @@ def commit(batch_id: int, mode: str, repairs: bool, number: str, when: str) -> I
     db.session.add(change)
     batch.status = "committed"
     batch.committed_at = datetime.now(UTC)
+    db.session.flush()  # the change's id, for the result
     batch.result = {
         "created": report.created,
         "updated": report.updated,
         "unchanged": report.unchanged,
-        "change_id": None,
+        "change_id": change.id,
     }
-    db.session.flush()
-    batch.result = {**batch.result, "change_id": change.id}
     db.session.commit()
     return batch
 

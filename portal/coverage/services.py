@@ -34,13 +34,13 @@ KIND_LABELS = {
     "unmapped": "Đất chưa thuộc thôn nào",
     "overlap": "Thôn chồng lấn nhau",
 }
-# how a village is coloured: the first that applies
+# a village's status, drawn in the portal's status palette (geo.maps.STATUS_STYLES)
 STATUS_STYLES = {
-    "covered": {"color": "#2d6a4f", "weight": 1, "fillColor": "#95d5b2", "fillOpacity": 0.5},
-    "understaffed": {"color": "#b5651d", "weight": 1.5, "fillColor": "#ffd166", "fillOpacity": 0.6},
-    "no_team": {"color": "#9d0208", "weight": 1.5, "fillColor": "#e85d04", "fillOpacity": 0.65},
-    "overlap": {"color": "#5a189a", "weight": 2, "fillColor": "#c77dff", "fillOpacity": 0.6},
-    "unmapped": {"color": "#212529", "weight": 1.5, "fillColor": "#212529", "fillOpacity": 0.55},
+    "covered": maps.STATUS_STYLES["ok"],
+    "understaffed": maps.STATUS_STYLES["warning"],
+    "no_team": maps.STATUS_STYLES["error"],
+    "overlap": maps.STATUS_STYLES["issue"],
+    "unmapped": maps.STATUS_STYLES["unmapped"],
 }
 
 

@@ -26,9 +26,6 @@ PHONE = re.compile(r"^0\d{9,10}$")
 EDUCATION = ("primary", "lower_secondary", "upper_secondary", "higher")
 
 
-_date = parse_date
-
-
 def phone_problem(phone: str) -> str | None:
     if phone and not PHONE.match(phone):
         return _("Số điện thoại gồm 10 hoặc 11 chữ số, bắt đầu bằng 0.")
@@ -163,7 +160,7 @@ def save_team(form: TeamForm, team_id: int | None = None) -> Team:
     errors = check_team(form, team_id)
     if errors:
         raise FormInvalid(errors)
-    when = _date(form.decision_date)
+    when = parse_date(form.decision_date)
     if team is None:
         team = Team(commune_id=form.commune_id, established_on=when)
         db.session.add(team)
@@ -304,7 +301,7 @@ def check_member(team: Team, form: MemberForm, member_id: int | None = None) -> 
         errors["appointment_number"] = _("Nhập số quyết định.")
     if not form.appointment_signer:
         errors["appointment_signer"] = _("Nhập người ký quyết định (Chủ tịch UBND xã, phường).")
-    born = _date(form.birth_date)
+    born = parse_date(form.birth_date)
     if born is None:
         errors["birth_date"] = _("Nhập ngày sinh.")
     elif appointed:
@@ -318,7 +315,7 @@ def check_member(team: Team, form: MemberForm, member_id: int | None = None) -> 
     covered = covered_area_ids(team.id)
     if form.residence_area_id not in covered:
         errors["residence_area_id"] = _("Chọn nơi cư trú: một địa bàn tổ phụ trách.")
-    since = _date(form.resident_since)
+    since = parse_date(form.resident_since)
     if since is None:
         errors["resident_since"] = _("Nhập ngày bắt đầu cư trú.")
     elif appointed and _years_between(since, appointed) < 1:
@@ -356,13 +353,13 @@ def _fill(member: Member, form: MemberForm) -> None:
     member.full_name = form.full_name
     member.role = form.role
     member.phone = form.phone or None
-    member.birth_date = _date(form.birth_date)
+    member.birth_date = parse_date(form.birth_date)
     member.residence_area_id = form.residence_area_id
-    member.resident_since = _date(form.resident_since)
+    member.resident_since = parse_date(form.resident_since)
     member.education = form.education
     member.age_approval = form.age_approval or None
     member.appointment_number = form.appointment_number
-    member.appointment_date = _date(form.appointment_date)
+    member.appointment_date = parse_date(form.appointment_date)
     member.appointment_signer = form.appointment_signer
 
 
@@ -394,7 +391,7 @@ def leave(team_id: int, member_id: int, on: str, decision: str) -> Member:
     team = managed_team(team_id)
     member = _member(team, member_id)
     errors = {}
-    when = _date(on)
+    when = parse_date(on)
     if when is None:
         errors["left_on"] = _("Nhập ngày thôi làm thành viên.")
     elif when < member.appointment_date:
