@@ -42,6 +42,13 @@ class MapParts:
 STYLE_OUTLINE = {"color": "#1d3557", "weight": 3, "fillOpacity": 0.03, "fill": True}
 STYLE_CHILD = {"color": "#2a6f97", "weight": 1.2, "fillColor": "#89c2d9", "fillOpacity": 0.35}
 STYLE_CHILD_HIGHLIGHT = {"weight": 3, "color": "#e63946", "fillOpacity": 0.55}
+STYLE_POINT = {
+    "radius": 8,
+    "color": "#ffffff",
+    "weight": 3,
+    "fillColor": "#e63946",
+    "fillOpacity": 1,
+}
 
 
 def new_map(assets: Assets, tiles: Tiles | None, bounds: tuple[float, float, float, float] | None):

@@ -42,6 +42,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.boundaries.views import bp as boundaries_bp
     from portal.coverage.views import bp as coverage_bp
     from portal.health.views import bp as health_bp
+    from portal.lookup.views import bp as lookup_bp
     from portal.teams.views import bp as teams_bp
 
     app.register_blueprint(auth_bp)
@@ -51,9 +52,13 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(accounts_bp)
     app.register_blueprint(boundaries_bp)
     app.register_blueprint(coverage_bp)
+    app.register_blueprint(lookup_bp)
 
     @app.get("/")
     def home():
+        # citizens land on the look-up; the teams' staff on their area browser
+        if security.current_account() is None:
+            return redirect(url_for("lookup.index"))
         return redirect(url_for("areas.index"))
 
     @app.after_request

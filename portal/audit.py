@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
 from portal.i18n import _
-from portal.models import Account, Area, AuditEntry, Member, SizingRule, Team, TeamArea
+from portal.models import (
+    Account,
+    Area,
+    AuditEntry,
+    Member,
+    PoliceContact,
+    SizingRule,
+    Team,
+    TeamArea,
+)
 
 # entity type and the page (owner) whose history shows it
 AUDITED = {
@@ -31,6 +40,7 @@ AUDITED = {
     Member: ("member", lambda o: ("team", o.team_id)),
     Account: ("account", lambda o: ("account", o.id)),
     SizingRule: ("sizing_rule", lambda o: ("area", o.province_id)),
+    PoliceContact: ("police_contact", lambda o: ("area", o.commune_id)),
 }
 NOT_LOGGED = {"created_at", "updated_at", "name_search", "last_login_at"}
 SECRET = {"password_hash"}

@@ -28,10 +28,14 @@ class Page:
         return (self.page - 1) * self.per_page + 1
 
 
-def paginate(query: Select, page: int = 1, per_page: int | None = None) -> Page:
-    """Run one page of an ordered select() of entities, and count the whole."""
+def paginate(
+    query: Select, page: int = 1, per_page: int | None = None, *, rows: bool = False
+) -> Page:
+    """Run one page of an ordered select() of entities (or of rows), and count the whole."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     page = max(page, 1)
-    items = list(db.session.scalars(query.limit(per_page).offset((page - 1) * per_page)))
+    one_page = query.limit(per_page).offset((page - 1) * per_page)
+    result = db.session.execute(one_page).all() if rows else db.session.scalars(one_page)
+    items = list(result)
     total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     return Page(items, page, per_page, total)

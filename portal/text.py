@@ -19,3 +19,8 @@ def fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return _SPACES.sub(" ", stripped.lower()).strip()
+
+
+def like_pattern(folded: str) -> str:
+    """A LIKE pattern for text anywhere in a value, LIKE's own wildcards escaped."""
+    return "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

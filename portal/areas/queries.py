@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import Select, func, literal_column, select
 
-from portal.models import Area, Team, TeamArea
+from portal.models import Area, PoliceContact, Team, TeamArea
 from portal.scope import Scope
+from portal.text import like_pattern
 
 LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2, "village": 3}
 
@@ -43,7 +44,7 @@ def child_counts(parent_ids: list[int], scope: Scope) -> Select:
 
 def search(folded: str, scope: Scope) -> Select:
     """Areas whose name, without diacritics, contains the folded query (trigram index)."""
-    pattern = "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    pattern = like_pattern(folded)
     level_rank = func.array_position(
         literal_column("ARRAY['province','district','commune','village']::varchar[]"),
         Area.level,
@@ -104,3 +105,7 @@ def ancestors(area_id: int, scope: Scope) -> Select:
         .where(chain.c.depth > 0)
         .order_by(chain.c.depth.desc())
     )
+
+
+def police_contact(commune_id: int) -> Select:
+    return select(PoliceContact).where(PoliceContact.commune_id == commune_id)

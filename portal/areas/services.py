@@ -11,7 +11,7 @@ from portal.areas import queries
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.i18n import _
-from portal.models import Area, Team
+from portal.models import Area, PoliceContact, Team
 from portal.pagination import Page, paginate
 from portal.scope import Scope
 from portal.security import current_scope
@@ -57,6 +57,7 @@ class AreaView:
     land_m2: float | None
     map: maps.MapParts | None
     history: Page
+    police: PoliceContact | None = None  # a commune's police contact, shown to citizens
 
 
 def _page(query, page: int, scope: Scope) -> Page:
@@ -117,6 +118,9 @@ def area_view(area_id: int, page: int = 1, history_page: int = 1) -> AreaView:
         land_m2=land,
         map=area_map(area) if area.geom is not None else None,
         history=paginate(audit.history("area", area.id), history_page),
+        police=db.session.scalar(queries.police_contact(area.id))
+        if area.level == "commune"
+        else None,
     )
 
 

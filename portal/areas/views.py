@@ -6,9 +6,10 @@ children) gets that fragment, any other request the whole page.
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, redirect, render_template, request, url_for
 
-from portal.areas import services
+from portal.areas import police, services
+from portal.errors import FormInvalid
 from portal.extensions import htmx
 from portal.security import protect_blueprint
 from portal.web import history_fragment, page_arg
@@ -39,3 +40,20 @@ def show(area_id: int):
         return history_fragment(history, "areas.show", area_id=area.id)
     view = services.area_view(area_id, page_arg(), page_arg("history_page"))
     return render_template("areas/page.html", view=view)
+
+
+@bp.route("/<int:area_id>/police", methods=["GET", "POST"])
+def edit_police(area_id: int):
+    """The commune police's public contact, as citizens see it on the look-up."""
+    commune = police.editable_commune(area_id)
+    form, errors, status = police.form_for(commune), {}, 200
+    if request.method == "POST":
+        form = police.PoliceForm.from_form(request.form)
+        try:
+            police.save(commune, form)
+        except FormInvalid as exc:
+            errors, status = exc.fields, exc.status
+        else:
+            return redirect(url_for("areas.show", area_id=commune.id), 303)
+    page = render_template("areas/police.html", area=commune, form=form, errors=errors)
+    return page, status

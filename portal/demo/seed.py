@@ -23,6 +23,7 @@ from portal.auth.services import create_account
 from portal.boundaries.planning import import_features
 from portal.demo import names
 from portal.extensions import db
+from portal.lookup.services import police_name_of
 from portal.models import (
     Account,
     AccountRole,
@@ -33,6 +34,7 @@ from portal.models import (
     ImportBatch,
     Level,
     Member,
+    PoliceContact,
     SizingRule,
     Team,
     TeamArea,
@@ -49,6 +51,7 @@ UNDERSTAFFED_SHARE = 0.02
 NO_LEADER_SHARE = 0.004
 SLIVER_EVERY = 9  # one commune in this many has an unmapped sliver
 SLIVER_WIDTH_DEG = 0.0004  # about 40 m
+NO_POLICE_PHONE_EVERY = 20  # one commune in this many has no police contact on record
 
 DEMO_ACCOUNTS = (
     # username, password, full name, role
@@ -68,6 +71,7 @@ class SeedSummary:
     understaffed_teams: int = 0
     teams_without_leader: int = 0
     slivers: int = 0
+    police_contacts: int = 0
 
 
 def seed(
@@ -99,6 +103,7 @@ def seed(
         SizingRule(province_id=province.id, min_members=3, max_members=5, max_deputies=1)
     )
     summary = _build_villages_and_teams(province, progress)
+    summary.police_contacts = _police_contacts(province)
     accounts = _demo_accounts()
     # fresh statistics after a bulk load, so the planner picks the indexes at once
     for table in ("areas", "area_parts", "teams", "team_areas", "members"):
@@ -122,6 +127,7 @@ def seed(
 def _wipe() -> None:
     db.session.execute(update(BoundaryChange).values(reverts_id=None, reverted_by_id=None))
     for model in (
+        PoliceContact,
         BoundaryFlag,
         ImportBatch,
         AreaVersion,
@@ -317,6 +323,25 @@ def _build_villages_and_teams(province: Area, progress) -> SeedSummary:
     return summary
 
 
+def _police_contacts(province: Area) -> int:
+    """The commune police's office line (made up: the demo's numbers reach no one)."""
+    communes = db.session.execute(
+        select(Area.id, Area.code, Area.name)
+        .where(Area.parent_id == province.id, Area.level == Level.COMMUNE.value)
+        .order_by(Area.code)
+    ).all()
+    rows = [
+        {
+            "commune_id": commune.id,
+            "name": police_name_of(commune.name),
+            "phone": _landline(random.Random(f"{SEED}:police:{commune.code}")),
+        }
+        for n, commune in enumerate(communes, start=1)
+        if n % NO_POLICE_PHONE_EVERY
+    ]
+    return len(insert_rows(PoliceContact, rows))
+
+
 def insert_rows(model, rows: list[dict]) -> list[int]:
     """Insert rows in batches (a few statements, not one per row); their ids in row order."""
     return list(
@@ -326,6 +351,10 @@ def insert_rows(model, rows: list[dict]) -> list[int]:
 
 def _phone(rng: random.Random) -> str:
     return rng.choice(("09", "03", "08", "07")) + "".join(str(rng.randint(0, 9)) for _ in range(8))
+
+
+def _landline(rng: random.Random) -> str:
+    return "0243" + "".join(str(rng.randint(0, 9)) for _ in range(7))  # Hanoi's 024 3xxx xxxx
 
 
 def _member(rng, team_id, area_id, role, commune: Area, appointed: date) -> dict:

@@ -4,6 +4,7 @@ from portal.models.account import Account, AccountRole
 from portal.models.area import KINDS, Area, AreaVersion, Level
 from portal.models.audit import AuditEntry, LoginFailure
 from portal.models.boundary import AreaPart, BoundaryChange, BoundaryFlag, ImportBatch
+from portal.models.police import PoliceContact
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Level",
     "LoginFailure",
     "Member",
+    "PoliceContact",
     "Role",
     "SizingRule",
     "Team",

@@ -1,0 +1,165 @@
+"""Queries of the public look-up; each returns a select() that the caller executes.
+
+Privacy is built in here: members are read column by column (name, role, phone of the leader
+and deputies), never as whole rows, so a birth date or an address cannot reach a template.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Select, and_, case, func, literal, select
+from sqlalchemy.orm import aliased
+
+from portal.models import Area, AreaPart, Level, Member, PoliceContact, Role, Team, TeamArea
+from portal.text import like_pattern
+
+DEPTH = case(
+    {Level.PROVINCE.value: 0, Level.DISTRICT.value: 1, Level.COMMUNE.value: 2},
+    value=Area.level,
+    else_=3,
+)
+
+
+def _point(lon: float, lat: float):
+    return func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
+
+
+def areas_at(lon: float, lat: float) -> Select:
+    """Current areas holding the point, deepest level first, found on their subdivided parts.
+
+    A point on a shared border belongs to both neighbours; both are returned.
+    """
+    hits = select(AreaPart.area_id).where(func.ST_Intersects(AreaPart.geom, _point(lon, lat)))
+    return (
+        select(Area.id, Area.level, Area.name)
+        .where(Area.id.in_(hits), Area.valid_to.is_(None))
+        .order_by(DEPTH.desc(), Area.id)
+    )
+
+
+def areas_at_whole_polygons(lon: float, lat: float) -> Select:
+    """The same answer tested on the undivided polygons: the benchmark's baseline."""
+    return (
+        select(Area.id, Area.level, Area.name)
+        .where(func.ST_Intersects(Area.geom, _point(lon, lat)), Area.valid_to.is_(None))
+        .order_by(DEPTH.desc(), Area.id)
+    )
+
+
+def chain(area_id: int, outline_tolerance: float | None) -> Select:
+    """The area, its parent and grandparent, and the police of whichever of them is a commune.
+
+    With a tolerance, also the area's outline simplified to it, as GeoJSON.
+    """
+    parent, grand = aliased(Area), aliased(Area)
+    commune_id = case((Area.level == Level.COMMUNE.value, Area.id), else_=parent.id)
+    outline = literal(None).label("outline")
+    if outline_tolerance is not None:
+        simple = func.ST_SimplifyPreserveTopology(Area.geom, outline_tolerance)
+        outline = func.ST_AsGeoJSON(simple, 6).label("outline")
+    columns = []
+    for prefix, table in (("", Area), ("parent_", parent), ("grand_", grand)):
+        columns += [
+            table.id.label(f"{prefix}id"),
+            table.level.label(f"{prefix}level"),
+            table.kind.label(f"{prefix}kind"),
+            table.code.label(f"{prefix}code"),
+            table.name.label(f"{prefix}name"),
+        ]
+    return (
+        select(
+            *columns,
+            Area.valid_to,
+            outline,
+            PoliceContact.name.label("police_name"),
+            PoliceContact.phone.label("police_phone"),
+            PoliceContact.address.label("police_address"),
+        )
+        .outerjoin(parent, parent.id == Area.parent_id)
+        .outerjoin(grand, grand.id == parent.parent_id)
+        .outerjoin(PoliceContact, PoliceContact.commune_id == commune_id)
+        .where(Area.id == area_id)
+    )
+
+
+def team_of(area_id: int) -> Select:
+    """The area's active team with its serving leader and deputies: public fields only."""
+    return (
+        select(
+            Team.id,
+            Team.name,
+            Team.phone,
+            Member.full_name,
+            Member.role,
+            Member.phone.label("member_phone"),
+        )
+        .join(TeamArea, and_(TeamArea.team_id == Team.id, TeamArea.active()))
+        .outerjoin(
+            Member,
+            and_(
+                Member.team_id == Team.id,
+                Member.left_on.is_(None),
+                Member.role.in_((Role.LEADER.value, Role.DEPUTY.value)),
+            ),
+        )
+        .where(TeamArea.area_id == area_id, Team.dissolved_on.is_(None))
+        .order_by(Team.id, Member.role != Role.LEADER.value, Member.id)
+    )
+
+
+def provinces() -> Select:
+    return (
+        select(Area.id, Area.name)
+        .where(Area.level == Level.PROVINCE.value, Area.valid_to.is_(None))
+        .order_by(Area.code, Area.name)
+    )
+
+
+def children(parent_id: int) -> Select:
+    """Current areas directly under a parent, in their official order, names only."""
+    return (
+        select(Area.id, Area.name, Area.kind)
+        .where(Area.parent_id == parent_id, Area.valid_to.is_(None))
+        .order_by(Area.code.nulls_last(), Area.name, Area.id)
+    )
+
+
+def search(folded: str) -> Select:
+    """Current communes and villages whose folded name contains the text, with their commune."""
+    pattern = like_pattern(folded)
+    parent = aliased(Area)
+    # "to dan pho so 5 ba dinh" finds the village by its name and its commune's together
+    names = func.concat_ws(" ", Area.name_search, parent.name_search)
+    return (
+        select(Area.id, Area.name, Area.kind, Area.level, parent.name.label("parent_name"))
+        .outerjoin(parent, parent.id == Area.parent_id)
+        .where(
+            names.like(pattern),
+            Area.valid_to.is_(None),
+            Area.level.in_((Level.COMMUNE.value, Level.VILLAGE.value)),
+        )
+        .order_by(DEPTH, func.length(Area.name_search), Area.name_search, Area.id)
+    )
+
+
+def count_current(level: str) -> Select:
+    return select(func.count()).where(Area.level == level, Area.valid_to.is_(None))
+
+
+def outlines(tolerance: float, *, level: str | None = None, parent_id: int | None = None) -> Select:
+    """Current areas of a level or under a parent, simplified for a small screen, as GeoJSON."""
+    simple = func.ST_SimplifyPreserveTopology(Area.geom, tolerance)
+    query = select(Area.name, func.ST_AsGeoJSON(simple, 6)).where(
+        Area.valid_to.is_(None), Area.geom.is_not(None)
+    )
+    if level is not None:
+        query = query.where(Area.level == level)
+    if parent_id is not None:
+        query = query.where(Area.parent_id == parent_id)
+    return query
+
+
+def extent(level: str) -> Select:
+    box = func.ST_Extent(Area.geom)
+    return select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)).where(
+        Area.level == level, Area.valid_to.is_(None)
+    )

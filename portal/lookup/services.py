@@ -1,0 +1,325 @@
+"""The citizens' look-up: a point, a name or a choice from lists, answered with a card.
+
+A card holds only what the law has posted publicly: the team, its leader's and deputies'
+names and phones, and the commune police's contact.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+
+from geo.maps import MapParts
+from portal.errors import DomainError, NotFound
+from portal.extensions import db
+from portal.i18n import _
+from portal.lookup import maps, queries
+from portal.models import Level, Role
+from portal.pagination import Page, paginate
+from portal.text import fold
+
+MIN_QUERY = 2
+VILLAGES_PER_PAGE = 100
+OUTLINE_TOLERANCE = 0.00003  # about 3 m: invisible on a phone, keeps the card light
+EMERGENCY = "113"
+VNEID_URL = "https://vneid.gov.vn/"
+
+
+class BadParameter(DomainError):
+    """A query parameter is missing or wrong; the message and details name it."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message, details=[{"parameter": name}])
+        self.parameter = name
+
+
+class OutsideEveryArea(NotFound):
+    pass
+
+
+@dataclass(frozen=True)
+class Place:
+    id: int
+    level: str
+    kind: str
+    code: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    phone: str | None
+
+
+@dataclass
+class TeamCard:
+    name: str
+    phone: str | None
+    leader: Person | None = None
+    deputies: list[Person] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Police:
+    name: str
+    phone: str | None
+    address: str | None
+
+
+@dataclass
+class Card:
+    """What a citizen sees for a place: the area found or chosen and who keeps it safe."""
+
+    area: Place
+    village: Place | None
+    commune: Place | None
+    province: Place | None
+    team: TeamCard | None
+    police: Police | None
+    outline: dict | None = None  # GeoJSON geometry, for the map
+    border_with: list[Place] = field(default_factory=list)
+    point: tuple[float, float] | None = None  # (lat, lon) looked up
+
+    @property
+    def covered(self) -> bool:
+        return self.team is not None
+
+
+def phone_text(phone: str) -> str:
+    """Digits grouped as Vietnamese write them: 0912 345 678, 024 3825 1234."""
+    if len(phone) == 10:
+        return f"{phone[:4]} {phone[4:7]} {phone[7:]}"
+    if len(phone) == 11:
+        return f"{phone[:3]} {phone[3:7]} {phone[7:]}"
+    return phone
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def coordinate(name: str, value: str | None, limit: float) -> float:
+    """A latitude or longitude from the query string, or BadParameter naming it."""
+    if value is None or not value.strip():
+        raise BadParameter(name, _("Thiếu tham số {name}.", name=name))
+    try:
+        number = float(value)
+    except ValueError:
+        raise BadParameter(
+            name, _("Tham số {name} phải là một số thập phân, ví dụ 21.0368.", name=name)
+        ) from None
+    if not math.isfinite(number) or abs(number) > limit:
+        raise BadParameter(
+            name,
+            _(
+                "Tham số {name} phải nằm trong khoảng -{limit} đến {limit}.",
+                name=name,
+                limit=int(limit),
+            ),
+        )
+    return number
+
+
+def point_args(args) -> tuple[float, float]:
+    """(lat, lon) from request arguments; lat is checked first."""
+    return coordinate("lat", args.get("lat"), 90), coordinate("lon", args.get("lon"), 180)
+
+
+# --- look-ups ------------------------------------------------------------------------------
+
+
+def at_point(lat: float, lon: float, *, with_outline: bool = True) -> Card:
+    """The card of the deepest current area at the point; OutsideEveryArea when there is none."""
+    hits = db.session.execute(queries.areas_at(lon, lat)).all()
+    if not hits:
+        raise OutsideEveryArea(
+            _(
+                "Không có địa bàn nào trong dữ liệu tại điểm ({lat}, {lon}).",
+                lat=f"{lat:.6f}",
+                lon=f"{lon:.6f}",
+            )
+        )
+    found = hits[0]
+    card = _card(found.id, with_outline)
+    # a point on a shared border belongs to each neighbour: we answer with one, name the others
+    card.border_with = [
+        Place(h.id, h.level, "", None, h.name) for h in hits[1:] if h.level == found.level
+    ]
+    card.point = (lat, lon)
+    return card
+
+
+def for_area(area_id: int) -> Card:
+    """The card of a current area (its shareable page); NotFound otherwise."""
+    return _card(area_id, with_outline=True)
+
+
+def _card(area_id: int, with_outline: bool) -> Card:
+    tolerance = OUTLINE_TOLERANCE if with_outline else None
+    row = db.session.execute(queries.chain(area_id, tolerance)).one_or_none()
+    if row is None or row.valid_to is not None:
+        raise NotFound(
+            _("Không tìm thấy địa bàn số {id}, hoặc địa bàn đã hết hiệu lực.", id=area_id)
+        )
+    chain = [
+        Place(row.id, row.level, row.kind, row.code, row.name),
+        _place(row, "parent_"),
+        _place(row, "grand_"),
+    ]
+    by_level = {p.level: p for p in chain if p is not None}
+    commune = by_level.get(Level.COMMUNE.value)
+    card = Card(
+        area=chain[0],
+        village=by_level.get(Level.VILLAGE.value),
+        commune=commune,
+        province=by_level.get(Level.PROVINCE.value),
+        team=_team(area_id) if chain[0].level == Level.VILLAGE.value else None,
+        police=_police(row, commune),
+        outline=json.loads(row.outline) if row.outline else None,
+    )
+    return card
+
+
+def _place(row, prefix: str) -> Place | None:
+    if getattr(row, f"{prefix}id") is None:
+        return None
+    return Place(*(getattr(row, f"{prefix}{k}") for k in ("id", "level", "kind", "code", "name")))
+
+
+def _police(row, commune: Place | None) -> Police | None:
+    """The commune police's recorded contact; named after the commune when none is recorded."""
+    if commune is None:
+        return None
+    if row.police_name:
+        return Police(row.police_name, row.police_phone, row.police_address)
+    return Police(police_name_of(commune.name), None, None)
+
+
+def police_name_of(commune_name: str) -> str:
+    """ "Phường Ba Đình" -> "Công an phường Ba Đình"."""
+    return _("Công an {commune}", commune=commune_name[:1].lower() + commune_name[1:])
+
+
+def _team(area_id: int) -> TeamCard | None:
+    rows = db.session.execute(queries.team_of(area_id)).all()
+    if not rows:
+        return None
+    first = rows[0]
+    team = TeamCard(first.name, first.phone)
+    for r in rows:
+        if r.id != first.id or r.full_name is None:
+            continue  # one team per area at a time: the database refuses a second
+        person = Person(r.full_name, r.member_phone)
+        if r.role == Role.LEADER.value:
+            team.leader = person
+        else:
+            team.deputies.append(person)
+    return team
+
+
+# --- names and lists -----------------------------------------------------------------------
+
+
+def search(text: str, page: int = 1) -> Page | None:
+    """Communes and villages by name, ignoring diacritics; None when the text is too short."""
+    folded = fold(text)
+    if len(folded) < MIN_QUERY:
+        return None
+    return paginate(queries.search(folded), page, rows=True)
+
+
+@dataclass
+class Lists:
+    """The lists a citizen chooses from: provinces (when several), communes, villages."""
+
+    provinces: list
+    communes: list
+    province_id: int | None
+
+
+def lists(province_id: int | None = None) -> Lists:
+    provinces = db.session.execute(queries.provinces()).all()
+    if province_id is None and len(provinces) == 1:
+        province_id = provinces[0].id
+    communes = []
+    if province_id is not None:
+        communes = db.session.execute(queries.children(province_id)).all()
+    return Lists(provinces, communes, province_id)
+
+
+def children(area_id: int, page: int = 1) -> Page:
+    return paginate(queries.children(area_id), page, VILLAGES_PER_PAGE, rows=True)
+
+
+# --- pages -------------------------------------------------------------------------------
+
+
+@dataclass
+class StartPage:
+    q: str
+    results: Page | None
+    lists: Lists
+    map: MapParts | None
+
+
+def start_page(q: str, page: int, province_id: int | None) -> StartPage:
+    return StartPage(q, search(q, page) if q else None, lists(province_id), maps.overview())
+
+
+@dataclass
+class CardPage:
+    card: Card
+    villages: Page | None  # a commune's villages, a province's communes
+    lists: Lists
+    map: MapParts | None
+
+
+def card_page(card: Card, page: int = 1) -> CardPage:
+    below = None if card.area.level == Level.VILLAGE.value else children(card.area.id, page)
+    return CardPage(card, below, lists(), maps.for_card(card))
+
+
+# --- JSON ----------------------------------------------------------------------------------
+
+
+def card_json(card: Card, url_for_area) -> dict:
+    """The card as the API's JSON: the public fields only, and each area's shareable URL."""
+
+    def place(p: Place | None) -> dict | None:
+        if p is None:
+            return None
+        return {"id": p.id, "name": p.name, "code": p.code, "url": url_for_area(p.id)}
+
+    def person(p: Person | None) -> dict | None:
+        return None if p is None else {"name": p.name, "phone": p.phone}
+
+    team = None
+    if card.team:
+        team = {
+            "name": card.team.name,
+            "phone": card.team.phone,
+            "leader": person(card.team.leader),
+            "deputies": [person(d) for d in card.team.deputies],
+        }
+    police = None
+    if card.police:
+        police = {
+            "name": card.police.name,
+            "phone": card.police.phone,
+            "address": card.police.address,
+        }
+    body = {
+        "area": {**place(card.area), "level": card.area.level, "kind": card.area.kind},
+        "village": place(card.village),
+        "commune": place(card.commune),
+        "province": place(card.province),
+        "covered": card.covered,
+        "team": team,
+        "police": police,
+        "border_with": [place(p) for p in card.border_with],
+        "report": {"emergency_phone": EMERGENCY, "vneid": VNEID_URL},
+    }
+    if card.point:
+        body["point"] = {"lat": card.point[0], "lon": card.point[1]}
+    return body
