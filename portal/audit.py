@@ -159,6 +159,7 @@ ENTITY_LABELS = {
     "member": "thành viên",
     "account": "tài khoản",
     "sizing_rule": "quy định số thành viên",
+    "police_contact": "liên hệ công an",
 }
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FIELD_LABELS = {
@@ -186,6 +187,7 @@ FIELD_LABELS = {
     "session_epoch": "Lượt đặt lại mật khẩu",
     "phone": "Điện thoại",
     "area_id": "Địa bàn",
+    "address": "Địa chỉ",
 }
 
 

@@ -12,7 +12,20 @@ from tests.conftest import csrf_token, signed_in
 
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # the only endpoints anyone may reach without signing in
-PUBLIC = {"static", "vendor", "health.healthz", "auth.login", "auth.set_language", "home"}
+# what anyone may open; tests/test_privacy.py reads every one of them for private data
+PUBLIC = {
+    "static",
+    "vendor",
+    "health.healthz",
+    "auth.login",
+    "auth.set_language",
+    "home",
+    "lookup.index",
+    "lookup.choose",
+    "lookup.area",
+    "lookup.point",
+    "lookup.api",
+}
 
 
 def ids(session) -> dict[str, int]:

@@ -124,16 +124,19 @@ def children(parent_id: int) -> Select:
 
 
 def search(folded: str) -> Select:
-    """Current communes and villages whose folded name contains the text, with their commune."""
-    pattern = like_pattern(folded)
+    """Current communes and villages whose names hold every word typed, with their commune.
+
+    Words are matched at the start of a word of the area's name or its commune's, in any
+    order: "to dan pho so 7 ngoc ha" finds Tổ dân phố số 7 of Phường Ngọc Hà, not số 17.
+    """
     parent = aliased(Area)
-    # "to dan pho so 5 ba dinh" finds the village by its name and its commune's together
-    names = func.concat_ws(" ", Area.name_search, parent.name_search)
+    names = func.concat(" ", Area.name_search, " ", parent.name_search)
+    words = [names.like("% " + like_pattern(word)[1:]) for word in folded.split()]
     return (
         select(Area.id, Area.name, Area.kind, Area.level, parent.name.label("parent_name"))
         .outerjoin(parent, parent.id == Area.parent_id)
         .where(
-            names.like(pattern),
+            *words,
             Area.valid_to.is_(None),
             Area.level.in_((Level.COMMUNE.value, Level.VILLAGE.value)),
         )
