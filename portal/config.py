@@ -81,6 +81,9 @@ def load(overrides: dict | None = None) -> dict:
         "LOGIN_MAX_PER_ADDRESS": 30,
         "PROXY_HOPS": int(os.environ.get("PORTAL_PROXY_HOPS", "0")),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # The public look-up keeps each area's card this long in each worker: teams change by
+        # decisions, not by the minute, and a card costs two queries. 0 turns it off (tests).
+        "LOOKUP_CARD_SECONDS": 0 if env == "testing" else 60,
     }
     config.update(overrides)
     return config

@@ -6,7 +6,10 @@ and deputies), never as whole rows, so a birth date or an address cannot reach a
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, case, func, literal, select
+from functools import cache
+
+from sqlalchemy import Float, Select, bindparam, case, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
 from portal.models import Area, AreaPart, Level, Member, PoliceContact, Role, Team, TeamArea
@@ -28,7 +31,18 @@ def areas_at(lon: float, lat: float) -> Select:
 
     A point on a shared border belongs to both neighbours; both are returned.
     """
-    hits = select(AreaPart.area_id).where(func.ST_Intersects(AreaPart.geom, _point(lon, lat)))
+    return _areas_at().params(lon=lon, lat=lat)
+
+
+@cache
+def _areas_at() -> Select:
+    # built once, like every statement of the look-up's hot path: building costs more than
+    # running it
+    hits = select(AreaPart.area_id).where(
+        func.ST_Intersects(
+            AreaPart.geom, _point(bindparam("lon", type_=Float), bindparam("lat", type_=Float))
+        )
+    )
     return (
         select(Area.id, Area.level, Area.name)
         .where(Area.id.in_(hits), Area.valid_to.is_(None))
@@ -46,15 +60,23 @@ def areas_at_whole_polygons(lon: float, lat: float) -> Select:
 
 
 def chain(area_id: int, outline_tolerance: float | None) -> Select:
-    """The area, its parent and grandparent, and the police of whichever of them is a commune.
+    """The area, its parent and grandparent, the police of whichever of them is a commune,
+    and the area's active team with its serving leader and deputies (JSON), in one query.
 
     With a tolerance, also the area's outline simplified to it, as GeoJSON.
     """
+    statement = _chain(outline_tolerance is not None)
+    return statement.params(area_id=area_id, tolerance=outline_tolerance)
+
+
+@cache
+def _chain(with_outline: bool) -> Select:
+    # aliasing a mapped class with geometry columns costs milliseconds
     parent, grand = aliased(Area), aliased(Area)
     commune_id = case((Area.level == Level.COMMUNE.value, Area.id), else_=parent.id)
     outline = literal(None).label("outline")
-    if outline_tolerance is not None:
-        simple = func.ST_SimplifyPreserveTopology(Area.geom, outline_tolerance)
+    if with_outline:
+        simple = func.ST_SimplifyPreserveTopology(Area.geom, bindparam("tolerance"))
         outline = func.ST_AsGeoJSON(simple, 6).label("outline")
     columns = []
     for prefix, table in (("", Area), ("parent_", parent), ("grand_", grand)):
@@ -70,6 +92,7 @@ def chain(area_id: int, outline_tolerance: float | None) -> Select:
             *columns,
             Area.valid_to,
             outline,
+            _team_json().label("team"),
             PoliceContact.name.label("police_name"),
             PoliceContact.phone.label("police_phone"),
             PoliceContact.address.label("police_address"),
@@ -77,32 +100,33 @@ def chain(area_id: int, outline_tolerance: float | None) -> Select:
         .outerjoin(parent, parent.id == Area.parent_id)
         .outerjoin(grand, grand.id == parent.parent_id)
         .outerjoin(PoliceContact, PoliceContact.commune_id == commune_id)
-        .where(Area.id == area_id)
+        .where(Area.id == bindparam("area_id"))
     )
 
 
-def team_of(area_id: int) -> Select:
-    """The area's active team with its serving leader and deputies: public fields only."""
-    return (
+def _team_json():
+    """The active team of the outer query's area, as JSON: name and phones, nothing else."""
+    person = func.json_build_object(
+        "name", Member.full_name, "role", Member.role, "phone", Member.phone
+    )
+    people = (
         select(
-            Team.id,
-            Team.name,
-            Team.phone,
-            Member.full_name,
-            Member.role,
-            Member.phone.label("member_phone"),
+            func.json_agg(aggregate_order_by(person, Member.role != Role.LEADER.value, Member.id))
         )
-        .join(TeamArea, and_(TeamArea.team_id == Team.id, TeamArea.active()))
-        .outerjoin(
-            Member,
-            and_(
-                Member.team_id == Team.id,
-                Member.left_on.is_(None),
-                Member.role.in_((Role.LEADER.value, Role.DEPUTY.value)),
-            ),
+        .where(
+            Member.team_id == Team.id,
+            Member.left_on.is_(None),
+            Member.role != Role.MEMBER.value,  # plain members' names are not posted
         )
-        .where(TeamArea.area_id == area_id, Team.dissolved_on.is_(None))
-        .order_by(Team.id, Member.role != Role.LEADER.value, Member.id)
+        .scalar_subquery()
+    )
+    return (
+        select(func.json_build_object("name", Team.name, "phone", Team.phone, "people", people))
+        .join(TeamArea, TeamArea.team_id == Team.id)
+        .where(TeamArea.area_id == Area.id, TeamArea.active(), Team.dissolved_on.is_(None))
+        .order_by(Team.id)
+        .limit(1)
+        .scalar_subquery()
     )
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass, field, replace
+
+from flask import current_app
 
 from geo.maps import MapParts
 from portal.errors import DomainError, NotFound
@@ -129,6 +132,34 @@ def point_args(args) -> tuple[float, float]:
 # --- look-ups ------------------------------------------------------------------------------
 
 
+class CardCache:
+    """Cards by area, each kept for a while in this worker (LOOKUP_CARD_SECONDS)."""
+
+    MAX_CARDS = 20_000  # about 20 MB; past it the cache starts again
+
+    def __init__(self):
+        self._cards: dict[tuple[int, bool], tuple[float, Card]] = {}
+
+    def get(self, area_id: int, with_outline: bool) -> Card:
+        seconds = current_app.config["LOOKUP_CARD_SECONDS"]
+        if not seconds:
+            return _card(area_id, with_outline)
+        key, now = (area_id, with_outline), time.monotonic()
+        kept = self._cards.get(key)
+        if kept is None or kept[0] < now:
+            if len(self._cards) >= self.MAX_CARDS:
+                self._cards.clear()
+            kept = (now + seconds, _card(area_id, with_outline))
+            self._cards[key] = kept
+        return kept[1]
+
+    def clear(self) -> None:
+        self._cards.clear()
+
+
+cards = CardCache()
+
+
 def at_point(lat: float, lon: float, *, with_outline: bool = True) -> Card:
     """The card of the deepest current area at the point; OutsideEveryArea when there is none."""
     hits = db.session.execute(queries.areas_at(lon, lat)).all()
@@ -141,18 +172,17 @@ def at_point(lat: float, lon: float, *, with_outline: bool = True) -> Card:
             )
         )
     found = hits[0]
-    card = _card(found.id, with_outline)
     # a point on a shared border belongs to each neighbour: we answer with one, name the others
-    card.border_with = [
+    border_with = [
         Place(h.id, h.level, "", None, h.name) for h in hits[1:] if h.level == found.level
     ]
-    card.point = (lat, lon)
-    return card
+    card = cards.get(found.id, with_outline)
+    return replace(card, border_with=border_with, point=(lat, lon))  # the kept card unchanged
 
 
 def for_area(area_id: int) -> Card:
     """The card of a current area (its shareable page); NotFound otherwise."""
-    return _card(area_id, with_outline=True)
+    return cards.get(area_id, with_outline=True)
 
 
 def _card(area_id: int, with_outline: bool) -> Card:
@@ -174,7 +204,7 @@ def _card(area_id: int, with_outline: bool) -> Card:
         village=by_level.get(Level.VILLAGE.value),
         commune=commune,
         province=by_level.get(Level.PROVINCE.value),
-        team=_team(area_id) if chain[0].level == Level.VILLAGE.value else None,
+        team=_team(row.team) if chain[0].level == Level.VILLAGE.value else None,
         police=_police(row, commune),
         outline=json.loads(row.outline) if row.outline else None,
     )
@@ -201,21 +231,16 @@ def police_name_of(commune_name: str) -> str:
     return _("Công an {commune}", commune=commune_name[:1].lower() + commune_name[1:])
 
 
-def _team(area_id: int) -> TeamCard | None:
-    rows = db.session.execute(queries.team_of(area_id)).all()
-    if not rows:
+def _team(team: dict | None) -> TeamCard | None:
+    if team is None:
         return None
-    first = rows[0]
-    team = TeamCard(first.name, first.phone)
-    for r in rows:
-        if r.id != first.id or r.full_name is None:
-            continue  # one team per area at a time: the database refuses a second
-        person = Person(r.full_name, r.member_phone)
-        if r.role == Role.LEADER.value:
-            team.leader = person
+    card = TeamCard(team["name"], team["phone"])
+    for person in team["people"] or ():
+        if person["role"] == Role.LEADER.value:
+            card.leader = Person(person["name"], person["phone"])
         else:
-            team.deputies.append(person)
-    return team
+            card.deputies.append(Person(person["name"], person["phone"]))
+    return card
 
 
 # --- names and lists -----------------------------------------------------------------------
