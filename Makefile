@@ -30,7 +30,8 @@ dev: setup
 seed: setup
 	@$(VENV)/flask --app wsgi seed-demo
 
-bench: setup
+bench:
+	@scripts/setup.sh --bench
 	@for b in bench/bench_*.py; do $(VENV)/python $$b || exit 1; done
 
 lint:

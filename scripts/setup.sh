@@ -2,6 +2,7 @@
 # Installs whatever is missing for the portal and leaves its database running and migrated.
 #   scripts/setup.sh          what `make run` needs
 #   scripts/setup.sh --test   also what the tests need (Chromium, GDAL's command-line tools)
+#   scripts/setup.sh --bench  also what the benchmarks need (wrk, the HTTP load generator)
 # Idempotent: a second run only checks, so it takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +11,8 @@ ROOT=$(pwd)
 packages=(postgresql-15 postgresql-15-postgis-3)
 if [[ "${1:-}" == "--test" ]]; then
     packages+=(chromium gdal-bin)
+elif [[ "${1:-}" == "--bench" ]]; then
+    packages+=(wrk)
 fi
 
 # 1. System packages, through apt. Only root may install them; anyone else is told the exact command.

@@ -309,3 +309,24 @@ def test_landmarks_fall_in_their_communes_of_the_2025_layout(client, hanoi, poin
     assert body["area"]["level"] == "commune"
     assert body["commune"]["name"] == commune
     assert body["police"]["name"] == "Công an " + commune[0].lower() + commune[1:]
+
+
+def test_cards_are_kept_a_while_in_each_worker_then_read_again(app, client, demo, monkeypatch):
+    monkeypatch.setitem(app.config, "LOOKUP_CARD_SECONDS", 60)
+    clock = [1000.0]
+    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    services.cards.clear()
+    try:
+        before = api(client, *MAUSOLEUM).get_json()["team"]["phone"]
+        village_id = village_at(demo, *MAUSOLEUM).id
+        team_id = demo.scalar(
+            select(TeamArea.team_id).where(TeamArea.area_id == village_id, TeamArea.active())
+        )
+        demo.execute(update(Team).where(Team.id == team_id).values(phone="0912000111"))
+        demo.commit()
+        clock[0] += 59
+        assert api(client, *MAUSOLEUM).get_json()["team"]["phone"] == before  # kept
+        clock[0] += 2
+        assert api(client, *MAUSOLEUM).get_json()["team"]["phone"] == "0912000111"  # read again
+    finally:
+        services.cards.clear()
