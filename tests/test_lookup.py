@@ -12,7 +12,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import aliased
 
 from portal.extensions import db
-from portal.lookup import queries, services
+from portal.lookup import cache, queries, services
 from portal.models import Area, AuditEntry, Member, PoliceContact, Team, TeamArea
 from tests.conftest import csrf_token, signed_in
 
@@ -314,7 +314,7 @@ def test_landmarks_fall_in_their_communes_of_the_2025_layout(client, hanoi, poin
 def test_cards_are_kept_a_while_in_each_worker_then_read_again(app, client, demo, monkeypatch):
     monkeypatch.setitem(app.config, "LOOKUP_CARD_SECONDS", 60)
     clock = [1000.0]
-    monkeypatch.setattr(services.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(cache.time, "monotonic", lambda: clock[0])
     services.cards.clear()
     try:
         before = api(client, *MAUSOLEUM).get_json()["team"]["phone"]

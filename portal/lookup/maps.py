@@ -9,16 +9,24 @@ from shapely.geometry import shape
 from geo import maps
 from portal import mapping
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, current_language
 from portal.lookup import queries
+from portal.lookup.cache import TimedCache
 from portal.models import Level
 
 MAX_COMMUNES_DRAWN = 400  # beyond a city's communes, a phone draws the provinces instead
 PHONE_PIXELS = 600  # simplify to about a pixel of a phone-wide map
 
 
+kept = TimedCache()
+
+
 def overview() -> maps.MapParts | None:
     """Every commune's outline (provinces at national scale), to find one's place and tap."""
+    return kept.get(("overview", current_language()), _overview)
+
+
+def _overview() -> maps.MapParts | None:
     bounds = db.session.execute(queries.extent(Level.PROVINCE.value)).one()
     if bounds[0] is None:
         return None
@@ -35,6 +43,10 @@ def for_card(card) -> maps.MapParts | None:
 
     A village is shown among its commune's villages; a commune or province with its own.
     """
+    return kept.get(("card", card.area.id, current_language()), lambda: _for_card(card))
+
+
+def _for_card(card) -> maps.MapParts | None:
     if card.outline is None:
         return None
     minx, miny, maxx, maxy = shape(card.outline).bounds

@@ -8,16 +8,14 @@ from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import dataclass, field, replace
-
-from flask import current_app
 
 from geo.maps import MapParts
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, current_language
 from portal.lookup import maps, queries
+from portal.lookup.cache import TimedCache
 from portal.models import Level, Role
 from portal.pagination import Page, paginate
 from portal.text import fold
@@ -132,32 +130,7 @@ def point_args(args) -> tuple[float, float]:
 # --- look-ups ------------------------------------------------------------------------------
 
 
-class CardCache:
-    """Cards by area, each kept for a while in this worker (LOOKUP_CARD_SECONDS)."""
-
-    MAX_CARDS = 20_000  # about 20 MB; past it the cache starts again
-
-    def __init__(self):
-        self._cards: dict[tuple[int, bool], tuple[float, Card]] = {}
-
-    def get(self, area_id: int, with_outline: bool) -> Card:
-        seconds = current_app.config["LOOKUP_CARD_SECONDS"]
-        if not seconds:
-            return _card(area_id, with_outline)
-        key, now = (area_id, with_outline), time.monotonic()
-        kept = self._cards.get(key)
-        if kept is None or kept[0] < now:
-            if len(self._cards) >= self.MAX_CARDS:
-                self._cards.clear()
-            kept = (now + seconds, _card(area_id, with_outline))
-            self._cards[key] = kept
-        return kept[1]
-
-    def clear(self) -> None:
-        self._cards.clear()
-
-
-cards = CardCache()
+cards = TimedCache()
 
 
 def at_point(lat: float, lon: float, *, with_outline: bool = True) -> Card:
@@ -176,13 +149,15 @@ def at_point(lat: float, lon: float, *, with_outline: bool = True) -> Card:
     border_with = [
         Place(h.id, h.level, "", None, h.name) for h in hits[1:] if h.level == found.level
     ]
-    card = cards.get(found.id, with_outline)
+    key = (found.id, with_outline, current_language())  # the police's name is translated
+    card = cards.get(key, lambda: _card(found.id, with_outline))
     return replace(card, border_with=border_with, point=(lat, lon))  # the kept card unchanged
 
 
 def for_area(area_id: int) -> Card:
     """The card of a current area (its shareable page); NotFound otherwise."""
-    return cards.get(area_id, with_outline=True)
+    key = (area_id, True, current_language())
+    return cards.get(key, lambda: _card(area_id, with_outline=True))
 
 
 def _card(area_id: int, with_outline: bool) -> Card:
