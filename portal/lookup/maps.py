@@ -34,7 +34,8 @@ def _overview() -> maps.MapParts | None:
     if db.session.scalar(queries.count_current(level)) > MAX_COMMUNES_DRAWN:
         level = Level.PROVINCE.value
     m = mapping.new_map(bounds)
-    _add_outlines(m, queries.outlines(_tolerance(bounds), level=level), _("Xã, phường"))
+    layer = _("Xã, phường") if level == Level.COMMUNE.value else _("Tỉnh, thành phố")
+    _add_outlines(m, queries.outlines(_tolerance(bounds), level=level), layer)
     return mapping.render(m)
 
 
