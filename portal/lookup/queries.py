@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import Float, Select, bindparam, case, func, literal, select
+from sqlalchemy import Float, Select, bindparam, case, func, literal, select, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
@@ -20,6 +20,9 @@ DEPTH = case(
     value=Area.level,
     else_=3,
 )
+
+
+SET_GENERIC_PLANS = text("SET LOCAL plan_cache_mode = force_generic_plan")
 
 
 def _point(lon: float, lat: float):
