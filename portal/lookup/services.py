@@ -163,7 +163,7 @@ def for_area(area_id: int) -> Card:
 
 
 def _plan_once() -> None:
-    """Plan the look-up's statements once per connection, not on every request.
+    """Let each of the look-up's prepared statements keep one plan instead of re-planning it.
 
     PostgreSQL re-plans a prepared statement while a plan for the actual point looks cheaper
     than a generic one, which it always does for a point: planning then costs more than running
@@ -244,7 +244,7 @@ def search(text: str, page: int = 1) -> Page | None:
 
 @dataclass
 class Lists:
-    """The lists a citizen chooses from: provinces (when several), communes, villages."""
+    """The lists a citizen chooses from: provinces (when several) and the chosen one's communes."""
 
     provinces: list
     communes: list
