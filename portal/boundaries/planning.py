@@ -348,44 +348,41 @@ def apply_plan(
     report = ImportReport(skipped=[p for p in plan.problems if p.index not in written])
     level = plan.level
     new_areas = []
+    # the areas a feature updates, in one query rather than one per feature
+    ids = [i.area_id for i in chosen if i.area_id]
+    existing = {a.id: a for a in db.session.scalars(select(Area).where(Area.id.in_(ids)))}
     for done, item in enumerate(chosen, start=1):
+        if progress:
+            progress("write", done, len(chosen))
         feature = item.feature
         geom = shapely.orient_polygons(feature.geometry or feature.repaired)  # CCW outer rings
-        area = db.session.get(Area, item.area_id) if item.area_id else None
+        area = existing.get(item.area_id)
         if area is None:
             area = Area(
                 level=level.value,
                 kind=item.kind,
                 parent_id=item.parent_id,
                 code=feature.code,
-                name=feature.name,
-                name_en=feature.name_en,
-                name_search=fold(feature.name),
-                geom=from_shape(geom, srid=4326),
-                valid_from=valid_from,
                 valid_to=valid_to,
-                decision_number=decision_number,
-                decision_date=decision_date,
             )
             db.session.add(area)
             new_areas.append(area)
             report.created += 1
         elif area.name == feature.name and to_shape(area.geom).equals_exact(geom, 0):
             report.unchanged += 1
+            continue
         else:
             keep_version(area, valid_from)
-            area.name = feature.name
-            area.name_en = feature.name_en
-            area.name_search = fold(feature.name)
-            area.geom = from_shape(geom, srid=4326)
-            area.valid_from = valid_from
-            area.decision_number = decision_number
-            area.decision_date = decision_date
             area.updated_at = func.now()
             report.updated += 1
             report.area_ids.append(area.id)
-        if progress:
-            progress("write", done, len(chosen))
+        area.name = feature.name
+        area.name_en = feature.name_en
+        area.name_search = fold(feature.name)
+        area.geom = from_shape(geom, srid=4326)
+        area.valid_from = valid_from
+        area.decision_number = decision_number
+        area.decision_date = decision_date
     db.session.flush()
     report.area_ids.extend(a.id for a in new_areas)
     db.session.commit()
