@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import make_response, render_template, request
+from flask import make_response, redirect, render_template, request, url_for
+
+from portal.extensions import htmx
 
 
 def page_arg(name: str = "page") -> int:
@@ -20,3 +22,12 @@ def changed(body):
     response = make_response(body)
     response.headers["HX-Trigger"] = "audit-changed"
     return response
+
+
+def see(endpoint: str, **args):
+    """After a change, go to its page: HTMX follows with a full page load, a plain form with a
+    303 (so that reloading does not post again)."""
+    target = url_for(endpoint, **args)
+    if htmx:
+        return "", 204, {"HX-Redirect": target}
+    return redirect(target, code=303)

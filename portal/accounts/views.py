@@ -8,7 +8,7 @@ from portal.accounts import services
 from portal.errors import FormInvalid
 from portal.extensions import htmx
 from portal.security import protect_blueprint
-from portal.web import changed, history_fragment, page_arg
+from portal.web import changed, history_fragment, page_arg, see
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 protect_blueprint(bp)
@@ -41,10 +41,7 @@ def new():
         except FormInvalid as exc:
             errors, status = exc.fields, exc.status
         else:
-            target = url_for("accounts.show", account_id=account.id, created=1)
-            if htmx:
-                return "", 204, {"HX-Redirect": target}
-            return redirect(target, code=303)
+            return see("accounts.show", account_id=account.id, created=1)
     form = form or services.AccountForm(role="commune_officer")
     communes, teams = services.choices(form.commune_id)
     context = {"form": form, "errors": errors, "communes": communes, "teams": teams}

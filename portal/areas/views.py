@@ -6,13 +6,13 @@ children) gets that fragment, any other request the whole page.
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 
 from portal.areas import police, services
 from portal.errors import FormInvalid
 from portal.extensions import htmx
 from portal.security import protect_blueprint
-from portal.web import history_fragment, page_arg
+from portal.web import history_fragment, page_arg, see
 
 bp = Blueprint("areas", __name__, url_prefix="/areas")
 protect_blueprint(bp)
@@ -54,6 +54,6 @@ def edit_police(area_id: int):
         except FormInvalid as exc:
             errors, status = exc.fields, exc.status
         else:
-            return redirect(url_for("areas.show", area_id=commune.id), 303)
+            return see("areas.show", area_id=commune.id)
     page = render_template("areas/police.html", area=commune, form=form, errors=errors)
     return page, status

@@ -4,25 +4,17 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 
 from portal.boundaries import editing, exports, services
 from portal.errors import FormInvalid
 from portal.extensions import htmx
 from portal.i18n import _
 from portal.security import protect_blueprint
-from portal.web import page_arg
+from portal.web import page_arg, see
 
 bp = Blueprint("boundaries", __name__, url_prefix="/boundaries")
 protect_blueprint(bp)
-
-
-def _see(endpoint: str, **args):
-    """After a change: HTMX follows with a full page load, a plain form with a 303."""
-    target = url_for(endpoint, **args)
-    if htmx:
-        return "", 204, {"HX-Redirect": target}
-    return redirect(target, code=303)
 
 
 BATCH_STATUS = {"draft": "Chờ xem xét", "committed": "Đã nhập", "discarded": "Đã hủy"}
@@ -69,7 +61,7 @@ def upload():
         )
     except FormInvalid as exc:
         return index(exc.fields, exc.status)
-    return _see("boundaries.batch", batch_id=batch.id)
+    return see("boundaries.batch", batch_id=batch.id)
 
 
 @bp.get("/uploads/<int:batch_id>")
@@ -98,13 +90,13 @@ def commit(batch_id: int):
         )
     except FormInvalid as exc:
         return batch(batch_id, exc.fields, exc.status)
-    return _see("boundaries.batch", batch_id=batch_id)
+    return see("boundaries.batch", batch_id=batch_id)
 
 
 @bp.post("/uploads/<int:batch_id>/discard")
 def discard(batch_id: int):
     services.discard(batch_id)
-    return _see("boundaries.index")
+    return see("boundaries.index")
 
 
 @bp.get("/changes/<int:change_id>")
@@ -126,7 +118,7 @@ def revert(change_id: int):
         undo = editing.revert(change_id)
     except FormInvalid as exc:
         return change(change_id, exc.fields, exc.status)
-    return _see("boundaries.change", change_id=undo.id)
+    return see("boundaries.change", change_id=undo.id)
 
 
 def _geojson_field(name: str) -> dict | None:
@@ -156,7 +148,7 @@ def edit(area_id: int):
         except FormInvalid as exc:
             errors, status = exc.fields, exc.status
         else:
-            return _see("boundaries.change", change_id=change.id)
+            return see("boundaries.change", change_id=change.id)
     area, map_parts = services.editable_village(area_id)
     return render_template(
         "boundaries/edit.html",
@@ -182,7 +174,7 @@ def merge(commune_id: int):
         except FormInvalid as exc:
             errors, status = exc.fields, exc.status
         else:
-            return _see("boundaries.change", change_id=change.id)
+            return see("boundaries.change", change_id=change.id)
     commune, villages = services.merge_choices(commune_id)
     return render_template(
         "boundaries/merge.html",

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request
 
 from portal.errors import FormInvalid
 from portal.extensions import htmx
 from portal.security import protect_blueprint
 from portal.teams import management, services
-from portal.web import history_fragment, page_arg
+from portal.web import history_fragment, page_arg, see
 
 bp = Blueprint("teams", __name__, url_prefix="/teams")
 protect_blueprint(bp)
@@ -56,7 +56,7 @@ def new():
         team = management.save_team(form)
     except FormInvalid as exc:
         return _team_form_page(form, exc.fields, status=exc.status)
-    return _see(team.id)
+    return see("teams.show", team_id=team.id)
 
 
 @bp.route("/<int:team_id>/edit", methods=["GET", "POST"])
@@ -70,7 +70,7 @@ def edit(team_id: int):
         management.save_team(form, team.id)
     except FormInvalid as exc:
         return _team_form_page(form, exc.fields, team, exc.status)
-    return _see(team.id)
+    return see("teams.show", team_id=team.id)
 
 
 @bp.post("/validate")
@@ -93,7 +93,7 @@ def new_member(team_id: int):
         except FormInvalid as exc:
             errors, status = exc.fields, exc.status
         else:
-            return _see(team.id)
+            return see("teams.show", team_id=team.id)
     return render_template(
         "teams/member.html", team=team, form=form, errors=errors, **management.member_choices(team)
     ), status
@@ -111,7 +111,7 @@ def edit_member(team_id: int, member_id: int):
         except FormInvalid as exc:
             errors, status = exc.fields, exc.status
         else:
-            return _see(team.id)
+            return see("teams.show", team_id=team.id)
     return render_template(
         "teams/member.html",
         team=team,
@@ -141,7 +141,7 @@ def member_leaves(team_id: int, member_id: int):
         )
     except FormInvalid as exc:
         return services_page(team_id, exc.fields, exc.status)
-    return _see(team_id)
+    return see("teams.show", team_id=team_id)
 
 
 @bp.post("/<int:team_id>/members/<int:member_id>/move")
@@ -157,7 +157,7 @@ def member_moves(team_id: int, member_id: int):
         )
     except FormInvalid as exc:
         return services_page(team_id, exc.fields, exc.status)
-    return _see(team_id)
+    return see("teams.show", team_id=team_id)
 
 
 def services_page(team_id: int, errors: dict, status: int):
@@ -169,10 +169,3 @@ def services_page(team_id: int, errors: dict, status: int):
 
 def _field_error(name: str, errors: dict) -> str:
     return render_template("teams/_field_error.html", name=name, message=errors.get(name, ""))
-
-
-def _see(team_id: int):
-    target = url_for("teams.show", team_id=team_id)
-    if htmx:
-        return "", 204, {"HX-Redirect": target}
-    return redirect(target, code=303)
