@@ -20,7 +20,7 @@ from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
-from portal.i18n import _
+from portal.i18n import _, label
 from portal.models import (
     Account,
     Area,
@@ -204,8 +204,8 @@ def init_app(app) -> None:
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
     app.jinja_env.globals.update(
-        action_label=lambda a: _(ACTION_LABELS.get(a, a)),
-        entity_label=lambda e: _(ENTITY_LABELS.get(e, e)),
+        action_label=lambda a: label(ACTION_LABELS, a),
+        entity_label=lambda e: label(ENTITY_LABELS, e),
         field_label=lambda f: _(FIELD_LABELS[f]) if f in FIELD_LABELS else f,
         audit_value=_display,
         local_time=lambda t: t.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M"),

@@ -34,5 +34,10 @@ def _(text: str, /, **params) -> str:
     return text.format(**params) if params else text
 
 
+def label(table: dict[str, str], key: str) -> str:
+    """A code's label from a table of Vietnamese labels, translated; the code itself if absent."""
+    return _(table.get(key, key))
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(_=_, current_language=current_language)

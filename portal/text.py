@@ -21,6 +21,15 @@ def fold(text: str) -> str:
     return _SPACES.sub(" ", stripped.lower()).strip()
 
 
+MIN_QUERY = 2  # one letter matches nearly every name
+
+
+def search_text(text: str) -> str | None:
+    """What a search box asks for, folded; None when it is too short to search on."""
+    folded = fold(text)
+    return folded if len(folded) >= MIN_QUERY else None
+
+
 def like_pattern(folded: str) -> str:
     """A LIKE pattern for text anywhere in a value, LIKE's own wildcards escaped."""
     return "%" + folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

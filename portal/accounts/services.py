@@ -14,7 +14,7 @@ from portal.auth.passwords import hash_password, weakness
 from portal.auth.services import MIN_LENGTH, PASSWORD_PROBLEMS, create_account, keep_session
 from portal.errors import Forbidden, FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, label
 from portal.models import Account, AccountRole, Area, Team
 from portal.pagination import Page, paginate
 from portal.security import current_account, current_scope
@@ -28,7 +28,7 @@ ROLE_LABELS = {
 
 
 def role_label(role: str) -> str:
-    return _(ROLE_LABELS.get(role, role))
+    return label(ROLE_LABELS, role)
 
 
 @dataclass

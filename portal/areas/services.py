@@ -10,12 +10,12 @@ from portal import audit, mapping
 from portal.areas import queries
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, label
 from portal.models import Area, PoliceContact, Team
 from portal.pagination import Page, paginate
 from portal.scope import Scope
 from portal.security import current_scope
-from portal.text import fold
+from portal.text import search_text
 
 KIND_LABELS = {
     "thanh_pho": "Thành phố trực thuộc trung ương",
@@ -35,7 +35,6 @@ KIND_LABELS = {
     "khu_pho": "Khu phố",
     "khom": "Khóm",
 }
-MIN_QUERY = 2
 
 
 def land_area_text(m2: float) -> str:
@@ -45,7 +44,7 @@ def land_area_text(m2: float) -> str:
 
 
 def kind_label(kind: str) -> str:
-    return _(KIND_LABELS.get(kind, kind))
+    return label(KIND_LABELS, kind)
 
 
 @dataclass
@@ -92,8 +91,8 @@ def children(area_id: int, page: int = 1) -> tuple[Area, Page]:
 
 def search(text: str, page: int = 1) -> Page | None:
     """Areas matching the text without regard to diacritics; None when the text is too short."""
-    folded = fold(text)
-    if len(folded) < MIN_QUERY:
+    folded = search_text(text)
+    if folded is None:
         return None
     scope = current_scope()
     return _page(queries.search(folded, scope), page, scope)

@@ -22,7 +22,7 @@ from portal.boundaries.planning import PROBLEM_TEXT, describe_warning, keep_vers
 from portal.decisions import decision_date
 from portal.errors import Forbidden, FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, label
 from portal.models import Area, AreaVersion, BoundaryChange, BoundaryFlag, Team, TeamArea
 from portal.security import current_account, current_scope
 from portal.text import fold, nfc
@@ -115,7 +115,7 @@ def _checked_shape(geometry: dict | None, field: str) -> shapely.MultiPolygon:
         geom, problem, _repaired = check_wgs84_shape(geom, 1, None)
         kind, detail = (problem.kind, problem.detail) if problem else (None, "")
     if kind:
-        text = _(PROBLEM_TEXT.get(kind, kind))
+        text = label(PROBLEM_TEXT, kind)
         raise FormInvalid({field: f"{text}: {detail}" if detail else text})
     return geom
 

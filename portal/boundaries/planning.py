@@ -18,7 +18,7 @@ from geo.partition import as_multipolygon
 from geo.readers import read_file
 from portal.errors import Invalid
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, label
 from portal.models import Area, AreaVersion, Level
 from portal.text import fold
 
@@ -78,7 +78,7 @@ WARNING_TEXT = {
 
 def describe(problem: Problem) -> str:
     """One line: where (feature number and code), what is wrong, and the details."""
-    text = _(PROBLEM_TEXT.get(problem.kind, problem.kind))
+    text = label(PROBLEM_TEXT, problem.kind)
     if problem.detail:
         text = f"{text}: {problem.detail}"
     if problem.index == 0:

@@ -9,7 +9,7 @@ from flask import Blueprint, render_template, request
 from portal.boundaries import editing, exports, services
 from portal.errors import FormInvalid
 from portal.extensions import htmx
-from portal.i18n import _
+from portal.i18n import label
 from portal.security import protect_blueprint
 from portal.web import page_arg, see
 
@@ -26,9 +26,9 @@ CHANGE_KINDS = {
     "import": "Nhập tệp",
 }
 PLAN_ACTIONS = {"create": "mới", "update": "cập nhật", "unchanged": "không đổi", "blocked": "lỗi"}
-bp.add_app_template_global(lambda s: _(BATCH_STATUS.get(s, s)), "batch_status")
-bp.add_app_template_global(lambda a: _(PLAN_ACTIONS.get(a, a)), "action_label_plan")
-bp.add_app_template_global(lambda k: _(CHANGE_KINDS.get(k, k)), "change_kind")
+bp.add_app_template_global(lambda s: label(BATCH_STATUS, s), "batch_status")
+bp.add_app_template_global(lambda a: label(PLAN_ACTIONS, a), "action_label_plan")
+bp.add_app_template_global(lambda k: label(CHANGE_KINDS, k), "change_kind")
 
 
 @bp.get("/")

@@ -18,9 +18,8 @@ from portal.lookup import maps, queries
 from portal.lookup.cache import TimedCache
 from portal.models import Level, Role
 from portal.pagination import Page, paginate
-from portal.text import fold
+from portal.text import search_text
 
-MIN_QUERY = 2
 VILLAGES_PER_PAGE = 100
 OUTLINE_TOLERANCE = 0.00003  # about 3 m: invisible on a phone, keeps the card light
 EMERGENCY = "113"
@@ -236,8 +235,8 @@ def _team(team: dict | None) -> TeamCard | None:
 
 def search(text: str, page: int = 1) -> Page | None:
     """Communes and villages by name, ignoring diacritics; None when the text is too short."""
-    folded = fold(text)
-    if len(folded) < MIN_QUERY:
+    folded = search_text(text)
+    if folded is None:
         return None
     return paginate(queries.search(folded), page, rows=True)
 

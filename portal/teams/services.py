@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from portal import audit
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, label
 from portal.models import Area, Member, Team
 from portal.pagination import Page, paginate
 from portal.security import current_scope
@@ -26,11 +26,11 @@ EDUCATION_LABELS = {
 
 
 def education_label(education: str) -> str:
-    return _(EDUCATION_LABELS.get(education, education))
+    return label(EDUCATION_LABELS, education)
 
 
 def role_label(role: str) -> str:
-    return _(ROLE_LABELS.get(role, role))
+    return label(ROLE_LABELS, role)
 
 
 @dataclass
