@@ -78,6 +78,12 @@ def _siblings(area: Area, exclude: set[int]) -> list[tuple[str, shapely.Geometry
     return [(a.name, to_shape(a.geom)) for a in rows if a.geom is not None]
 
 
+def areas_by_ids(ids: list[int]) -> list[Area]:
+    """The areas of a change, in the change's order, in one query."""
+    found = {a.id: a for a in db.session.scalars(select(Area).where(Area.id.in_(ids)))}
+    return [found[i] for i in ids]
+
+
 def _active_team_rows(area_ids: list[int]) -> list[TeamArea]:
     return list(
         db.session.scalars(
@@ -385,11 +391,10 @@ def revert(change_id: int) -> BoundaryChange:
     else:
         rows = _active_team_rows(list(change.after_ids))
         _end_team_rows(rows, today)
-        for area_id in change.after_ids:
-            _end(db.session.get(Area, area_id), today)
+        for area in areas_by_ids(list(change.after_ids)):
+            _end(area, today)
         db.session.flush()
-        restored = [db.session.get(Area, i) for i in change.before_ids]
-        for area in restored:
+        for area in areas_by_ids(list(change.before_ids)):
             area.valid_to = None
         db.session.flush()
         # the teams that covered the areas when the change was made cover them again

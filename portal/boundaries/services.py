@@ -304,8 +304,8 @@ def get_change(change_id: int) -> tuple[BoundaryChange, list[Area], list[Area], 
     change = db.session.scalar(_changes().where(BoundaryChange.id == change_id))
     if change is None:
         raise NotFound(_("Không tìm thấy thay đổi số {id}.", id=change_id))
-    before = [db.session.get(Area, i) for i in change.before_ids]
-    after = [db.session.get(Area, i) for i in change.after_ids]
+    before = editing.areas_by_ids(list(change.before_ids))
+    after = editing.areas_by_ids(list(change.after_ids))
     flags = list(
         db.session.scalars(select(BoundaryFlag).where(BoundaryFlag.change_id == change.id))
     )
