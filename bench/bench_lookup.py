@@ -28,19 +28,15 @@ import time
 import urllib.request
 from pathlib import Path
 
-from flask_migrate import upgrade
+from common import DEMO_DATA, ROOT, bench_app, fresh_database
 from sqlalchemy import Float, bindparam, text
 from sqlalchemy.dialects import postgresql
 
-from portal import config, create_app
-from portal.config import local_database_url
-from portal.dbsetup import drop_database, ensure_database
+from portal.dbsetup import drop_database
 from portal.demo.seed import seed
 from portal.extensions import db
 from portal.lookup import queries
 
-ROOT = config.ROOT
-SHARED = ROOT.parent / "shared" / "data"
 COPIES = 19  # Hanoi plus 19 copies: about 110,000 areas
 SAMPLES = 3000
 HTTP_SECONDS = 15
@@ -273,18 +269,12 @@ def wrk_ms(out: str, label: str) -> float:
 
 
 def main() -> None:
-    url = local_database_url("antt_portal_bench")
-    drop_database(url)
-    ensure_database(url)
-    app = create_app(
-        {"PORTAL_ENV": "testing", "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url}
-    )
+    url = fresh_database()
     lines = []
     rng = random.Random(6)
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
+    with bench_app(url).app_context():
         start = time.perf_counter()
-        seed(SHARED if SHARED.exists() else None, echo=lambda _l: None)
+        seed(DEMO_DATA, echo=lambda _l: None)
         print(f"seeded Hanoi in {time.perf_counter() - start:.0f} s")
         with db.engine.connect() as connection:
             lines.append(latency(connection, "hanoi", rng))

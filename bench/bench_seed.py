@@ -10,18 +10,14 @@ from __future__ import annotations
 import resource
 import time
 
-from flask_migrate import upgrade
+from common import DEMO_DATA, bench_app, fresh_database
 from sqlalchemy import insert
 
-from portal import config, create_app
-from portal.config import local_database_url
-from portal.dbsetup import drop_database, ensure_database
+from portal.dbsetup import drop_database
 from portal.demo import seed as seed_module
 from portal.demo.seed import seed
 from portal.extensions import db
 
-ROOT = config.ROOT
-SHARED = ROOT.parent / "shared" / "data"
 batched_insert = seed_module.insert_rows
 
 
@@ -31,12 +27,9 @@ def insert_one_by_one(model, rows: list[dict]) -> list[int]:
 
 def run(url: str, batched: bool) -> tuple[float, object]:
     seed_module.insert_rows = batched_insert if batched else insert_one_by_one
-    app = create_app(
-        {"PORTAL_ENV": "testing", "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url}
-    )
-    with app.app_context():
+    with bench_app(url).app_context():
         start = time.perf_counter()
-        summary = seed(SHARED if SHARED.exists() else None, reset=True, echo=lambda _l: None)
+        summary = seed(DEMO_DATA, reset=True, echo=lambda _l: None)
         seconds = time.perf_counter() - start
         db.session.remove()
         db.engine.dispose()
@@ -44,15 +37,7 @@ def run(url: str, batched: bool) -> tuple[float, object]:
 
 
 def main() -> None:
-    url = local_database_url("antt_portal_bench")
-    drop_database(url)
-    ensure_database(url)
-    app = create_app(
-        {"PORTAL_ENV": "testing", "SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url}
-    )
-    with app.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        db.engine.dispose()
+    url = fresh_database()
     ours, summary = run(url, batched=True)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     baseline, _ = run(url, batched=False)
