@@ -35,13 +35,19 @@ HANOI_PROVINCE = SHARED_DATA / "hanoi_province2025_sapnhap.geojson"
 HANOI_DISTRICTS = SHARED_DATA / "hanoi_districts2019_gischinhphu.geojson"
 
 
+# Several suites may run side by side on one cluster (e.g. two work trees): each sets its own
+# TEST_DB_SUFFIX so that none drops another's database.
+DB_SUFFIX = os.environ.get("TEST_DB_SUFFIX", "")
+
+
 def database_url_for(name: str) -> str:
+    name += DB_SUFFIX
     url = os.environ.get("TEST_DATABASE_URL") or local_database_url(name)
     if not url:
         pytest.exit(
             "No database: run `make test` (scripts/setup.sh makes one) or set TEST_DATABASE_URL"
         )
-    if name != "antt_portal_test":  # a second database beside the first, for browser tests
+    if os.environ.get("TEST_DATABASE_URL"):  # the server's, with our own database name
         url = url.rsplit("/", 1)[0] + "/" + name
     return url
 
