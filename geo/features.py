@@ -75,6 +75,8 @@ class ReadResult:
     features: list[Feature] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     source_crs: str = "WGS 84 (EPSG:4326)"
+    # what the planner should know about the file as a whole, e.g. which of its layers was read
+    notes: list[dict] = field(default_factory=list)
 
     @property
     def bad_indexes(self) -> set[int]:
@@ -294,6 +296,8 @@ def geojson_features(data: bytes | str) -> tuple[list[RawFeature], CRS | None]:
         doc = json.loads(data)
     except json.JSONDecodeError as exc:
         raise FileProblem("not_json", f"line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise FileProblem("not_json", "nested too deeply") from None
     if not isinstance(doc, dict):
         raise FileProblem("not_geojson", type(doc).__name__)
     if doc.get("type") == "Feature":

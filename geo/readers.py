@@ -1,29 +1,44 @@
 """Reading uploaded boundary files of any supported format, within limits that protect the server.
 
-GeoJSON is read by geo.features (its structure checked position by position); zipped Shapefiles,
-GeoPackages and KML by GDAL through pyogrio, after our own checks: zip entries are counted,
-their paths and sizes checked before anything is extracted, and KML is parsed first by a parser
-that refuses XML entities. Every refusal is a FileProblem: nothing of the file is used.
+Every upload is parsed in the limited child process of geo.sandbox (no network, CPU and memory
+limits), never in a web worker. There, GeoJSON is read by geo.features (its structure checked
+position by position); zipped Shapefiles, GeoPackages and KML by GDAL through pyogrio with only
+the one driver their type calls for, after our own checks: zip entries are counted, their paths
+and sizes checked before anything is extracted, KML is parsed first by a parser that refuses XML
+entities, and a GeoPackage's layers must be plain tables. Every refusal is a FileProblem: nothing
+of the file is used.
 """
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import io
+import sqlite3
 import tempfile
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
 import defusedxml.ElementTree as SafeET
-import pyogrio
-import pyogrio.errors
 import shapely
 from defusedxml import DefusedXmlException
 from pyproj import CRS
 
 from geo import crs as crs_tools
-from geo.features import FileProblem, RawFeature, ReadResult, build, geojson_features, parse_shape
+from geo import sandbox
+from geo.features import (
+    Feature,
+    FileProblem,
+    Problem,
+    RawFeature,
+    ReadResult,
+    build,
+    geojson_features,
+    parse_shape,
+)
+from geo.partition import as_multipolygon
 
 
 @dataclass(frozen=True)
@@ -34,6 +49,9 @@ class Limits:
     max_uncompressed: int = 200 * 1024 * 1024
     max_ratio: float = 100.0  # uncompressed size / compressed size
 
+
+# The one GDAL driver each file type is opened with.
+DRIVERS = {".shp": "ESRI Shapefile", ".gpkg": "GPKG", ".kml": "KML"}
 
 FORMATS = {
     ".geojson": "geojson",
@@ -53,24 +71,39 @@ def read_file(
     crs_key: str = "auto",
     require_code: bool = True,
     limits: Limits = Limits(),
+    layer: str | None = None,
+    process: sandbox.ProcessLimits = sandbox.DEFAULT_LIMITS,
     progress: Callable[[int, int], None] | None = None,
 ) -> ReadResult:
-    """Read and check every feature of an upload, converting to WGS 84 (see geo.features)."""
-    from geo.features import Problem
+    """Read and check every feature of an upload, converting to WGS 84 (see geo.features).
 
+    `layer` names the layer to read in a file that has several. What can be refused without
+    parsing is refused here; everything else runs in the limited child process of geo.sandbox,
+    and comes back as plain data.
+    """
     try:
-        raw, declared = _read_raw(data, filename, limits)
-        if len(raw) > limits.max_features:
-            raise FileProblem("too_many_features", f"{len(raw)} > {limits.max_features}")
-        chosen = None if crs_key == "auto" else crs_tools.crs_for(crs_key)
+        _quick_checks(data, filename, limits)
+        if crs_key != "auto":
+            crs_tools.crs_for(crs_key)  # an unknown key is the planner's mistake: say so now
     except FileProblem as exc:
         return ReadResult(problems=[Problem(0, None, exc.kind, exc.detail)])
     except ValueError as exc:
         return ReadResult(problems=[Problem(0, None, "crs_unknown", str(exc))])
-    return build(raw, chosen or declared, require_code=require_code, progress=progress)
+    args = {
+        "filename": filename,
+        "crs_key": crs_key,
+        "require_code": require_code,
+        "limits": asdict(limits),
+        "layer": layer,
+    }
+    try:
+        answer = sandbox.run("boundaries", data, args, limits=process, progress=progress)
+    except sandbox.SandboxFailure as exc:
+        return ReadResult(problems=[Problem(0, None, exc.kind, exc.detail)])
+    return _result_from_json(answer)
 
 
-def _read_raw(data: bytes, filename: str, limits: Limits) -> tuple[list[RawFeature], CRS | None]:
+def _quick_checks(data: bytes, filename: str, limits: Limits) -> str:
     if len(data) > limits.max_bytes:
         raise FileProblem("file_too_large", f"{len(data)} > {limits.max_bytes} bytes")
     if not data.strip():
@@ -78,6 +111,109 @@ def _read_raw(data: bytes, filename: str, limits: Limits) -> tuple[list[RawFeatu
     kind = FORMATS.get(Path(filename).suffix.lower())
     if kind is None:
         raise FileProblem("unknown_format", Path(filename).suffix or filename)
+    return kind
+
+
+def read_in_child(data: bytes, args: dict, progress: Callable[[int, int], None]) -> dict:
+    """The sandbox task: read and check the file, answered as JSON (see _result_to_json)."""
+    limits = Limits(**args["limits"])
+    notes: list[dict] = []
+    try:
+        raw, declared = _read_raw(data, args["filename"], limits, args.get("layer"), notes)
+        if len(raw) > limits.max_features:
+            raise FileProblem("too_many_features", f"{len(raw)} > {limits.max_features}")
+        crs_key = args["crs_key"]
+        chosen = None if crs_key == "auto" else crs_tools.crs_for(crs_key)
+    except FileProblem as exc:
+        result = ReadResult(problems=[Problem(0, None, exc.kind, exc.detail)])
+    except ValueError as exc:
+        result = ReadResult(problems=[Problem(0, None, "crs_unknown", str(exc))])
+    else:
+        source = chosen or declared
+        result = build(raw, source, require_code=args["require_code"], progress=progress)
+    result.notes = notes
+    return _result_to_json(result)
+
+
+def _wkb(geom) -> str | None:
+    return None if geom is None else base64.b64encode(shapely.to_wkb(geom)).decode()
+
+
+def _unwkb(text: str | None):
+    return None if text is None else as_multipolygon(shapely.from_wkb(base64.b64decode(text)))
+
+
+def _result_to_json(result: ReadResult) -> dict:
+    return {
+        "source_crs": result.source_crs,
+        "notes": result.notes,
+        "features": [
+            {
+                "index": f.index,
+                "code": f.code,
+                "name": f.name,
+                "name_en": f.name_en,
+                "properties": _json_safe(f.properties),
+                "geometry": _wkb(f.geometry),
+                "repaired": _wkb(f.repaired),
+            }
+            for f in result.features
+        ],
+        "problems": [
+            {**asdict(p), "where": list(p.where) if p.where else None} for p in result.problems
+        ],
+    }
+
+
+def _result_from_json(answer: dict) -> ReadResult:
+    """Rebuild the child's answer, trusting nothing in it but its shape."""
+    features = [
+        Feature(
+            int(f["index"]),
+            _text(f["code"]),
+            _text(f["name"]),
+            _text(f["name_en"]),
+            f["properties"] if isinstance(f["properties"], dict) else {},
+            _unwkb(f["geometry"]),
+            _unwkb(f["repaired"]),
+        )
+        for f in answer["features"]
+    ]
+    problems = [
+        Problem(
+            int(p["index"]),
+            _text(p["code"]),
+            str(p["kind"]),
+            str(p["detail"] or ""),
+            (float(p["where"][0]), float(p["where"][1])) if p["where"] else None,
+            bool(p["repairable"]),
+        )
+        for p in answer["problems"]
+    ]
+    result = ReadResult(features, problems, str(answer["source_crs"]))
+    result.notes = [n for n in answer.get("notes", []) if isinstance(n, dict)]
+    return result
+
+
+def _text(value) -> str | None:
+    return None if value is None else str(value)
+
+
+def _json_safe(value):
+    """Properties as JSON can carry them (dates and the like become text)."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def _read_raw(
+    data: bytes, filename: str, limits: Limits, layer: str | None, notes: list[dict]
+) -> tuple[list[RawFeature], CRS | None]:
+    kind = _quick_checks(data, filename, limits)
     if kind == "geojson":
         return geojson_features(data)
     with tempfile.TemporaryDirectory(prefix="upload-") as folder:
@@ -87,11 +223,16 @@ def _read_raw(data: bytes, filename: str, limits: Limits) -> tuple[list[RawFeatu
         else:
             path = folder / f"upload{Path(filename).suffix.lower()}"
             path.write_bytes(data)
-        if path.suffix.lower() in (".geojson", ".json"):
+        suffix = path.suffix.lower()
+        if suffix in (".geojson", ".json"):
             return geojson_features(path.read_bytes())
-        if path.suffix.lower() == ".kml":
+        if suffix == ".kml":
             _check_xml(path.read_bytes())
-        return _read_with_gdal(path)
+        if suffix == ".gpkg":
+            _check_geopackage(path)
+        # only the driver the format calls for: GDAL would otherwise pick one by content
+        sandbox.keep_only_drivers((DRIVERS[suffix],))
+        return _read_with_gdal(path, layer, notes)
 
 
 def _extract_zip(data: bytes, folder: Path, limits: Limits) -> Path:
@@ -141,16 +282,70 @@ def _check_xml(data: bytes) -> None:
         raise FileProblem("bad_xml", str(exc)) from None
 
 
-def _read_with_gdal(path: Path) -> tuple[list[RawFeature], CRS | None]:
+def _check_geopackage(path: Path) -> None:
+    """A GeoPackage is read as data only: its layers must be plain tables.
+
+    A layer that is a view, or a table with generated columns, would run SQL written by whoever
+    made the file; GDAL never writes, so the file's triggers cannot run. Read with SQLite itself,
+    read-only and immutable, before GDAL sees the file.
+    """
     try:
-        layers = pyogrio.list_layers(path)
-        if len(layers) == 0:
+        with contextlib.closing(
+            sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True)
+        ) as conn:
+            conn.execute("PRAGMA trusted_schema = OFF")
+            objects = dict(conn.execute("SELECT name, type FROM sqlite_master"))
+            if "gpkg_contents" not in objects:
+                raise FileProblem("not_geopackage")
+            layers = [
+                name
+                for (name,) in conn.execute(
+                    "SELECT table_name FROM gpkg_contents WHERE data_type = 'features'"
+                )
+            ]
+            for name in layers:
+                if objects.get(name) != "table":
+                    raise FileProblem("gpkg_sql", f"{name}: {objects.get(name) or 'missing'}")
+                # table_xinfo's hidden is 2 or 3 for generated columns: SQL run on every read
+                columns = conn.execute("SELECT * FROM pragma_table_xinfo(?)", (name,)).fetchall()
+                if any(column[6] in (2, 3) for column in columns):
+                    raise FileProblem("gpkg_sql", f"{name}: generated columns")
+    except sqlite3.DatabaseError as exc:
+        raise FileProblem("unreadable", str(exc)) from None
+
+
+def _read_with_gdal(
+    path: Path, layer: str | None, notes: list[dict]
+) -> tuple[list[RawFeature], CRS | None]:
+    """Read one polygon layer: the one asked for, or the only one, or the first (named in notes)."""
+    import pyogrio
+    import pyogrio.errors
+    import pyogrio.raw
+
+    try:
+        layers = [(str(name), gtype) for name, gtype in pyogrio.list_layers(path)]
+        if not layers:
             raise FileProblem("no_features")
-        # the first layer with polygons (a GeoPackage may hold several)
-        layer = next((name for name, gtype in layers if gtype and "Polygon" in gtype), layers[0][0])
-        meta, _fids, geometries, values = pyogrio.raw.read(path, layer=layer)
+        with_polygons = [name for name, gtype in layers if gtype and "Polygon" in gtype]
+        if layer is not None:
+            if layer not in {name for name, _gtype in layers}:
+                raise FileProblem("no_such_layer", f"{layer} ({', '.join(n for n, _ in layers)})")
+            chosen = layer
+        elif with_polygons:
+            chosen = with_polygons[0]
+        elif any(gtype for _name, gtype in layers):
+            chosen = next(name for name, gtype in layers if gtype)
+        else:
+            raise FileProblem("no_geometry_layer", ", ".join(name for name, _ in layers))
+        if len(with_polygons) > 1 or (layer is None and len(layers) > 1):
+            notes.append({"kind": "layers", "chosen": chosen, "layers": [n for n, _ in layers]})
+        meta, _fids, geometries, values = pyogrio.raw.read(path, layer=chosen)
     except pyogrio.errors.DataSourceError as exc:
         raise FileProblem("unreadable", str(exc).splitlines()[0]) from None
+    except pyogrio.errors.DataLayerError as exc:
+        raise FileProblem("unreadable", str(exc).splitlines()[0]) from None
+    if geometries is None:
+        raise FileProblem("no_geometry_layer", chosen)
     declared = crs_tools.recognise(CRS.from_user_input(meta["crs"])) if meta.get("crs") else None
     if path.suffix.lower() == ".kml":
         declared = crs_tools.WGS84  # KML is always WGS 84
