@@ -28,11 +28,10 @@ import time
 import urllib.request
 from pathlib import Path
 
-from common import DEMO_DATA, ROOT, bench_app, fresh_database
+from common import DEMO_DATA, ROOT, bench_app, drop, fresh_database
 from sqlalchemy import Float, bindparam, text
 from sqlalchemy.dialects import postgresql
 
-from portal.dbsetup import drop_database
 from portal.demo.seed import seed
 from portal.extensions import db
 from portal.lookup import queries
@@ -294,7 +293,7 @@ def main() -> None:
         with db.engine.connect() as connection:
             lines.append(latency(connection, "national_detailed", rng))
         db.engine.dispose()
-    drop_database(url)
+    drop(url)
     for line in lines:
         print(line)
 

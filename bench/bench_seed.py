@@ -10,10 +10,9 @@ from __future__ import annotations
 import resource
 import time
 
-from common import DEMO_DATA, bench_app, fresh_database
+from common import DEMO_DATA, bench_app, drop, fresh_database
 from sqlalchemy import insert
 
-from portal.dbsetup import drop_database
 from portal.demo import seed as seed_module
 from portal.demo.seed import seed
 from portal.extensions import db
@@ -41,7 +40,7 @@ def main() -> None:
     ours, summary = run(url, batched=True)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     baseline, _ = run(url, batched=False)
-    drop_database(url)
+    drop(url)
     print(
         f"seed_hanoi seconds={ours:.1f} peak_rss_mb={peak_mb:.0f} villages={summary.villages} "
         f"teams={summary.teams} members={summary.members} "

@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask_migrate import upgrade
 
 from portal import config, create_app
-from portal.config import local_database_url
-from portal.dbsetup import drop_database, ensure_database
+from portal.config import DB_ROLES, local_database_url
+from portal.dbsetup import drop_database, ensure_database, grant_app
 from portal.extensions import db
 
 ROOT = config.ROOT
@@ -22,11 +22,27 @@ def bench_app(url: str):
 
 
 def fresh_database(name: str = "antt_portal_bench") -> str:
-    """A new, migrated database in the project's cluster; its URL."""
+    """A new database in the project's cluster, migrated as its owner and granted as set-up
+    does; the URL the portal connects with (its own role)."""
+    admin = local_database_url(name, role="admin")
+    drop_database(admin)
+    ensure_database(admin, owner=DB_ROLES["owner"][0])
     url = local_database_url(name)
-    drop_database(url)
-    ensure_database(url)
-    with bench_app(url).app_context():
+    migrator = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "SECRET_KEY": "bench",
+            "SQLALCHEMY_DATABASE_URI": url,
+            "MIGRATION_DATABASE_URI": local_database_url(name, role="owner"),
+        }
+    )
+    with migrator.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         db.engine.dispose()
+    grant_app(admin, DB_ROLES["owner"][0], DB_ROLES["app"][0])
     return url
+
+
+def drop(url: str) -> None:
+    """Drop a scratch database (as the cluster's superuser: the portal's role may not)."""
+    drop_database(local_database_url(url.rsplit("/", 1)[1], role="admin"))

@@ -5,6 +5,8 @@ from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
+from sqlalchemy import create_engine
+from sqlalchemy.pool import NullPool
 
 config = context.config
 if config.config_file_name:
@@ -24,7 +26,7 @@ def include_object(obj, name, type_, reflected, compare_to):
 
 def run_migrations_offline():
     context.configure(
-        url=str(db.engine.url).replace("%", "%%"),
+        url=str(_engine().url).replace("%", "%%"),
         target_metadata=target_metadata,
         literal_binds=True,
         include_object=include_object,
@@ -33,8 +35,16 @@ def run_migrations_offline():
         context.run_migrations()
 
 
+def _engine():
+    """The schema owner's engine: the portal's own role may not create or alter tables."""
+    url = current_app.config.get("MIGRATION_DATABASE_URI")
+    if url and url != current_app.config["SQLALCHEMY_DATABASE_URI"]:
+        return create_engine(url, poolclass=NullPool)
+    return db.engine
+
+
 def run_migrations_online():
-    with db.engine.connect() as connection:
+    with _engine().connect() as connection:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,

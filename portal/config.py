@@ -10,16 +10,28 @@ ROOT = Path(__file__).resolve().parent.parent
 LOCAL = ROOT / ".local"  # per-clone state made by scripts/setup.sh, ignored by git
 
 
-def local_database_url(name: str | None = None) -> str | None:
-    """The URL of the project's own cluster (scripts/pg.sh), if set-up has created it."""
-    password_file = LOCAL / "pg.password"
+# The project's own cluster has three roles, each with its password in .local/ (scripts/pg.sh,
+# portal/dbsetup.py): the bootstrap superuser, used by set-up only; the owner of the schema, as
+# which migrations run; and the role the portal connects as, with only the grants it needs.
+DB_ROLES = {
+    "admin": ("portal", "pg.password"),
+    "owner": ("portal_owner", "pg.owner.password"),
+    "app": ("portal_app", "pg.app.password"),
+}
+
+
+def local_database_url(name: str | None = None, role: str = "app") -> str | None:
+    """The URL of the project's own cluster (scripts/pg.sh) as one of its roles, if set-up has
+    created it."""
+    user, file_name = DB_ROLES[role]
+    password_file = LOCAL / file_name
     if not password_file.exists():
         return None
     port_file = LOCAL / "pg.port"
     port = port_file.read_text().strip() if port_file.exists() else "54329"
     name = name or os.environ.get("PORTAL_DBNAME", "antt_portal")
     password = password_file.read_text().strip()
-    return f"postgresql+psycopg://portal:{password}@127.0.0.1:{port}/{name}"
+    return f"postgresql+psycopg://{user}:{password}@127.0.0.1:{port}/{name}"
 
 
 def environment() -> str:
@@ -54,11 +66,19 @@ def load(overrides: dict | None = None) -> dict:
     )
     if not database_url:
         raise RuntimeError("DATABASE_URL is not set and scripts/setup.sh has not made a database")
+    # Migrations run as the schema's owner; the portal itself never does (see dbsetup.grant_app).
+    migration_url = (
+        overrides.get("MIGRATION_DATABASE_URI")
+        or os.environ.get("DATABASE_OWNER_URL")
+        or (None if os.environ.get("DATABASE_URL") else local_database_url(role="owner"))
+        or database_url
+    )
     config = {
         "PORTAL_ENV": env,
         "TESTING": env == "testing",
         "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(env),
         "SQLALCHEMY_DATABASE_URI": database_url,
+        "MIGRATION_DATABASE_URI": migration_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",

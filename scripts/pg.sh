@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's own PostgreSQL 15 cluster: its own data directory, port and socket, never the
 # machine's default cluster.
-#   scripts/pg.sh start | stop | status | createdb [NAME] | url [NAME]
+#   scripts/pg.sh start | stop | status | createdb [NAME] | grant [NAME] | url [NAME]
 # PostgreSQL refuses to run as root, so when we are root the server runs as the `postgres` user.
 # That user must be able to reach the data directory: when the clone sits under a folder only root
 # can enter, the cluster lives under /var/lib/antt-portal/<hash of this path> instead, and
@@ -12,10 +12,16 @@ ROOT=$(pwd)
 PGBIN=${PGBIN:-/usr/lib/postgresql/15/bin}
 DBNAME=${PORTAL_DBNAME:-antt_portal}
 
-# With DATABASE_URL set we use that server as it is and manage nothing.
+# With DATABASE_URL set we use that server as it is and manage nothing but the database and,
+# when DATABASE_OWNER_URL names the schema's owner, the grants of DATABASE_URL's role.
 if [[ -n "${DATABASE_URL:-}" && "${1:-}" != url ]]; then
     case "${1:-}" in
-        createdb) exec .venv/bin/python -m portal.dbsetup "$DATABASE_URL" ;;
+        createdb) exec .venv/bin/python -m portal.dbsetup "${DATABASE_OWNER_URL:-$DATABASE_URL}" ;;
+        grant)
+            if [[ -n "${DATABASE_OWNER_URL:-}" ]]; then
+                exec .venv/bin/python -m portal.dbsetup grant-urls "$DATABASE_OWNER_URL" "$DATABASE_URL"
+            fi
+            echo "DATABASE_OWNER_URL is not set: grant DATABASE_URL's role yourself (README)"; exit 0 ;;
         *) echo "DATABASE_URL is set: the project's own cluster is not used"; exit 0 ;;
     esac
 fi
@@ -99,6 +105,7 @@ case "${1:-}" in
     stop) pg "$PGBIN/pg_ctl" -D "$DATA" -m fast stop ;;
     status) pg "$PGBIN/pg_ctl" -D "$DATA" status ;;
     url) url "${2:-}" ;;
-    createdb) start; .venv/bin/python -m portal.dbsetup "$(url "${2:-}")" ;;
-    *) echo "usage: $0 start|stop|status|createdb [NAME]|url [NAME]" >&2; exit 2 ;;
+    createdb) start; .venv/bin/python -m portal.dbsetup create ${2:+"$2"} ;;
+    grant) .venv/bin/python -m portal.dbsetup grant ${2:+"$2"} ;;
+    *) echo "usage: $0 start|stop|status|createdb [NAME]|grant [NAME]|url [NAME]" >&2; exit 2 ;;
 esac

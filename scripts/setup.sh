@@ -59,5 +59,6 @@ fi
 # 5. The database: the project's own PostgreSQL cluster unless DATABASE_URL names another server.
 scripts/pg.sh start
 scripts/pg.sh createdb
-.venv/bin/flask --app wsgi db upgrade --directory migrations >/dev/null
+.venv/bin/flask --app wsgi db upgrade --directory migrations >/dev/null  # as the schema's owner
+scripts/pg.sh grant  # what the portal's own role may do (portal/dbsetup.py)
 echo "==> ready: database migrated"

@@ -23,8 +23,8 @@ import pytest
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from portal import create_app
-from portal.config import local_database_url
-from portal.dbsetup import drop_database, ensure_database
+from portal.config import DB_ROLES, local_database_url
+from portal.dbsetup import drop_database, ensure_database, grant_app
 from portal.demo.seed import seed
 from portal.extensions import db
 
@@ -38,33 +38,44 @@ HANOI_DISTRICTS = SHARED_DATA / "hanoi_districts2019_gischinhphu.geojson"
 # Several suites may run side by side on one cluster (e.g. two work trees): each sets its own
 # TEST_DB_SUFFIX so that none drops another's database.
 DB_SUFFIX = os.environ.get("TEST_DB_SUFFIX", "")
+OWNER, APP_ROLE = DB_ROLES["owner"][0], DB_ROLES["app"][0]
 
 
-def database_url_for(name: str) -> str:
+def database_url_for(name: str, role: str = "app") -> str:
+    """The test database `name` as one of the cluster's roles (portal.config.DB_ROLES).
+
+    With TEST_DATABASE_URL (a server of your own) that one role does everything.
+    """
     name += DB_SUFFIX
-    url = os.environ.get("TEST_DATABASE_URL") or local_database_url(name)
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url.rsplit("/", 1)[0] + "/" + name
+    url = local_database_url(name, role=role)
     if not url:
         pytest.exit(
             "No database: run `make test` (scripts/setup.sh makes one) or set TEST_DATABASE_URL"
         )
-    if os.environ.get("TEST_DATABASE_URL"):  # the server's, with our own database name
-        url = url.rsplit("/", 1)[0] + "/" + name
     return url
 
 
 def fresh_database(name: str) -> str:
-    """Drop and re-create a database with its extensions; the migrations build the schema."""
-    url = database_url_for(name)
-    drop_database(url)
-    ensure_database(url)
-    return url
+    """Drop and re-create a database with its extensions, owned by the owner role; the
+    migrations build the schema (see migrate). The URL the portal connects with."""
+    admin = database_url_for(name, "admin")
+    drop_database(admin)
+    ensure_database(admin, owner=None if os.environ.get("TEST_DATABASE_URL") else OWNER)
+    return database_url_for(name)
 
 
 def make_app(url: str):
+    database = url.rsplit("/", 1)[1]
     return create_app(
         {
             "PORTAL_ENV": "testing",
             "SQLALCHEMY_DATABASE_URI": url,
+            "MIGRATION_DATABASE_URI": database_url_for(database.removesuffix(DB_SUFFIX), "owner")
+            if not os.environ.get("TEST_DATABASE_URL")
+            else url,
             "SECRET_KEY": "test-secret-key",
             "SHARED_DATA_DIR": SHARED_DATA,
         }
@@ -72,10 +83,14 @@ def make_app(url: str):
 
 
 def migrate(app) -> None:
+    """The migrations as the schema's owner, then the portal role's grants, as set-up does."""
     from flask_migrate import upgrade
 
     with app.app_context():
         upgrade(directory=str(ROOT / "migrations"))
+    if not os.environ.get("TEST_DATABASE_URL"):
+        database = app.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[1]
+        grant_app(database_url_for(database.removesuffix(DB_SUFFIX), "admin"), OWNER, APP_ROLE)
 
 
 @pytest.fixture(scope="session")
