@@ -16,7 +16,7 @@ setup-test:
 run: setup
 	@$(VENV)/flask --app wsgi seed-demo --if-empty
 	@echo "==> portal at http://$(BIND)  (Ctrl-C stops it)"
-	@$(VENV)/gunicorn --workers $(WORKERS) --bind $(BIND) --access-logfile - 'wsgi:app'
+	@BIND=$(BIND) WORKERS=$(WORKERS) scripts/serve.sh  # as root: as an unprivileged user
 
 ## make test: everything needed, lint, then the whole suite
 test: setup-test

@@ -24,13 +24,14 @@ def local_database_url(name: str | None = None, role: str = "app") -> str | None
     """The URL of the project's own cluster (scripts/pg.sh) as one of its roles, if set-up has
     created it."""
     user, file_name = DB_ROLES[role]
-    password_file = LOCAL / file_name
-    if not password_file.exists():
+    try:
+        password = (LOCAL / file_name).read_text().strip()
+    except (FileNotFoundError, PermissionError):
+        # not made yet, or not ours: the portal's service user reads the app role's only
         return None
     port_file = LOCAL / "pg.port"
     port = port_file.read_text().strip() if port_file.exists() else "54329"
     name = name or os.environ.get("PORTAL_DBNAME", "antt_portal")
-    password = password_file.read_text().strip()
     return f"postgresql+psycopg://{user}:{password}@127.0.0.1:{port}/{name}"
 
 

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-packages=(postgresql-15 postgresql-15-postgis-3)
+packages=(postgresql-15 postgresql-15-postgis-3 acl)  # acl: setfacl, for scripts/serve.sh
 if [[ "${1:-}" == "--test" ]]; then
     packages+=(chromium gdal-bin)
 elif [[ "${1:-}" == "--bench" ]]; then

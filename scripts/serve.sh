@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Serves the portal under gunicorn, never as root (what `make run` runs after set-up).
+#   BIND=127.0.0.1:5000 WORKERS=2 scripts/serve.sh [extra gunicorn options]
+# As root, it makes an unprivileged system user (PORTAL_USER, default antt-portal), hands it the
+# two secrets it needs (the session key and the portal role's database password, readable by it
+# alone), and runs gunicorn as that user: the bootstrap superuser's and the schema owner's
+# passwords stay readable by root only. Anyone else runs gunicorn as themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+BIND=${BIND:-127.0.0.1:5000}
+WORKERS=${WORKERS:-2}
+SERVICE_USER=${PORTAL_USER:-antt-portal}
+GUNICORN=(.venv/bin/gunicorn --workers "$WORKERS" --bind "$BIND" --no-control-socket
+          --access-logfile - "$@" 'wsgi:app')
+
+if [[ $(id -u) -ne 0 ]]; then
+    exec "${GUNICORN[@]}"
+fi
+
+if ! id -u "$SERVICE_USER" >/dev/null 2>&1; then
+    echo "==> creating the system user $SERVICE_USER, which serves the portal"
+    useradd --system --user-group --no-create-home --home-dir /nonexistent \
+        --shell /usr/sbin/nologin "$SERVICE_USER"
+fi
+
+# The user must reach the code and the Python it runs on. Where a folder on the way is closed
+# to it (a clone under /root, pyenv's Python), it gets leave to pass through that folder only:
+# an ACL entry for this one user, with no right to list or read the folder.
+as_user() { setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --init-groups -- "$@"; }
+let_through() {
+    local path=$1 dir=/
+    local IFS=/
+    for part in ${path#/}; do
+        dir=${dir%/}/$part
+        [[ -d $dir ]] || break
+        if ! as_user test -x "$dir"; then
+            echo "==> letting $SERVICE_USER pass through $dir (setfacl u:$SERVICE_USER:x)"
+            setfacl -m "u:$SERVICE_USER:x" "$dir"
+        fi
+    done
+}
+let_through "$ROOT/.venv/bin"
+let_through "$(dirname "$(readlink -f .venv/bin/python)")"
+
+# Secrets: the user's own, mode 600. .local itself may be passed through but not listed.
+chmod 711 .local
+chown "$SERVICE_USER": .local/secret_key
+chmod 600 .local/secret_key
+if [[ -f .local/pg.app.password ]]; then
+    chown "$SERVICE_USER": .local/pg.app.password
+    chmod 600 .local/pg.app.password
+fi
+[[ -f .local/pg.port ]] && chmod 644 .local/pg.port  # not a secret
+for secret in .local/pg.password .local/pg.owner.password; do
+    [[ -f $secret ]] && chown root: "$secret" && chmod 600 "$secret"
+done
+
+cd "$ROOT"
+exec setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --init-groups --no-new-privs \
+    -- env HOME=/nonexistent "${GUNICORN[@]}"
