@@ -69,36 +69,76 @@ def register(app: Flask) -> None:
         default="auto",
         help="The file's CRS when it does not say: EPSG:4326, EPSG:3405, EPSG:3406, TM3:105.0 …",
     )
+    @click.option("--layer", help="The layer to read, in a file that has several.")
+    @click.option("--dry-run", is_flag=True, help="Check and report; write nothing.")
     @as_cli
     def import_boundaries(
-        file, level, parent_code, skip_invalid, valid_from, valid_to, decision_number, crs_key
+        file,
+        level,
+        parent_code,
+        skip_invalid,
+        valid_from,
+        valid_to,
+        decision_number,
+        crs_key,
+        layer,
+        dry_run,
     ):
         """Import boundaries (GeoJSON, zipped Shapefile, GeoPackage, KML); nothing is written
-        if any feature is unusable. Warnings (outside the parent, overlaps, gaps) are listed."""
-        from portal.boundaries.planning import ImportRejected, describe, import_features
+        if any feature is unusable. Warnings (outside the parent, overlaps, gaps) are listed.
+        The import is recorded as a boundary change, which planners can review and revert."""
+        from portal.audit import cli_actor
+        from portal.boundaries.planning import (
+            apply_plan,
+            describe,
+            describe_note,
+            describe_warning,
+            plan_file,
+        )
 
-        try:
-            report = import_features(
-                file.read_bytes(),
-                Level(level),
-                filename=file.name,
-                crs_key=crs_key,
-                parent_code=parent_code,
-                skip_invalid=skip_invalid,
-                valid_from=valid_from.date() if valid_from else None,
-                valid_to=valid_to.date() if valid_to else None,
-                decision_number=decision_number,
-                progress=_progress_printer(file.name),
+        progress = _progress_printer(file.name)
+        plan = plan_file(
+            file.read_bytes(),
+            file.name,
+            Level(level),
+            parent_code=parent_code,
+            crs_key=crs_key,
+            layer=layer,
+            progress=progress,
+        )
+        for note in plan.notes:
+            click.echo(describe_note(note), err=True)
+        for warning in plan.warnings:
+            click.echo(f"  cảnh báo: {describe_warning(warning)}", err=True)
+        if plan.file_problems or (plan.problems and not skip_invalid):
+            click.echo(f"Không nhập gì: {len(plan.problems)} lỗi trong tệp.", err=True)
+            for problem in plan.problems:
+                click.echo(f"  {describe(problem)}", err=True)
+            if not plan.file_problems:
+                click.echo("Dùng --skip-invalid để chỉ nhập các đối tượng hợp lệ.", err=True)
+            raise SystemExit(1)
+        if dry_run:
+            chosen = plan.writable(repairs=False, clean_only=False)
+            actions = [i.action for i in chosen]
+            click.echo(
+                f"Chạy thử {file.name}: {actions.count('create')} mới, "
+                f"{actions.count('update')} cập nhật, {actions.count('unchanged')} không đổi, "
+                f"{len(plan.problems)} lỗi. Không ghi gì."
             )
-        except ImportRejected as exc:
-            click.echo(exc.message, err=True)
-            for line in exc.details:
-                click.echo(f"  {line}", err=True)
-            click.echo("Dùng --skip-invalid để chỉ nhập các đối tượng hợp lệ.", err=True)
-            raise SystemExit(1) from None
+            return
+        report = apply_plan(
+            plan,
+            valid_from=valid_from.date() if valid_from else None,
+            valid_to=valid_to.date() if valid_to else None,
+            decision_number=decision_number,
+            actor=cli_actor.get(),
+            note=file.name,
+            progress=progress,
+        )
         click.echo(
             f"Đã nhập {file.name}: {report.created} mới, {report.updated} cập nhật, "
-            f"{report.unchanged} không đổi, {len(report.skipped)} bỏ qua."
+            f"{report.unchanged} không đổi, {len(report.skipped)} bỏ qua. "
+            f"Thay đổi số {report.change_id} (xem và hoàn tác ở trang Ranh giới)."
         )
         for problem in report.skipped:
             click.echo(f"  bỏ qua: {describe(problem)}", err=True)

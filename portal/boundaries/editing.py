@@ -13,11 +13,12 @@ import shapely
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import LineString, shape
 from shapely.ops import split as split_polygon
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from geo.checks import area_m2, check_placement
 from geo.features import check_wgs84_shape, parse_geojson_geometry
 from geo.partition import as_multipolygon
+from portal.audit import cli_actor
 from portal.boundaries.planning import PROBLEM_TEXT, describe_warning, keep_version
 from portal.decisions import decision_date
 from portal.errors import Forbidden, FormInvalid, NotFound
@@ -63,7 +64,7 @@ def decision(number: str, when: str) -> tuple[str, date]:
 
 def _actor() -> str:
     account = current_account()
-    return account.username if account else "system"
+    return account.username if account else cli_actor.get()
 
 
 def _siblings(area: Area, exclude: set[int]) -> list[tuple[str, shapely.Geometry]]:
@@ -97,13 +98,56 @@ def _active_team_rows(area_ids: list[int]) -> list[TeamArea]:
     )
 
 
-def _end_team_rows(rows: list[TeamArea], on: date) -> None:
+def _end_team_rows(rows: list[TeamArea], on: date) -> dict:
+    """End the rows on `on`; what they were, for a revert to put back exactly (team_cover)."""
+    snapshot = {
+        "rows": [
+            {
+                "area_id": row.area_id,
+                "team_id": row.team_id,
+                "commune_id": row.commune_id,
+                "valid_from": row.valid_from.isoformat(),
+                "valid_to": row.valid_to.isoformat() if row.valid_to else None,
+            }
+            for row in rows
+        ]
+    }
     for row in rows:
         # a row that began on the same day never covered a whole day: it goes
         if row.valid_from >= on:
             db.session.delete(row)
         else:
             row.valid_to = on
+    db.session.flush()
+    return snapshot
+
+
+def _restore_team_rows(cover: dict, today: date) -> None:
+    """Put back the coverage a change ended: the same rows, with their own dates."""
+    if "rows" not in cover:
+        # recorded before snapshots were kept ({area_id: team_id}): cover again from today
+        for area_id, team_id in cover.items():
+            _cover(team_id, db.session.get(Team, team_id).commune_id, [int(area_id)], today)
+        return
+    for kept in cover["rows"]:
+        valid_from = date.fromisoformat(kept["valid_from"])
+        valid_to = date.fromisoformat(kept["valid_to"]) if kept["valid_to"] else None
+        row = db.session.scalar(
+            select(TeamArea).where(
+                TeamArea.area_id == kept["area_id"],
+                TeamArea.team_id == kept["team_id"],
+                TeamArea.valid_from == valid_from,
+            )
+        )
+        if row is None:  # it was deleted (it began on the day of the change)
+            row = TeamArea(
+                team_id=kept["team_id"],
+                commune_id=kept["commune_id"],
+                area_id=kept["area_id"],
+                valid_from=valid_from,
+            )
+            db.session.add(row)
+        row.valid_to = valid_to
     db.session.flush()
 
 
@@ -245,9 +289,10 @@ def split(
     _end(area, when)
     db.session.flush()
     teams = _active_team_rows([area.id])
-    _end_team_rows(teams, when)
-    for row in teams:  # carried over: the team covers both parts
-        _cover(row.team_id, row.commune_id, [a.id for a in new], when)
+    carried = [(row.team_id, row.commune_id) for row in teams]
+    cover = _end_team_rows(teams, when)
+    for team_id, commune_id in carried:  # carried over: the team covers both parts
+        _cover(team_id, commune_id, [a.id for a in new], when)
     change = BoundaryChange(
         kind="split",
         commune_id=area.parent_id,
@@ -256,7 +301,7 @@ def split(
         actor=_actor(),
         before_ids=[area.id],
         after_ids=[a.id for a in new],
-        team_cover={str(r.area_id): r.team_id for r in teams},
+        team_cover=cover,
     )
     db.session.add(change)
     db.session.commit()
@@ -306,9 +351,8 @@ def merge(area_ids: list[int], name: str, number: str, when: str) -> BoundaryCha
     db.session.add(change)
     db.session.flush()
     rows = _active_team_rows([a.id for a in areas])
-    change.team_cover = {str(r.area_id): r.team_id for r in rows}
-    _end_team_rows(rows, when)
     teams = list(dict.fromkeys(r.team_id for r in rows))
+    change.team_cover = _end_team_rows(rows, when)
     if teams:
         _cover(teams[0], merged.parent_id, [merged.id], when)
     for team_id in teams[1:]:
@@ -331,16 +375,20 @@ def merge(area_ids: list[int], name: str, number: str, when: str) -> BoundaryCha
 
 
 def revert(change_id: int) -> BoundaryChange:
-    """Undo a change, as a new change: the boundaries and team coverage as they were before."""
+    """Undo a change, as a new change: exactly the areas, versions and coverage from before.
+
+    Whatever the kind, a change names the areas it made (after_ids), ended (before_ids) and
+    changed in place (version_ids: their earlier state), and the coverage rows it ended
+    (team_cover). A revert ends what was made, puts back what was changed from its version,
+    reopens what was ended and restores the same coverage rows. Nothing is deleted: the state
+    it undoes is kept as a version of its own.
+    """
     require_editor()
-    change = db.session.scalar(
-        select(BoundaryChange).where(
-            BoundaryChange.id == change_id,
-            BoundaryChange.commune_id.in_(
-                current_scope().areas(select(Area.id).where(Area.level == "commune"))
-            ),
-        )
-    )
+    scope = current_scope()
+    query = select(BoundaryChange).where(BoundaryChange.id == change_id)
+    if not scope.is_admin:
+        query = query.where(BoundaryChange.commune_id == scope.commune_id)
+    change = db.session.scalar(query)
     if change is None:
         raise NotFound(_("Không tìm thấy thay đổi số {id}.", id=change_id))
     if change.reverted_by_id or change.kind == "revert":
@@ -352,7 +400,10 @@ def revert(change_id: int) -> BoundaryChange:
             BoundaryChange.id > change.id,
             BoundaryChange.reverted_by_id.is_(None),
             BoundaryChange.kind != "revert",
-            BoundaryChange.before_ids.overlap(change.after_ids),
+            or_(
+                BoundaryChange.before_ids.overlap(change.after_ids),
+                BoundaryChange.after_ids.overlap(change.after_ids),
+            ),
         )
     )
     if later:
@@ -366,6 +417,14 @@ def revert(change_id: int) -> BoundaryChange:
             }
         )
     today = date.today()
+    versions = list(
+        db.session.scalars(
+            select(AreaVersion).where(AreaVersion.id.in_(list(change.version_ids or [])))
+        )
+    )
+    changed = [v.area_id for v in versions]
+    made = [i for i in change.after_ids if i not in changed]
+    ended = [i for i in change.before_ids if i not in changed]
     undo = BoundaryChange(
         kind="revert",
         commune_id=change.commune_id,
@@ -373,37 +432,36 @@ def revert(change_id: int) -> BoundaryChange:
         decision_date=today,
         actor=_actor(),
         before_ids=list(change.after_ids),
-        after_ids=list(change.before_ids),
+        after_ids=ended + changed,
         reverts_id=change.id,
     )
     db.session.add(undo)
     db.session.flush()
-    undo.team_cover = {str(r.area_id): r.team_id for r in _active_team_rows(list(change.after_ids))}
-    if change.kind == "edit":
-        for version_id in change.version_ids:
-            version = db.session.get(AreaVersion, version_id)
-            area = db.session.get(Area, version.area_id)
-            keep_version(area, today, undo.id)
-            area.geom = version.geom
-            area.name, area.name_search = version.name, fold(version.name)
-            area.valid_from = max(today, area.valid_from)
-            area.updated_at = func.now()
-    else:
-        rows = _active_team_rows(list(change.after_ids))
-        _end_team_rows(rows, today)
-        for area in areas_by_ids(list(change.after_ids)):
-            _end(area, today)
-        db.session.flush()
-        for area in areas_by_ids(list(change.before_ids)):
-            area.valid_to = None
-        db.session.flush()
-        # the teams that covered the areas when the change was made cover them again
-        for area_id, team_id in (change.team_cover or {}).items():
-            _cover(team_id, db.session.get(Team, team_id).commune_id, [int(area_id)], today)
-        for flag in db.session.scalars(
-            select(BoundaryFlag).where(BoundaryFlag.change_id == change.id)
-        ):
-            flag.resolved_at = func.now()
+    # 1. what the change made goes, with the coverage given to it
+    undo.team_cover = _end_team_rows(_active_team_rows(made), today)
+    for area in areas_by_ids(made):
+        _end(area, today)
+    db.session.flush()
+    # 2. what it changed in place is put back as it was; what it undoes is kept as a version
+    kept = []
+    for version in versions:
+        area = db.session.get(Area, version.area_id)
+        kept.append(keep_version(area, today, undo.id).id)
+        area.geom = version.geom
+        area.name, area.name_en = version.name, version.name_en
+        area.name_search = fold(version.name)
+        area.population, area.households = version.population, version.households
+        area.valid_from = version.valid_from
+        area.decision_number, area.decision_date = version.decision_number, version.decision_date
+        area.updated_at = func.now()
+    undo.version_ids = kept
+    # 3. what it ended is current again, covered by the same rows as before
+    for area in areas_by_ids(ended):
+        area.valid_to = None
+    db.session.flush()
+    _restore_team_rows(change.team_cover or {}, today)
+    for flag in db.session.scalars(select(BoundaryFlag).where(BoundaryFlag.change_id == change.id)):
+        flag.resolved_at = func.now()
     change.reverted_by_id = undo.id
     db.session.commit()
     return undo

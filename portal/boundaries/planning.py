@@ -16,10 +16,11 @@ from geo.checks import SpatialIssue, check_placement
 from geo.features import Feature, Problem
 from geo.partition import as_multipolygon
 from geo.readers import read_file
+from portal.audit import cli_actor
 from portal.errors import Invalid
 from portal.extensions import db
 from portal.i18n import _, label
-from portal.models import Area, AreaVersion, Level
+from portal.models import Area, AreaVersion, BoundaryChange, Level
 from portal.text import fold
 
 Progress = Callable[[str, int, int], None]  # (phase, done, total)
@@ -65,6 +66,18 @@ PROBLEM_TEXT = {
     "xml_entities": "Tệp KML chứa khai báo DTD hoặc thực thể XML (bị từ chối vì an toàn)",
     "bad_xml": "Tệp KML không phải XML hợp lệ",
     "unreadable": "Không đọc được tệp",
+    "reader_timeout": "Đọc tệp quá lâu nên đã dừng (tệp quá lớn hoặc quá phức tạp)",
+    "reader_memory": "Đọc tệp cần quá nhiều bộ nhớ nên đã dừng",
+    "reader_crashed": "Trình đọc tệp dừng bất thường: tệp hỏng hoặc không đúng định dạng",
+    "reader_output": "Tệp cho ra quá nhiều dữ liệu",
+    "not_geopackage": "Tệp không phải GeoPackage",
+    "gpkg_sql": (
+        "Lớp trong GeoPackage là câu lệnh SQL (view) hoặc có cột tính toán: chỉ nhận bảng dữ liệu"
+    ),
+    "no_such_layer": "Tệp không có lớp này",
+    "no_geometry_layer": "Tệp không có lớp nào chứa hình học",
+    "code_elsewhere": "Mã này đã là của một địa bàn thuộc đơn vị cấp trên khác",
+    "outside_scope": "Nằm ngoài xã, phường bạn phụ trách",
 }
 
 # Warnings: the feature can be written, but the planner should look at it.
@@ -87,6 +100,19 @@ def describe(problem: Problem) -> str:
     if problem.code:
         where += _(" (mã {code})", code=problem.code)
     return f"{where}: {text}"
+
+
+def describe_note(note: dict) -> str:
+    """What the planner should know about the file as a whole (which of its layers was read)."""
+    if note.get("kind") == "layers":
+        return _(
+            "Tệp có {n} lớp ({layers}); đã đọc lớp “{chosen}”. Muốn nhập lớp khác, hãy tải tệp"
+            " lên lại và ghi tên lớp đó.",
+            n=len(note["layers"]),
+            layers=", ".join(note["layers"]),
+            chosen=note["chosen"],
+        )
+    return str(note)
 
 
 def describe_warning(issue: SpatialIssue) -> str:
@@ -116,6 +142,7 @@ class ImportReport:
     unchanged: int = 0
     skipped: list[Problem] = field(default_factory=list)
     area_ids: list[int] = field(default_factory=list)
+    change_id: int | None = None  # the BoundaryChange that records the import, for a revert
 
 
 @dataclass
@@ -136,6 +163,7 @@ class Plan:
     items: list[PlannedFeature]
     problems: list[Problem]  # the feature cannot be written as it is
     warnings: list[SpatialIssue]  # it can, but a planner should look
+    notes: list[dict] = field(default_factory=list)  # about the file: e.g. which layer was read
 
     @property
     def file_problems(self) -> list[Problem]:
@@ -234,9 +262,16 @@ def plan_file(
     parent_code: str | None = None,
     crs_key: str = "auto",
     tolerance_m2: float = 100.0,
+    layer: str | None = None,
+    confine_to: int | None = None,
     progress: Progress | None = None,
 ) -> Plan:
-    """Read and check a file: what each feature would become, and every problem, writing nothing."""
+    """Read and check a file: what each feature would become, and every problem, writing nothing.
+
+    A code is matched only with an area of the same parent: a file never changes another
+    commune's village by naming its code. `confine_to` is the one commune a commune officer may
+    change: a feature outside it (beyond the tolerance) is an error, not a warning.
+    """
     if isinstance(data, str):
         data = data.encode()
     result = read_file(
@@ -244,6 +279,7 @@ def plan_file(
         filename,
         crs_key=crs_key,
         require_code=level != Level.VILLAGE,
+        layer=layer,
         progress=(lambda done, total: progress("check", done, total)) if progress else None,
     )
     problems = list(result.problems)
@@ -269,7 +305,13 @@ def plan_file(
                     problems.append(
                         Problem(feature.index, feature.code, "no_parent", parent_code or "")
                     )
+            if confine_to is not None and geom is not None and item.parent_id != confine_to:
+                problems.append(Problem(feature.index, feature.code, "outside_scope"))
             area = existing.get(feature.code) if feature.code else None
+            if area is not None and _parent_level(level) and area.parent_id != item.parent_id:
+                if item.parent_id is not None:
+                    problems.append(Problem(feature.index, feature.code, "code_elsewhere"))
+                area = None
             if area is not None:
                 item.area_id = area.id
                 same = geom is not None and to_shape(area.geom).equals_exact(
@@ -284,7 +326,19 @@ def plan_file(
         if item.feature.index in blocked and not item.feature.repaired:
             item.action = "blocked"
     warnings = [] if result.file_problems else _placement_warnings(items, level, tolerance_m2)
-    return Plan(level, result.source_crs, items, problems, warnings)
+    if confine_to is not None:
+        # an officer's feature reaching outside their commune is refused, not just pointed out
+        outside = [w for w in warnings if w.kind == "outside_parent" and w.index]
+        warnings = [w for w in warnings if w not in outside]
+        for w in outside:
+            code = next((i.feature.code for i in items if i.feature.index == w.index), None)
+            detail = _("{m} m² ngoài xã, phường", m=f"{w.area_m2:,.0f}".replace(",", "."))
+            problems.append(Problem(w.index, code, "outside_scope", detail, w.where))
+        problems.sort(key=lambda p: (p.index, p.kind))
+        for item in items:
+            if item.feature.index in {w.index for w in outside}:
+                item.action = "blocked"
+    return Plan(level, result.source_crs, items, problems, warnings, list(result.notes))
 
 
 def _placement_warnings(
@@ -337,17 +391,43 @@ def apply_plan(
     valid_to: date | None = None,
     decision_number: str | None = None,
     decision_date: date | None = None,
+    actor: str = "system",
+    note: str | None = None,
+    confine_to: int | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Write the plan's features (see Plan.writable); an earlier boundary is kept as a version."""
+    """Write the plan's features (see Plan.writable) and record them as one BoundaryChange.
+
+    An updated area keeps its earlier state as a version that the change names, so that
+    reverting the change restores exactly what was there. `confine_to` refuses, once more at
+    write time, any feature outside the one commune an officer may change.
+    """
     if plan.file_problems:
         raise ImportRejected(plan.problems)
     valid_from = valid_from or date.today()
     chosen = plan.writable(repairs=repairs, clean_only=clean_only)
+    if confine_to is not None and any(i.parent_id != confine_to for i in chosen):
+        raise Invalid(_("Tệp có địa bàn nằm ngoài xã, phường bạn phụ trách: không nhập gì."))
     written = {i.feature.index for i in chosen}
     report = ImportReport(skipped=[p for p in plan.problems if p.index not in written])
     level = plan.level
-    new_areas = []
+    parents = {i.parent_id for i in chosen}
+    change = BoundaryChange(
+        kind="import",
+        # a commune's villages: that commune's change; anything wider belongs to the city
+        commune_id=parents.pop() if level == Level.VILLAGE and len(parents) == 1 else None,
+        decision_number=decision_number or "",
+        decision_date=decision_date or valid_from,
+        actor=actor,
+        before_ids=[],
+        after_ids=[],
+        version_ids=[],
+        team_cover={},
+        note=note,
+    )
+    db.session.add(change)
+    db.session.flush()
+    new_areas, versions = [], []
     # the areas a feature updates, in one query rather than one per feature
     ids = [i.area_id for i in chosen if i.area_id]
     existing = {a.id: a for a in db.session.scalars(select(Area).where(Area.id.in_(ids)))}
@@ -368,11 +448,15 @@ def apply_plan(
             db.session.add(area)
             new_areas.append(area)
             report.created += 1
-        elif area.name == feature.name and to_shape(area.geom).equals_exact(geom, 0):
+        elif (
+            area.name == feature.name
+            and area.name_en == feature.name_en
+            and to_shape(area.geom).equals_exact(geom, 0)
+        ):
             report.unchanged += 1
             continue
         else:
-            keep_version(area, valid_from)
+            versions.append(keep_version(area, valid_from, change.id))
             area.updated_at = func.now()
             report.updated += 1
             report.area_ids.append(area.id)
@@ -385,6 +469,9 @@ def apply_plan(
         area.decision_date = decision_date
     db.session.flush()
     report.area_ids.extend(a.id for a in new_areas)
+    change.after_ids = list(report.area_ids)
+    change.version_ids = [v.id for v in versions]
+    report.change_id = change.id
     db.session.commit()
     return report
 
@@ -397,17 +484,25 @@ def import_features(
     parent_code: str | None = None,
     skip_invalid: bool = False,
     crs_key: str = "auto",
+    layer: str | None = None,
     valid_from: date | None = None,
     valid_to: date | None = None,
     decision_number: str | None = None,
     decision_date: date | None = None,
+    actor: str | None = None,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Import a boundary file in one go (the CLI and the demo): all features, or with
-    skip_invalid the usable ones. Raises ImportRejected, writing nothing, when a feature is
-    unusable and skip_invalid is not set, or when the file itself is."""
+    """Import a boundary file in one go (the demo, tests): all features, or with skip_invalid
+    the usable ones. Raises ImportRejected, writing nothing, when a feature is unusable and
+    skip_invalid is not set, or when the file itself is."""
     plan = plan_file(
-        data, filename, level, parent_code=parent_code, crs_key=crs_key, progress=progress
+        data,
+        filename,
+        level,
+        parent_code=parent_code,
+        crs_key=crs_key,
+        layer=layer,
+        progress=progress,
     )
     if plan.file_problems or (plan.problems and not skip_invalid):
         raise ImportRejected(plan.problems)
@@ -417,6 +512,8 @@ def import_features(
         valid_to=valid_to,
         decision_number=decision_number,
         decision_date=decision_date,
+        actor=actor or cli_actor.get(),
+        note=filename,
         progress=progress,
     )
 
@@ -435,6 +532,7 @@ def keep_version(area: Area, superseded_on: date, change_id: int | None = None) 
     version = AreaVersion(
         area_id=area.id,
         name=area.name,
+        name_en=area.name_en,
         population=area.population,
         households=area.households,
         geom=area.geom,
@@ -469,29 +567,33 @@ def plan_to_json(plan: Plan) -> tuple[list, list]:
         }
         for i in plan.items
     ]
-    problems = [
-        {
-            "severity": "error",
-            "index": p.index,
-            "code": p.code,
-            "kind": p.kind,
-            "detail": p.detail,
-            "where": list(p.where) if p.where else None,
-            "repairable": p.repairable,
-        }
-        for p in plan.problems
-    ] + [
-        {
-            "severity": "warning",
-            "index": w.index,
-            "kind": w.kind,
-            "area_m2": w.area_m2,
-            "where": list(w.where),
-            "other": w.other,
-            "shape": mapping(w.shape) if w.shape is not None else None,
-        }
-        for w in plan.warnings
-    ]
+    problems = (
+        [
+            {
+                "severity": "error",
+                "index": p.index,
+                "code": p.code,
+                "kind": p.kind,
+                "detail": p.detail,
+                "where": list(p.where) if p.where else None,
+                "repairable": p.repairable,
+            }
+            for p in plan.problems
+        ]
+        + [
+            {
+                "severity": "warning",
+                "index": w.index,
+                "kind": w.kind,
+                "area_m2": w.area_m2,
+                "where": list(w.where),
+                "other": w.other,
+                "shape": mapping(w.shape) if w.shape is not None else None,
+            }
+            for w in plan.warnings
+        ]
+        + [{"severity": "note", **n} for n in plan.notes]
+    )
     return features, problems
 
 
@@ -536,4 +638,7 @@ def plan_from_json(level: str, source_crs: str, features: list, problems: list) 
         for p in problems
         if p["severity"] == "warning"
     ]
-    return Plan(Level(level), source_crs, items, errors, warnings)
+    notes = [
+        {k: v for k, v in p.items() if k != "severity"} for p in problems if p["severity"] == "note"
+    ]
+    return Plan(Level(level), source_crs, items, errors, warnings, notes)

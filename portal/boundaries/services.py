@@ -73,8 +73,18 @@ def hub(page: int = 1, changes_page: int = 1) -> tuple[Page, Page, list[Boundary
     return paginate(_batches(), page), paginate(_changes(), changes_page), list(flags)
 
 
+def _confined_to(scope) -> int | None:
+    """The one commune a planner may change, or None for a city admin."""
+    return None if scope.is_admin else scope.commune_id
+
+
 def upload(
-    data: bytes, filename: str, level: str, commune_id: int | None, crs_key: str
+    data: bytes,
+    filename: str,
+    level: str,
+    commune_id: int | None,
+    crs_key: str,
+    layer: str | None = None,
 ) -> ImportBatch:
     """Read and check an upload (the dry run) and keep it for the planner's review."""
     editing.require_editor()
@@ -106,6 +116,8 @@ def upload(
         UPLOAD_LEVELS[level],
         parent_code=parent.code if parent else None,
         crs_key=crs_key,
+        layer=(layer or "").strip() or None,
+        confine_to=_confined_to(scope),
     )
     features, problems = planning.plan_to_json(plan)
     batch = ImportBatch(
@@ -151,6 +163,7 @@ class BatchView:
     usable: int
     clean: int
     map: maps.MapParts | None
+    notes: list[str]  # about the file as a whole, e.g. which of its layers was read
 
 
 def batch_view(batch_id: int, problems_page: int = 1, with_map: bool = True) -> BatchView:
@@ -200,6 +213,7 @@ def batch_view(batch_id: int, problems_page: int = 1, with_map: bool = True) -> 
         len(plan.writable(repairs=True, clean_only=False)),
         len(plan.writable(repairs=False, clean_only=True)),
         _batch_map(plan) if with_map else None,
+        [planning.describe_note(n) for n in plan.notes],
     )
 
 
@@ -266,26 +280,17 @@ def commit(batch_id: int, mode: str, repairs: bool, number: str, when: str) -> I
         valid_from=when,
         decision_number=number,
         decision_date=when,
-    )
-    change = BoundaryChange(
-        kind="import",
-        commune_id=batch.parent_id,
-        decision_number=number,
-        decision_date=when,
         actor=current_account().username,
-        before_ids=[],
-        after_ids=report.area_ids,
         note=batch.filename,
+        confine_to=_confined_to(current_scope()),
     )
-    db.session.add(change)
     batch.status = "committed"
     batch.committed_at = datetime.now(UTC)
-    db.session.flush()  # the change's id, for the result
     batch.result = {
         "created": report.created,
         "updated": report.updated,
         "unchanged": report.unchanged,
-        "change_id": change.id,
+        "change_id": report.change_id,
     }
     db.session.commit()
     return batch

@@ -58,6 +58,7 @@ def upload():
             request.form.get("level", ""),
             request.form.get("commune_id", type=int),
             request.form.get("crs", "auto"),
+            request.form.get("layer"),
         )
     except FormInvalid as exc:
         return index(exc.fields, exc.status)
