@@ -1,0 +1,69 @@
+"""Uploads through the web go through the limited reader: the attack files of the review, and a
+GeoPackage with several layers."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pyogrio.raw
+import shapely
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+
+from portal.models import Area
+from tests.conftest import csrf_token, signed_in
+
+
+def upload(client, data: bytes, filename: str, **form):
+    fields = {
+        "level": "village",
+        "crs": "auto",
+        "csrf_token": csrf_token(client, "/boundaries/"),
+        **form,
+        "file": (io.BytesIO(data), filename),
+    }
+    return client.post("/boundaries/uploads", data=fields, content_type="multipart/form-data")
+
+
+def test_a_kml_that_is_a_virtual_layer_shows_nothing_of_the_file_it_names(app, demo, tmp_path):
+    secret = tmp_path / "secret.csv"
+    secret.write_text("name,WKT\nSECRET-LINE,POINT (105.83 21.03)\n")
+    kml = f"""<OGRVRTDataSource><OGRVRTLayer name="x">
+      <SrcDataSource>CSV:{secret}</SrcDataSource><SrcLayer>secret</SrcLayer>
+      </OGRVRTLayer></OGRVRTDataSource>""".encode()
+    officer = signed_in(app, "canbo.xa")
+    response = upload(officer, kml, "villages.kml")
+    assert response.status_code == 303
+    page = officer.get(response.headers["Location"]).get_data(as_text=True)
+    assert "SECRET-LINE" not in page
+    assert "Tệp:" in page  # a problem with the file as a whole, said on the page
+
+
+def test_a_geopackage_with_two_layers_names_the_one_read_and_reads_the_one_asked(
+    app, demo, tmp_path
+):
+    officer = signed_in(app, "canbo.xa")
+    commune = demo.scalar(select(Area).where(Area.code == "00004"))
+    inner = to_shape(commune.geom).representative_point().buffer(0.0005)
+    path = tmp_path / "two.gpkg"
+    for layer, name in (("thon_cu", "Tổ dân phố Cũ"), ("thon_moi", "Tổ dân phố Mới")):
+        pyogrio.raw.write(
+            path,
+            np.array([shapely.to_wkb(inner)], dtype=object),
+            [np.array([name], dtype=object)],
+            fields=["name"],
+            geometry_type="Polygon",
+            crs="EPSG:4326",
+            driver="GPKG",
+            layer=layer,
+            append=path.exists(),
+        )
+    first = officer.get(upload(officer, path.read_bytes(), "two.gpkg").headers["Location"])
+    page = first.get_data(as_text=True)
+    assert "đã đọc lớp “thon_cu”" in page
+    assert "Tổ dân phố Cũ" in page and "Tổ dân phố Mới" not in page
+    chosen = upload(officer, path.read_bytes(), "two.gpkg", layer="thon_moi")
+    page = officer.get(chosen.headers["Location"]).get_data(as_text=True)
+    assert "Tổ dân phố Mới" in page and "Tổ dân phố Cũ" not in page
+    assert demo.scalar(select(func.count()).where(Area.name == "Tổ dân phố Mới")) == 0
