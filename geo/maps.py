@@ -2,10 +2,17 @@
 
 Every script and stylesheet comes from our own server: folium's CDN defaults are replaced, and
 render_parts() refuses a map that would still link to another host.
+
+Every text a map shows passes through text(): folium's tooltips and popups, and Leaflet's layer
+control, put strings into the page as HTML, and names come from uploads and forms. The functions
+that add layers escape the names and properties they are given, so no caller can put HTML on a map.
 """
 
 from __future__ import annotations
 
+import html
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import folium
@@ -74,21 +81,71 @@ def new_map(assets: Assets, tiles: Tiles | None, bounds: tuple[float, float, flo
     return m
 
 
+def text(value: object) -> str:
+    """A value as HTML that shows it literally: the one escape every map text goes through.
+
+    folium's GeoJsonTooltip and GeoJsonPopup build their table in JavaScript (a template string
+    put into innerHTML), and Leaflet's layer control sets a layer's name as innerHTML; both take
+    the string as HTML, so it is escaped here exactly once and reads on screen as it was stored.
+    """
+    if isinstance(value, dict | list):
+        # folium would JSON.stringify an object into the HTML unescaped: make it a string first
+        value = json.dumps(value, ensure_ascii=False)
+    return html.escape(str(value), quote=True)
+
+
+def _escaped_feature(feature: dict) -> dict:
+    """A copy of a GeoJSON feature whose properties are map text (the caller's dict untouched)."""
+    properties = {
+        key: value if value is None or isinstance(value, bool | int | float) else text(value)
+        for key, value in (feature.get("properties") or {}).items()
+    }
+    return {**feature, "properties": properties}
+
+
+def _escaped(collection: dict) -> dict:
+    """A copy of a FeatureCollection (or one Feature) with every feature's properties escaped."""
+    if collection.get("type") == "Feature":
+        return _escaped_feature(collection)
+    return {**collection, "features": [_escaped_feature(f) for f in collection["features"]]}
+
+
+def _details(tooltip_fields: Sequence[str], popup_fields: Sequence[str]) -> dict:
+    """folium's tooltip and popup for these properties, without field labels (they are ours)."""
+    details: dict = {}
+    if tooltip_fields:
+        details["tooltip"] = folium.GeoJsonTooltip(
+            fields=list(tooltip_fields), labels=False, sticky=True
+        )
+    if popup_fields:
+        details["popup"] = folium.GeoJsonPopup(fields=list(popup_fields), labels=False)
+    return details
+
+
 def add_outline(m: folium.Map, feature: dict, name: str) -> None:
-    folium.GeoJson(feature, name=name, style_function=lambda _f: STYLE_OUTLINE).add_to(m)
+    """An area's outline, under the layer name `name`."""
+    folium.GeoJson(
+        _escaped(feature), name=text(name), style_function=lambda _f: STYLE_OUTLINE
+    ).add_to(m)
 
 
-def add_children(m: folium.Map, collection: dict, name: str, tooltip_fields: list[str]) -> None:
-    """Child areas, each with a tooltip naming it."""
+def add_children(
+    m: folium.Map,
+    collection: dict,
+    name: str,
+    tooltip_fields: Sequence[str],
+    popup_fields: Sequence[str] = (),
+) -> None:
+    """Child areas, each with a tooltip naming it (and a popup, given its fields)."""
     if not collection.get("features"):
         return
     folium.GeoJson(
-        collection,
-        name=name,
+        _escaped(collection),
+        name=text(name),
         style_function=lambda _f: STYLE_CHILD,
         highlight_function=lambda _f: STYLE_CHILD_HIGHLIGHT,
-        tooltip=folium.GeoJsonTooltip(fields=tooltip_fields, labels=False, sticky=True),
         zoom_on_click=False,
+        **_details(tooltip_fields, popup_fields),
     ).add_to(m)
 
 
@@ -116,17 +173,24 @@ def display_shape(geom, tolerance: float) -> dict:
     return shapely.geometry.mapping(shapely.set_precision(simple, 1e-6))
 
 
-def add_status_layer(m: folium.Map, collection: dict, name: str, styles: dict[str, dict]) -> None:
-    """Features coloured by their properties.status, with a tooltip naming them."""
+def add_status_layer(
+    m: folium.Map,
+    collection: dict,
+    name: str,
+    styles: dict[str, dict],
+    popup_fields: Sequence[str] = (),
+) -> None:
+    """Features coloured by their properties.status, with a tooltip showing properties.label."""
     if not collection.get("features"):
         return
     folium.GeoJson(
-        collection,
-        name=name,
+        _escaped(collection),
+        name=text(name),
+        # statuses are codes ("ok", "no_team"), which escaping leaves as they are
         style_function=lambda f: styles.get(f["properties"].get("status"), STYLE_CHILD),
         highlight_function=lambda _f: STYLE_CHILD_HIGHLIGHT,
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False, sticky=True),
         zoom_on_click=False,
+        **_details(["label"], popup_fields),
     ).add_to(m)
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import html
 import json
 import re
 
+import folium
 import pytest
 import shapely
 
@@ -64,3 +67,74 @@ def test_map_is_fitted_to_the_bounds():
     script = maps.render_parts(build(), ("/vendor/",)).script
     assert "fitBounds" in script
     assert "[[21.0, 105.8], [21.01, 105.81]]" in script
+
+
+# Map text: what folium and Leaflet put in as HTML arrives escaped once, so it reads literally.
+PAYLOAD = "<img src=x onerror=alert(1)>"
+IFRAME = "<iframe srcdoc=\"<script src='/vendor/htmx.org/dist/htmx.min.js'></script>\"></iframe>"
+
+
+def _collection(**properties) -> dict:
+    return {
+        "type": "FeatureCollection",
+        "features": [{"type": "Feature", "geometry": SQUARE, "properties": properties}],
+    }
+
+
+def _layers(script: str) -> list[dict]:
+    """The GeoJSON each layer of a rendered map hands to Leaflet, decoded from the script."""
+    return [json.loads(m) for m in re.findall(r"_add\((\{.*\})\);", script)]
+
+
+def hostile_map():
+    """A map with the payload everywhere a map shows text; and the dicts it was given."""
+    m = maps.new_map(ASSETS, None, (105.80, 21.00, 105.81, 21.01))
+    outline = {"type": "Feature", "geometry": SQUARE, "properties": {"name": PAYLOAD}}
+    children = _collection(name=PAYLOAD, note=IFRAME)
+    statuses = _collection(status="error", label=PAYLOAD, note=PAYLOAD, people=120)
+    given = copy.deepcopy([outline, children, statuses])
+    maps.add_outline(m, outline, PAYLOAD)
+    maps.add_children(m, children, IFRAME, ["name"], ["note"])
+    maps.add_status_layer(m, statuses, PAYLOAD, maps.STATUS_STYLES, popup_fields=["note"])
+    folium.LayerControl().add_to(m)  # Leaflet's control sets each layer's name as innerHTML
+    return m, given, [outline, children, statuses]
+
+
+def test_text_escapes_once_for_html():
+    assert maps.text("Tổ 1 & 2") == "Tổ 1 &amp; 2"
+    assert maps.text(PAYLOAD) == "&lt;img src=x onerror=alert(1)&gt;"
+    assert maps.text("Thôn 'Đông' \"A\"") == "Thôn &#x27;Đông&#x27; &quot;A&quot;"
+    assert maps.text({"a": "<b>"}) == "{&quot;a&quot;: &quot;&lt;b&gt;&quot;}"
+    assert html.unescape(maps.text(IFRAME)) == IFRAME  # the browser shows it back as written
+
+
+def test_no_tooltip_popup_or_layer_name_reaches_the_map_as_html():
+    m, given, passed = hostile_map()
+    parts = maps.render_parts(m, ("/vendor/",))
+    assert passed == given  # escaped copies: the caller's features are left as they were
+    everything = parts.html + parts.script
+    for tag in ("<img", "<iframe", "<script src="):
+        assert tag not in everything
+    layers = _layers(parts.script)
+    assert len(layers) == 3
+    for layer in layers:
+        for feature in layer["features"]:
+            for key, value in feature["properties"].items():
+                if key not in ("status", "people"):
+                    # the JavaScript string folium puts into innerHTML: escaped, exactly once
+                    assert value in (maps.text(PAYLOAD), maps.text(IFRAME)), (key, value)
+                    assert "<" not in value and ">" not in value
+    overlays = re.search(r"overlays\s*:\s*\{(.*?)\}", parts.script, re.S).group(1)
+    names = {json.loads(k) for k in re.findall(r'^\s*("(?:[^"\\]|\\.)*")\s*:', overlays, re.M)}
+    assert names == {maps.text(PAYLOAD), maps.text(IFRAME)}
+    # what is not text stays as it was: the status picks the colour, numbers stay numbers
+    assert maps.STATUS_STYLES["error"]["fillColor"] in parts.script
+    assert layers[2]["features"][0]["properties"]["people"] == 120
+
+
+def test_tooltips_and_popups_are_still_built_as_html():
+    """Why the text is escaped at all: folium's tooltip and popup set innerHTML. Were that ever to
+    become textContent, escaped names would show their entities and this test says so."""
+    script = maps.render_parts(hostile_map()[0], ("/vendor/",)).script
+    assert script.count(".bindTooltip(") == 2 and script.count(".bindPopup(") == 2
+    assert script.count("div.innerHTML=table") == 4
