@@ -93,7 +93,12 @@ def protect_blueprint(bp) -> None:
 
 
 def content_security_policy(tile_url: str | None) -> dict:
-    """Scripts only from us or carrying this response's nonce; nothing from other hosts."""
+    """Scripts only with this response's nonce, even from our own origin; nothing from other hosts.
+
+    'strict-dynamic' makes browsers that know it ignore 'self': a script our pages did not tag,
+    such as one loading our own htmx inside injected markup, cannot run. 'self' stays only for
+    browsers too old for 'strict-dynamic'. No frames, workers or plugins: the portal uses none.
+    """
     images = ["'self'", "data:"]
     if tile_url:
         parts = urlsplit(tile_url)
@@ -101,14 +106,18 @@ def content_security_policy(tile_url: str | None) -> dict:
             images.append(f"{parts.scheme}://{parts.netloc}")
     return {
         "default-src": "'self'",
-        "script-src": "'self'",  # plus the nonce Talisman adds per response
+        # plus the nonce Talisman adds per response; every <script> we serve carries it
+        "script-src": ["'strict-dynamic'", "'self'"],
         # Leaflet and folium set inline styles; styles cannot run code
         "style-src": ["'self'", "'unsafe-inline'"],
         "img-src": images,
         "connect-src": "'self'",
         "font-src": "'self'",
         "object-src": "'none'",
-        "base-uri": "'self'",
+        "frame-src": "'none'",
+        "child-src": "'none'",
+        "worker-src": "'none'",
+        "base-uri": "'none'",
         "form-action": "'self'",
         "frame-ancestors": "'none'",
     }
