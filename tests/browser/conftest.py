@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import create_engine
+
+from tests.conftest import database_url_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -31,3 +34,11 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session")
+def live_db(live_server):
+    """The live server's database, for a test that plants data in it (and puts it back)."""
+    engine = create_engine(database_url_for("antt_portal_e2e"))
+    yield engine
+    engine.dispose()
