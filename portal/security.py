@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import time
 from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, redirect, request, session, url_for
-from sqlalchemy import select
+from flask import Flask, Response, g, redirect, request, session, url_for
 
-from portal.extensions import db, htmx, talisman
-from portal.models import Account
+from portal.auth import sessions
+from portal.extensions import htmx, talisman
+from portal.models import Account, AccountSession
 from portal.scope import Scope, scope_for
 
 
@@ -26,31 +25,26 @@ def current_scope() -> Scope:
     return g.scope
 
 
+def current_session() -> AccountSession | None:
+    """The server-side row of this request's session, if signed in."""
+    return g.get("account_session")
+
+
 def _load_account() -> None:
+    """Who is signed in: the session row the cookie's id names, checked on every request."""
     g.account = None
-    account_id = session.get("account_id")
-    if account_id is None:
+    token = session.get(sessions.COOKIE_KEY)
+    if token is None:
         return
-    # Idle timeout, checked on the server: a copied cookie is no longer good once idle.
-    now = int(time.time())
-    idle_limit = current_app.config["IDLE_TIMEOUT_MINUTES"] * 60
-    seen = session.get("seen", 0)
-    if now - seen > idle_limit:
-        _end(expired=True)
+    resumed = sessions.resume(token)
+    if resumed.account is None:
+        _end(resumed.expired)
         return
-    if now - seen > 60:  # refresh at most once a minute, not a new cookie on every request
-        session["seen"] = now
-    account = db.session.scalar(
-        select(Account).where(Account.id == account_id, Account.is_active.is_(True))
-    )
-    if account is None or account.session_epoch != session.get("epoch", 0):
-        # disabled, deleted or given a new password since this session signed in
-        _end(expired=False)
-        return
-    g.account = account
+    g.account = resumed.account
+    g.account_session = resumed.record
 
 
-def _end(expired: bool) -> None:
+def _end(expired: str | None) -> None:
     lang = session.get("lang")
     session.clear()
     if lang:
@@ -62,7 +56,7 @@ def _to_login() -> Response:
     target = url_for(
         "auth.login",
         next=request.full_path if request.method == "GET" else None,
-        expired=1 if g.get("session_expired") else None,
+        expired=g.get("session_expired"),  # idle or age: the login page says which
     )
     if htmx:
         # a fragment request cannot show a login page inside the fragment: send the whole page

@@ -506,4 +506,6 @@ EN: dict[str, str] = {
     "Tệp có địa bàn nằm ngoài xã, phường bạn phụ trách: không nhập gì.": "The file has areas outside the commune you are responsible for: nothing was imported.",
     "Lớp cần đọc (GeoPackage, Shapefile có nhiều lớp)": "Layer to read (a GeoPackage or Shapefile with several layers)",
     "để trống: lớp đa giác đầu tiên": "leave empty: the first polygon layer",
+    # --- issue 10: server-side sessions, throttling, caching, health check, CSV exports ---
+    "Phiên làm việc đã kết thúc vì đã quá {h} giờ kể từ khi đăng nhập. Hãy đăng nhập lại.": "Your session ended because {h} hours have passed since you signed in. Sign in again.",
 }

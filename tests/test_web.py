@@ -67,7 +67,7 @@ def test_login_renews_the_session_and_logout_ends_it(client, demo):
     login(client, "quantri", "ha-noi-an-toan-2025")
     with client.session_transaction() as s:
         assert "planted" not in s
-        assert s["account_id"]
+        assert s["sid"]
     token = csrf_token(client, "/areas/")
     assert client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert client.get("/areas/").status_code == 302

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 
 from flask import session
 from sqlalchemy import func, select
 
-from portal.auth import throttle
+from portal.auth import sessions, throttle
 from portal.auth.passwords import (
     MIN_LENGTH,
     hash_password,
@@ -20,6 +19,7 @@ from portal.errors import DomainError, Invalid
 from portal.extensions import db
 from portal.i18n import _
 from portal.models import Account, AccountRole
+from portal.security import current_session
 
 
 class LoginFailed(DomainError):
@@ -64,18 +64,18 @@ def authenticate(username: str, password: str, address: str | None) -> Account:
     if needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
     account.last_login_at = datetime.now(UTC)
-    throttle.clear_account(username)
+    throttle.clear_account(username, address)
     db.session.commit()
     return account
 
 
-def start_session(account: Account) -> None:
+def start_session(account: Account, user_agent: str | None = None) -> None:
+    """Sign the account in: a new server-side session whose random id goes in the cookie."""
     # a new session at login: nothing from before the login carries over (session fixation)
+    sessions.end(current_session())
     lang = session.get("lang")
     session.clear()
-    session["account_id"] = account.id
-    session["seen"] = int(time.time())
-    session["epoch"] = account.session_epoch
+    session[sessions.COOKIE_KEY] = sessions.open_session(account, user_agent)
     if lang:
         session["lang"] = lang
     session.permanent = True
@@ -83,10 +83,12 @@ def start_session(account: Account) -> None:
 
 def keep_session(account: Account) -> None:
     """After the signed-in account's own password changed, its session carries on."""
-    session["epoch"] = account.session_epoch
+    sessions.keep(current_session(), account)
 
 
 def end_session() -> None:
+    """Sign out: the session ends on the server, so a copy of the cookie is worthless too."""
+    sessions.end(current_session())
     lang = session.get("lang")
     session.clear()
     if lang:

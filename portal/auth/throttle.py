@@ -1,11 +1,27 @@
-"""Sign-in throttling by account name and by address, shared by every worker through PostgreSQL.
+"""Sign-in throttling by account name at an address, and by address, shared by every worker
+through PostgreSQL.
 
-The account key is the name typed, whether or not such an account exists, so the answer never
-tells an attacker which names are real.
+Why the account limit counts per (name, address) and not per name alone: counted per name, a
+stranger's five wrong passwords locked a known account name (names follow patterns and are no
+secret) for everyone, a denial of service that needs no skill at all. Counted per pair, the
+stranger locks the name at their own address only; its owner still signs in from theirs.
+
+Guessing one account's password from many addresses is met elsewhere. The password policy (12
+characters at least, none of the commonest 30,000 passwords, zxcvbn score 3: some 10^8 guesses
+expected) leaves far too many candidates for 5 tries per address per 15 minutes (480 a day): a
+botnet of a thousand addresses would need months per account. The per-address limit (30 failures
+across all names) stops one address from spraying a common password over many names, and an IPv6
+address counts by its /64, the block one subscriber is given, so nobody steps through their own
+addresses. argon2id keeps a copied accounts table from being cracked offline instead, so online
+guessing, bounded here, is the only way in.
+
+The name is counted as typed, whether or not such an account exists, so the answers never tell
+an attacker which names are real.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -14,9 +30,27 @@ from sqlalchemy import delete, func, insert, select
 from portal.extensions import db
 from portal.models import LoginFailure
 
+NAME_CHARS = 80  # as long as any account name (accounts.username); longer ones match none
+
+
+def _address(address: str | None) -> str:
+    """The address as throttling counts it: IPv4 as is, IPv6 by its /64."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:  # not an address (a misconfigured proxy's header): as is, bounded
+        return (address or "unknown")[:45]
+    if ip.version == 6:
+        if ip.ipv4_mapped:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
 
 def keys(username: str, address: str | None) -> tuple[str, str]:
-    return f"user:{username.strip().lower()}", f"ip:{address or 'unknown'}"
+    """The two counters a sign-in goes against: the name at this address, and the address."""
+    name = username.strip().lower()[:NAME_CHARS].replace("\x00", "")
+    where = _address(address)
+    return f"user:{name}@{where}", f"ip:{where}"
 
 
 def _window() -> datetime:
@@ -55,6 +89,7 @@ def record_failure(username: str, address: str | None) -> None:
     db.session.commit()
 
 
-def clear_account(username: str) -> None:
-    """A successful sign-in forgets the account's failures (not the address's)."""
-    db.session.execute(delete(LoginFailure).where(LoginFailure.key == keys(username, None)[0]))
+def clear_account(username: str, address: str | None) -> None:
+    """A successful sign-in forgets the name's failures at this address (not the address's, nor
+    the name's at other addresses: an owner signing in must not unlock a stranger's guessing)."""
+    db.session.execute(delete(LoginFailure).where(LoginFailure.key == keys(username, address)[0]))

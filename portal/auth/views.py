@@ -33,14 +33,14 @@ def login():
         except (services.LoginFailed, services.LoginThrottled) as exc:
             error, status = exc.message, exc.status
         else:
-            services.start_session(account)
+            services.start_session(account, request.user_agent.string)
             return redirect(_safe_next(request.args.get("next")))
     return render_template(
         "auth/login.html",
         error=error,
         username=username,
         next=request.args.get("next"),
-        expired=request.args.get("expired") == "1",
+        expired=request.args.get("expired"),
     ), status
 
 

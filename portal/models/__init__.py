@@ -1,6 +1,6 @@
 """The portal's data model, one module per aggregate."""
 
-from portal.models.account import Account, AccountRole
+from portal.models.account import Account, AccountRole, AccountSession
 from portal.models.area import KINDS, Area, AreaVersion, Level
 from portal.models.audit import AuditEntry, LoginFailure
 from portal.models.boundary import AreaPart, BoundaryChange, BoundaryFlag, ImportBatch
@@ -11,6 +11,7 @@ __all__ = [
     "KINDS",
     "Account",
     "AccountRole",
+    "AccountSession",
     "Area",
     "AreaPart",
     "AreaVersion",

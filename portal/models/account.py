@@ -43,3 +43,26 @@ class Account(db.Model):
 
     commune = relationship("Area", foreign_keys=[commune_id])
     team = relationship("Team", foreign_keys=[team_id])
+
+
+class AccountSession(db.Model):
+    """One sign-in, kept on the server (portal.auth.sessions).
+
+    The cookie carries only a random id; this row decides whether it is still good, so signing
+    out, the idle timeout and the absolute lifetime hold even for a copied cookie. Only the id's
+    SHA-256 is stored: a copy of this table cannot be replayed as cookies.
+    """
+
+    __tablename__ = "account_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    # the account's session_epoch at sign-in: a password reset bumps the account's and ends this
+    epoch: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    user_agent: Mapped[str | None] = mapped_column(String(200))

@@ -36,11 +36,12 @@ class AuditEntry(db.Model):
 
 
 class LoginFailure(db.Model):
-    """A failed sign-in, by account name and by address; shared by all workers for throttling."""
+    """A failed sign-in, by account name at an address and by address; shared by all workers
+    for throttling (portal.auth.throttle)."""
 
     __tablename__ = "login_failures"
     __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    key: Mapped[str] = mapped_column(String(200))  # "user:<name>" or "ip:<address>"
+    key: Mapped[str] = mapped_column(String(200))  # "user:<name>@<address>" or "ip:<address>"
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
