@@ -86,6 +86,19 @@ def protect_blueprint(bp) -> None:
         return None
 
 
+# Files that are the same for everyone, signed in or not: browsers may keep them.
+SHARED_FILES = frozenset({"static", "vendor"})
+
+
+def _no_store_when_signed_in(response: Response) -> Response:
+    """Nothing shown to a signed-in account is kept by the browser or a proxy: pages and
+    fragments hold names, phones and scope that the next user of a shared computer must not
+    find in the cache or the back button. Public pages stay cacheable."""
+    if current_account() is not None and request.endpoint not in SHARED_FILES:
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def content_security_policy(tile_url: str | None) -> dict:
     """Scripts only with this response's nonce, even from our own origin; nothing from other hosts.
 
@@ -131,4 +144,5 @@ def init_app(app: Flask) -> None:
     )
     app.permanent_session_lifetime = timedelta(hours=app.config["SESSION_MAX_HOURS"])
     app.before_request(_load_account)
+    app.after_request(_no_store_when_signed_in)
     app.jinja_env.globals["current_account"] = current_account

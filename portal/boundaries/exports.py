@@ -14,6 +14,7 @@ from flask import Response
 from geoalchemy2.shape import to_shape
 from sqlalchemy import or_, select
 
+from portal.downloads import attachment
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.i18n import _
@@ -44,7 +45,8 @@ def _areas(commune_id: int | None) -> tuple[str, list[Area]]:
         if commune is None:
             raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=commune_id))
         query = query.where(or_(Area.id == commune.id, Area.parent_id == commune.id))
-        label = fold(commune.name).replace(" ", "_")
+        # names come from uploads: the file name keeps letters and digits only, never a path
+        label = re.sub(r"[^a-z0-9]+", "_", fold(commune.name)).strip("_") or "xa"
     else:
         if not scope.is_staff:
             raise NotFound(_("Không tìm thấy."))
@@ -113,6 +115,4 @@ def download(fmt: str, commune_id: int | None) -> Response:
         mimetype = "application/geopackage+sqlite3"
     else:
         raise NotFound(_("Không có định dạng xuất này."))
-    return Response(
-        body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    return attachment(body, mimetype, name)

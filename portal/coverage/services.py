@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import dataclass, field
 
@@ -17,6 +15,7 @@ from geo import maps
 from geo.coverage import Coverage, Village, analyse
 from portal import mapping
 from portal.coverage import queries
+from portal.downloads import csv_text
 from portal.errors import Forbidden, NotFound
 from portal.extensions import db
 from portal.i18n import _
@@ -223,17 +222,22 @@ def _collection(features) -> dict:
 
 
 def problems_csv(result: Report) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["kind", "commune", "what", "population", "area_m2", "west", "south", "east", "north"]
+    """The problems as CSV; names come from users, so every text cell is spreadsheet-safe."""
+    header = ["kind", "commune", "what", "population", "area_m2", "west", "south", "east", "north"]
+    return csv_text(
+        header,
+        (
+            [
+                p.kind,
+                p.commune,
+                p.label,
+                p.population or "",
+                round(p.area_m2, 1) if p.area_m2 is not None else "",
+                *[round(v, 6) for v in p.bounds],
+            ]
+            for p in result.problems
+        ),
     )
-    for p in result.problems:
-        area = round(p.area_m2, 1) if p.area_m2 is not None else ""
-        writer.writerow(
-            [p.kind, p.commune, p.label, p.population or "", area, *[round(v, 6) for v in p.bounds]]
-        )
-    return out.getvalue()
 
 
 def gaps_geojson(result: Report) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, render_template, request
 
 from portal.coverage import services
+from portal.downloads import attachment
 from portal.extensions import htmx
 from portal.pagination import Page
 from portal.security import protect_blueprint
@@ -57,19 +58,13 @@ def commune(commune_id: int):
 def problems_csv():
     services.require_planner()
     result = services.report(request.args.get("commune_id", type=int))
-    return Response(
-        "\ufeff" + services.problems_csv(result),  # a BOM, so spreadsheet programs read UTF-8
-        mimetype="text/csv",
-        headers={"Content-Disposition": 'attachment; filename="van-de-phu-kin.csv"'},
-    )
+    return attachment(services.problems_csv(result), "text/csv", "van-de-phu-kin.csv")
 
 
 @bp.get("/gaps.geojson")
 def gaps_geojson():
     services.require_planner()
     result = services.report(request.args.get("commune_id", type=int))
-    return Response(
-        services.gaps_geojson(result),
-        mimetype="application/geo+json",
-        headers={"Content-Disposition": 'attachment; filename="dat-chua-thuoc-thon.geojson"'},
+    return attachment(
+        services.gaps_geojson(result), "application/geo+json", "dat-chua-thuoc-thon.geojson"
     )

@@ -1,3 +1,5 @@
+"""Liveness and readiness for operators and load balancers."""
+
 from __future__ import annotations
 
 from sqlalchemy import text
@@ -11,8 +13,10 @@ class DatabaseDown(DomainError):
     status = 503
 
 
-def versions() -> dict:
-    """The database and PostGIS versions; DatabaseDown when the database does not answer."""
+def check(detail: bool) -> dict:
+    """Up, and with `detail` the database and PostGIS versions (which tell an attacker which
+    published flaws to try, so only operators get them); DatabaseDown when the database does
+    not answer."""
     try:
         row = db.session.execute(
             text("SELECT current_setting('server_version'), postgis_lib_version()")
@@ -20,4 +24,6 @@ def versions() -> dict:
     except SQLAlchemyError as exc:
         db.session.rollback()
         raise DatabaseDown("database unavailable") from exc
+    if not detail:
+        return {"status": "ok"}
     return {"status": "ok", "database": f"PostgreSQL {row[0]}", "postgis": row[1]}

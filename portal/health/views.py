@@ -1,15 +1,40 @@
 from __future__ import annotations
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
 from portal.health import services
+from portal.models import AccountRole
+from portal.security import current_account
 
 bp = Blueprint("health", __name__)
+
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+# a proxy on the same machine makes every visitor look local; these headers give it away
+FORWARDING = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def _detailed() -> bool:
+    """Versions for a signed-in city admin, or for `?detail=1` asked on the machine itself.
+
+    "The machine itself" is a loopback peer with no proxy in between: with PROXY_HOPS set, the
+    address is what a proxy says, so no request counts as local then.
+    """
+    account = current_account()
+    if account is not None and account.role == AccountRole.ADMIN:
+        return True
+    return (
+        request.args.get("detail") == "1"
+        and not current_app.config["PROXY_HOPS"]
+        and request.remote_addr in LOOPBACK
+        and not any(header in request.headers for header in FORWARDING)
+    )
 
 
 @bp.get("/healthz")
 def healthz():
+    """The public learns only up or down."""
     try:
-        return jsonify(services.versions())
-    except services.DatabaseDown as exc:
-        return jsonify({"status": "error", "error": exc.message}), 503
+        return jsonify(services.check(detail=_detailed()))
+    except services.DatabaseDown:
+        current_app.logger.warning("healthz: the database does not answer")
+        return jsonify({"status": "error"}), 503
