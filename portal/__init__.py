@@ -22,7 +22,7 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    from portal import assets, audit, cli, errors, i18n, security
+    from portal import assets, audit, cli, errors, i18n, inputs, security
     from portal.extensions import csrf, db, htmx, migrate
 
     db.init_app(app)
@@ -34,6 +34,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     audit.init_app(app)
     assets.init_app(app)
     errors.register(app)
+    inputs.init_app(app)  # before the blueprints: their <int:…> take its bounded converter
     cli.register(app)
 
     from portal.accounts.views import bp as accounts_bp

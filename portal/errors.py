@@ -22,6 +22,15 @@ class DomainError(Exception):
         self.details = details or []
 
 
+class BadParameter(DomainError):
+    """A query or form parameter the request cannot be served with; the message and details
+    name it."""
+
+    def __init__(self, name: str, message: str):
+        super().__init__(message, details=[{"parameter": name}])
+        self.parameter = name
+
+
 class NotFound(DomainError):
     status = 404
 

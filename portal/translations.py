@@ -508,4 +508,9 @@ EN: dict[str, str] = {
     "để trống: lớp đa giác đầu tiên": "leave empty: the first polygon layer",
     # --- issue 10: server-side sessions, throttling, caching, health check, CSV exports ---
     "Phiên làm việc đã kết thúc vì đã quá {h} giờ kể từ khi đăng nhập. Hãy đăng nhập lại.": "Your session ended because {h} hours have passed since you signed in. Sign in again.",
+    # --- issue 10: no input causes a 500 (control characters, ids, lengths) ---
+    "Tham số “{name}” chứa ký tự điều khiển (như NUL), không được chấp nhận.": "Parameter “{name}” holds a control character (such as NUL), which is not accepted.",
+    "Không tìm thấy đối tượng mà tham số “{name}” chỉ tới.": "Nothing was found for parameter “{name}”.",
+    "Lựa chọn không hợp lệ: không có đối tượng nào như vậy.": "Not a valid choice: there is no such item.",
+    "Dài quá {n} ký tự cho phép (đang có {m}).": "Longer than the {n} characters allowed ({m} given).",
 }

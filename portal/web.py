@@ -4,12 +4,52 @@ from __future__ import annotations
 
 from flask import make_response, redirect, render_template, request, url_for
 
+from portal.errors import FormInvalid, NotFound
 from portal.extensions import htmx
+from portal.i18n import _
+from portal.inputs import to_id, to_page
 
 
 def page_arg(name: str = "page") -> int:
-    """A page number from the query string; anything odd means the first page."""
-    return max(request.args.get(name, 1, type=int) or 1, 1)
+    """A page number from the query string; anything odd means the first page, a number past
+    the last page an empty page."""
+    return to_page(request.args.get(name))
+
+
+def id_arg(name: str) -> int | None:
+    """An id from the query string; None when absent or empty. One that no row can have (not a
+    number, or past PostgreSQL's integer) is not found, like an id outside one's scope."""
+    text = request.args.get(name, "").strip()
+    if not text:
+        return None
+    number = to_id(text)
+    if number is None:
+        raise NotFound(_("Không tìm thấy đối tượng mà tham số “{name}” chỉ tới.", name=name))
+    return number
+
+
+def _not_an_id(name: str) -> FormInvalid:
+    return FormInvalid({name: _("Lựa chọn không hợp lệ: không có đối tượng nào như vậy.")})
+
+
+def form_id(name: str) -> int | None:
+    """An id chosen in the posted form; None when absent or empty, a field error when no row
+    can have it."""
+    text = request.form.get(name, "").strip()
+    if not text:
+        return None
+    number = to_id(text)
+    if number is None:
+        raise _not_an_id(name)
+    return number
+
+
+def form_ids(name: str) -> list[int]:
+    """The ids chosen in a multiple choice of the posted form; a field error if one cannot be."""
+    numbers = [to_id(text) for text in request.form.getlist(name) if text.strip()]
+    if None in numbers:
+        raise _not_an_id(name)
+    return numbers
 
 
 def history_fragment(history, endpoint: str, **args) -> str:

@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from geo.maps import MapParts
-from portal.errors import DomainError, NotFound
+from portal.errors import BadParameter, NotFound
 from portal.extensions import db
 from portal.i18n import _, current_language
 from portal.lookup import maps, queries
@@ -24,14 +24,6 @@ VILLAGES_PER_PAGE = 100
 OUTLINE_TOLERANCE = 0.00003  # about 3 m: invisible on a phone, keeps the card light
 EMERGENCY = "113"
 VNEID_URL = "https://vneid.gov.vn/"
-
-
-class BadParameter(DomainError):
-    """A query parameter is missing or wrong; the message and details name it."""
-
-    def __init__(self, name: str, message: str):
-        super().__init__(message, details=[{"parameter": name}])
-        self.parameter = name
 
 
 class OutsideEveryArea(NotFound):
