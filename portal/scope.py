@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Select, false, or_, select
 
+from portal.errors import MESSAGES, NotFound
+from portal.i18n import _
 from portal.models import Account, AccountRole, Area, Member, Team, TeamArea
 
 
@@ -30,6 +32,12 @@ class Scope:
     @property
     def is_staff(self) -> bool:
         return self.role is not None
+
+    def require(self, *roles: str) -> None:
+        """The pages of a role one does not hold answer 404, as an id outside one's scope does:
+        a team leader learns no more from /accounts/ than from another commune's team."""
+        if self.role not in roles:
+            raise NotFound(_(MESSAGES[404]))
 
     def _covered_areas(self) -> Select:
         """The villages the leader's team covers today."""

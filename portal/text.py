@@ -18,7 +18,9 @@ def fold(text: str) -> str:
     text = text.replace("đ", "d").replace("Đ", "D")
     decomposed = unicodedata.normalize("NFD", text)
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return _SPACES.sub(" ", stripped.lower()).strip()
+    # composed again: a Hangul syllable decomposes into letters that are not marks, and the
+    # folded name must fit the same column as the name
+    return _SPACES.sub(" ", unicodedata.normalize("NFC", stripped.lower())).strip()
 
 
 MIN_QUERY = 2  # one letter matches nearly every name

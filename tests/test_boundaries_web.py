@@ -167,9 +167,9 @@ def test_a_hostile_upload_changes_nothing_and_says_why(admin, demo):
 
 def test_team_leaders_have_no_boundary_pages(app, demo):
     leader = signed_in(app, "totruong")
-    assert leader.get("/boundaries/").status_code == 403
+    assert leader.get("/boundaries/").status_code == 404
     village = demo.scalar(select(Area.id).where(Area.level == "village").limit(1))
-    assert leader.get(f"/boundaries/villages/{village}/edit").status_code == 403
+    assert leader.get(f"/boundaries/villages/{village}/edit").status_code == 404
 
 
 def test_edit_through_the_form_then_revert(admin, demo):

@@ -11,7 +11,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
 from portal.boundaries import editing
-from portal.errors import Forbidden, FormInvalid
+from portal.errors import FormInvalid, NotFound
 from portal.models import Account, Area, AreaVersion, BoundaryFlag, TeamArea
 
 TODAY = date.today().isoformat()
@@ -199,5 +199,5 @@ def test_subdivided_parts_follow_every_change(as_user):
 
 def test_team_leaders_may_not_edit_boundaries(as_user):
     s = as_user("totruong")
-    with pytest.raises(Forbidden):
+    with pytest.raises(NotFound):
         editing.edit_boundary(villages(s)[0].id, {}, "1", TODAY)

@@ -84,4 +84,4 @@ def test_officers_see_their_commune_and_leaders_not_at_all(app, demo):
     assert officer.get(f"/coverage/{commune(demo).id}").status_code == 200
     assert officer.get(f"/coverage/{commune(demo, '00008').id}").status_code == 404
     leader = signed_in(app, "totruong")
-    assert leader.get("/coverage/").status_code == 403
+    assert leader.get("/coverage/").status_code == 404

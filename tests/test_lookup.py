@@ -287,7 +287,7 @@ def test_team_leaders_may_not_edit_police_contacts_and_officers_only_their_own(a
     commune_id = demo.scalar(select(Area.id).where(Area.name == "Phường Ba Đình"))
     other_id = demo.scalar(select(Area.id).where(Area.name == "Phường Giảng Võ"))
     village_id = demo.scalar(select(Area.id).where(Area.parent_id == commune_id).limit(1))
-    assert signed_in(app, "totruong").get(f"/areas/{commune_id}/police").status_code == 403
+    assert signed_in(app, "totruong").get(f"/areas/{commune_id}/police").status_code == 404
     officer = signed_in(app, "canbo.xa")
     assert officer.get(f"/areas/{other_id}/police").status_code == 404
     assert officer.get(f"/areas/{village_id}/police").status_code == 404

@@ -195,7 +195,7 @@ def test_lists_and_search_show_only_the_scope(app, objects, username):
     assert "Thành phố Hà Nội" not in tree
     found = client.get("/areas/", query_string={"q": "ngoc ha"}).get_data(as_text=True)
     assert "Không có địa bàn nào khớp" in found
-    assert client.get("/accounts/").status_code == 403
+    assert client.get("/accounts/").status_code == 404
     teams = client.get("/teams/").get_data(as_text=True)
     assert "Tổ dân phố số 1<" in teams
 

@@ -236,7 +236,7 @@ def test_creating_a_team_for_villages_without_one(admin, demo):
 
 def test_a_team_leader_keeps_members_but_does_not_create_teams(app, demo):
     leader = signed_in(app, "totruong")
-    assert leader.get("/teams/new").status_code == 403
+    assert leader.get("/teams/new").status_code == 404
     own = demo.scalar(select(Team.id).where(Team.id == select(func.min(Team.id)).scalar_subquery()))
     assert leader.get(f"/teams/{own}/members/new").status_code == 200
 

@@ -6,18 +6,20 @@ Only city admins may: every lookup goes through the scope, so anyone else finds 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from portal import audit
 from portal.accounts import queries
 from portal.auth.passwords import hash_password, weakness
 from portal.auth.services import MIN_LENGTH, PASSWORD_PROBLEMS, create_account, keep_session
-from portal.errors import Forbidden, FormInvalid, NotFound
+from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _, label
+from portal.inputs import to_id, too_long
 from portal.models import Account, AccountRole, Area, Team
 from portal.pagination import Page, paginate
 from portal.security import current_account, current_scope
+from portal.text import nfc
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 ROLE_LABELS = {
@@ -44,16 +46,12 @@ class AccountForm:
 
     @classmethod
     def from_form(cls, form) -> AccountForm:
-        def number(name):
-            value = form.get(name, "").strip()
-            return int(value) if value.isdigit() else None
-
         return cls(
             username=form.get("username", "").strip().lower(),
-            full_name=" ".join(form.get("full_name", "").split()),
+            full_name=nfc(form.get("full_name", "")),  # composed, spaces collapsed, as stored
             role=form.get("role", ""),
-            commune_id=number("commune_id"),
-            team_id=number("team_id"),
+            commune_id=to_id(form.get("commune_id")),
+            team_id=to_id(form.get("team_id")),
             password=form.get("password", ""),
         )
 
@@ -64,8 +62,7 @@ class AccountForm:
 
 
 def _require_admin() -> None:
-    if not current_scope().is_admin:
-        raise Forbidden(_("Chỉ quản trị thành phố được quản lý tài khoản."))
+    current_scope().require("admin")
 
 
 def list_accounts(text: str = "", page: int = 1) -> Page:
@@ -87,6 +84,7 @@ def history(account_id: int, page: int = 1) -> tuple[Account, Page]:
 
 def choices(commune_id: int | None) -> tuple[list[Area], list[Team]]:
     """Communes, and the teams of the chosen commune, for the form's selects."""
+    _require_admin()  # the form itself is the admin's: no one else sees the empty form either
     scope = current_scope()
     communes = list(db.session.scalars(queries.communes(scope)))
     teams = (
@@ -141,6 +139,7 @@ def create(form: AccountForm) -> Account:
     commune_id, team_id = _check_scope(form, errors)
     if problem := _password_error(form.password, form.username):
         errors["password"] = problem
+    errors = too_long(asdict(form), Account) | errors
     if errors:
         raise FormInvalid(errors)
     account = create_account(
@@ -164,6 +163,7 @@ def update(account_id: int, form: AccountForm) -> Account:
     commune_id, team_id = _check_scope(form, errors)
     if account.id == current_account().id and form.role != AccountRole.ADMIN:
         errors["role"] = _("Bạn không thể tự bỏ quyền quản trị của mình.")
+    errors = too_long({"full_name": form.full_name}, Account) | errors  # the name changes
     if errors:
         raise FormInvalid(errors)
     account.full_name = form.full_name

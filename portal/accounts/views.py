@@ -8,7 +8,7 @@ from portal.accounts import services
 from portal.errors import FormInvalid
 from portal.extensions import htmx
 from portal.security import protect_blueprint
-from portal.web import changed, history_fragment, page_arg, see
+from portal.web import changed, history_fragment, id_arg, page_arg, see
 
 bp = Blueprint("accounts", __name__, url_prefix="/accounts")
 protect_blueprint(bp)
@@ -27,7 +27,7 @@ def index():
 @bp.get("/team-options")
 def team_options():
     """The team select for the commune chosen in the account form."""
-    _, teams = services.choices(request.args.get("commune_id", type=int))
+    _, teams = services.choices(id_arg("commune_id"))
     return render_template("accounts/_team_select.html", teams=teams, selected=None)
 
 

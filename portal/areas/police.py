@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from portal.areas import queries
 from portal.areas.services import get_area
-from portal.errors import Forbidden, FormInvalid, NotFound
+from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _
+from portal.inputs import too_long
 from portal.lookup.services import police_name_of
 from portal.models import Area, Level, PoliceContact
 from portal.security import current_scope
@@ -32,9 +33,8 @@ class PoliceForm:
 
 
 def editable_commune(area_id: int) -> Area:
-    """A current commune in the user's scope that the user may keep; Forbidden or NotFound."""
-    if current_scope().role not in ("admin", "commune_officer"):
-        raise Forbidden(_("Chỉ quản trị thành phố và cán bộ xã, phường sửa liên hệ công an."))
+    """A current commune in the user's scope that the user may keep, or NotFound."""
+    current_scope().require("admin", "commune_officer")
     area = get_area(area_id)
     if area.level != Level.COMMUNE.value or not area.is_current:
         raise NotFound(_("Liên hệ công an chỉ có ở xã, phường đang hiệu lực."))
@@ -54,15 +54,11 @@ def form_for(commune: Area) -> PoliceForm:
 
 def save(commune: Area, form: PoliceForm) -> PoliceContact:
     """Record the contact; FormInvalid (nothing changed) names each wrong field."""
-    errors = {}
+    errors = too_long(asdict(form), PoliceContact)
     if not form.name:
         errors["name"] = _("Nhập tên đơn vị công an.")
-    elif len(form.name) > 200:
-        errors["name"] = _("Tên dài quá 200 ký tự.")
     if problem := phone_problem(form.phone):
         errors["phone"] = problem
-    if len(form.address) > 300:
-        errors["address"] = _("Địa chỉ dài quá 300 ký tự.")
     if errors:
         raise FormInvalid(errors)
     contact = contact_of(commune.id) or PoliceContact(commune_id=commune.id)

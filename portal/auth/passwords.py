@@ -54,6 +54,8 @@ def weakness(password: str, username: str = "") -> str | None:
         return "common"
     if username and username.lower() in lowered:
         return "contains_username"
-    if zxcvbn(password[:100], user_inputs=[username] if username else [])["score"] < MIN_STRENGTH:
+    # zxcvbn refuses more than 72 characters (ValueError); the first 72 tell the strength well
+    # enough, and a longer password is no weaker for what follows
+    if zxcvbn(password[:72], user_inputs=[username] if username else [])["score"] < MIN_STRENGTH:
         return "guessable"
     return None

@@ -21,7 +21,7 @@ from geo.partition import as_multipolygon
 from portal.audit import cli_actor
 from portal.boundaries.planning import PROBLEM_TEXT, describe_warning, keep_version
 from portal.decisions import decision_date
-from portal.errors import Forbidden, FormInvalid, NotFound
+from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _, label
 from portal.models import Area, AreaVersion, BoundaryChange, BoundaryFlag, Team, TeamArea
@@ -33,8 +33,7 @@ TOLERANCE_M2 = 100.0  # slivers below this, left by snapping, are trimmed silent
 
 def require_editor() -> None:
     """City admins and commune officers keep boundaries; team leaders and the public do not."""
-    if current_scope().role not in ("admin", "commune_officer"):
-        raise Forbidden(_("Chỉ quản trị thành phố và cán bộ xã, phường được sửa ranh giới."))
+    current_scope().require("admin", "commune_officer")  # others: 404, as out of scope
 
 
 def village(area_id: int) -> Area:

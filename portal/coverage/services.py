@@ -16,7 +16,7 @@ from geo.coverage import Coverage, Village, analyse
 from portal import mapping
 from portal.coverage import queries
 from portal.downloads import csv_text
-from portal.errors import Forbidden, NotFound
+from portal.errors import NotFound
 from portal.extensions import db
 from portal.i18n import _
 from portal.models import Area
@@ -83,8 +83,7 @@ class Report:
 
 def require_planner() -> None:
     """Coverage is the planners' view: city admins and commune officers."""
-    if current_scope().role not in ("admin", "commune_officer"):
-        raise Forbidden(_("Trang này dành cho quản trị thành phố và cán bộ xã, phường."))
+    current_scope().require("admin", "commune_officer")
 
 
 def _communes(commune_id: int | None) -> list[Area]:

@@ -9,7 +9,7 @@ from portal.downloads import attachment
 from portal.extensions import htmx
 from portal.pagination import Page
 from portal.security import protect_blueprint
-from portal.web import page_arg
+from portal.web import id_arg, page_arg
 
 bp = Blueprint("coverage", __name__, url_prefix="/coverage")
 protect_blueprint(bp)
@@ -26,7 +26,7 @@ def _render(commune_id: int | None):
     services.require_planner()
     kind = request.args.get("kind", "")
     kind = kind if kind in services.KINDS else ""
-    only = request.args.get("commune", type=int)
+    only = id_arg("commune")
     fragment = bool(htmx and htmx.target == "problem-list")
     result = services.report(commune_id)
     problems = _page(services.filtered(result, kind, only), page_arg())
@@ -57,14 +57,14 @@ def commune(commune_id: int):
 @bp.get("/problems.csv")
 def problems_csv():
     services.require_planner()
-    result = services.report(request.args.get("commune_id", type=int))
+    result = services.report(id_arg("commune_id"))
     return attachment(services.problems_csv(result), "text/csv", "van-de-phu-kin.csv")
 
 
 @bp.get("/gaps.geojson")
 def gaps_geojson():
     services.require_planner()
-    result = services.report(request.args.get("commune_id", type=int))
+    result = services.report(id_arg("commune_id"))
     return attachment(
         services.gaps_geojson(result), "application/geo+json", "dat-chua-thuoc-thon.geojson"
     )

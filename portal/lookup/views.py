@@ -10,7 +10,7 @@ from flask import Blueprint, jsonify, redirect, render_template, request, url_fo
 
 from portal.extensions import htmx
 from portal.lookup import services
-from portal.web import page_arg
+from portal.web import id_arg, page_arg
 
 bp = Blueprint("lookup", __name__)
 bp.add_app_template_global(services.phone_text, "phone_text")
@@ -22,14 +22,14 @@ def index():
     q = request.args.get("q", "").strip()
     if htmx and htmx.target == "lookup-results":
         return render_template("lookup/_results.html", q=q, results=services.search(q, page_arg()))
-    view = services.start_page(q, page_arg(), request.args.get("tinh", type=int))
+    view = services.start_page(q, page_arg(), id_arg("tinh"))
     return render_template("lookup/index.html", view=view)
 
 
 @bp.get("/tra-cuu/chon")
 def choose():
     """The path without JavaScript: a commune (or province) chosen from a list leads to its page."""
-    chosen = request.args.get("xa", type=int) or request.args.get("tinh", type=int)
+    chosen = id_arg("xa") or id_arg("tinh")
     if chosen is None:
         return redirect(url_for("lookup.index"))
     return redirect(url_for("lookup.area", area_id=chosen), 303)

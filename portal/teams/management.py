@@ -8,15 +8,16 @@ departure and a new appointment, so both teams' history stays whole.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from sqlalchemy import select
 
 from portal.decisions import decision_date, parse_date
-from portal.errors import Forbidden, FormInvalid, NotFound
+from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _
+from portal.inputs import to_id, too_long
 from portal.models import Area, Member, SizingRule, Team, TeamArea
 from portal.security import current_scope
 from portal.teams.rules import HANOI, Sizing
@@ -88,20 +89,38 @@ class TeamForm:
 
     @classmethod
     def from_form(cls, form) -> TeamForm:
-        commune = form.get("commune_id", "")
         return cls(
             nfc(form.get("name", "")),
-            int(commune) if commune.isdigit() else None,
-            [int(v) for v in form.getlist("area_ids") if v.isdigit()],
+            to_id(form.get("commune_id")),
+            # an id no area can have stays, as 0, so that the check names the field
+            [to_id(v) or 0 for v in form.getlist("area_ids") if v.strip()],
             form.get("phone", "").replace(" ", ""),
             nfc(form.get("decision_number", "")),
             form.get("decision_date", ""),
         )
 
 
+def new_team_form(commune_id: int | None) -> TeamForm:
+    """An empty team form, for the commune asked for when it is one the user keeps (else 404:
+    another commune's villages are not shown)."""
+    require_team_manager()
+    if commune_id is not None:
+        _commune(commune_id)
+    return TeamForm(commune_id=commune_id)
+
+
+def _commune(commune_id: int) -> Area:
+    """A commune in the user's scope, or NotFound."""
+    commune = db.session.scalar(
+        current_scope().areas(select(Area).where(Area.id == commune_id, Area.level == "commune"))
+    )
+    if commune is None:
+        raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=commune_id))
+    return commune
+
+
 def require_team_manager() -> None:
-    if current_scope().role not in ("admin", "commune_officer"):
-        raise Forbidden(_("Chỉ quản trị thành phố và cán bộ xã, phường lập và sửa tổ."))
+    current_scope().require("admin", "commune_officer")
 
 
 def check_team(form: TeamForm, team_id: int | None = None) -> dict[str, str]:
@@ -149,7 +168,7 @@ def check_team(form: TeamForm, team_id: int | None = None) -> dict[str, str]:
                         _("{area} đã do {team} phụ trách", area=a, team=t) for a, t in taken
                     ),
                 )
-    return errors
+    return too_long(asdict(form), Team) | errors  # a rule's own message comes first
 
 
 def save_team(form: TeamForm, team_id: int | None = None) -> Team:
@@ -244,13 +263,12 @@ class MemberForm:
 
     @classmethod
     def from_form(cls, form) -> MemberForm:
-        residence = form.get("residence_area_id", "")
         return cls(
             nfc(form.get("full_name", "")),
             form.get("role", "member"),
             form.get("phone", "").replace(" ", ""),
             form.get("birth_date", ""),
-            int(residence) if residence.isdigit() else None,
+            to_id(form.get("residence_area_id")),
             form.get("resident_since", ""),
             form.get("education", ""),
             form.get("remote_area") == "1",
@@ -263,10 +281,8 @@ class MemberForm:
 
 def managed_team(team_id: int) -> Team:
     """A team the user may keep: admins and officers in scope, a leader their own."""
-    team = _team(team_id)
-    if current_scope().role not in ("admin", "commune_officer", "team_leader"):
-        raise Forbidden(_("Không có quyền sửa tổ này."))
-    return team
+    current_scope().require("admin", "commune_officer", "team_leader")
+    return _team(team_id)
 
 
 def check_member(team: Team, form: MemberForm, member_id: int | None = None) -> dict[str, str]:
@@ -326,7 +342,7 @@ def check_member(team: Team, form: MemberForm, member_id: int | None = None) -> 
         errors["education"] = _(
             "Cần tốt nghiệp trung học cơ sở; tiểu học chỉ được chấp nhận ở vùng đặc biệt khó khăn."
         )
-    return errors
+    return too_long(asdict(form), Member) | errors  # a rule's own message comes first
 
 
 def add_member(team_id: int, form: MemberForm) -> Member:
@@ -390,7 +406,7 @@ def leave(team_id: int, member_id: int, on: str, decision: str) -> Member:
     """A member leaves (dismissal or resignation) by a dated decision; the record stays."""
     team = managed_team(team_id)
     member = _member(team, member_id)
-    errors = {}
+    errors = too_long({"left_decision": nfc(decision)}, Member)
     when = parse_date(on)
     if when is None:
         errors["left_on"] = _("Nhập ngày thôi làm thành viên.")
@@ -416,6 +432,13 @@ def move(
     target = _team(to_team_id) if to_team_id else None
     if target is None or target.id == team.id or target.commune_id != team.commune_id:
         raise FormInvalid({"to_team_id": _("Chọn một tổ khác của cùng xã, phường.")})
+    # the decision ends one appointment and makes the other; the signer signs the new one
+    if errors := too_long(
+        {"left_decision": nfc(decision), "signer": nfc(signer)},
+        left_decision=Member.appointment_number,
+        signer=Member.appointment_signer,
+    ):
+        raise FormInvalid(errors)
     form = MemberForm(
         full_name=member.full_name,
         role="member",
@@ -451,7 +474,7 @@ def team_choices(commune_id: int | None) -> dict:
         )
     ).all()
     villages = []
-    if commune_id:
+    if commune_id and commune_id in {c.id for c in communes}:  # never another commune's
         villages = db.session.scalars(
             select(Area)
             .where(Area.parent_id == commune_id, Area.valid_to.is_(None))

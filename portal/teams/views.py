@@ -8,7 +8,7 @@ from portal.errors import FormInvalid
 from portal.extensions import htmx
 from portal.security import protect_blueprint
 from portal.teams import management, services
-from portal.web import history_fragment, page_arg, see
+from portal.web import form_id, history_fragment, id_arg, page_arg, see
 
 bp = Blueprint("teams", __name__, url_prefix="/teams")
 protect_blueprint(bp)
@@ -49,7 +49,7 @@ def _team_form_page(form, errors, team=None, status=200):
 def new():
     management.require_team_manager()
     if request.method == "GET":
-        form = management.TeamForm(commune_id=request.args.get("commune_id", type=int))
+        form = management.new_team_form(id_arg("commune_id"))
         return _team_form_page(form, {})
     form = management.TeamForm.from_form(request.form)
     try:
@@ -78,7 +78,7 @@ def validate_team():
     """Validation as one types: the message (or none) for one field of the team form."""
     management.require_team_manager()
     form = management.TeamForm.from_form(request.form)
-    errors = management.check_team(form, request.args.get("team_id", type=int))
+    errors = management.check_team(form, id_arg("team_id"))
     return _field_error(request.args.get("field", ""), errors)
 
 
@@ -126,7 +126,7 @@ def edit_member(team_id: int, member_id: int):
 def validate_member(team_id: int):
     team = management.managed_team(team_id)
     form = management.MemberForm.from_form(request.form)
-    errors = management.check_member(team, form, request.args.get("member_id", type=int))
+    errors = management.check_member(team, form, id_arg("member_id"))
     return _field_error(request.args.get("field", ""), errors)
 
 
@@ -150,7 +150,7 @@ def member_moves(team_id: int, member_id: int):
         management.move(
             team_id,
             member_id,
-            request.form.get("to_team_id", type=int),
+            form_id("to_team_id"),
             request.form.get("left_on", ""),
             request.form.get("left_decision", ""),
             request.form.get("signer", ""),
