@@ -498,6 +498,9 @@ EN: dict[str, str] = {
     "Tệp có địa bàn nằm ngoài xã, phường bạn phụ trách: không nhập gì.": "The file has areas outside the commune you are responsible for: nothing was imported.",
     "Lớp cần đọc (GeoPackage, Shapefile có nhiều lớp)": "Layer to read (a GeoPackage or Shapefile with several layers)",
     "để trống: lớp đa giác đầu tiên": "leave empty: the first polygon layer",
+    "Mã dài quá số ký tự cho phép": "The code is longer than allowed",
+    "Tên dài quá số ký tự cho phép": "The name is longer than allowed",
+    "{n} > {limit} ký tự": "{n} > {limit} characters",
     # --- issue 10: server-side sessions, throttling, caching, health check, CSV exports ---
     "Phiên làm việc đã kết thúc vì đã quá {h} giờ kể từ khi đăng nhập. Hãy đăng nhập lại.": "Your session ended because {h} hours have passed since you signed in. Sign in again.",
     # --- issue 10: no input causes a 500 (control characters, ids, lengths) ---

@@ -270,7 +270,7 @@ def test_the_database_refuses_to_edit_or_delete_the_audit_log(admin, demo):
         "DELETE FROM audit_log",
         "TRUNCATE audit_log",
     ):
-        with pytest.raises(DBAPIError, match="permission denied|append-only"), demo.begin_nested():
+        with pytest.raises(DBAPIError, match=r"permission denied|append-only"), demo.begin_nested():
             demo.execute(text(statement))
 
 

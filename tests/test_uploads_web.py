@@ -67,3 +67,35 @@ def test_a_geopackage_with_two_layers_names_the_one_read_and_reads_the_one_asked
     page = officer.get(chosen.headers["Location"]).get_data(as_text=True)
     assert "Tổ dân phố Mới" in page and "Tổ dân phố Cũ" not in page
     assert demo.scalar(select(func.count()).where(Area.name == "Tổ dân phố Mới")) == 0
+
+
+def test_a_code_or_name_longer_than_its_column_is_a_problem_not_a_crash(app, demo):
+    import json
+
+    officer = signed_in(app, "canbo.xa")
+    commune = demo.scalar(select(Area).where(Area.code == "00004"))
+    inner = to_shape(commune.geom).representative_point().buffer(0.0005)
+    features = [
+        {
+            "type": "Feature",
+            "properties": {"code": code, "name": name},
+            "geometry": shapely.geometry.mapping(inner),
+        }
+        for code, name in (("0" * 21, "Tổ dân phố Dài"), ("00004-777", "Tổ " + "x" * 300))
+    ]
+    data = json.dumps({"type": "FeatureCollection", "features": features}).encode()
+    response = upload(officer, data, "long.geojson")
+    page = officer.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Mã dài quá số ký tự cho phép: 21 &gt; 20 ký tự" in page
+    assert "Tên dài quá số ký tự cho phép: 303 &gt; 200 ký tự" in page
+    committed = officer.post(
+        response.headers["Location"] + "/commit",
+        data={
+            "mode": "all",
+            "decision_number": "1/QĐ",
+            "decision_date": "2026-01-01",
+            "csrf_token": csrf_token(officer, "/boundaries/"),
+        },
+    )
+    assert committed.status_code == 422
+    assert demo.scalar(select(func.count()).where(Area.code == "00004-777")) == 0

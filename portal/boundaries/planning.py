@@ -78,6 +78,8 @@ PROBLEM_TEXT = {
     "no_geometry_layer": "Tệp không có lớp nào chứa hình học",
     "code_elsewhere": "Mã này đã là của một địa bàn thuộc đơn vị cấp trên khác",
     "outside_scope": "Nằm ngoài xã, phường bạn phụ trách",
+    "code_too_long": "Mã dài quá số ký tự cho phép",
+    "name_too_long": "Tên dài quá số ký tự cho phép",
 }
 
 # Warnings: the feature can be written, but the planner should look at it.
@@ -295,6 +297,7 @@ def plan_file(
         for feature in result.features:
             item = PlannedFeature(feature)
             items.append(item)
+            problems.extend(_too_long(feature))
             geom = feature.geometry or feature.repaired
             item.kind = feature.properties.get("kind") or kind_from_name(level, feature.name or "")
             if item.kind is None and feature.name:
@@ -339,6 +342,21 @@ def plan_file(
             if item.feature.index in {w.index for w in outside}:
                 item.action = "blocked"
     return Plan(level, result.source_crs, items, problems, warnings, list(result.notes))
+
+
+def _too_long(feature: Feature) -> list[Problem]:
+    """A code or name longer than its column (the limits are the model's, not copies)."""
+    columns = Area.__table__.c
+    found = []
+    for kind, value, stored_in in (
+        ("code_too_long", feature.code, columns.code),
+        ("name_too_long", feature.name, columns.name),
+        ("name_too_long", feature.name_en, columns.name_en),
+    ):
+        if value and len(value) > stored_in.type.length:
+            detail = _("{n} > {limit} ký tự", n=len(value), limit=stored_in.type.length)
+            found.append(Problem(feature.index, None, kind, detail))
+    return found
 
 
 def _placement_warnings(
