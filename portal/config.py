@@ -94,6 +94,9 @@ def load(overrides: dict | None = None) -> dict:
         "PAGE_SIZE": 50,
         # uploads beyond this are refused before they are read (geo.readers has the finer limits)
         "MAX_CONTENT_LENGTH": 55 * 1024 * 1024,
+        # an upload read during a request stops before gunicorn's 30 s worker timeout would
+        # kill the worker; the CLI's reader has geo.sandbox's longer defaults
+        "UPLOAD_READ_SECONDS": int(os.environ.get("PORTAL_UPLOAD_READ_SECONDS", "25")),
         "IDLE_TIMEOUT_MINUTES": int(os.environ.get("PORTAL_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": 12,  # a session ends after this even when in use
         # failed sign-ins allowed in the window before the account name or address is refused

@@ -99,3 +99,13 @@ def test_a_code_or_name_longer_than_its_column_is_a_problem_not_a_crash(app, dem
     )
     assert committed.status_code == 422
     assert demo.scalar(select(func.count()).where(Area.code == "00004-777")) == 0
+
+
+def test_a_read_that_outlasts_the_requests_limit_is_stopped_with_a_message(app, demo, monkeypatch):
+    """During a request the reader gives up before gunicorn would kill the worker."""
+    monkeypatch.setitem(app.config, "UPLOAD_READ_SECONDS", 0)
+    officer = signed_in(app, "canbo.xa")
+    data = b'{"type": "FeatureCollection", "features": []}'
+    response = upload(officer, data, "slow.geojson")
+    page = officer.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Đọc tệp quá lâu nên đã dừng" in page

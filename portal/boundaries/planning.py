@@ -16,6 +16,7 @@ from geo.checks import SpatialIssue, check_placement
 from geo.features import Feature, Problem
 from geo.partition import as_multipolygon
 from geo.readers import read_file
+from geo.sandbox import DEFAULT_LIMITS, ProcessLimits
 from portal.audit import cli_actor
 from portal.errors import Invalid
 from portal.extensions import db
@@ -266,6 +267,7 @@ def plan_file(
     tolerance_m2: float = 100.0,
     layer: str | None = None,
     confine_to: int | None = None,
+    process: ProcessLimits = DEFAULT_LIMITS,
     progress: Progress | None = None,
 ) -> Plan:
     """Read and check a file: what each feature would become, and every problem, writing nothing.
@@ -282,6 +284,7 @@ def plan_file(
         crs_key=crs_key,
         require_code=level != Level.VILLAGE,
         layer=layer,
+        process=process,
         progress=(lambda done, total: progress("check", done, total)) if progress else None,
     )
     problems = list(result.problems)

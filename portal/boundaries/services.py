@@ -6,12 +6,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import shapely
+from flask import current_app
 from geoalchemy2.shape import to_shape
 from sqlalchemy import Select, or_, select
 
 from geo import maps
 from geo.crs import CHOICES
 from geo.partition import as_multipolygon
+from geo.sandbox import ProcessLimits
 from portal import mapping
 from portal.boundaries import editing, planning
 from portal.errors import FormInvalid, NotFound
@@ -118,6 +120,11 @@ def upload(
         crs_key=crs_key,
         layer=(layer or "").strip() or None,
         confine_to=_confined_to(scope),
+        # within the request: the reader must give up before gunicorn kills the worker
+        process=ProcessLimits(
+            cpu_seconds=current_app.config["UPLOAD_READ_SECONDS"],
+            wall_seconds=current_app.config["UPLOAD_READ_SECONDS"],
+        ),
     )
     features, problems = planning.plan_to_json(plan)
     batch = ImportBatch(
