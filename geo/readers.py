@@ -116,6 +116,7 @@ def _quick_checks(data: bytes, filename: str, limits: Limits) -> str:
 
 def read_in_child(data: bytes, args: dict, progress: Callable[[int, int], None]) -> dict:
     """The sandbox task: read and check the file, answered as JSON (see _result_to_json)."""
+    sandbox.require_child()
     limits = Limits(**args["limits"])
     notes: list[dict] = []
     try:
@@ -318,6 +319,7 @@ def _read_with_gdal(
     path: Path, layer: str | None, notes: list[dict]
 ) -> tuple[list[RawFeature], CRS | None]:
     """Read one polygon layer: the one asked for, or the only one, or the first (named in notes)."""
+    sandbox.require_child()  # GDAL opens a file from outside only in the confined child
     import pyogrio
     import pyogrio.errors
     import pyogrio.raw

@@ -54,6 +54,15 @@ class ProcessLimits:
 
 DEFAULT_LIMITS = ProcessLimits()
 
+# True only in the confined child: what opens outside files with GDAL checks it (require_child)
+_IN_CHILD = False
+
+
+def require_child() -> None:
+    """Refuse to go on outside the confined child: files from outside are opened only there."""
+    if not _IN_CHILD:
+        raise RuntimeError("files from outside are opened only in geo.sandbox's child process")
+
 
 class SandboxFailure(Exception):
     """The child did not give a result: kind is one of reader_timeout, reader_memory,
@@ -201,6 +210,7 @@ def _confine(limits: dict) -> bool:
 
 def keep_only_drivers(allowed: tuple[str, ...]) -> None:
     """Deregister every GDAL driver but the allowed ones, in this process (the child)."""
+    require_child()
     import pyogrio
 
     libdir = Path(pyogrio.__file__).resolve().parent.parent / "pyogrio.libs"
@@ -252,8 +262,10 @@ def selftest(data: bytes, args: dict, progress) -> dict:
 
 
 def _child_main() -> int:
+    global _IN_CHILD
     header = json.loads(sys.stdin.buffer.readline())
     isolated = _confine(header["limits"])
+    _IN_CHILD = True
     data = sys.stdin.buffer.read()
     if header["drivers"]:
         keep_only_drivers(tuple(header["drivers"]))
@@ -272,4 +284,7 @@ def _child_main() -> int:
 
 
 if __name__ == "__main__":
+    # run as `python -m`, this module is __main__: the tasks' `from geo import sandbox` must get
+    # this very module (and its _IN_CHILD), not a second copy
+    sys.modules["geo.sandbox"] = sys.modules[__name__]
     sys.exit(_child_main())

@@ -231,3 +231,16 @@ def geojson(*shapes) -> bytes:
             ],
         }
     ).encode()
+
+
+def test_gdal_opens_a_file_from_outside_only_in_the_child(tmp_path):
+    from geo import readers
+
+    path = tmp_path / "x.kml"
+    path.write_bytes(b"<kml/>")
+    with pytest.raises(RuntimeError, match=r"only in geo\.sandbox"):
+        readers._read_with_gdal(path, None, [])
+    with pytest.raises(RuntimeError, match=r"only in geo\.sandbox"):
+        readers.read_in_child(b"{}", {}, lambda _d, _t: None)
+    with pytest.raises(RuntimeError, match=r"only in geo\.sandbox"):
+        sandbox.keep_only_drivers(("KML",))
