@@ -24,6 +24,7 @@ from portal.decisions import decision_date
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _, label
+from portal.inputs import too_long
 from portal.models import Area, AreaVersion, BoundaryChange, BoundaryFlag, Team, TeamArea
 from portal.security import current_account, current_scope
 from portal.text import fold, nfc
@@ -49,8 +50,8 @@ def village(area_id: int) -> Area:
 
 def decision(number: str, when: str) -> tuple[str, date]:
     """The decision behind a change: both number and date are required."""
-    errors = {}
     number = nfc(number or "")
+    errors = too_long({"decision_number": number}, Area)
     if not number:
         errors["decision_number"] = _("Nhập số quyết định.")
     parsed, problem = decision_date(when)
@@ -250,6 +251,7 @@ def split(
     number, when = decision(number, when)
     errors = {}
     names = tuple(nfc(n or "") for n in names)
+    errors.update(too_long({"names": max(names, key=len)}, names=Area.name))
     if not all(names):
         errors["names"] = _("Đặt tên cho cả hai phần.")
     try:
@@ -318,6 +320,7 @@ def merge(area_ids: list[int], name: str, number: str, when: str) -> BoundaryCha
     elif len({a.parent_id for a in areas}) > 1:
         errors["area_ids"] = _("Chỉ gộp được các thôn, tổ dân phố của cùng một xã, phường.")
     name = nfc(name or "")
+    errors.update(too_long({"name": name}, Area))
     if not name:
         errors["name"] = _("Đặt tên cho địa bàn sau khi gộp.")
     if errors:

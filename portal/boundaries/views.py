@@ -10,10 +10,7 @@ from portal.boundaries import editing, exports, services
 from portal.errors import FormInvalid
 from portal.extensions import htmx
 from portal.i18n import label
-from portal.inputs import too_long
-from portal.models import Area
 from portal.security import protect_blueprint
-from portal.text import nfc
 from portal.web import form_id, form_ids, id_arg, page_arg, see
 
 bp = Blueprint("boundaries", __name__, url_prefix="/boundaries")
@@ -32,19 +29,6 @@ PLAN_ACTIONS = {"create": "mới", "update": "cập nhật", "unchanged": "khôn
 bp.add_app_template_global(lambda s: label(BATCH_STATUS, s), "batch_status")
 bp.add_app_template_global(lambda a: label(PLAN_ACTIONS, a), "action_label_plan")
 bp.add_app_template_global(lambda k: label(CHANGE_KINDS, k), "change_kind")
-
-
-def _refuse_too_long(**texts: str) -> None:
-    """Names and decision numbers longer than their columns, as field errors, before the
-    change is planned; measured as they are stored (normalised)."""
-    columns = {"names": Area.name, "name": Area.name}
-    errors = too_long(
-        {field: nfc(text) for field, text in texts.items()},
-        decision_number=Area.decision_number,
-        **{field: columns[field] for field in texts if field in columns},
-    )
-    if errors:
-        raise FormInvalid(errors)
 
 
 @bp.get("/")
@@ -98,7 +82,6 @@ def batch(batch_id: int, errors=None, status=200):
 @bp.post("/uploads/<int:batch_id>/commit")
 def commit(batch_id: int):
     try:
-        _refuse_too_long(decision_number=request.form.get("decision_number", ""))
         services.commit(
             batch_id,
             request.form.get("mode", ""),
@@ -162,11 +145,8 @@ def edit(area_id: int):
         try:
             if action == "split":
                 names = (request.form.get("name_a", ""), request.form.get("name_b", ""))
-                longer = max(names, key=lambda name: len(nfc(name)))
-                _refuse_too_long(names=longer, decision_number=number)
                 change = editing.split(area_id, _geojson_field("line"), names, number, when)
             else:
-                _refuse_too_long(decision_number=number)
                 change = editing.edit_boundary(area_id, _geojson_field("geometry"), number, when)
         except FormInvalid as exc:
             errors, status = exc.fields, exc.status
@@ -188,10 +168,6 @@ def merge(commune_id: int):
     errors, status = {}, 200
     if request.method == "POST":
         try:
-            _refuse_too_long(
-                name=request.form.get("name", ""),
-                decision_number=request.form.get("decision_number", ""),
-            )
             change = editing.merge(
                 form_ids("area_ids"),
                 request.form.get("name", ""),
