@@ -24,6 +24,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from portal import assets, audit, cli, errors, i18n, inputs, security
     from portal.extensions import csrf, db, htmx, migrate
+    from portal.jobs import queue as jobs_queue
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(root / "migrations"))
@@ -36,13 +37,18 @@ def create_app(overrides: dict | None = None) -> Flask:
     errors.register(app)
     inputs.init_app(app)  # before the blueprints: their <int:…> take its bounded converter
     cli.register(app)
+    jobs_queue.init_app(app)
 
+    # the work each kind of job does, registered for the web (which submits) and the worker
+    import portal.boundaries.jobs
+    import portal.demo.jobs  # noqa: F401
     from portal.accounts.views import bp as accounts_bp
     from portal.areas.views import bp as areas_bp
     from portal.auth.views import bp as auth_bp
     from portal.boundaries.views import bp as boundaries_bp
     from portal.coverage.views import bp as coverage_bp
     from portal.health.views import bp as health_bp
+    from portal.jobs.views import bp as jobs_bp
     from portal.lookup.views import bp as lookup_bp
     from portal.teams.views import bp as teams_bp
 
@@ -54,6 +60,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(boundaries_bp)
     app.register_blueprint(coverage_bp)
     app.register_blueprint(lookup_bp)
+    app.register_blueprint(jobs_bp)
 
     @app.get("/")
     def home():

@@ -30,6 +30,10 @@ def _progress_printer(label: str):
     return report
 
 
+def getpass_actor() -> str:
+    return f"cli:{getpass.getuser()}"
+
+
 def as_cli(command):
     """Changes made by the command are logged as the operating-system user who ran it."""
 
@@ -37,7 +41,7 @@ def as_cli(command):
     def run(*args, **kwargs):
         from portal.audit import cli_actor
 
-        token = cli_actor.set(f"cli:{getpass.getuser()}")
+        token = cli_actor.set(getpass_actor())
         try:
             return command(*args, **kwargs)
         finally:
@@ -173,14 +177,35 @@ def register(app: Flask) -> None:
     )
     @as_cli
     def seed_demo(if_empty, reset, synthetic, communes):
-        """Load the demo: Hanoi's communes divided into villages, teams, members, accounts."""
-        from portal.demo.seed import seed
+        """Load the demo: Hanoi's communes divided into villages, teams, members, accounts.
 
-        seed(
-            data_dir=None if synthetic else app.config["SHARED_DATA_DIR"],
-            if_empty=if_empty,
-            reset=reset,
-            limit_communes=communes,
-            echo=click.echo,
-            progress=_progress_printer("seed"),
+        It runs as a job (portal.jobs) in this process: one transaction, with progress."""
+        from portal.jobs import runner, services
+
+        job = services.submit(
+            "demo.seed",
+            {
+                "data_dir": None if synthetic else str(app.config["SHARED_DATA_DIR"]),
+                "if_empty": if_empty,
+                "reset": reset,
+                "limit_communes": communes,
+            },
+            "seed-demo",
+            actor=getpass_actor(),
+            run=False,
         )
+        runner.execute(job.id, echo=_progress_printer("seed"))
+        job = services.reload(job.id)
+        for line in (job.result or {}).get("lines", []):
+            click.echo(line)
+        if job.status != "done":
+            raise click.ClickException(job.message or "seed-demo failed")
+
+    @app.cli.command("worker")
+    @click.option("--once", is_flag=True, help="Run the queued jobs, then stop.")
+    def worker(once):
+        """Run queued jobs (uploads, commits, exports): `make run` starts one beside gunicorn."""
+        from portal.jobs.worker import run
+
+        click.echo("==> worker: waiting for jobs (Ctrl-C stops it)", err=True)
+        run(app, wait=not once)

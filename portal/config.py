@@ -94,9 +94,18 @@ def load(overrides: dict | None = None) -> dict:
         "PAGE_SIZE": 50,
         # uploads beyond this are refused before they are read (geo.readers has the finer limits)
         "MAX_CONTENT_LENGTH": 55 * 1024 * 1024,
-        # an upload read during a request stops before gunicorn's 30 s worker timeout would
-        # kill the worker; the CLI's reader has geo.sandbox's longer defaults
-        "UPLOAD_READ_SECONDS": int(os.environ.get("PORTAL_UPLOAD_READ_SECONDS", "25")),
+        # an upload's reader (in the worker's job, never in a request) stops after this long
+        "UPLOAD_READ_SECONDS": int(os.environ.get("PORTAL_UPLOAD_READ_SECONDS", "120")),
+        # Long work runs as jobs in the worker (portal/jobs). Tests run them inline, in the
+        # test's own transaction, unless they start a worker (PORTAL_JOBS_INLINE=0).
+        "JOBS_INLINE": os.environ.get("PORTAL_JOBS_INLINE", "1" if env == "testing" else "0")
+        == "1",
+        "JOBS_HEARTBEAT_SECONDS": float(os.environ.get("PORTAL_JOBS_HEARTBEAT", "10")),
+        # a worker silent this long is taken for dead, and its job is run again or failed
+        "JOBS_STALLED_SECONDS": float(os.environ.get("PORTAL_JOBS_STALLED", "30")),
+        "JOBS_SWEEP_SECONDS": float(os.environ.get("PORTAL_JOBS_SWEEP", "15")),
+        "JOBS_MAX_ATTEMPTS": 2,
+        "JOBS_STEP_DELAY": float(os.environ.get("PORTAL_JOBS_STEP_DELAY", "0")),  # tests only
         "IDLE_TIMEOUT_MINUTES": int(os.environ.get("PORTAL_IDLE_MINUTES", "30")),
         "SESSION_MAX_HOURS": 12,  # a session ends after this even when in use
         # failed sign-ins allowed in the window before the account name or address is refused

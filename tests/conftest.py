@@ -253,3 +253,18 @@ def live_server():
     server.terminate()
     server.wait(timeout=10)
     log.close()
+
+
+JOB_RESULT = re.compile(r'href="([^"]+)" data-testid="job-result"')
+
+
+def through_job(client, response):
+    """After a form that started a job (run inline in tests): point the response at what the
+    job made, as the job's page links to it once it is done; a failed job's page stays."""
+    location = response.headers.get("Location", "")
+    if response.status_code == 303 and location.startswith("/jobs/"):
+        page = client.get(location).get_data(as_text=True)
+        found = JOB_RESULT.search(page)
+        if found:
+            response.headers["Location"] = found.group(1)
+    return response

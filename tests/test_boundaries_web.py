@@ -14,7 +14,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 
 from portal.models import Area, AuditEntry, BoundaryChange, ImportBatch
-from tests.conftest import HANOI_COMMUNES, csrf_token, signed_in
+from tests.conftest import HANOI_COMMUNES, csrf_token, signed_in, through_job
 
 TODAY = date.today().isoformat()
 HX = {"HX-Request": "true"}
@@ -24,7 +24,8 @@ def upload(client, data: bytes, filename: str, **form):
     token = csrf_token(client, "/boundaries/")
     fields = {"level": "village", "crs": "auto", "csrf_token": token, **form}
     fields["file"] = (io.BytesIO(data), filename)
-    return client.post("/boundaries/uploads", data=fields, content_type="multipart/form-data")
+    response = client.post("/boundaries/uploads", data=fields, content_type="multipart/form-data")
+    return through_job(client, response)
 
 
 def post(client, url, data):
@@ -268,9 +269,15 @@ def test_geojson_export_is_rfc7946_and_gdal_reads_it(admin, demo, tmp_path):
     assert "Multi Polygon" in info
 
 
-def test_geopackage_export_for_the_city_is_read_by_gdal(admin, demo, tmp_path):
-    response = admin.get("/boundaries/export.gpkg")
+def test_geopackage_export_for_the_city_is_a_job_whose_file_gdal_reads(admin, demo, tmp_path):
+    assert admin.get("/boundaries/export.gpkg").status_code == 404  # a GET starts no job
+    started = post(admin, "/boundaries/export.gpkg", {"commune_id": ""})
+    assert started.status_code == 303 and started.headers["Location"].startswith("/jobs/")
+    job_page = admin.get(started.headers["Location"]).get_data(as_text=True)
+    assert "Xuất ranh giới" in job_page and "Tải tệp về" in job_page
+    response = admin.get(through_job(admin, started).headers["Location"])
     assert response.status_code == 200
+    assert response.headers["Content-Disposition"].startswith("attachment")
     path = tmp_path / "city.gpkg"
     path.write_bytes(response.data)
     info = ogrinfo(path)

@@ -17,7 +17,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 
 from portal.models import Area, AreaVersion, BoundaryChange, ImportBatch, TeamArea
-from tests.conftest import csrf_token, signed_in
+from tests.conftest import csrf_token, signed_in, through_job
 
 TODAY = date.today().isoformat()
 OWN, OTHER = "00004", "00008"  # Phường Ba Đình (canbo.xa's) and a neighbouring commune
@@ -54,7 +54,8 @@ def upload(client, data, **form):
         **form,
         "file": (io.BytesIO(data), "villages.geojson"),
     }
-    return client.post("/boundaries/uploads", data=fields, content_type="multipart/form-data")
+    response = client.post("/boundaries/uploads", data=fields, content_type="multipart/form-data")
+    return through_job(client, response)
 
 
 def commit(client, batch_url, mode="all"):

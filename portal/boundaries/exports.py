@@ -14,11 +14,12 @@ from flask import Response
 from geoalchemy2.shape import to_shape
 from sqlalchemy import or_, select
 
+from portal import jobs
 from portal.downloads import attachment
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.i18n import _
-from portal.models import Area
+from portal.models import Area, Job
 from portal.security import current_scope
 from portal.text import fold
 
@@ -106,13 +107,34 @@ def geopackage(commune_id: int | None) -> tuple[str, bytes]:
         return path.name, path.read_bytes()
 
 
-def download(fmt: str, commune_id: int | None) -> Response:
-    if fmt == "geojson":
-        name, body = geojson(commune_id)
-        mimetype = "application/geo+json"
-    elif fmt == "gpkg":
-        name, body = geopackage(commune_id)
-        mimetype = "application/geopackage+sqlite3"
-    else:
+MIMETYPES = {"geojson": "application/geo+json", "gpkg": "application/geopackage+sqlite3"}
+BUILDERS = {"geojson": geojson, "gpkg": geopackage}
+
+
+def build(fmt: str, commune_id: int | None) -> tuple[str, bytes]:
+    if fmt not in BUILDERS:
         raise NotFound(_("Không có định dạng xuất này."))
-    return attachment(body, mimetype, name)
+    return BUILDERS[fmt](commune_id)
+
+
+def is_city_wide(commune_id: int | None) -> bool:
+    """The whole city (a city admin, no commune chosen): large, so made by a job."""
+    return commune_id is None and current_scope().is_admin
+
+
+def download(fmt: str, commune_id: int | None) -> Response:
+    """One commune's boundaries (or an officer's own), made at once: they are small."""
+    if is_city_wide(commune_id):
+        raise NotFound(_("Xuất toàn thành phố bằng nút trên trang Ranh giới."))
+    name, body = build(fmt, commune_id)
+    return attachment(body, MIMETYPES[fmt], name)
+
+
+def start_city_export(fmt: str) -> Job:
+    """The whole city's boundaries, made by a job the admin can follow and come back to."""
+    if fmt not in BUILDERS:
+        raise NotFound(_("Không có định dạng xuất này."))
+    if not current_scope().is_staff:
+        raise NotFound(_("Không tìm thấy."))
+    label = _("Toàn thành phố ({fmt})", fmt="GeoPackage" if fmt == "gpkg" else "GeoJSON")
+    return jobs.submit("boundaries.export", {"fmt": fmt}, label)

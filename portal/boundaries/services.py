@@ -3,25 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import shapely
-from flask import current_app
 from geoalchemy2.shape import to_shape
 from sqlalchemy import Select, or_, select
 
 from geo import maps
 from geo.crs import CHOICES
 from geo.partition import as_multipolygon
-from geo.sandbox import ProcessLimits
-from portal import mapping
+from portal import jobs, mapping
 from portal.boundaries import editing, planning
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _
-from portal.models import Area, BoundaryChange, BoundaryFlag, ImportBatch, Level
+from portal.models import Area, BoundaryChange, BoundaryFlag, ImportBatch, Job, Level
 from portal.pagination import Page, paginate
-from portal.security import current_account, current_scope
+from portal.security import current_scope
 
 UPLOAD_LEVELS = {"commune": Level.COMMUNE, "village": Level.VILLAGE}
 
@@ -112,39 +109,24 @@ def upload(
                 errors["commune_id"] = _("Không tìm thấy xã, phường đã chọn.")
     if errors:
         raise FormInvalid(errors)
-    plan = planning.plan_file(
-        data,
+    # reading, checking and comparing run in the worker: a large file never holds a request
+    return jobs.submit(
+        "boundaries.upload",
+        {
+            "level": level,
+            "parent_id": parent.id if parent else None,
+            "crs_key": crs_key,
+            "layer": (layer or "").strip() or None,
+        },
         filename,
-        UPLOAD_LEVELS[level],
-        parent_code=parent.code if parent else None,
-        crs_key=crs_key,
-        layer=(layer or "").strip() or None,
-        confine_to=_confined_to(scope),
-        # within the request: the reader must give up before gunicorn kills the worker
-        process=ProcessLimits(
-            cpu_seconds=current_app.config["UPLOAD_READ_SECONDS"],
-            wall_seconds=current_app.config["UPLOAD_READ_SECONDS"],
-        ),
+        files=[(filename, "application/octet-stream", data)],
     )
-    features, problems = planning.plan_to_json(plan)
-    batch = ImportBatch(
-        created_by=current_account().id,
-        filename=filename[:255],
-        level=level,
-        parent_id=parent.id if parent else None,
-        source_crs=plan.source_crs,
-        features=features,
-        problems=problems,
-        status="draft",
-    )
-    db.session.add(batch)
-    db.session.commit()
-    return batch
 
 
-def get_batch(batch_id: int) -> ImportBatch:
+def get_batch(batch_id: int, for_update: bool = False) -> ImportBatch:
     editing.require_editor()
-    batch = db.session.scalar(_batches().where(ImportBatch.id == batch_id))
+    query = _batches().where(ImportBatch.id == batch_id)
+    batch = db.session.scalar(query.with_for_update(of=ImportBatch) if for_update else query)
     if batch is None:
         raise NotFound(_("Không tìm thấy lần tải lên số {id}.", id=batch_id))
     return batch
@@ -269,8 +251,8 @@ def _batch_map(plan: planning.Plan) -> maps.MapParts | None:
     return mapping.render(m)
 
 
-def commit(batch_id: int, mode: str, repairs: bool, number: str, when: str) -> ImportBatch:
-    """Write the reviewed upload: every usable feature (mode "all") or only the clean ones."""
+def commit(batch_id: int, mode: str, repairs: bool, number: str, when: str) -> Job:
+    """Check the planner's choices now; the writing runs in the worker (one transaction)."""
     batch = get_batch(batch_id)
     if batch.status != "draft":
         raise FormInvalid({"batch": _("Lần tải lên này đã được xử lý.")})
@@ -278,29 +260,28 @@ def commit(batch_id: int, mode: str, repairs: bool, number: str, when: str) -> I
         raise FormInvalid({"mode": _("Chọn nhập tất cả hay chỉ các đối tượng không có vấn đề.")})
     number, when = editing.decision(number, when)
     plan = planning.plan_from_json(batch.level, batch.source_crs, batch.features, batch.problems)
-    if not plan.writable(repairs=repairs, clean_only=mode == "clean"):
+    chosen = plan.writable(repairs=repairs, clean_only=mode == "clean")
+    if not chosen:
         raise FormInvalid({"mode": _("Không có đối tượng nào để nhập với lựa chọn này.")})
-    report = planning.apply_plan(
-        plan,
-        repairs=repairs,
-        clean_only=mode == "clean",
-        valid_from=when,
-        decision_number=number,
-        decision_date=when,
-        actor=current_account().username,
-        note=batch.filename,
-        confine_to=_confined_to(current_scope()),
+    confine = _confined_to(current_scope())
+    if confine is not None and any(i.parent_id != confine for i in chosen):
+        # refused now, and once more by the job when it writes (planning.apply_plan)
+        raise FormInvalid(
+            {"batch": _("Tệp có địa bàn nằm ngoài xã, phường bạn phụ trách: không nhập gì.")}
+        )
+    if jobs.pending("boundaries.commit", batch_id=batch.id):
+        raise FormInvalid({"batch": _("Lần tải lên này đang được ghi.")})
+    return jobs.submit(
+        "boundaries.commit",
+        {
+            "batch_id": batch.id,
+            "mode": mode,
+            "repairs": repairs,
+            "number": number,
+            "when": when.isoformat(),
+        },
+        batch.filename,
     )
-    batch.status = "committed"
-    batch.committed_at = datetime.now(UTC)
-    batch.result = {
-        "created": report.created,
-        "updated": report.updated,
-        "unchanged": report.unchanged,
-        "change_id": report.change_id,
-    }
-    db.session.commit()
-    return batch
 
 
 def discard(batch_id: int) -> ImportBatch:

@@ -52,7 +52,7 @@ def index(errors=None, status=200):
 def upload():
     file = request.files.get("file")
     try:
-        batch = services.upload(
+        job = services.upload(
             file.read() if file else b"",
             file.filename if file else "",
             request.form.get("level", ""),
@@ -62,7 +62,7 @@ def upload():
         )
     except FormInvalid as exc:
         return index(exc.fields, exc.status)
-    return see("boundaries.batch", batch_id=batch.id)
+    return see("jobs.show", job_id=job.id)
 
 
 @bp.get("/uploads/<int:batch_id>")
@@ -82,7 +82,7 @@ def batch(batch_id: int, errors=None, status=200):
 @bp.post("/uploads/<int:batch_id>/commit")
 def commit(batch_id: int):
     try:
-        services.commit(
+        job = services.commit(
             batch_id,
             request.form.get("mode", ""),
             request.form.get("repairs") == "1",
@@ -91,7 +91,7 @@ def commit(batch_id: int):
         )
     except FormInvalid as exc:
         return batch(batch_id, exc.fields, exc.status)
-    return see("boundaries.batch", batch_id=batch_id)
+    return see("jobs.show", job_id=job.id)
 
 
 @bp.post("/uploads/<int:batch_id>/discard")
@@ -191,3 +191,12 @@ def merge(commune_id: int):
 @bp.get("/export.<fmt>")
 def export(fmt: str):
     return exports.download(fmt, id_arg("commune_id"))
+
+
+@bp.post("/export.<fmt>")
+def export_city(fmt: str):
+    """The whole city: a job, whose page offers the file once it is made."""
+    commune_id = form_id("commune_id")
+    if not exports.is_city_wide(commune_id):
+        return exports.download(fmt, commune_id)
+    return see("jobs.show", job_id=exports.start_city_export(fmt).id)

@@ -4,6 +4,7 @@ from portal.models.account import Account, AccountRole, AccountSession
 from portal.models.area import KINDS, Area, AreaVersion, Level
 from portal.models.audit import AuditEntry, LoginFailure
 from portal.models.boundary import AreaPart, BoundaryChange, BoundaryFlag, ImportBatch
+from portal.models.job import Job, JobFile
 from portal.models.police import PoliceContact
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
 
@@ -20,6 +21,8 @@ __all__ = [
     "BoundaryFlag",
     "Education",
     "ImportBatch",
+    "Job",
+    "JobFile",
     "Level",
     "LoginFailure",
     "Member",

@@ -1,0 +1,57 @@
+"""The queue beneath the jobs: procrastinate on the portal's own PostgreSQL (no other server).
+
+procrastinate only carries "run job N" to a worker, with its heartbeats and retries; what the
+job is, its progress and its outcome live in portal.models.Job.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import procrastinate
+import psycopg_pool
+from flask import Flask, current_app
+from sqlalchemy.engine import make_url
+
+blueprint = procrastinate.Blueprint()
+TASK = "portal:run_job"  # the blueprint's task under the namespace init_app gives it
+_flask_app: Flask | None = None  # the app a worker runs jobs in (set by portal.jobs.worker)
+_open_lock = threading.Lock()
+
+
+def conninfo(app: Flask) -> str:
+    """libpq's form of the portal's database URL (the portal's own role, never the owner)."""
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def init_app(app: Flask) -> None:
+    queue = procrastinate.App(
+        connector=procrastinate.PsycopgConnector(conninfo=conninfo(app), min_size=1, max_size=3)
+    )
+    queue.add_tasks_from(blueprint, namespace="portal")
+    app.extensions["procrastinate"] = queue
+
+
+def queue_app(app: Flask | None = None) -> procrastinate.App:
+    return (app or current_app).extensions["procrastinate"]
+
+
+def defer(job_id: int) -> int:
+    """Hand job `job_id` to a worker; procrastinate's job id."""
+    queue = queue_app()
+    with _open_lock:
+        connector = queue.connector.get_sync_connector()
+        if getattr(connector, "_pool", None) is None:
+            # opened in the process that defers (after gunicorn forked), one connection a time
+            queue.open(psycopg_pool.NullConnectionPool(conninfo(current_app), open=True))
+    return queue.tasks[TASK].defer(job_id=job_id)
+
+
+@blueprint.task(name="run_job", pass_context=False)
+def run_job(job_id: int) -> None:
+    """What the worker runs: the job, inside the portal's app."""
+    from portal.jobs import runner
+
+    with _flask_app.app_context():
+        runner.execute(job_id)

@@ -1,0 +1,161 @@
+"""Jobs as users see them: submitting one, its page, their recent jobs, what a job made."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import current_app
+from sqlalchemy import Select, select, update
+
+from portal.errors import NotFound
+from portal.extensions import db
+from portal.i18n import _
+from portal.jobs import queue, runner
+from portal.models import Job, JobFile
+from portal.pagination import Page, paginate
+from portal.security import current_account, current_scope
+
+log = logging.getLogger(__name__)
+
+# What each kind of job is called on its page and in the list.
+KIND_LABELS = {
+    "boundaries.upload": "Đọc và kiểm tra tệp ranh giới",
+    "boundaries.commit": "Nhập ranh giới",
+    "boundaries.export": "Xuất ranh giới",
+    "coverage.refresh": "Tính lại độ phủ",
+    "demo.seed": "Dựng dữ liệu mẫu",
+}
+STAGE_LABELS = {
+    "queued": "Đang chờ",
+    "read": "Đọc tệp",
+    "check": "Kiểm tra",
+    "plan": "Đối chiếu với địa bàn hiện có",
+    "save": "Lưu kết quả kiểm tra",
+    "write": "Ghi ranh giới",
+    "export": "Xuất",
+    "coverage": "Tính độ phủ",
+    "seed": "Dựng dữ liệu",
+    "done": "Xong",
+}
+STATUS_LABELS = {
+    "queued": "Đang chờ",
+    "running": "Đang chạy",
+    "done": "Xong",
+    "failed": "Lỗi",
+}
+
+
+def submit(
+    kind: str,
+    params: dict,
+    title: str,
+    *,
+    files: list[tuple[str, str, bytes]] = (),
+    account_id: int | None = None,
+    actor: str | None = None,
+    run: bool = True,
+) -> Job:
+    """Record a job (and the file it will read), then hand it to the worker."""
+    if kind not in runner.HANDLERS:
+        raise ValueError(f"no handler for job kind {kind!r}")
+    account = current_account()
+    job = Job(
+        kind=kind,
+        status="queued",
+        created_by=account_id if account_id is not None else (account.id if account else None),
+        actor=actor or (account.username if account else "system"),
+        title=title[:300],
+        params=params,
+        attempts=0,
+        done=0,
+        total=0,
+        counts={},
+    )
+    db.session.add(job)
+    db.session.flush()
+    for filename, content_type, data in files:
+        db.session.add(
+            JobFile(
+                job_id=job.id,
+                role="input",
+                filename=filename[:255],
+                content_type=content_type[:100],
+                size=len(data),
+                data=data,
+            )
+        )
+    db.session.commit()
+    if not run:  # the caller runs it in its own process (the CLI)
+        return job
+    if current_app.config["JOBS_INLINE"]:
+        runner.execute(job.id)
+    else:
+        dispatch(job.id)
+    return job
+
+
+def dispatch(job_id: int) -> None:
+    """Give the job to the worker. Should that fail, the worker's sweep finds it queued later."""
+    try:
+        queue_job_id = queue.defer(job_id)
+    except Exception:
+        log.exception("could not hand job %s to the queue; the worker's sweep will", job_id)
+        return
+    db.session.execute(update(Job).where(Job.id == job_id).values(queue_job_id=queue_job_id))
+    db.session.commit()
+
+
+def reload(job_id: int) -> Job:
+    """A job as it is now in the database (not as this session last saw it)."""
+    db.session.expire_all()
+    return db.session.get(Job, job_id)
+
+
+def _jobs() -> Select:
+    """The jobs one may see: one's own; a city admin sees everyone's."""
+    scope = current_scope()
+    scope.require("admin", "commune_officer", "team_leader")
+    query = select(Job)
+    if not scope.is_admin:
+        query = query.where(Job.created_by == scope.account_id)
+    return query
+
+
+def get(job_id: int) -> Job:
+    job = db.session.scalar(_jobs().where(Job.id == job_id))
+    if job is None:
+        raise NotFound(_("Không tìm thấy việc số {id}.", id=job_id))
+    return job
+
+
+def recent(page: int = 1) -> Page:
+    """The jobs one started, newest first (without their files)."""
+    scope = current_scope()
+    scope.require("admin", "commune_officer", "team_leader")
+    query = select(Job).where(Job.created_by == scope.account_id).order_by(Job.id.desc())
+    return paginate(query, page)
+
+
+def output(job_id: int) -> JobFile:
+    job = get(job_id)
+    found = db.session.scalar(
+        select(JobFile).where(JobFile.job_id == job.id, JobFile.role == "output")
+    )
+    if found is None:
+        raise NotFound(_("Việc này không có tệp để tải về."))
+    return found
+
+
+def pending(kind: str, **params) -> bool:
+    """Whether a job of this kind with these parameters is queued or running."""
+    return bool(
+        db.session.scalar(
+            select(Job.id)
+            .where(
+                Job.kind == kind,
+                Job.status.in_(("queued", "running")),
+                Job.params.contains(params),
+            )
+            .limit(1)
+        )
+    )
