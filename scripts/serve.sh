@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Serves the portal under gunicorn, never as root (what `make run` runs after set-up).
+# Serves the portal under gunicorn, never as root, with the job worker beside it (what `make run`
+# runs after set-up).
 #   BIND=127.0.0.1:5000 WORKERS=2 scripts/serve.sh [extra gunicorn options]
+# The worker (`flask --app wsgi worker`, portal/jobs) runs in the background and is started again
+# if it dies; gunicorn replaces this script, so Ctrl-C or a signal to the group stops both.
 # As root, it makes an unprivileged system user (PORTAL_USER, default antt-portal), hands it the
 # two secrets it needs (the session key and the portal role's database password, readable by it
 # alone), and runs gunicorn as that user: the bootstrap superuser's and the schema owner's
@@ -14,7 +17,19 @@ SERVICE_USER=${PORTAL_USER:-antt-portal}
 GUNICORN=(.venv/bin/gunicorn --workers "$WORKERS" --bind "$BIND" --no-control-socket
           --access-logfile - "$@" 'wsgi:app')
 
+WORKER=(.venv/bin/flask --app wsgi worker)
+SERVER_PID=$$  # gunicorn's, once exec'd below
+
+# The job worker, restarted should it die (a crash, or killed), for as long as gunicorn runs.
+start_worker() {
+    while kill -0 "$SERVER_PID" 2>/dev/null; do
+        "$@" || echo "==> the job worker stopped ($?); starting it again" >&2
+        sleep 2
+    done &
+}
+
 if [[ $(id -u) -ne 0 ]]; then
+    start_worker "${WORKER[@]}"
     exec "${GUNICORN[@]}"
 fi
 
@@ -57,5 +72,7 @@ for secret in .local/pg.password .local/pg.owner.password; do
 done
 
 cd "$ROOT"
-exec setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --init-groups --no-new-privs \
-    -- env HOME=/nonexistent "${GUNICORN[@]}"
+AS_SERVICE=(setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --init-groups --no-new-privs
+            --pdeathsig TERM -- env HOME=/nonexistent)
+start_worker "${AS_SERVICE[@]}" "${WORKER[@]}"
+exec "${AS_SERVICE[@]}" "${GUNICORN[@]}"

@@ -219,7 +219,9 @@ def live_server():
         "DATABASE_URL": url,
         "SECRET_KEY": "browser-test-key",
         "PORTAL_ENV": "testing",
+        "PORTAL_JOBS_INLINE": "0",  # jobs go through the queue to the worker, as in production
     }
+    worker = start_worker(env, log)
     server = subprocess.Popen(
         [
             sys.executable,
@@ -252,7 +254,28 @@ def live_server():
     yield base
     server.terminate()
     server.wait(timeout=10)
+    stop(worker)
     log.close()
+
+
+def start_worker(env: dict, log) -> subprocess.Popen:
+    """The job worker (`flask --app wsgi worker`), as `make run` starts it beside gunicorn."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+    )
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 JOB_RESULT = re.compile(r'href="([^"]+)" data-testid="job-result"')

@@ -42,6 +42,20 @@ def children(pid: int) -> list[int]:
     return found
 
 
+def in_session(sid: int, word: bytes) -> list[int]:
+    """Python processes of session `sid` whose command line has `word` (e.g. the job worker)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if int(fields[3]) == sid and b"python" in cmdline[0] and word in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
 def readable_by_user(path: Path) -> bool:
     return (
         subprocess.run(
@@ -95,6 +109,13 @@ def test_make_run_serves_as_an_unprivileged_user_with_its_own_secrets(app):
         assert workers, "gunicorn has no worker"
         for worker in workers:
             assert uids(worker) == {service_uid}
+        # the job worker runs beside gunicorn, as the same unprivileged user
+        deadline = time.monotonic() + 20
+        while not (job_workers := in_session(server.pid, b"worker")):
+            assert time.monotonic() < deadline, "no job worker started"
+            time.sleep(0.3)
+        for pid in job_workers:
+            assert uids(pid) == {service_uid}
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=15)

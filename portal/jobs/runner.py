@@ -123,6 +123,7 @@ def _start(session: Session, job_id: int) -> Job | None:
     if job is None or job.finished:
         return None
     job.status, job.started_at, job.message = "running", datetime.now(UTC), None
+    job.stage, job.done, job.total, job.counts = None, 0, 0, {}  # a new attempt starts afresh
     job.attempts += 1
     return job
 
