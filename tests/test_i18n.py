@@ -42,6 +42,9 @@ def message_tables() -> set[str]:
     from portal.boundaries.views import BATCH_STATUS, CHANGE_KINDS, PLAN_ACTIONS
     from portal.coverage.services import KIND_LABELS as COVERAGE_KINDS
     from portal.errors import _TITLES, MESSAGES
+    from portal.jobs.services import KIND_LABELS as JOB_KINDS
+    from portal.jobs.services import STAGE_LABELS as JOB_STAGES
+    from portal.jobs.services import STATUS_LABELS as JOB_STATUSES
     from portal.teams.services import EDUCATION_LABELS
     from portal.teams.services import ROLE_LABELS as MEMBER_ROLES
 
@@ -62,6 +65,9 @@ def message_tables() -> set[str]:
         audit.ACTION_LABELS,
         audit.ENTITY_LABELS,
         audit.FIELD_LABELS,
+        JOB_KINDS,
+        JOB_STAGES,
+        JOB_STATUSES,
     ]
     return {text for table in tables for text in table.values()}
 
