@@ -87,10 +87,11 @@ def submit(
     db.session.commit()
     if not run:  # the caller runs it in its own process (the CLI)
         return job
+    job_id = job.id
     if current_app.config["JOBS_INLINE"]:
-        runner.execute(job.id)
-    else:
-        dispatch(job.id)
+        runner.execute(job_id)  # a failure rolls back the session: read the job afresh
+        return db.session.get(Job, job_id)
+    dispatch(job_id)
     return job
 
 
