@@ -105,7 +105,12 @@ def test_make_run_serves_as_an_unprivileged_user_with_its_own_secrets(app):
         assert service_uid != 0
         # serve.sh execs gunicorn: the process we started is its master
         assert uids(server.pid) == {service_uid}
-        workers = children(server.pid)
+        # (the job worker's keeper loop was started by serve.sh before it became gunicorn)
+        workers = [
+            pid
+            for pid in children(server.pid)
+            if b"gunicorn" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        ]
         assert workers, "gunicorn has no worker"
         for worker in workers:
             assert uids(worker) == {service_uid}
