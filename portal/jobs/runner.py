@@ -159,6 +159,8 @@ def _execute_in_transaction(job_id: int, echo=None) -> None:
 
     connection = engine.connect()
     transaction = connection.begin()
+    # the caller's session (the CLI's), put back at the end
+    previous = db.session.registry() if db.session.registry.has() else None
     # the handler's db.session: on this one transaction; its commits release savepoints
     db.session.registry.set(
         Session(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
@@ -179,6 +181,8 @@ def _execute_in_transaction(job_id: int, echo=None) -> None:
     finally:
         cli_actor.reset(token)
         db.session.remove()
+        if previous is not None:
+            db.session.registry.set(previous)
         connection.close()
         progress_connection.close()
 

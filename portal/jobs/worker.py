@@ -11,17 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import Flask
 from procrastinate.jobs import Status
-from sqlalchemy import text, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.i18n import _
 from portal.jobs import queue
-from portal.models import Job
+from portal.models import Job, JobFile
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ async def sweep(app: Flask) -> None:
             await manager.retry_job(queued)
         else:
             await manager.finish_job(queued, status=Status.FAILED, delete_job=False)
+    await asyncio.to_thread(_forget_old_files, app)
     for job_id in await asyncio.to_thread(_orphans, app):
         new_id = await queue.queue_app(app).tasks[queue.TASK].defer_async(job_id=job_id)
         await asyncio.to_thread(_set_queue_id, app, job_id, new_id)
@@ -121,4 +122,21 @@ def _orphans(app: Flask) -> list[int]:
 def _set_queue_id(app: Flask, job_id: int, queue_job_id: int) -> None:
     with app.app_context(), Session(db.engine) as session:
         session.execute(update(Job).where(Job.id == job_id).values(queue_job_id=queue_job_id))
+        session.commit()
+
+
+def _forget_old_files(app: Flask) -> None:
+    """An export's file is kept for its owner a few days (JOBS_KEEP_FILES_DAYS), then dropped."""
+    with app.app_context(), Session(db.engine) as session:
+        session.execute(
+            delete(JobFile).where(
+                JobFile.role == "output",
+                JobFile.job_id.in_(
+                    select(Job.id).where(
+                        Job.finished_at
+                        < func.now() - timedelta(days=app.config["JOBS_KEEP_FILES_DAYS"])
+                    )
+                ),
+            )
+        )
         session.commit()
