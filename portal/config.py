@@ -105,6 +105,7 @@ def load(overrides: dict | None = None) -> dict:
         "JOBS_STALLED_SECONDS": float(os.environ.get("PORTAL_JOBS_STALLED", "30")),
         "JOBS_SWEEP_SECONDS": float(os.environ.get("PORTAL_JOBS_SWEEP", "15")),
         "JOBS_MAX_ATTEMPTS": 2,
+        "JOBS_MAX_PENDING": 4,  # jobs one account may have waiting or running at a time
         "JOBS_KEEP_FILES_DAYS": 7,  # an export's file, for its owner to download
         "JOBS_STEP_DELAY": float(os.environ.get("PORTAL_JOBS_STEP_DELAY", "0")),  # tests only
         "IDLE_TIMEOUT_MINUTES": int(os.environ.get("PORTAL_IDLE_MINUTES", "30")),

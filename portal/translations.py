@@ -547,4 +547,5 @@ EN: dict[str, str] = {
     "Xong": "Done",
     "Lưu kết quả kiểm tra": "Saving the check’s results",
     "Tính lại độ phủ": "Recompute coverage",
+    "Bạn đang có {n} việc chờ hoặc đang chạy; hãy đợi chúng xong rồi gửi thêm.": "You have {n} jobs waiting or running; wait for them to finish before sending more.",
 }

@@ -110,3 +110,26 @@ def test_the_demo_is_generated_by_a_job_from_the_cli(app, session):
     villages = session.scalar(select(func.count()).select_from(Area).where(Area.level == "village"))
     assert job.result["villages"] == villages > 0
     assert "Tài khoản mẫu" in result.output
+
+
+def test_one_account_cannot_fill_the_queue(app, admin, demo):
+    for _ in range(4):
+        demo.add(
+            Job(
+                kind="boundaries.export",
+                status="queued",
+                created_by=admin_id(demo),
+                actor="quantri",
+                title="x",
+                params={"fmt": "gpkg"},
+                attempts=0,
+                done=0,
+                total=0,
+                counts={},
+            )
+        )
+    demo.commit()
+    refused = start_city_export(admin)
+    assert refused.status_code == 429
+    assert "Bạn đang có 4 việc chờ hoặc đang chạy" in refused.get_data(as_text=True)
+    assert demo.scalar(select(func.count()).select_from(Job)) == 4  # nothing added

@@ -21,7 +21,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from portal.audit import cli_actor
-from portal.errors import Invalid, NotFound
+from portal.errors import DomainError, Invalid
 from portal.extensions import db
 from portal.i18n import _
 from portal.models import Account, Job, JobFile
@@ -103,8 +103,8 @@ class JobContext:
 
 def failure_text(exc: BaseException) -> str:
     """What the job's page says went wrong: our own messages as they are, nothing internal."""
-    if isinstance(exc, Invalid | NotFound):
-        details = getattr(exc, "details", None) or []
+    if isinstance(exc, DomainError):
+        details = [d for d in exc.details if isinstance(d, str)]
         return "\n".join([exc.message, *details[:20]])
     return _("Lỗi không mong đợi khi xử lý; đã ghi lại để quản trị viên xem. Hãy thử lại sau.")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import logging
 
 from flask import current_app
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, func, select, update
 
-from portal.errors import NotFound
+from portal.errors import DomainError, NotFound
 from portal.extensions import db
 from portal.i18n import _
 from portal.jobs import queue, runner
@@ -59,10 +59,12 @@ def submit(
     if kind not in runner.HANDLERS:
         raise ValueError(f"no handler for job kind {kind!r}")
     account = current_account()
+    owner = account_id if account_id is not None else (account.id if account else None)
+    _limit_pending(owner)
     job = Job(
         kind=kind,
         status="queued",
-        created_by=account_id if account_id is not None else (account.id if account else None),
+        created_by=owner,
         actor=actor or (account.username if account else "system"),
         title=title[:300],
         params=params,
@@ -93,6 +95,29 @@ def submit(
         return db.session.get(Job, job_id)
     dispatch(job_id)
     return job
+
+
+class TooManyJobs(DomainError):
+    status = 429
+
+
+def _limit_pending(account_id: int | None) -> None:
+    """One account cannot fill the queue: a few jobs waiting or running at a time."""
+    if account_id is None:
+        return
+    limit = current_app.config["JOBS_MAX_PENDING"]
+    pending_now = db.session.scalar(
+        select(func.count())
+        .select_from(Job)
+        .where(Job.created_by == account_id, Job.status.in_(("queued", "running")))
+    )
+    if pending_now >= limit:
+        raise TooManyJobs(
+            _(
+                "Bạn đang có {n} việc chờ hoặc đang chạy; hãy đợi chúng xong rồi gửi thêm.",
+                n=pending_now,
+            )
+        )
 
 
 def dispatch(job_id: int) -> None:
