@@ -44,6 +44,8 @@ async def _main(app: Flask, wait: bool) -> None:
                 update_heartbeat_interval=app.config["JOBS_HEARTBEAT_SECONDS"],
                 stalled_worker_timeout=app.config["JOBS_STALLED_SECONDS"],
                 fetch_job_polling_interval=5,
+                # our jobs table keeps the record; procrastinate's row is only the hand-over
+                delete_jobs="successful",
             )
         finally:
             sweeper.cancel()
