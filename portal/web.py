@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 from flask import make_response, redirect, render_template, request, url_for
 
-from portal.errors import FormInvalid, NotFound
+from portal.errors import BadParameter, FormInvalid, NotFound
 from portal.extensions import htmx
 from portal.i18n import _
 from portal.inputs import to_id, to_page
@@ -26,6 +28,25 @@ def id_arg(name: str) -> int | None:
     if number is None:
         raise NotFound(_("Không tìm thấy đối tượng mà tham số “{name}” chỉ tới.", name=name))
     return number
+
+
+def bbox_arg(name: str = "bbox") -> tuple[float, float, float, float]:
+    """A map view as west,south,east,north in degrees (Leaflet's toBBoxString); a 400 naming
+    the parameter when it is missing, not four numbers, or not a box on the globe."""
+    parts = request.args.get(name, "").split(",")
+    try:
+        box = tuple(float(p) for p in parts)
+    except ValueError:
+        box = ()
+    if len(box) != 4 or not all(math.isfinite(v) for v in box):
+        raise BadParameter(name, _("“{name}” phải là bốn số: tây,nam,đông,bắc.", name=name))
+    west, south, east, north = box
+    # Leaflet's view may wrap past the antimeridian or the poles: keep the part on the globe
+    west, east = max(west, -180.0), min(east, 180.0)
+    south, north = max(south, -90.0), min(north, 90.0)
+    if west >= east or south >= north:
+        raise BadParameter(name, _("“{name}” không phải một khung trên bản đồ.", name=name))
+    return west, south, east, north
 
 
 def _not_an_id(name: str) -> FormInvalid:

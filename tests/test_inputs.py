@@ -366,8 +366,6 @@ def _commit(s):
         level="village",
         parent_id=village.parent_id,
         source_crs="EPSG:4326",
-        features=[],
-        problems=[],
         status="draft",
     )
     s.add(batch)

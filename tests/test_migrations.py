@@ -35,12 +35,20 @@ def test_schema_from_migrations_matches_the_models(app):
 def test_geometry_columns_are_typed_with_srid_and_gist_indexed(app):
     with app.app_context(), db.engine.connect() as connection:
         rows = connection.execute(
-            text("SELECT f_table_name, type, srid FROM geometry_columns ORDER BY f_table_name")
+            text(
+                "SELECT f_table_name, f_geometry_column, type, srid FROM geometry_columns"
+                " ORDER BY f_table_name, f_geometry_column"
+            )
         ).all()
         assert rows == [
-            ("area_parts", "POLYGON", 4326),
-            ("area_versions", "MULTIPOLYGON", 4326),
-            ("areas", "MULTIPOLYGON", 4326),
+            ("area_parts", "geom", "POLYGON", 4326),
+            ("area_shapes", "geom", "MULTIPOLYGON", 4326),
+            ("area_versions", "geom", "MULTIPOLYGON", 4326),
+            ("areas", "geom", "MULTIPOLYGON", 4326),
+            ("import_features", "display", "MULTIPOLYGON", 4326),
+            ("import_features", "geom", "MULTIPOLYGON", 4326),
+            ("import_features", "repaired", "MULTIPOLYGON", 4326),
+            ("import_problems", "shape", "GEOMETRY", 4326),
         ]
         index = connection.execute(
             text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_areas_geom'")

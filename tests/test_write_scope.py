@@ -14,9 +14,17 @@ from datetime import date
 import pytest
 import shapely
 from geoalchemy2.shape import to_shape
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select, update
 
-from portal.models import Area, AreaVersion, BoundaryChange, ImportBatch, TeamArea
+from portal.models import (
+    Area,
+    AreaVersion,
+    BoundaryChange,
+    ImportBatch,
+    ImportFeature,
+    ImportProblem,
+    TeamArea,
+)
 from tests.conftest import csrf_token, signed_in, through_job
 
 TODAY = date.today().isoformat()
@@ -141,8 +149,10 @@ def test_a_stored_plan_reaching_outside_is_refused_again_at_commit(app, demo):
     response = upload(officer, data)
     batch = demo.scalar(select(ImportBatch).order_by(ImportBatch.id.desc()))
     other = commune(demo, OTHER)
-    batch.features = [{**f, "parent_id": other.id} for f in batch.features]
-    batch.problems = []
+    demo.execute(
+        update(ImportFeature).where(ImportFeature.batch_id == batch.id).values(parent_id=other.id)
+    )
+    demo.execute(delete(ImportProblem).where(ImportProblem.batch_id == batch.id))
     demo.commit()
     refused = commit(officer, response.headers["Location"])
     assert refused.status_code == 422

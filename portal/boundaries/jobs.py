@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from geo.sandbox import ProcessLimits
-from portal.boundaries import editing, exports, planning
+from portal.boundaries import batches, editing, exports, planning
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.i18n import _
@@ -52,19 +52,16 @@ def read_upload(
         progress=ctx.progress,
     )
     ctx.progress("save", 0, 1)
-    features, problems = planning.plan_to_json(plan)
     batch = ImportBatch(
         created_by=ctx.account_id,
         filename=upload.filename,
         level=level,
         parent_id=parent.id if parent else None,
         source_crs=plan.source_crs,
-        features=features,
-        problems=problems,
         status="draft",
     )
     db.session.add(batch)
-    db.session.flush()
+    batches.save_plan(batch, plan)
     ctx.progress("save", 1, 1)
     return _to_batch(batch)
 
@@ -88,7 +85,7 @@ def commit_upload(
     batch = get_batch(batch_id, for_update=True)
     if batch.status != "draft":
         raise JobFailed(_("Lần tải lên này đã được xử lý."))
-    plan = planning.plan_from_json(batch.level, batch.source_crs, batch.features, batch.problems)
+    plan = batches.load_plan(batch)
     clean_only = mode == "clean"
     decided = date.fromisoformat(when)
     report = planning.apply_plan(

@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import shapely
 from geoalchemy2.shape import to_shape
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import load_only
 
 from geo import maps
 from geo.crs import CHOICES
-from geo.partition import as_multipolygon
 from portal import jobs, mapping
-from portal.boundaries import editing, planning
+from portal.boundaries import batches, editing
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _
-from portal.models import Area, BoundaryChange, BoundaryFlag, ImportBatch, Job, Level
+from portal.models import Area, AreaShape, BoundaryChange, BoundaryFlag, ImportBatch, Job, Level
 from portal.pagination import Page, paginate
 from portal.security import current_scope
 
@@ -58,18 +59,30 @@ def _changes() -> Select:
     return query.order_by(BoundaryChange.id.desc())
 
 
-def hub(page: int = 1, changes_page: int = 1) -> tuple[Page, Page, list[BoundaryFlag]]:
+def hub(page: int = 1, changes_page: int = 1) -> tuple[Page, Page, Page]:
+    """The boundaries page: uploads and changes (a page of each) and the open flags (the first
+    page): only the columns the lists show, never a batch's features or problems."""
     editing.require_editor()
-    flags = db.session.scalars(
-        select(BoundaryFlag)
-        .join(BoundaryChange, BoundaryChange.id == BoundaryFlag.change_id)
-        .where(
-            BoundaryFlag.resolved_at.is_(None),
-            BoundaryChange.id.in_(_changes().with_only_columns(BoundaryChange.id)),
+    listed = _batches().options(
+        load_only(
+            ImportBatch.id,
+            ImportBatch.filename,
+            ImportBatch.level,
+            ImportBatch.status,
+            ImportBatch.created_at,
         )
-        .order_by(BoundaryFlag.id.desc())
-    ).all()
-    return paginate(_batches(), page), paginate(_changes(), changes_page), list(flags)
+    )
+    flags = select(BoundaryFlag).where(BoundaryFlag.resolved_at.is_(None))
+    scope = current_scope()
+    if not scope.is_admin:
+        flags = flags.join(BoundaryChange, BoundaryChange.id == BoundaryFlag.change_id).where(
+            BoundaryChange.commune_id == scope.commune_id
+        )
+    return (
+        paginate(listed, page),
+        paginate(_changes(), changes_page),
+        paginate(flags.order_by(BoundaryFlag.id.desc()), 1),
+    )
 
 
 def _confined_to(scope) -> int | None:
@@ -132,123 +145,38 @@ def get_batch(batch_id: int, for_update: bool = False) -> ImportBatch:
     return batch
 
 
-@dataclass
-class Row:
-    index: int
-    code: str | None
-    name: str | None
-    severity: str
-    text: str
-    where: tuple[float, float] | None
-    repairable: bool = False
+# how the dry run's script colours what it fetches: the portal's status palette
+BATCH_MAP_STYLES = {"status": maps.STATUS_STYLES, "highlight": maps.STYLE_CHILD_HIGHLIGHT}
 
 
 @dataclass
 class BatchView:
     batch: ImportBatch
-    plan: planning.Plan
-    rows: Page  # of Row
+    rows: Page  # of batches.Row
     counts: dict[str, int]
-    usable: int
-    clean: int
-    map: maps.MapParts | None
+    map: maps.MapParts | None  # the base map; its features come by view (batch_features)
     notes: list[str]  # about the file as a whole, e.g. which of its layers was read
 
 
 def batch_view(batch_id: int, problems_page: int = 1, with_map: bool = True) -> BatchView:
+    """The dry run's page: counts from the batch row, one page of problems, and an empty map
+    fitted to the features, which the page's script fills for the view (batch_features)."""
     batch = get_batch(batch_id)
-    plan = planning.plan_from_json(batch.level, batch.source_crs, batch.features, batch.problems)
-    names = {i.feature.index: i.feature.name for i in plan.items}
-    codes = {i.feature.index: i.feature.code for i in plan.items}
-    rows = [
-        Row(
-            p.index,
-            p.code,
-            names.get(p.index),
-            "error",
-            planning.describe(p),
-            p.where,
-            p.repairable,
-        )
-        for p in plan.problems
-    ] + [
-        Row(
-            w.index,
-            codes.get(w.index),
-            names.get(w.index),
-            "warning",
-            planning.describe_warning(w),
-            w.where,
-        )
-        for w in plan.warnings
-    ]
-    # errors first, then warnings on features, then those on the file as a whole (gaps)
-    rows.sort(key=lambda r: (r.severity != "error", r.index == 0, r.index))
-    counts = {}
-    for item in plan.items:
-        counts[item.action] = counts.get(item.action, 0) + 1
-    per_page = 50
-    page = Page(
-        rows[(problems_page - 1) * per_page : problems_page * per_page],
-        max(problems_page, 1),
-        per_page,
-        len(rows),
-    )
+    bounds = batches.bounds(batch)
     return BatchView(
         batch,
-        plan,
-        page,
-        counts,
-        len(plan.writable(repairs=True, clean_only=False)),
-        len(plan.writable(repairs=False, clean_only=True)),
-        _batch_map(plan) if with_map else None,
-        [planning.describe_note(n) for n in plan.notes],
+        batches.problems_page(batch, problems_page),
+        batches.counts(batch),
+        mapping.render(mapping.new_map(bounds)) if with_map and bounds else None,
+        batches.notes(batch) if with_map else [],
     )
 
 
-def _batch_map(plan: planning.Plan) -> maps.MapParts | None:
-    shapes = [i.feature.geometry or i.feature.repaired for i in plan.items]
-    shapes = [s for s in shapes if s is not None]
-    if not shapes:
-        return None
-    bounds = shapely.union_all([shapely.box(*s.bounds) for s in shapes]).bounds
-    tolerance = mapping.tolerance(bounds)
-    troubled = {p.index for p in plan.problems}
-    warned = {w.index for w in plan.warnings}
-    features = []
-    for item in plan.items:
-        geom = item.feature.geometry or item.feature.repaired
-        if geom is None:
-            continue
-        index = item.feature.index
-        status = "error" if index in troubled else "warning" if index in warned else "ok"
-        if status == "ok" and item.action == "unchanged":
-            status = "unchanged"
-        label = f"#{index} {item.feature.name or ''} ({item.feature.code or '—'})"
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": maps.display_shape(geom, tolerance),
-                "properties": {"status": status, "label": label},
-            }
-        )
-    issues = [
-        {
-            "type": "Feature",
-            "geometry": maps.display_shape(as_multipolygon(w.shape), tolerance / 4),
-            "properties": {"status": "issue", "label": planning.describe_warning(w)},
-        }
-        for w in plan.warnings
-        if w.shape is not None and not as_multipolygon(w.shape).is_empty
-    ]
-    m = mapping.new_map(bounds)
-    maps.add_status_layer(
-        m, {"type": "FeatureCollection", "features": features}, _("Đối tượng"), maps.STATUS_STYLES
-    )
-    maps.add_status_layer(
-        m, {"type": "FeatureCollection", "features": issues}, _("Vấn đề"), maps.STATUS_STYLES
-    )
-    return mapping.render(m)
+def batch_features(batch_id: int, box: tuple[float, float, float, float]) -> dict:
+    """The batch's features in a map view (w, s, e, n), simplified to about a pixel of it;
+    only for those who may see the batch."""
+    batch = get_batch(batch_id)
+    return batches.features_in_view(batch, box, mapping.tolerance(box))
 
 
 def commit(batch_id: int, mode: str, repairs: bool, number: str, when: str) -> Job:
@@ -259,7 +187,7 @@ def commit(batch_id: int, mode: str, repairs: bool, number: str, when: str) -> J
     if mode not in ("all", "clean"):
         raise FormInvalid({"mode": _("Chọn nhập tất cả hay chỉ các đối tượng không có vấn đề.")})
     number, when = editing.decision(number, when)
-    plan = planning.plan_from_json(batch.level, batch.source_crs, batch.features, batch.problems)
+    plan = batches.load_plan(batch)
     chosen = plan.writable(repairs=repairs, clean_only=mode == "clean")
     if not chosen:
         raise FormInvalid({"mode": _("Không có đối tượng nào để nhập với lựa chọn này.")})
@@ -292,66 +220,102 @@ def discard(batch_id: int) -> ImportBatch:
     return batch
 
 
-def get_change(change_id: int) -> tuple[BoundaryChange, list[Area], list[Area], list[BoundaryFlag]]:
+def get_change(change_id: int) -> tuple[BoundaryChange, list, list, list[BoundaryFlag]]:
+    """A change with the names of the areas it ended and made (their shapes are not read)."""
     editing.require_editor()
     change = db.session.scalar(_changes().where(BoundaryChange.id == change_id))
     if change is None:
         raise NotFound(_("Không tìm thấy thay đổi số {id}.", id=change_id))
-    before = editing.areas_by_ids(list(change.before_ids))
-    after = editing.areas_by_ids(list(change.after_ids))
+    named = {
+        row.id: row
+        for row in db.session.execute(
+            select(Area.id, Area.name).where(Area.id.in_([*change.before_ids, *change.after_ids]))
+        )
+    }
+    before = [named[i] for i in change.before_ids if i in named]
+    after = [named[i] for i in change.after_ids if i in named]
     flags = list(
         db.session.scalars(select(BoundaryFlag).where(BoundaryFlag.change_id == change.id))
     )
     return change, before, after, flags
 
 
-def editable_village(area_id: int) -> tuple[Area, maps.MapParts]:
-    """A village, with a map for drawing: its boundary editable, neighbours to snap to."""
+# A boundary with more vertices than this is edited as its stored simplified shape: the
+# editor's handles cannot follow a 200,000-vertex ring, and the page would weigh megabytes.
+EDIT_MAX_VERTICES = 5000
+
+
+@dataclass
+class EditView:
+    area: Area
+    map: maps.MapParts
+    geometry: dict  # the boundary the editor starts from
+    vertices: int  # of the stored boundary
+    shown_vertices: int  # of the one in the editor: fewer when it is simplified
+
+
+def editable_village(area_id: int) -> EditView:
+    """A village, with a map for drawing: its boundary editable, neighbours to snap to; a very
+    detailed boundary is offered simplified below half a metre (area_shapes), and said so."""
     area = editing.village(area_id)
-    commune = db.session.get(Area, area.parent_id)
-    bounds = to_shape(area.geom).buffer(0.002).bounds
+    shape = db.session.execute(
+        select(
+            AreaShape.vertices,
+            func.ST_AsGeoJSON(AreaShape.geom, 15).label("display"),
+            func.ST_XMin(AreaShape.geom),
+            func.ST_YMin(AreaShape.geom),
+            func.ST_XMax(AreaShape.geom),
+            func.ST_YMax(AreaShape.geom),
+        ).where(AreaShape.area_id == area.id)
+    ).one()
+    pad = 0.002
+    bounds = (shape[2] - pad, shape[3] - pad, shape[4] + pad, shape[5] + pad)
+    if shape.vertices > EDIT_MAX_VERTICES:
+        geometry = json.loads(shape.display)
+    else:
+        geometry = shapely.geometry.mapping(to_shape(area.geom))
     tolerance = mapping.tolerance(bounds) / 3
-    m = mapping.new_map(bounds)
-    neighbours = db.session.scalars(
-        select(Area).where(
-            Area.parent_id == commune.id, Area.valid_to.is_(None), Area.id != area.id
+    neighbours = db.session.execute(
+        select(Area.name, func.ST_AsGeoJSON(func.ST_Simplify(AreaShape.geom, tolerance, True), 6))
+        .join(AreaShape, AreaShape.area_id == Area.id)
+        .where(
+            Area.parent_id == area.parent_id,
+            Area.valid_to.is_(None),
+            Area.id != area.id,
+            func.ST_Intersects(AreaShape.geom, func.ST_MakeEnvelope(*bounds, 4326)),
         )
-    )
-    near = shapely.box(*bounds)
+        .order_by(Area.id)
+    ).all()
+    m = mapping.new_map(bounds)
     maps.add_children(
         m,
         {
             "type": "FeatureCollection",
             "features": [
-                {
-                    "type": "Feature",
-                    "geometry": maps.display_shape(to_shape(n.geom), tolerance),
-                    "properties": {"name": n.name},
-                }
-                for n in neighbours
-                if to_shape(n.geom).intersects(near)
+                {"type": "Feature", "geometry": json.loads(g), "properties": {"name": name}}
+                for name, g in neighbours
             ],
         },
         _("Địa bàn lân cận"),
         ["name"],
     )
-    return area, mapping.render(m, extras=("geoman",))
-
-
-def village_geojson(area: Area) -> dict:
-    return shapely.geometry.mapping(to_shape(area.geom))
+    shown = int(shapely.get_num_coordinates(shapely.geometry.shape(geometry)))
+    return EditView(area, mapping.render(m, extras=("geoman",)), geometry, shape.vertices, shown)
 
 
 def merge_choices(commune_id: int) -> tuple[Area, list[Area]]:
     editing.require_editor()
     commune = db.session.scalar(
-        current_scope().areas(select(Area).where(Area.id == commune_id, Area.level == "commune"))
+        current_scope()
+        .areas(select(Area).where(Area.id == commune_id, Area.level == "commune"))
+        .options(load_only(Area.id, Area.name, Area.parent_id))
     )
     if commune is None:
         raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=commune_id))
     villages = db.session.scalars(
         select(Area)
         .where(Area.parent_id == commune.id, Area.valid_to.is_(None))
+        .options(load_only(Area.id, Area.name, Area.code))
         .order_by(Area.code, Area.name)
     ).all()
     return commune, list(villages)

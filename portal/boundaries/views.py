@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, jsonify, render_template, request
 
 from portal.boundaries import editing, exports, services
 from portal.errors import FormInvalid
 from portal.extensions import htmx
 from portal.i18n import label
 from portal.security import protect_blueprint
-from portal.web import form_id, form_ids, id_arg, page_arg, see
+from portal.web import bbox_arg, form_id, form_ids, id_arg, page_arg, see
 
 bp = Blueprint("boundaries", __name__, url_prefix="/boundaries")
 protect_blueprint(bp)
@@ -74,9 +74,18 @@ def batch(batch_id: int, errors=None, status=200):
     return render_template(
         "boundaries/batch.html",
         view=view,
+        map_styles=services.BATCH_MAP_STYLES,
         errors=errors or {},
         form=request.form,
     ), status
+
+
+@bp.get("/uploads/<int:batch_id>/features.geojson")
+def batch_features(batch_id: int):
+    """The dry run's features inside the map's view (?bbox=w,s,e,n), for the page's map."""
+    response = jsonify(services.batch_features(batch_id, bbox_arg()))
+    response.mimetype = "application/geo+json"
+    return response
 
 
 @bp.post("/uploads/<int:batch_id>/commit")
@@ -152,14 +161,15 @@ def edit(area_id: int):
             errors, status = exc.fields, exc.status
         else:
             return see("boundaries.change", change_id=change.id)
-    area, map_parts = services.editable_village(area_id)
+    view = services.editable_village(area_id)
     return render_template(
         "boundaries/edit.html",
-        area=area,
-        map=map_parts,
+        view=view,
+        area=view.area,
+        map=view.map,
         errors=errors,
         form=request.form,
-        geometry=services.village_geojson(area),
+        geometry=view.geometry,
     ), status
 
 

@@ -3,7 +3,15 @@
 from portal.models.account import Account, AccountRole, AccountSession
 from portal.models.area import KINDS, Area, AreaVersion, Level
 from portal.models.audit import AuditEntry, LoginFailure
-from portal.models.boundary import AreaPart, BoundaryChange, BoundaryFlag, ImportBatch
+from portal.models.boundary import (
+    AreaPart,
+    AreaShape,
+    BoundaryChange,
+    BoundaryFlag,
+    ImportBatch,
+    ImportFeature,
+    ImportProblem,
+)
 from portal.models.job import Job, JobFile
 from portal.models.police import PoliceContact
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
@@ -15,12 +23,15 @@ __all__ = [
     "AccountSession",
     "Area",
     "AreaPart",
+    "AreaShape",
     "AreaVersion",
     "AuditEntry",
     "BoundaryChange",
     "BoundaryFlag",
     "Education",
     "ImportBatch",
+    "ImportFeature",
+    "ImportProblem",
     "Job",
     "JobFile",
     "Level",
