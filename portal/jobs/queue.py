@@ -13,8 +13,7 @@ import psycopg_pool
 from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 
-blueprint = procrastinate.Blueprint()
-TASK = "portal:run_job"  # the blueprint's task under the namespace init_app gives it
+TASK = "portal.run_job"
 _flask_app: Flask | None = None  # the app a worker runs jobs in (set by portal.jobs.worker)
 _open_lock = threading.Lock()
 
@@ -29,7 +28,9 @@ def init_app(app: Flask) -> None:
     queue = procrastinate.App(
         connector=procrastinate.PsycopgConnector(conninfo=conninfo(app), min_size=1, max_size=3)
     )
-    queue.add_tasks_from(blueprint, namespace="portal")
+    # a task per procrastinate app: a task object remembers the one app it belongs to, so
+    # one shared between apps (tests make several) would defer into the last one's database
+    queue.task(name=TASK, pass_context=False)(run_job)
     app.extensions["procrastinate"] = queue
 
 
@@ -48,7 +49,6 @@ def defer(job_id: int) -> int:
     return queue.tasks[TASK].defer(job_id=job_id)
 
 
-@blueprint.task(name="run_job", pass_context=False)
 def run_job(job_id: int) -> None:
     """What the worker runs: the job, inside the portal's app."""
     from portal.jobs import runner
