@@ -425,3 +425,32 @@ def _feature(geometry: str | None, status: str, label: str) -> dict:
         # the one escape of map text: Leaflet puts a tooltip in as HTML
         "properties": {"status": status, "label": maps.text(label)},
     }
+
+
+def reaches_outside(batch: ImportBatch, commune_id: int) -> bool:
+    """Whether a feature the commit could write lies in another commune: the check a commit
+    request makes on the rows, without loading the plan (the job checks the plan again)."""
+    blocking = (
+        select(ImportProblem.id)
+        .where(
+            ImportProblem.batch_id == batch.id,
+            ImportProblem.index == ImportFeature.index,
+            ImportProblem.severity == "error",
+            ImportProblem.kind != "invalid_geometry",  # repaired, it may be written
+        )
+        .exists()
+    )
+    return bool(
+        db.session.scalar(
+            select(
+                select(ImportFeature.index)
+                .where(
+                    ImportFeature.batch_id == batch.id,
+                    ImportFeature.action != "blocked",
+                    ImportFeature.parent_id.is_distinct_from(commune_id),
+                    ~blocking,
+                )
+                .exists()
+            )
+        )
+    )

@@ -87,6 +87,8 @@ def commit_upload(
         raise JobFailed(_("Lần tải lên này đã được xử lý."))
     plan = batches.load_plan(batch)
     clean_only = mode == "clean"
+    if not plan.writable(repairs=repairs, clean_only=clean_only):
+        raise JobFailed(_("Không có đối tượng nào để nhập với lựa chọn này."))
     decided = date.fromisoformat(when)
     report = planning.apply_plan(
         plan,

@@ -187,12 +187,11 @@ def commit(batch_id: int, mode: str, repairs: bool, number: str, when: str) -> J
     if mode not in ("all", "clean"):
         raise FormInvalid({"mode": _("Chọn nhập tất cả hay chỉ các đối tượng không có vấn đề.")})
     number, when = editing.decision(number, when)
-    plan = batches.load_plan(batch)
-    chosen = plan.writable(repairs=repairs, clean_only=mode == "clean")
-    if not chosen:
+    # checked on the batch's counts and rows: a request never loads a large plan
+    if (batch.clean if mode == "clean" else batch.usable) == 0:
         raise FormInvalid({"mode": _("Không có đối tượng nào để nhập với lựa chọn này.")})
     confine = _confined_to(current_scope())
-    if confine is not None and any(i.parent_id != confine for i in chosen):
+    if confine is not None and batches.reaches_outside(batch, confine):
         # refused now, and once more by the job when it writes (planning.apply_plan)
         raise FormInvalid(
             {"batch": _("Tệp có địa bàn nằm ngoài xã, phường bạn phụ trách: không nhập gì.")}
