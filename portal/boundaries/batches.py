@@ -27,6 +27,7 @@ from portal.pagination import Page
 # What the map draws is simplified below half a metre once, here: a dense traced ring costs
 # its full size only in the commit.
 DISPLAY_TOLERANCE = 0.000005
+DISPLAY_AS_IS_VERTICES = 256
 PROBLEMS_PER_PAGE = 50
 MAX_MAP_FEATURES = 1500  # per view; zooming in shows the rest
 _FEATURE_COLUMNS = (
@@ -146,12 +147,15 @@ def save_plan(batch: ImportBatch, plan: planning.Plan) -> None:
     geoms = _ewkb([i.feature.geometry for i in items])
     repaired = _ewkb([i.feature.repaired for i in items])
     drawn = [i.feature.geometry or i.feature.repaired for i in items]
+    # a shape of a few hundred vertices is drawn as it is; only denser ones are simplified
     display = np.array(drawn, dtype=object)
-    present = ~shapely.is_missing(display)
-    if present.any():
-        simple = shapely.simplify(display[present], DISPLAY_TOLERANCE, preserve_topology=True)
-        display[present] = [as_multipolygon(g) for g in simple]  # GEOS may give a Polygon
-    displayed = _ewkb(list(display))
+    dense = shapely.get_num_coordinates(display) > DISPLAY_AS_IS_VERTICES
+    displayed = [geoms[n] or repaired[n] for n in range(len(items))]
+    if dense.any():
+        simple = shapely.simplify(display[dense], DISPLAY_TOLERANCE, preserve_topology=True)
+        hexed = _ewkb([as_multipolygon(g) for g in simple])  # GEOS may give a Polygon
+        for n, value in zip(np.flatnonzero(dense), hexed, strict=True):
+            displayed[n] = value
     statuses = _statuses(plan)
     _copy(
         "import_features",
