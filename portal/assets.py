@@ -76,7 +76,14 @@ def _stale_version():
 
 
 def _cache_headers(response):
-    """A year, immutable, for a file asked for by its current hash; else revalidate each time."""
+    """A year, immutable, for a file asked for by its current hash; else revalidate each time.
+
+    The file is read into the response (it is sent as a stream otherwise), so that
+    portal.compression compresses it whole, with its length; a browser fetches each version once.
+    """
+    if request.endpoint in ENDPOINTS and response.status_code == 200:
+        response.direct_passthrough = False
+        response.set_data(response.get_data())
     if request.endpoint in ENDPOINTS and response.status_code in (200, 304):
         if request.args.get("v"):  # a stale one was redirected before the view
             response.headers["Cache-Control"] = IMMUTABLE

@@ -88,5 +88,7 @@ def init_app(app: Flask) -> None:
 
 
 def use_masked_tokens(app: Flask) -> None:
-    """Templates write the masked token (after CSRFProtect has set its own helper)."""
+    """Templates write the masked token: after CSRFProtect has set its own helper, both as a
+    global and by a context processor (a later processor wins)."""
     app.jinja_env.globals["csrf_token"] = masked_csrf_token
+    app.context_processor(lambda: {"csrf_token": masked_csrf_token})

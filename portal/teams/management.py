@@ -113,7 +113,9 @@ def new_team_form(commune_id: int | None) -> TeamForm:
 def _commune(commune_id: int) -> Area:
     """A commune in the user's scope, or NotFound."""
     commune = db.session.scalar(
-        current_scope().areas(select(Area).where(Area.id == commune_id, Area.level == "commune"))
+        current_scope()
+        .areas(select(Area).where(Area.id == commune_id, Area.level == "commune"))
+        .options(load_only(Area.id, Area.name))
     )
     if commune is None:
         raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=commune_id))
