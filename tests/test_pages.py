@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
 from html.parser import HTMLParser
 from typing import ClassVar
@@ -150,7 +151,7 @@ def test_features_come_by_view_and_only_to_those_who_see_the_batch(app, demo):
     plan.items[0].feature.name = "<b>Tổ</b> & 1"
     mine = new_batch(demo, plan, parent_id=ba_dinh.id, username="canbo.xa")
     theirs = new_batch(demo, a_plan(), parent_id=other.id).id
-    capped = batches.features_in_view(mine, (105.0, 20.0, 106.0, 22.0), 0.0001, limit=2)
+    capped = json.loads(batches.features_in_view(mine, (105.0, 20.0, 106.0, 22.0), 0.0001, 2))
     officer = signed_in(app, "canbo.xa")
     url = f"/boundaries/uploads/{mine.id}/features.geojson"
     found = officer.get(url + "?bbox=105.7995,20.9995,105.8105,21.0005")
@@ -374,3 +375,79 @@ def test_every_htmx_request_shows_an_indicator(app, admin, demo):
             assert indicator.startswith("#") and indicator[1:] in parser.ids, (path, indicator)
             checked += 1
     assert checked > 10
+
+
+def test_the_migration_moves_stored_json_into_rows_and_back():
+    """Batches stored as JSON before migration 0008 become rows with their counts; the
+    downgrade gives the JSON back."""
+    from flask_migrate import downgrade, upgrade
+    from sqlalchemy import text
+
+    from tests.conftest import (
+        APP_ROLE,
+        DB_SUFFIX,
+        OWNER,
+        ROOT,
+        database_url_for,
+        fresh_database,
+        grant_app,
+        make_app,
+        migrate,
+    )
+
+    migrations = str(ROOT / "migrations")
+    scratch = make_app(fresh_database("antt_portal_batch_rows"))
+    plan = a_plan()
+    features, problems = planning.plan_to_json(plan)
+    with scratch.app_context():
+        upgrade(directory=migrations, revision="0006")
+        if not os.environ.get("TEST_DATABASE_URL"):
+            name = scratch.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[1]
+            grant_app(database_url_for(name.removesuffix(DB_SUFFIX), "admin"), OWNER, APP_ROLE)
+        db.session.execute(
+            text(
+                "INSERT INTO import_batches (id, filename, level, source_crs, features, problems,"
+                " status) VALUES (7, 'old.geojson', 'village', 'WGS 84', CAST(:f AS jsonb),"
+                " CAST(:p AS jsonb), 'draft')"
+            ),
+            {"f": json.dumps(features), "p": json.dumps(problems)},
+        )
+        db.session.commit()
+        db.session.remove()
+    migrate(scratch)  # to the head, with the portal role's grants
+    with scratch.app_context():
+        batch = db.session.get(ImportBatch, 7)
+        assert (batch.feature_count, batch.creates, batch.updates, batch.blocked) == (4, 1, 1, 1)
+        assert (batch.usable, batch.clean, batch.error_count, batch.warning_count) == (3, 1, 1, 2)
+        assert batches.bounds(batch) == pytest.approx((105.80, 21.00, 105.901, 21.101))
+        loaded = batches.load_plan(batch)
+        assert loaded.problems == plan.problems and loaded.notes == plan.notes
+        assert [w.kind for w in loaded.warnings] == [w.kind for w in plan.warnings]
+        for got, want in zip(loaded.items, plan.items, strict=True):
+            assert (got.feature.code, got.action, got.kind) == (
+                want.feature.code,
+                want.action,
+                want.kind,
+            )
+            shown = got.feature.geometry or got.feature.repaired
+            assert shown.equals_exact(want.feature.geometry or want.feature.repaired, 1e-12)
+        page = batches.problems_page(batch, 1)
+        assert [r.severity for r in page.items] == ["error", "warning", "warning"]
+        assert page.items[-1].index == 0
+        statuses = dict(
+            db.session.execute(
+                text("SELECT index, status FROM import_features WHERE batch_id = 7")
+            ).all()
+        )
+        assert statuses == {1: "ok", 2: "warning", 3: "error", 4: "unchanged"}
+        db.session.remove()
+        downgrade(directory=migrations, revision="0006")
+        back = db.session.execute(
+            text("SELECT features, problems FROM import_batches WHERE id = 7")
+        ).one()
+        assert [f["code"] for f in back.features] == [f["code"] for f in features]
+        assert [(p["severity"], p["kind"]) for p in back.problems] == [
+            (p["severity"], p.get("kind")) for p in problems
+        ]
+        db.session.remove()
+        db.engine.dispose()

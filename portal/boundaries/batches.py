@@ -400,10 +400,11 @@ def features_in_view(
     box: tuple[float, float, float, float],
     tolerance: float,
     limit: int = MAX_MAP_FEATURES,
-) -> dict:
+) -> str:
     """The features (and the places warnings point at) whose boxes meet the view, simplified
     to about a pixel of it, errors first, at most `limit`; every label is map text
-    (geo.maps.text). A FeatureCollection with "truncated" when the view held more."""
+    (geo.maps.text). A GeoJSON FeatureCollection, as text, with "truncated" when the view held
+    more: the geometries PostGIS writes go into it as they are, never parsed here."""
     features = []
     rows = db.session.execute(_in_view(batch.id, box, tolerance).limit(limit + 1)).all()
     for r in rows[:limit]:
@@ -415,17 +416,17 @@ def features_in_view(
         where = (r.lon, r.lat) if r.lon is not None else (0.0, 0.0)
         issue = SpatialIssue(r.index, r.kind, r.area_m2, where, r.other)
         features.append(_feature(r.geometry, "issue", planning.describe_warning(issue)))
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "truncated": len(rows) > limit or len(issues) > room,
-    }
+    truncated = "true" if len(rows) > limit or len(issues) > room else "false"
+    return (
+        '{"type": "FeatureCollection", "truncated": '
+        + truncated
+        + ', "features": ['
+        + ", ".join(features)
+        + "]}"
+    )
 
 
-def _feature(geometry: str | None, status: str, label: str) -> dict:
-    return {
-        "type": "Feature",
-        "geometry": json.loads(geometry) if geometry else None,
-        # the one escape of map text: Leaflet puts a tooltip in as HTML
-        "properties": {"status": status, "label": maps.text(label)},
-    }
+def _feature(geometry: str | None, status: str, label: str) -> str:
+    # the one escape of map text: Leaflet puts a tooltip in as HTML
+    properties = json.dumps({"status": status, "label": maps.text(label)}, ensure_ascii=False)
+    return f'{{"type": "Feature", "geometry": {geometry or "null"}, "properties": {properties}}}'

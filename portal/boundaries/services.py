@@ -190,7 +190,7 @@ def batch_view(batch_id: int, problems_page: int = 1, with_map: bool = True) -> 
     )
 
 
-def batch_features(batch_id: int, box: tuple[float, float, float, float]) -> dict:
+def batch_features(batch_id: int, box: tuple[float, float, float, float]) -> str:
     """The batch's features in a map view (w, s, e, n), simplified to about a pixel of it;
     only for those who may see the batch."""
     batch = get_batch(batch_id)
