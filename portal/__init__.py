@@ -22,13 +22,15 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    from portal import assets, audit, cli, errors, i18n, inputs, security
+    from portal import assets, audit, cli, compression, errors, i18n, inputs, security
     from portal.extensions import csrf, db, htmx, migrate
     from portal.jobs import queue as jobs_queue
 
+    compression.init_app(app)  # first: its after-request hook runs last, on the final body
     db.init_app(app)
     migrate.init_app(app, db, directory=str(root / "migrations"))
     csrf.init_app(app)
+    compression.use_masked_tokens(app)
     htmx.init_app(app)
     i18n.init_app(app)
     security.init_app(app)

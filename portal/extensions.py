@@ -4,9 +4,10 @@ from flask_htmx import HTMX
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
-from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from portal.compression import MaskedCSRFProtect
 
 
 class Base(DeclarativeBase):
@@ -24,6 +25,6 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
-csrf = CSRFProtect()
+csrf = MaskedCSRFProtect()  # reads the per-response masked tokens (BREACH)
 htmx = HTMX()
 talisman = Talisman()

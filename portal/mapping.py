@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, url_for
 
 from geo import maps
+from portal.assets import vendor_url
 
 EXTRA_ASSETS = {
     # Leaflet-Geoman, for drawing and editing boundaries, from the npm registry
@@ -21,8 +22,8 @@ def new_map(bounds):
     if config["MAP_TILE_URL"]:
         tiles = maps.Tiles(config["MAP_TILE_URL"], config["MAP_TILE_ATTRIBUTION"])
     assets = maps.Assets(
-        leaflet_js=url_for("vendor", filename="leaflet/dist/leaflet.js"),
-        leaflet_css=url_for("vendor", filename="leaflet/dist/leaflet.css"),
+        leaflet_js=vendor_url("leaflet/dist/leaflet.js"),
+        leaflet_css=vendor_url("leaflet/dist/leaflet.css"),
     )
     return maps.new_map(assets, tiles, tuple(bounds))
 
@@ -31,8 +32,8 @@ def render(m, extras: tuple[str, ...] = ()) -> maps.MapParts:
     """The map's parts for a template; `extras` adds our other map packages (e.g. "geoman")."""
     for name in extras:
         js, css = EXTRA_ASSETS[name]
-        m.add_js_link(name, url_for("vendor", filename=js))
-        m.add_css_link(f"{name}_css", url_for("vendor", filename=css))
+        m.add_js_link(name, vendor_url(js))
+        m.add_css_link(f"{name}_css", vendor_url(css))
     return maps.render_parts(m, own_prefixes=(url_for("vendor", filename=""),))
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, literal, select
 
 from portal.extensions import db
 
@@ -37,5 +37,8 @@ def paginate(
     one_page = query.limit(per_page).offset((page - 1) * per_page)
     result = db.session.execute(one_page).all() if rows else db.session.scalars(one_page)
     items = list(result)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    # counted over the query's rows without its columns: an entity's shapes or JSON are not
+    # read just to be counted
+    counted = query.order_by(None).with_only_columns(literal(1), maintain_column_froms=True)
+    total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
     return Page(items, page, per_page, total)

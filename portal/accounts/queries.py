@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import load_only
 
 from portal.models import Account, Area, Team
 from portal.scope import Scope
@@ -33,9 +34,11 @@ def username_taken(username: str, except_id: int | None = None) -> Select:
 
 
 def communes(scope: Scope) -> Select:
-    return scope.areas(
-        select(Area).where(Area.level == "commune", Area.valid_to.is_(None))
-    ).order_by(Area.name)
+    return (
+        scope.areas(select(Area).where(Area.level == "commune", Area.valid_to.is_(None)))
+        .options(load_only(Area.id, Area.name))
+        .order_by(Area.name)
+    )
 
 
 def teams_of_commune(commune_id: int, scope: Scope) -> Select:

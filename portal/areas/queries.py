@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, func, literal_column, select
+from sqlalchemy.orm import defer
 
-from portal.models import Area, PoliceContact, Team, TeamArea
+from portal.models import Area, AreaShape, PoliceContact, Team, TeamArea
 from portal.scope import Scope
 from portal.text import like_pattern
 
 LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2, "village": 3}
 
 
+# The browser's pages and lists show names, codes and counts; shapes come from area_shapes,
+# so an area's full boundary (a traced ring can be megabytes) is never read here.
+WITHOUT_SHAPE = defer(Area.geom)
+
+
 def current_areas(scope: Scope) -> Select:
-    return scope.areas(select(Area).where(Area.valid_to.is_(None)))
+    return scope.areas(select(Area).where(Area.valid_to.is_(None))).options(WITHOUT_SHAPE)
 
 
 def area(area_id: int, scope: Scope) -> Select:
     """One area, current or past, if it is in scope."""
-    return scope.areas(select(Area).where(Area.id == area_id))
+    return scope.areas(select(Area).where(Area.id == area_id)).options(WITHOUT_SHAPE)
 
 
 def roots(scope: Scope) -> Select:
@@ -57,23 +63,28 @@ def search(folded: str, scope: Scope) -> Select:
 
 
 def land_area_m2(area_id: int) -> Select:
-    """Area on the spheroid, in square metres."""
-    return select(func.ST_Area(func.Geography(Area.geom))).where(Area.id == area_id)
+    """Area on the spheroid, in square metres (kept by a trigger in area_shapes)."""
+    return select(AreaShape.area_m2).where(AreaShape.area_id == area_id)
 
 
 def display_geojson(area_ids: list[int], tolerance: float) -> Select:
-    """Boundaries simplified for display (topology kept) with 6 decimals, as GeoJSON text."""
-    simplified = func.ST_SimplifyPreserveTopology(Area.geom, tolerance)
-    return select(Area.id, Area.name, func.ST_AsGeoJSON(simplified, 6)).where(
-        Area.id.in_(area_ids), Area.geom.is_not(None)
+    """Boundaries simplified for display with 6 decimals, as GeoJSON text: from the stored
+    simplified shapes (area_shapes), so a dense ring costs its few hundred kept vertices."""
+    # plain Douglas-Peucker keeping tiny parts: for drawing, 30 times cheaper than keeping
+    # topology, and each shape is drawn alone anyway
+    simplified = func.ST_Simplify(AreaShape.geom, tolerance, True)
+    return (
+        select(Area.id, Area.name, func.ST_AsGeoJSON(simplified, 6))
+        .join(AreaShape, AreaShape.area_id == Area.id)
+        .where(Area.id.in_(area_ids))
     )
 
 
 def extent(area_id: int) -> Select:
-    box = func.ST_Extent(Area.geom)
-    return select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)).where(
-        Area.id == area_id
-    )
+    shape = AreaShape.geom
+    return select(
+        func.ST_XMin(shape), func.ST_YMin(shape), func.ST_XMax(shape), func.ST_YMax(shape)
+    ).where(AreaShape.area_id == area_id)
 
 
 def active_teams_of_area(area_id: int, scope: Scope) -> Select:
@@ -104,6 +115,7 @@ def ancestors(area_id: int, scope: Scope) -> Select:
         .join(chain, chain.c.id == Area.id)
         .where(chain.c.depth > 0)
         .order_by(chain.c.depth.desc())
+        .options(WITHOUT_SHAPE)
     )
 
 

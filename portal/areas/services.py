@@ -108,14 +108,14 @@ def area_view(area_id: int, page: int = 1, history_page: int = 1) -> AreaView:
     scope = current_scope()
     kids = _page(queries.children(area.id, scope), page, scope)
     teams = list(db.session.scalars(queries.active_teams_of_area(area.id, scope)))
-    land = db.session.scalar(queries.land_area_m2(area.id)) if area.geom is not None else None
+    land = db.session.scalar(queries.land_area_m2(area.id))  # None: the area has no shape
     return AreaView(
         area=area,
         ancestors=list(db.session.scalars(queries.ancestors(area.id, scope))),
         children=kids,
         teams=teams,
         land_m2=land,
-        map=area_map(area) if area.geom is not None else None,
+        map=area_map(area) if land is not None else None,
         history=paginate(audit.history("area", area.id), history_page),
         police=db.session.scalar(queries.police_contact(area.id))
         if area.level == "commune"

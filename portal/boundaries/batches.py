@@ -27,6 +27,7 @@ from portal.pagination import Page
 # What the map draws is simplified below half a metre once, here: a dense traced ring costs
 # its full size only in the commit.
 DISPLAY_TOLERANCE = 0.000005
+DISPLAY_AS_IS_VERTICES = 256
 PROBLEMS_PER_PAGE = 50
 MAX_MAP_FEATURES = 1500  # per view; zooming in shows the rest
 _FEATURE_COLUMNS = (
@@ -146,12 +147,15 @@ def save_plan(batch: ImportBatch, plan: planning.Plan) -> None:
     geoms = _ewkb([i.feature.geometry for i in items])
     repaired = _ewkb([i.feature.repaired for i in items])
     drawn = [i.feature.geometry or i.feature.repaired for i in items]
+    # a shape of a few hundred vertices is drawn as it is; only denser ones are simplified
     display = np.array(drawn, dtype=object)
-    present = ~shapely.is_missing(display)
-    if present.any():
-        simple = shapely.simplify(display[present], DISPLAY_TOLERANCE, preserve_topology=True)
-        display[present] = [as_multipolygon(g) for g in simple]  # GEOS may give a Polygon
-    displayed = _ewkb(list(display))
+    dense = shapely.get_num_coordinates(display) > DISPLAY_AS_IS_VERTICES
+    displayed = [geoms[n] or repaired[n] for n in range(len(items))]
+    if dense.any():
+        simple = shapely.simplify(display[dense], DISPLAY_TOLERANCE, preserve_topology=True)
+        hexed = _ewkb([as_multipolygon(g) for g in simple])  # GEOS may give a Polygon
+        for n, value in zip(np.flatnonzero(dense), hexed, strict=True):
+            displayed[n] = value
     statuses = _statuses(plan)
     _copy(
         "import_features",
@@ -396,10 +400,11 @@ def features_in_view(
     box: tuple[float, float, float, float],
     tolerance: float,
     limit: int = MAX_MAP_FEATURES,
-) -> dict:
+) -> str:
     """The features (and the places warnings point at) whose boxes meet the view, simplified
     to about a pixel of it, errors first, at most `limit`; every label is map text
-    (geo.maps.text). A FeatureCollection with "truncated" when the view held more."""
+    (geo.maps.text). A GeoJSON FeatureCollection, as text, with "truncated" when the view held
+    more: the geometries PostGIS writes go into it as they are, never parsed here."""
     features = []
     rows = db.session.execute(_in_view(batch.id, box, tolerance).limit(limit + 1)).all()
     for r in rows[:limit]:
@@ -411,20 +416,20 @@ def features_in_view(
         where = (r.lon, r.lat) if r.lon is not None else (0.0, 0.0)
         issue = SpatialIssue(r.index, r.kind, r.area_m2, where, r.other)
         features.append(_feature(r.geometry, "issue", planning.describe_warning(issue)))
-    return {
-        "type": "FeatureCollection",
-        "features": features,
-        "truncated": len(rows) > limit or len(issues) > room,
-    }
+    truncated = "true" if len(rows) > limit or len(issues) > room else "false"
+    return (
+        '{"type": "FeatureCollection", "truncated": '
+        + truncated
+        + ', "features": ['
+        + ", ".join(features)
+        + "]}"
+    )
 
 
-def _feature(geometry: str | None, status: str, label: str) -> dict:
-    return {
-        "type": "Feature",
-        "geometry": json.loads(geometry) if geometry else None,
-        # the one escape of map text: Leaflet puts a tooltip in as HTML
-        "properties": {"status": status, "label": maps.text(label)},
-    }
+def _feature(geometry: str | None, status: str, label: str) -> str:
+    # the one escape of map text: Leaflet puts a tooltip in as HTML
+    properties = json.dumps({"status": status, "label": maps.text(label)}, ensure_ascii=False)
+    return f'{{"type": "Feature", "geometry": {geometry or "null"}, "properties": {properties}}}'
 
 
 def reaches_outside(batch: ImportBatch, commune_id: int) -> bool:

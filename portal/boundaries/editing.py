@@ -14,6 +14,7 @@ from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import LineString, shape
 from shapely.ops import split as split_polygon
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import defer
 
 from geo.checks import area_m2, check_placement
 from geo.features import check_wgs84_shape, parse_geojson_geometry
@@ -37,10 +38,14 @@ def require_editor() -> None:
     current_scope().require("admin", "commune_officer")  # others: 404, as out of scope
 
 
-def village(area_id: int) -> Area:
-    """A current village-level area in the user's scope."""
+def village(area_id: int, *, with_shape: bool = True) -> Area:
+    """A current village-level area in the user's scope; without its shape (read only if used)
+    for a page that draws the stored simplified one."""
     require_editor()
-    area = db.session.scalar(current_scope().areas(select(Area).where(Area.id == area_id)))
+    query = current_scope().areas(select(Area).where(Area.id == area_id))
+    if not with_shape:
+        query = query.options(defer(Area.geom))
+    area = db.session.scalar(query)
     if area is None:
         raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=area_id))
     if area.level != "village" or area.valid_to is not None:

@@ -29,10 +29,12 @@ def crs_choices():
 
 
 def communes() -> list[Area]:
+    """The communes a planner may upload for or export (names only: no shapes)."""
     return list(
         db.session.scalars(
             current_scope()
             .areas(select(Area).where(Area.level == "commune", Area.valid_to.is_(None)))
+            .options(load_only(Area.id, Area.name))
             .order_by(Area.name)
         )
     )
@@ -172,7 +174,7 @@ def batch_view(batch_id: int, problems_page: int = 1, with_map: bool = True) -> 
     )
 
 
-def batch_features(batch_id: int, box: tuple[float, float, float, float]) -> dict:
+def batch_features(batch_id: int, box: tuple[float, float, float, float]) -> str:
     """The batch's features in a map view (w, s, e, n), simplified to about a pixel of it;
     only for those who may see the batch."""
     batch = get_batch(batch_id)
@@ -256,7 +258,7 @@ class EditView:
 def editable_village(area_id: int) -> EditView:
     """A village, with a map for drawing: its boundary editable, neighbours to snap to; a very
     detailed boundary is offered simplified below half a metre (area_shapes), and said so."""
-    area = editing.village(area_id)
+    area = editing.village(area_id, with_shape=False)
     shape = db.session.execute(
         select(
             AreaShape.vertices,

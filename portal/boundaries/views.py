@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, Response, render_template, request
 
 from portal.boundaries import editing, exports, services
 from portal.errors import FormInvalid
@@ -83,9 +83,8 @@ def batch(batch_id: int, errors=None, status=200):
 @bp.get("/uploads/<int:batch_id>/features.geojson")
 def batch_features(batch_id: int):
     """The dry run's features inside the map's view (?bbox=w,s,e,n), for the page's map."""
-    response = jsonify(services.batch_features(batch_id, bbox_arg()))
-    response.mimetype = "application/geo+json"
-    return response
+    body = services.batch_features(batch_id, bbox_arg())
+    return Response(body, mimetype="application/geo+json")
 
 
 @bp.post("/uploads/<int:batch_id>/commit")

@@ -12,7 +12,17 @@ from sqlalchemy import Float, Select, bindparam, case, func, literal, select, te
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
-from portal.models import Area, AreaPart, Level, Member, PoliceContact, Role, Team, TeamArea
+from portal.models import (
+    Area,
+    AreaPart,
+    AreaShape,
+    Level,
+    Member,
+    PoliceContact,
+    Role,
+    Team,
+    TeamArea,
+)
 from portal.text import like_pattern
 
 DEPTH = case(
@@ -79,7 +89,8 @@ def _chain(with_outline: bool) -> Select:
     commune_id = case((Area.level == Level.COMMUNE.value, Area.id), else_=parent.id)
     outline = literal(None).label("outline")
     if with_outline:
-        simple = func.ST_SimplifyPreserveTopology(Area.geom, bindparam("tolerance"))
+        # from the stored simplified shape: a dense traced ring is not simplified per request
+        simple = func.ST_SimplifyPreserveTopology(AreaShape.geom, bindparam("tolerance"))
         outline = func.ST_AsGeoJSON(simple, 6).label("outline")
     columns = []
     for prefix, table in (("", Area), ("parent_", parent), ("grand_", grand)):
@@ -90,7 +101,7 @@ def _chain(with_outline: bool) -> Select:
             table.code.label(f"{prefix}code"),
             table.name.label(f"{prefix}name"),
         ]
-    return (
+    statement = (
         select(
             *columns,
             Area.valid_to,
@@ -105,6 +116,9 @@ def _chain(with_outline: bool) -> Select:
         .outerjoin(PoliceContact, PoliceContact.commune_id == commune_id)
         .where(Area.id == bindparam("area_id"))
     )
+    if with_outline:
+        statement = statement.outerjoin(AreaShape, AreaShape.area_id == Area.id)
+    return statement
 
 
 def _team_json():
@@ -176,10 +190,13 @@ def count_current(level: str) -> Select:
 
 
 def outlines(tolerance: float, *, level: str | None = None, parent_id: int | None = None) -> Select:
-    """Current areas of a level or under a parent, simplified for a small screen, as GeoJSON."""
-    simple = func.ST_SimplifyPreserveTopology(Area.geom, tolerance)
-    query = select(Area.name, func.ST_AsGeoJSON(simple, 6)).where(
-        Area.valid_to.is_(None), Area.geom.is_not(None)
+    """Current areas of a level or under a parent, simplified for a small screen, as GeoJSON
+    (from the stored simplified shapes, area_shapes)."""
+    simple = func.ST_Simplify(AreaShape.geom, tolerance, True)  # for drawing: cheap, kept parts
+    query = (
+        select(Area.name, func.ST_AsGeoJSON(simple, 6))
+        .join(AreaShape, AreaShape.area_id == Area.id)
+        .where(Area.valid_to.is_(None))
     )
     if level is not None:
         query = query.where(Area.level == level)
@@ -189,7 +206,10 @@ def outlines(tolerance: float, *, level: str | None = None, parent_id: int | Non
 
 
 def extent(level: str) -> Select:
-    box = func.ST_Extent(Area.geom)
-    return select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box)).where(
-        Area.level == level, Area.valid_to.is_(None)
+    box = func.ST_Extent(AreaShape.geom)
+    return (
+        select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
+        .select_from(Area)
+        .join(AreaShape, AreaShape.area_id == Area.id)
+        .where(Area.level == level, Area.valid_to.is_(None))
     )

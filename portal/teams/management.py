@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from sqlalchemy import select
+from sqlalchemy.orm import load_only
 
 from portal.decisions import decision_date, parse_date
 from portal.errors import FormInvalid, NotFound
@@ -112,7 +113,9 @@ def new_team_form(commune_id: int | None) -> TeamForm:
 def _commune(commune_id: int) -> Area:
     """A commune in the user's scope, or NotFound."""
     commune = db.session.scalar(
-        current_scope().areas(select(Area).where(Area.id == commune_id, Area.level == "commune"))
+        current_scope()
+        .areas(select(Area).where(Area.id == commune_id, Area.level == "commune"))
+        .options(load_only(Area.id, Area.name))
     )
     if commune is None:
         raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=commune_id))
@@ -469,15 +472,16 @@ def move(
 def team_choices(commune_id: int | None) -> dict:
     scope = current_scope()
     communes = db.session.scalars(
-        scope.areas(select(Area).where(Area.level == "commune", Area.valid_to.is_(None))).order_by(
-            Area.name
-        )
+        scope.areas(select(Area).where(Area.level == "commune", Area.valid_to.is_(None)))
+        .options(load_only(Area.id, Area.name))
+        .order_by(Area.name)
     ).all()
     villages = []
     if commune_id and commune_id in {c.id for c in communes}:  # never another commune's
         villages = db.session.scalars(
             select(Area)
             .where(Area.parent_id == commune_id, Area.valid_to.is_(None))
+            .options(load_only(Area.id, Area.name, Area.code))
             .order_by(Area.code, Area.name)
         ).all()
     return {"communes": communes, "villages": villages}
@@ -485,7 +489,12 @@ def team_choices(commune_id: int | None) -> dict:
 
 def member_choices(team: Team) -> dict:
     ids = covered_area_ids(team.id)
-    areas = db.session.scalars(select(Area).where(Area.id.in_(ids)).order_by(Area.name)).all()
+    areas = db.session.scalars(
+        select(Area)
+        .where(Area.id.in_(ids))
+        .options(load_only(Area.id, Area.name))
+        .order_by(Area.name)
+    ).all()
     return {"areas": areas, "educations": EDUCATION}
 
 

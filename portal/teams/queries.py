@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, case, select
+from sqlalchemy.orm import defer
 
 from portal.models import Area, Member, Team, TeamArea
 from portal.scope import Scope
@@ -29,6 +30,7 @@ def covered_areas(team_id: int) -> Select:
             TeamArea.active(),
         )
         .order_by(Area.code, Area.name)
+        .options(defer(Area.geom))  # a list of names: never the boundaries
     )
 
 

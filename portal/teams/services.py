@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sqlalchemy.orm import defer
+
 from portal import audit
 from portal.errors import NotFound
 from portal.extensions import db
@@ -62,7 +64,7 @@ def team_view(team_id: int, history_page: int = 1) -> TeamView:
     team = get_team(team_id)
     return TeamView(
         team=team,
-        commune=db.session.get(Area, team.commune_id),
+        commune=db.session.get(Area, team.commune_id, options=[defer(Area.geom)]),
         areas=list(db.session.scalars(queries.covered_areas(team.id))),
         members=list(db.session.scalars(queries.serving_members(team.id, current_scope()))),
         history=paginate(audit.history("team", team.id), history_page),
