@@ -508,4 +508,17 @@ EN: dict[str, str] = {
     "Không tìm thấy đối tượng mà tham số “{name}” chỉ tới.": "Nothing was found for parameter “{name}”.",
     "Lựa chọn không hợp lệ: không có đối tượng nào như vậy.": "Not a valid choice: there is no such item.",
     "Dài quá {n} ký tự cho phép (đang có {m}).": "Longer than the {n} characters allowed ({m} given).",
+    # --- issue 11: coverage computed per commune and stored ---
+    "Tính lúc {time}": "Computed at {time}",
+    "Tính lúc": "Computed at",
+    "(số liệu cũ nhất trên trang)": "(the oldest figures on the page)",
+    "Đang tính lại…": "Recomputing…",
+    "đang tính lại": "recomputing",
+    "{n} xã, phường chưa được tính lần nào.": "{n} communes have not been computed yet.",
+    "Xem tiến độ": "See progress",
+    "Số liệu có thể đã cũ: có thay đổi lúc {time} chưa được tính lại.": "The figures may be out of date: a change at {time} has not been computed yet.",
+    "Đã tính xong.": "Computed.",
+    "Tải lại trang để xem số liệu mới": "Reload the page to see the new figures",
+    "Đang lọc…": "Filtering…",
+    "chưa tính": "not computed yet",
 }

@@ -41,6 +41,7 @@ def test_geometry_columns_are_typed_with_srid_and_gist_indexed(app):
             ("area_parts", "POLYGON", 4326),
             ("area_versions", "MULTIPOLYGON", 4326),
             ("areas", "MULTIPOLYGON", 4326),
+            ("coverage_problems", "POLYGON", 4326),  # unmapped land and overlaps, as computed
         ]
         index = connection.execute(
             text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_areas_geom'")

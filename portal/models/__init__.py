@@ -4,6 +4,7 @@ from portal.models.account import Account, AccountRole, AccountSession
 from portal.models.area import KINDS, Area, AreaVersion, Level
 from portal.models.audit import AuditEntry, LoginFailure
 from portal.models.boundary import AreaPart, BoundaryChange, BoundaryFlag, ImportBatch
+from portal.models.coverage import CoverageCommune, CoverageProblem, CoverageVillage
 from portal.models.job import Job, JobFile
 from portal.models.police import PoliceContact
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
@@ -19,6 +20,9 @@ __all__ = [
     "AuditEntry",
     "BoundaryChange",
     "BoundaryFlag",
+    "CoverageCommune",
+    "CoverageProblem",
+    "CoverageVillage",
     "Education",
     "ImportBatch",
     "Job",

@@ -13,6 +13,7 @@ from datetime import date
 
 from sqlalchemy import select
 
+from portal.coverage import services as coverage
 from portal.decisions import decision_date, parse_date
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
@@ -212,6 +213,7 @@ def save_team(form: TeamForm, team_id: int | None = None) -> Team:
                 valid_from=min(when, today),
             )
         )
+    coverage.request_refresh([team.commune_id])
     db.session.commit()
     return team
 
@@ -361,6 +363,7 @@ def update_member(team_id: int, member_id: int, form: MemberForm) -> Member:
     if errors:
         raise FormInvalid(errors)
     _fill(member, form)
+    coverage.request_refresh([team.commune_id])
     db.session.commit()
     return member
 
@@ -383,6 +386,7 @@ def _appoint(team: Team, form: MemberForm) -> Member:
     member = Member(team_id=team.id)
     _fill(member, form)
     db.session.add(member)
+    coverage.request_refresh([team.commune_id])
     db.session.commit()
     return member
 
@@ -419,6 +423,7 @@ def leave(team_id: int, member_id: int, on: str, decision: str) -> Member:
     if errors:
         raise FormInvalid(errors)
     member.left_on, member.left_decision = when, nfc(decision)
+    coverage.request_refresh([team.commune_id])
     db.session.commit()
     return member
 
