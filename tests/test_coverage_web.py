@@ -31,6 +31,7 @@ from portal.models import (
     TeamArea,
 )
 from tests.conftest import csrf_token, signed_in
+from tests.test_map_text import shown
 
 HX = {"HX-Request": "true"}
 TODAY = date.today().isoformat()
@@ -370,3 +371,19 @@ def test_officers_see_their_commune_and_leaders_not_at_all(app, demo):
     ]
     leader = signed_in(app, "totruong")
     assert leader.get("/coverage/").status_code == 404
+
+
+def test_the_city_map_follows_a_refresh(app, admin, demo):
+    ba_dinh = commune(demo)
+    name, commune_id = ba_dinh.name, ba_dinh.id
+
+    def share_on_map() -> str:
+        labels = shown(admin.get("/coverage/").get_data(as_text=True))
+        (label,) = [t for t in labels if t.startswith(f"{name}: ")]
+        return re.search(r": ([\d.]+)% thôn có tổ", label).group(1)
+
+    assert share_on_map() == "100.0"  # the demo covers every village of Ba Đình
+    villages = demo.scalars(select(Area.id).where(Area.parent_id == commune_id)).all()
+    demo.execute(delete(TeamArea).where(TeamArea.area_id == villages[0]))
+    refresh(app, demo, commune_id)
+    assert share_on_map() == str(round(100 * (len(villages) - 1) / len(villages), 1))

@@ -14,13 +14,14 @@ their filter and the downloads read stored rows and never compute on a request.
 from __future__ import annotations
 
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import shapely
-from flask import url_for
+from flask import current_app, url_for
 from geoalchemy2.shape import from_shape
 from shapely import wkb
 from sqlalchemy import case, delete, func, insert, select
@@ -33,7 +34,7 @@ from portal.coverage import queries
 from portal.downloads import csv_text
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, current_language
 from portal.models import Area, CoverageCommune, CoverageProblem, CoverageVillage, Job
 from portal.pagination import Page, paginate
 from portal.security import current_scope
@@ -118,15 +119,16 @@ def _load(commune_ids: list[int] | None) -> _Inputs:
     )
 
 
-def compute_report(commune_ids: list[int] | None = None) -> list[Computed]:
+def compute_report(commune_ids: list[int] | None = None, *, maps_of: bool = True) -> list[Computed]:
     """Coverage of these current communes (all when None), computed now from their villages,
     teams and members: the work each coverage page did on every request before it was stored,
-    and what the refresh job runs. Reads whatever the reader's scope: it makes derived data."""
+    and what the refresh job runs. Reads whatever the reader's scope: it makes derived data.
+    maps_of=False leaves out the shapes only a commune's own map draws."""
     inputs = _load(commune_ids)
-    return [_compute(commune, inputs) for commune in inputs.communes]
+    return [_compute(commune, inputs, maps_of) for commune in inputs.communes]
 
 
-def _compute(commune, inputs: _Inputs) -> Computed:
+def _compute(commune, inputs: _Inputs, maps_of: bool = True) -> Computed:
     commune_id, province_id, _code, _name, outline_wkb = commune
     outline = wkb.loads(outline_wkb) if outline_wkb is not None else shapely.Polygon()
     return compute_commune(
@@ -136,14 +138,23 @@ def _compute(commune, inputs: _Inputs) -> Computed:
         inputs.teams,
         inputs.sizing[province_id],
         inputs.city_tolerance[province_id],
+        maps_of=maps_of,
     )
 
 
 def compute_commune(
-    commune_id: int, outline, rows: list, teams: dict, sizing: Sizing, city_tolerance: float
+    commune_id: int,
+    outline,
+    rows: list,
+    teams: dict,
+    sizing: Sizing,
+    city_tolerance: float,
+    *,
+    maps_of: bool = True,
 ) -> Computed:
     """One commune: geo.coverage's analysis of its villages, each village's status, the
-    problems in the order the page ranks ties, and the shapes its maps draw."""
+    problems in the order the page ranks ties, and the shapes its maps draw (its outline on
+    the city's; with maps_of, its villages and unmapped land on its own)."""
     shapes = {row[0]: (row[2], wkb.loads(row[3])) for row in rows}
     people = {row[0]: row[4] for row in rows}
     coverage = analyse(
@@ -212,7 +223,7 @@ def compute_commune(
             piece.area_m2,
             piece.geom,
             geom=from_shape(piece.geom, 4326),
-            shape=maps.display_shape(piece.geom, tolerance / 4),
+            shape=maps.display_shape(piece.geom, tolerance / 4) if maps_of else None,
         )
     counts = Counter(p["kind"] for p in problems)
     box = outline.bounds if not outline.is_empty else (None,) * 4
@@ -236,7 +247,7 @@ def compute_commune(
             "area_id": i,
             "name": name,
             "status": statuses[i],
-            "shape": maps.display_shape(shape, tolerance),
+            "shape": maps.display_shape(shape, tolerance) if maps_of else None,
         }
         for i, (name, shape) in shapes.items()
     ]
@@ -627,6 +638,11 @@ def _bounds(communes: list[CommuneFigures]) -> tuple[float, float, float, float]
     )
 
 
+CITY_MAPS_KEPT = 8  # a city admin's map, an officer's or two, in both languages
+_CITY_MAPS: dict[tuple, maps.MapParts] = {}  # oldest first
+_CITY_MAPS_LOCK = threading.Lock()
+
+
 def overview_map(result: Overview) -> maps.MapParts | None:
     """A commune: villages coloured by status and unmapped land. The city: communes coloured by
     their share of villages with a team (aggregated, so the page stays light). Stored shapes,
@@ -635,8 +651,23 @@ def overview_map(result: Overview) -> maps.MapParts | None:
     if bounds is None:
         return None
     if result.city:
-        ids = [c.id for c in result.computed]
-        return city_map(bounds, db.session.execute(queries.outlines(ids)).all())
+        # the same figures draw the same map: drawing it (folium) is most of the page's time,
+        # so each worker keeps the last few, by what they show
+        key = (
+            current_language(),
+            current_app.config["MAP_TILE_URL"],
+            tuple((c.id, c.name, c.computed_at) for c in result.computed),
+        )
+        with _CITY_MAPS_LOCK:
+            drawn = _CITY_MAPS.pop(key, None)
+        if drawn is None:
+            ids = [c.id for c in result.computed]
+            drawn = city_map(bounds, db.session.execute(queries.outlines(ids)).all())
+        with _CITY_MAPS_LOCK:
+            _CITY_MAPS[key] = drawn
+            while len(_CITY_MAPS) > CITY_MAPS_KEPT:
+                _CITY_MAPS.pop(next(iter(_CITY_MAPS)))
+        return drawn
     commune = result.communes[0]
     return commune_map(
         bounds,
