@@ -22,6 +22,7 @@ from portal.jobs import runner
 from portal.models import (
     Account,
     Area,
+    BoundaryChange,
     CoverageCommune,
     CoverageProblem,
     CoverageVillage,
@@ -387,3 +388,50 @@ def test_the_city_map_follows_a_refresh(app, admin, demo):
     demo.execute(delete(TeamArea).where(TeamArea.area_id == villages[0]))
     refresh(app, demo, commune_id)
     assert share_on_map() == str(round(100 * (len(villages) - 1) / len(villages), 1))
+
+
+def test_an_import_commit_refreshes_in_its_own_job_and_its_revert_after(app, demo):
+    from tests.test_boundaries_web import post, upload, villages_file
+
+    officer = signed_in(app, "canbo.xa")
+    ba_dinh = commune(demo).id
+    before = stored(demo, ba_dinh).computed_at
+    assert stored(demo, ba_dinh).counts.get("unmapped") is None
+    shrink = ("00004-001", lambda g: g.buffer(-0.0001))
+    response = upload(officer, villages_file(demo, change=shrink), "ba_dinh.geojson")
+    assert response.status_code == 303
+    done = post(
+        officer,
+        response.headers["Location"] + "/commit",
+        {"mode": "all", "decision_number": "5/QĐ-UBND", "decision_date": TODAY},
+    )
+    assert done.status_code == 303
+    commit = demo.scalar(select(Job).where(Job.kind == "boundaries.commit"))
+    assert commit.status == "done" and commit.counts.get("coverage") == 1
+    assert refresh_jobs(demo) == []  # computed within the commit's own job
+    after = stored(demo, ba_dinh)
+    assert after.computed_at > before and after.counts["unmapped"] == 1
+    change_id = demo.scalar(
+        select(func.max(BoundaryChange.id)).where(BoundaryChange.kind == "import")
+    )
+    reverted = post(officer, f"/boundaries/changes/{change_id}/revert", {})
+    assert reverted.status_code == 303
+    (job,) = refresh_jobs(demo)
+    assert job.params == {"commune_ids": [ba_dinh]} and job.status == "done"
+    assert stored(demo, ba_dinh).counts.get("unmapped") is None
+
+
+def test_the_cli_refreshes_every_commune_or_those_named(app, demo):
+    ba_dinh = commune(demo).id
+    before = {c.commune_id: c.computed_at for c in demo.scalars(select(CoverageCommune))}
+    runner_cli = app.test_cli_runner()
+    result = runner_cli.invoke(args=["refresh-coverage", "--commune", "00004"])
+    assert result.exit_code == 0, result.output
+    assert "Đã tính độ phủ của 1 xã, phường." in result.output
+    demo.expire_all()
+    after = {c.commune_id: c.computed_at for c in demo.scalars(select(CoverageCommune))}
+    assert [i for i in after if after[i] != before[i]] == [ba_dinh]
+    result = runner_cli.invoke(args=["refresh-coverage"])
+    assert "Đã tính độ phủ của 3 xã, phường." in result.output
+    refused = runner_cli.invoke(args=["refresh-coverage", "--commune", "99999"])
+    assert refused.exit_code != 0 and "99999" in refused.output
