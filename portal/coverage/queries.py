@@ -202,6 +202,13 @@ def village_statuses(commune_id: int) -> Select:
     )
 
 
+def village_names(commune_id: int) -> Select:
+    """The names village_statuses gives, in its order, without the outlines."""
+    return village_statuses(commune_id).with_only_columns(
+        func.coalesce(Area.name, CoverageVillage.name), maintain_column_froms=True
+    )
+
+
 def unmapped_shapes(commune_id: int) -> Select:
     return (
         select(CoverageProblem.shape)

@@ -638,9 +638,24 @@ def _bounds(communes: list[CommuneFigures]) -> tuple[float, float, float, float]
     )
 
 
-CITY_MAPS_KEPT = 8  # a city admin's map, an officer's or two, in both languages
-_CITY_MAPS: dict[tuple, maps.MapParts] = {}  # oldest first
-_CITY_MAPS_LOCK = threading.Lock()
+MAPS_KEPT = 32  # the city's map, a few officers' and communes', in both languages
+_MAPS: dict[tuple, maps.MapParts] = {}  # oldest first
+_MAPS_LOCK = threading.Lock()
+
+
+def _kept(key: tuple, draw: Callable[[], maps.MapParts]) -> maps.MapParts:
+    """The same stored figures draw the same map, and drawing it (folium) is most of a page's
+    time: each worker keeps the last few maps, by everything they show."""
+    key = (current_language(), current_app.config["MAP_TILE_URL"], *key)
+    with _MAPS_LOCK:
+        drawn = _MAPS.pop(key, None)
+    if drawn is None:
+        drawn = draw()
+    with _MAPS_LOCK:
+        _MAPS[key] = drawn
+        while len(_MAPS) > MAPS_KEPT:
+            _MAPS.pop(next(iter(_MAPS)))
+    return drawn
 
 
 def overview_map(result: Overview) -> maps.MapParts | None:
@@ -651,28 +666,21 @@ def overview_map(result: Overview) -> maps.MapParts | None:
     if bounds is None:
         return None
     if result.city:
-        # the same figures draw the same map: drawing it (folium) is most of the page's time,
-        # so each worker keeps the last few, by what they show
-        key = (
-            current_language(),
-            current_app.config["MAP_TILE_URL"],
-            tuple((c.id, c.name, c.computed_at) for c in result.computed),
+        ids = [c.id for c in result.computed]
+        return _kept(
+            ("city", tuple((c.id, c.name, c.computed_at) for c in result.computed)),
+            lambda: city_map(bounds, db.session.execute(queries.outlines(ids)).all()),
         )
-        with _CITY_MAPS_LOCK:
-            drawn = _CITY_MAPS.pop(key, None)
-        if drawn is None:
-            ids = [c.id for c in result.computed]
-            drawn = city_map(bounds, db.session.execute(queries.outlines(ids)).all())
-        with _CITY_MAPS_LOCK:
-            _CITY_MAPS[key] = drawn
-            while len(_CITY_MAPS) > CITY_MAPS_KEPT:
-                _CITY_MAPS.pop(next(iter(_CITY_MAPS)))
-        return drawn
     commune = result.communes[0]
-    return commune_map(
-        bounds,
-        db.session.execute(queries.village_statuses(commune.id)).all(),
-        db.session.scalars(queries.unmapped_shapes(commune.id)).all(),
+    # names are read as they are now (a rename needs no refresh), so they are part of the key
+    names = tuple(db.session.scalars(queries.village_names(commune.id)))
+    return _kept(
+        ("commune", commune.id, commune.computed_at, names),
+        lambda: commune_map(
+            bounds,
+            db.session.execute(queries.village_statuses(commune.id)).all(),
+            db.session.scalars(queries.unmapped_shapes(commune.id)).all(),
+        ),
     )
 
 
