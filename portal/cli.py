@@ -30,6 +30,15 @@ def _progress_printer(label: str):
     return report
 
 
+def refresh_coverage_of(area_ids: list[int], progress) -> None:
+    """Recompute, in this process, the coverage of the communes these areas belong to."""
+    from portal.coverage import services as coverage
+    from portal.extensions import db
+
+    coverage.refresh(coverage.communes_of_areas(area_ids), progress=progress)
+    db.session.commit()
+
+
 def getpass_actor() -> str:
     return f"cli:{getpass.getuser()}"
 
@@ -139,6 +148,8 @@ def register(app: Flask) -> None:
             note=file.name,
             progress=progress,
         )
+        # the coverage pages' stored figures of the communes it touched
+        refresh_coverage_of(report.area_ids, progress)
         click.echo(
             f"Đã nhập {file.name}: {report.created} mới, {report.updated} cập nhật, "
             f"{report.unchanged} không đổi, {len(report.skipped)} bỏ qua. "
@@ -200,6 +211,48 @@ def register(app: Flask) -> None:
             click.echo(line)
         if job.status != "done":
             raise click.ClickException(job.message or "seed-demo failed")
+
+    @app.cli.command("refresh-coverage")
+    @click.option(
+        "--commune", "codes", multiple=True, help="Only this commune's code (repeatable)."
+    )
+    @as_cli
+    def refresh_coverage(codes):
+        """Compute the coverage pages' figures: every current commune, or those named.
+
+        It runs as a job (portal.jobs) in this process: one transaction, with progress."""
+        from sqlalchemy import select
+
+        from portal.coverage import services as coverage
+        from portal.extensions import db
+        from portal.jobs import runner, services
+        from portal.models import Area
+
+        ids = None
+        if codes:
+            found = dict(
+                db.session.execute(
+                    select(Area.code, Area.id).where(
+                        Area.code.in_(codes), Area.level == "commune", Area.valid_to.is_(None)
+                    )
+                ).all()
+            )
+            unknown = sorted(set(codes) - set(found))
+            if unknown:
+                raise click.ClickException(f"Không có xã, phường mã {', '.join(unknown)}.")
+            ids = sorted(found.values())
+        job = services.submit(
+            coverage.JOB_KIND,
+            {"commune_ids": ids},
+            "refresh-coverage",
+            actor=getpass_actor(),
+            run=False,
+        )
+        runner.execute(job.id, echo=_progress_printer("coverage"))
+        job = services.reload(job.id)
+        if job.status != "done":
+            raise click.ClickException(job.message or "refresh-coverage failed")
+        click.echo(f"Đã tính độ phủ của {job.result['communes']} xã, phường.")
 
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Run the queued jobs, then stop.")

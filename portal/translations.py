@@ -555,4 +555,17 @@ EN: dict[str, str] = {
     "Đang hiện {n} việc mới nhất.": "Showing the {n} most recent.",
     "Ranh giới có {n} đỉnh, quá nhiều để sửa trên bản đồ: đang hiện bản rút gọn {m} đỉnh (lệch dưới nửa mét). Lưu sẽ ghi ranh giới như trên bản đồ.": "The boundary has {n} vertices, too many to edit on a map: a simplified one of {m} vertices is shown (less than half a metre off). Saving stores the boundary as on the map.",
     "Đang tìm…": "Searching…",
+    # --- issue 11: coverage computed per commune and stored ---
+    "Tính lúc {time}": "Computed at {time}",
+    "Tính lúc": "Computed at",
+    "(số liệu cũ nhất trên trang)": "(the oldest figures on the page)",
+    "Đang tính lại…": "Recomputing…",
+    "đang tính lại": "recomputing",
+    "{n} xã, phường chưa được tính lần nào.": "{n} communes have not been computed yet.",
+    "Xem tiến độ": "See progress",
+    "Số liệu có thể đã cũ: có thay đổi lúc {time} chưa được tính lại.": "The figures may be out of date: a change at {time} has not been computed yet.",
+    "Đã tính xong.": "Computed.",
+    "Tải lại trang để xem số liệu mới": "Reload the page to see the new figures",
+    "Đang lọc…": "Filtering…",
+    "chưa tính": "not computed yet",
 }

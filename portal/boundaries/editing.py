@@ -21,6 +21,7 @@ from geo.features import check_wgs84_shape, parse_geojson_geometry
 from geo.partition import as_multipolygon
 from portal.audit import cli_actor
 from portal.boundaries.planning import PROBLEM_TEXT, describe_warning, keep_version
+from portal.coverage import services as coverage
 from portal.decisions import decision_date
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
@@ -219,6 +220,7 @@ def edit_boundary(area_id: int, geometry: dict, number: str, when: str) -> Bound
     area.valid_from = max(when, version.valid_from)
     area.decision_number, area.decision_date = number, when
     area.updated_at = func.now()
+    coverage.request_refresh([area.parent_id])
     db.session.commit()
     return change
 
@@ -310,6 +312,7 @@ def split(
         team_cover=cover,
     )
     db.session.add(change)
+    coverage.request_refresh([area.parent_id])
     db.session.commit()
     return change
 
@@ -377,6 +380,7 @@ def merge(area_ids: list[int], name: str, number: str, when: str) -> BoundaryCha
                 ),
             )
         )
+    coverage.request_refresh([merged.parent_id])
     db.session.commit()
     return change
 
@@ -470,5 +474,6 @@ def revert(change_id: int) -> BoundaryChange:
     for flag in db.session.scalars(select(BoundaryFlag).where(BoundaryFlag.change_id == change.id)):
         flag.resolved_at = func.now()
     change.reverted_by_id = undo.id
+    coverage.request_refresh(coverage.communes_of_areas([*change.before_ids, *change.after_ids]))
     db.session.commit()
     return undo

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from geo.sandbox import ProcessLimits
 from portal.boundaries import batches, editing, exports, planning
+from portal.coverage import services as coverage
 from portal.errors import NotFound
 from portal.extensions import db
 from portal.i18n import _
@@ -102,6 +103,9 @@ def commit_upload(
         confine_to=confined_to(),
         progress=ctx.progress,
     )
+    # coverage of the communes it touched, in this same job and transaction (a job of its own
+    # would be handed to the worker before this one's writes are committed)
+    coverage.refresh(coverage.communes_of_areas(report.area_ids), progress=ctx.progress)
     batch.status = "committed"
     batch.committed_at = datetime.now(UTC)
     batch.result = {

@@ -1,27 +1,44 @@
-"""Coverage reports: for a commune (its villages, teams, unmapped land) or the whole city
-(aggregated by commune, so the page stays light). The computation is geo.coverage's."""
+"""Coverage of communes: computed by geo.coverage and stored per commune, so that the pages,
+their filter and the downloads read stored rows and never compute on a request.
+
+- compute_report(): the computation itself (what every page view used to run), for any
+  commune, whoever asks: it only ever writes derived data.
+- refresh(): computes communes and replaces their stored rows (the coverage.refresh job, the
+  demo, the CLI's imports).
+- request_refresh(): what a change to villages, teams or members calls: marks the commune
+  stale and queues one refresh job for it, unless one is already queued.
+- overview(), overview_map(), problems_csv(), gaps_geojson(): the pages' reads, scoped to the
+  reader.
+"""
 
 from __future__ import annotations
 
 import json
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import shapely
-from flask import url_for
+from flask import current_app, url_for
+from geoalchemy2.shape import from_shape
 from shapely import wkb
-from sqlalchemy import select
+from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from geo import maps
-from geo.coverage import Coverage, Village, analyse
-from portal import mapping
+from geo.coverage import Village, analyse
+from portal import jobs, mapping
 from portal.coverage import queries
 from portal.downloads import csv_text
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.i18n import _
-from portal.models import Area
+from portal.i18n import _, current_language
+from portal.models import Area, CoverageCommune, CoverageProblem, CoverageVillage, Job
+from portal.pagination import Page, paginate
 from portal.security import current_scope
-from portal.teams.management import sizing_of_province
+from portal.teams import management  # its changes ask for refreshes: module, not names
 from portal.teams.rules import Sizing
 
 KINDS = ("no_team", "understaffed", "overstaffed", "no_leader", "unmapped", "overlap")
@@ -33,6 +50,7 @@ KIND_LABELS = {
     "unmapped": "Đất chưa thuộc thôn nào",
     "overlap": "Thôn chồng lấn nhau",
 }
+TEAM_KINDS = ("understaffed", "overstaffed", "no_leader")
 # a village's status, drawn in the portal's status palette (geo.maps.STATUS_STYLES)
 STATUS_STYLES = {
     "covered": maps.STATUS_STYLES["ok"],
@@ -41,44 +59,15 @@ STATUS_STYLES = {
     "overlap": maps.STATUS_STYLES["issue"],
     "unmapped": maps.STATUS_STYLES["unmapped"],
 }
+PER_PAGE = 50
+CHUNK = 16  # communes read and stored at a time: a few queries each, memory kept small
+JOB_KIND = "coverage.refresh"
+
+Progress = Callable[[str, int, int], None]
 
 
 def kind_label(kind: str) -> str:
     return _(KIND_LABELS[kind])
-
-
-@dataclass
-class Problem:
-    kind: str
-    commune: str
-    label: str
-    population: int | None
-    area_m2: float | None
-    bounds: tuple[float, float, float, float]
-    url: str | None = None
-
-    @property
-    def kind_label(self) -> str:
-        return kind_label(self.kind)
-
-
-@dataclass
-class CommuneReport:
-    commune: Area
-    coverage: Coverage
-    problems: list[Problem]
-    statuses: dict[int, str]  # village id -> status
-    shapes: dict[int, tuple[str, object]]  # village id -> (name, shape)
-
-
-@dataclass
-class Report:
-    communes: list[CommuneReport]
-    problems: list[Problem] = field(default_factory=list)
-    city: bool = False
-
-    def count(self, kind: str) -> int:
-        return sum(1 for p in self.problems if p.kind == kind)
 
 
 def require_planner() -> None:
@@ -86,49 +75,122 @@ def require_planner() -> None:
     current_scope().require("admin", "commune_officer")
 
 
-def _communes(commune_id: int | None) -> list[Area]:
-    scope = current_scope()
-    base = scope.areas(select(Area))
-    rows = list(db.session.scalars(queries.communes([commune_id] if commune_id else None, base)))
-    if commune_id and not rows:
-        raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=commune_id))
-    return rows
+# --- computing -----------------------------------------------------------------------------
 
 
-def report(commune_id: int | None = None) -> Report:
-    """Coverage of one commune, or of every commune in scope (the city view)."""
-    communes = _communes(commune_id)
-    ids = [c.id for c in communes]
-    outlines = {i: wkb.loads(g) for i, g in db.session.execute(queries.communes_geometry(ids))}
+@dataclass
+class Computed:
+    """One commune's coverage as computed, in the shape of its stored rows."""
+
+    commune_id: int
+    figures: dict  # coverage_communes' columns
+    villages: list[dict] = field(default_factory=list)  # coverage_villages' rows
+    problems: list[dict] = field(default_factory=list)  # coverage_problems' rows
+
+
+@dataclass
+class _Inputs:
+    """What computing communes reads: outlines, villages, teams, rules, the city map's scale."""
+
+    communes: list  # (id, parent_id, code, name, outline WKB)
+    villages: dict[int, list]
+    teams: dict[int, tuple]
+    sizing: dict[int | None, Sizing]
+    city_tolerance: dict[int | None, float]
+
+
+def _load(commune_ids: list[int] | None) -> _Inputs:
+    communes = db.session.execute(queries.current_communes(commune_ids)).all()
+    ids = [c[0] for c in communes]
     villages: dict[int, list] = {i: [] for i in ids}
-    for row in db.session.execute(queries.villages(ids)):
-        villages[row[1]].append(row)
-    teams = {row[0]: row for row in db.session.execute(queries.teams(ids))}
-    sizing = sizing_of_province(communes[0].parent_id if communes else None)
-    reports = [_commune_report(c, outlines[c.id], villages[c.id], teams, sizing) for c in communes]
-    problems = [p for r in reports for p in r.problems]
-    # the largest population first; land without people after, the largest first
-    problems.sort(key=lambda p: (-(p.population or 0), -(p.area_m2 or 0)))
-    return Report(reports, problems, city=commune_id is None)
+    teams: dict[int, tuple] = {}
+    if ids:
+        for row in db.session.execute(queries.villages(ids)):
+            villages[row[1]].append(row)
+        teams = {row[0]: tuple(row) for row in db.session.execute(queries.teams(ids))}
+    provinces = list({c[1] for c in communes})
+    # the city map shows every commune of the province: their outlines at that map's scale
+    scale = {p: 0.0 for p in provinces}
+    for province_id, *box in db.session.execute(queries.outline_bounds(provinces)):
+        if None not in box:
+            scale[province_id] = mapping.tolerance(box)
+    return _Inputs(
+        communes, villages, teams, {p: management.sizing_of_province(p) for p in provinces}, scale
+    )
 
 
-def _commune_report(commune: Area, outline, rows, teams: dict, sizing: Sizing) -> CommuneReport:
+def compute_report(commune_ids: list[int] | None = None, *, maps_of: bool = True) -> list[Computed]:
+    """Coverage of these current communes (all when None), computed now from their villages,
+    teams and members: the work each coverage page did on every request before it was stored,
+    and what the refresh job runs. Reads whatever the reader's scope: it makes derived data.
+    maps_of=False leaves out the shapes only a commune's own map draws."""
+    inputs = _load(commune_ids)
+    return [_compute(commune, inputs, maps_of) for commune in inputs.communes]
+
+
+def _compute(commune, inputs: _Inputs, maps_of: bool = True) -> Computed:
+    commune_id, province_id, _code, _name, outline_wkb = commune
+    outline = wkb.loads(outline_wkb) if outline_wkb is not None else shapely.Polygon()
+    return compute_commune(
+        commune_id,
+        outline,
+        inputs.villages[commune_id],
+        inputs.teams,
+        inputs.sizing[province_id],
+        inputs.city_tolerance[province_id],
+        maps_of=maps_of,
+    )
+
+
+def compute_commune(
+    commune_id: int,
+    outline,
+    rows: list,
+    teams: dict,
+    sizing: Sizing,
+    city_tolerance: float,
+    *,
+    maps_of: bool = True,
+) -> Computed:
+    """One commune: geo.coverage's analysis of its villages, each village's status, the
+    problems in the order the page ranks ties, and the shapes its maps draw (its outline on
+    the city's; with maps_of, its villages and unmapped land on its own)."""
     shapes = {row[0]: (row[2], wkb.loads(row[3])) for row in rows}
     people = {row[0]: row[4] for row in rows}
     coverage = analyse(
         outline, [Village(row[0], shapes[row[0]][1], row[4], row[5]) for row in rows]
     )
+    tolerance = mapping.tolerance(outline.bounds) if not outline.is_empty else 0.0
     statuses = {row[0]: "covered" for row in rows}
-    problems: list[Problem] = []
+    problems: list[dict] = []
 
-    def add(kind, label, population, area, shape, url=None):
-        problems.append(Problem(kind, commune.name, label, population, area, shape.bounds, url))
+    def add(kind, name, population, area, extent, **more):
+        west, south, east, north = extent.bounds
+        problems.append(
+            {
+                "position": len(problems),
+                "kind": kind,
+                "name": name,
+                "members": None,
+                "population": population,
+                "area_m2": area,
+                "west": west,
+                "south": south,
+                "east": east,
+                "north": north,
+                "area_id": None,
+                "team_id": None,
+                "geom": None,
+                "shape": None,
+                **more,
+            }
+        )
 
     covered_by: dict[int, list[int]] = {}
     for row in rows:
         if row[5] is None:
             statuses[row[0]] = "no_team"
-            add("no_team", row[2], row[4], None, shapes[row[0]][1], _area_url(row[0]))
+            add("no_team", row[2], row[4], None, shapes[row[0]][1], area_id=row[0])
         else:
             covered_by.setdefault(row[5], []).append(row[0])
     for team_id, area_ids in covered_by.items():
@@ -144,85 +206,550 @@ def _commune_report(commune: Area, outline, rows, teams: dict, sizing: Sizing) -
         if team[4] == 0:
             kinds.append("no_leader")
         for kind in kinds:
-            label = _("{team} ({n} người)", team=team[2], n=team[3])
-            add(kind, label, population, None, shape, url_for("teams.show", team_id=team_id))
+            add(kind, team[2], population, None, shape, members=team[3], team_id=team_id)
         if kinds:
             for i in area_ids:
                 statuses[i] = "understaffed"
     for piece in coverage.overlaps:
         names = " / ".join(shapes[i][0] for i in piece.ids)
-        add("overlap", names, None, piece.area_m2, piece.geom)
+        add("overlap", names, None, piece.area_m2, piece.geom, geom=from_shape(piece.geom, 4326))
         for i in piece.ids:
             statuses[i] = "overlap"
     for piece in coverage.unmapped:
-        add("unmapped", _("Đất chưa thuộc thôn nào"), None, piece.area_m2, piece.geom)
-    return CommuneReport(commune, coverage, problems, statuses, shapes)
-
-
-def _area_url(area_id: int) -> str:
-    return url_for("areas.show", area_id=area_id)
-
-
-def filtered(result: Report, kind: str = "", commune_id: int | None = None) -> list[Problem]:
-    names = {r.commune.id: r.commune.name for r in result.communes}
-    return [
-        p
-        for p in result.problems
-        if (not kind or p.kind == kind) and (not commune_id or p.commune == names.get(commune_id))
-    ]
-
-
-def report_map(result: Report) -> maps.MapParts | None:
-    """A commune: villages coloured by status and unmapped land. The city: communes coloured by
-    their share of villages with a team (aggregated, so the page stays light)."""
-    if not result.communes:
-        return None
-    outlines = [
-        wkb.loads(g)
-        for _i, g in db.session.execute(
-            queries.communes_geometry([r.commune.id for r in result.communes])
+        add(
+            "unmapped",
+            "",
+            None,
+            piece.area_m2,
+            piece.geom,
+            geom=from_shape(piece.geom, 4326),
+            shape=maps.display_shape(piece.geom, tolerance / 4) if maps_of else None,
         )
+    counts = Counter(p["kind"] for p in problems)
+    box = outline.bounds if not outline.is_empty else (None,) * 4
+    figures = {
+        "valid_coverage": coverage.valid_coverage,
+        "villages": coverage.villages,
+        "villages_with_team": coverage.villages_with_team,
+        "population": coverage.population,
+        "population_with_team": coverage.population_with_team,
+        "land_m2": coverage.land_m2,
+        "land_mapped_m2": coverage.land_mapped_m2,
+        "counts": {k: counts[k] for k in KINDS if counts[k]},
+        "outline": maps.display_shape(outline, city_tolerance) if not outline.is_empty else None,
+        "west": box[0],
+        "south": box[1],
+        "east": box[2],
+        "north": box[3],
+    }
+    villages = [
+        {
+            "area_id": i,
+            "name": name,
+            "status": statuses[i],
+            "shape": maps.display_shape(shape, tolerance) if maps_of else None,
+        }
+        for i, (name, shape) in shapes.items()
     ]
-    bounds = shapely.union_all([shapely.box(*o.bounds) for o in outlines]).bounds
-    tolerance = mapping.tolerance(bounds)
-    m = mapping.new_map(bounds)
-    if result.city:
-        features = []
-        for r, outline in zip(result.communes, outlines, strict=True):
-            share = r.coverage.share_villages
-            status = "covered" if share >= 0.99 else "understaffed" if share >= 0.95 else "no_team"
-            label = _("{name}: {p}% thôn có tổ", name=r.commune.name, p=round(share * 100, 1))
-            features.append(_feature(outline, tolerance, status, label))
-        maps.add_status_layer(m, _collection(features), _("Xã, phường"), STATUS_STYLES)
+    return Computed(commune_id, figures, villages, problems)
+
+
+# --- storing -------------------------------------------------------------------------------
+
+# the figures of a commune asked for and not computed yet
+_NOTHING = {
+    "valid_coverage": True,
+    "villages": 0,
+    "villages_with_team": 0,
+    "population": 0,
+    "population_with_team": 0,
+    "land_m2": 0.0,
+    "land_mapped_m2": 0.0,
+    "counts": {},
+}
+
+
+def store(results: list[Computed], read_at: datetime) -> None:
+    """Replace the communes' stored rows with these results, read at `read_at`. A change that
+    marked a commune stale after that moment keeps it stale: its own refresh follows."""
+    if not results:
+        return
+    ids = [r.commune_id for r in results]
+    upsert = pg_insert(CoverageCommune).values(
+        [{"commune_id": r.commune_id, "computed_at": read_at, **r.figures} for r in results]
+    )
+    columns = ["computed_at", *results[0].figures]
+    db.session.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[CoverageCommune.commune_id],
+            set_={
+                **{c: upsert.excluded[c] for c in columns},
+                "stale_since": case(
+                    (CoverageCommune.stale_since <= read_at, None),
+                    else_=CoverageCommune.stale_since,
+                ),
+            },
+        )
+    )
+    db.session.execute(delete(CoverageVillage).where(CoverageVillage.commune_id.in_(ids)))
+    db.session.execute(delete(CoverageProblem).where(CoverageProblem.commune_id.in_(ids)))
+    villages = [{"commune_id": r.commune_id, **v} for r in results for v in r.villages]
+    if villages:
+        db.session.execute(insert(CoverageVillage), villages)
+    problems = [{"commune_id": r.commune_id, **p} for r in results for p in r.problems]
+    if problems:
+        db.session.execute(insert(CoverageProblem), problems)
+
+
+def refresh(commune_ids: list[int] | None = None, progress: Progress | None = None) -> int:
+    """Compute these communes (all current ones when None) and store the results, in the
+    caller's transaction; how many were computed. Ids of communes no longer current lose their
+    stored rows."""
+    current = list(db.session.scalars(_current_ids(commune_ids)))
+    if commune_ids is not None:
+        gone = set(commune_ids) - set(current)
+        if gone:
+            db.session.execute(delete(CoverageCommune).where(CoverageCommune.commune_id.in_(gone)))
+    total = len(current)
+    if progress:
+        progress("coverage", 0, total)
+    for start in range(0, total, CHUNK):
+        chunk = current[start : start + CHUNK]
+        # the moment the data is read: what "computed at" means, and what clears "stale"
+        read_at = db.session.scalar(select(func.clock_timestamp()))
+        inputs = _load(chunk)
+        results = []
+        for n, commune in enumerate(inputs.communes, start=start + 1):
+            results.append(_compute(commune, inputs))
+            if progress:
+                progress("coverage", n, total)
+        store(results, read_at)
+    db.session.flush()
+    return total
+
+
+def _current_ids(commune_ids: list[int] | None):
+    query = select(Area.id).where(Area.level == "commune", Area.valid_to.is_(None))
+    if commune_ids is not None:
+        query = query.where(Area.id.in_(commune_ids))
+    return query.order_by(Area.code)
+
+
+# --- asking for a refresh ------------------------------------------------------------------
+
+
+def communes_of_areas(area_ids: Iterable[int]) -> list[int]:
+    """The communes whose coverage a change to these areas concerns."""
+    ids = list(area_ids)
+    if not ids:
+        return []
+    return sorted(i for i in db.session.scalars(queries.communes_of_areas(ids)) if i)
+
+
+def mark_stale(commune_ids: list[int]) -> None:
+    """Stored figures of these communes no longer hold (from now, unless already stale)."""
+    if not commune_ids:
+        return
+    mark = pg_insert(CoverageCommune).values(
+        [{"commune_id": i, "stale_since": func.clock_timestamp(), **_NOTHING} for i in commune_ids]
+    )
+    db.session.execute(
+        mark.on_conflict_do_update(
+            index_elements=[CoverageCommune.commune_id],
+            set_={
+                "stale_since": func.coalesce(CoverageCommune.stale_since, mark.excluded.stale_since)
+            },
+        )
+    )
+
+
+def _refreshes() -> list[tuple[int, str, set[int] | None, int | None]]:
+    """Refresh jobs queued or running: id, status, the communes (None: all), who asked."""
+    found = []
+    for job_id, status, params, by in db.session.execute(queries.refresh_jobs()):
+        ids = (params or {}).get("commune_ids")
+        found.append((job_id, status, None if ids is None else set(ids), by))
+    return found
+
+
+def request_refresh(commune_ids: Iterable[int | None]) -> Job | None:
+    """After a change to the villages, teams or members of these communes, made by whoever
+    (a team leader too): mark them stale and queue one refresh for those that have none queued
+    yet. A running refresh does not count: it may have read the villages before this change.
+    Commits the caller's change with the mark."""
+    ids = sorted({i for i in commune_ids if i})
+    if not ids:
+        return None
+    mark_stale(ids)
+    queued = [found for _id, status, found, _by in _refreshes() if status == "queued"]
+    waiting = [i for i in ids if not any(found is None or i in found for found in queued)]
+    if not waiting:
+        db.session.commit()
+        return None
+    return submit(waiting)
+
+
+def submit(commune_ids: list[int] | None) -> Job:
+    """Queue a refresh of these communes (all when None) as the current account (or the
+    system). Whoever asks, the job computes them: it writes only derived data, and each page
+    shows a reader only the communes of their scope."""
+    if commune_ids is None:
+        title = _("Toàn thành phố")
     else:
-        r = result.communes[0]
-        features = [
-            _feature(shape, tolerance, r.statuses[i], name) for i, (name, shape) in r.shapes.items()
-        ]
-        maps.add_status_layer(m, _collection(features), _("Thôn, tổ dân phố"), STATUS_STYLES)
-        unmapped = [
-            _feature(p.geom, tolerance / 4, "unmapped", _("Đất chưa thuộc thôn nào"))
-            for p in r.coverage.unmapped
-        ]
-        maps.add_status_layer(m, _collection(unmapped), _("Đất chưa thuộc thôn nào"), STATUS_STYLES)
+        names = db.session.scalars(
+            select(Area.name).where(Area.id.in_(commune_ids)).order_by(Area.code)
+        ).all()
+        title = ", ".join(names)
+    return jobs.submit(JOB_KIND, {"commune_ids": commune_ids}, title)
+
+
+# --- what the pages read -------------------------------------------------------------------
+
+
+@dataclass
+class CommuneFigures:
+    """A commune in the reader's scope with its stored figures (zeros if not computed yet)."""
+
+    id: int
+    code: str | None
+    name: str
+    computed_at: datetime | None
+    stale_since: datetime | None
+    valid_coverage: bool | None
+    villages: int | None
+    villages_with_team: int | None
+    population: int | None
+    population_with_team: int | None
+    land_m2: float | None
+    land_mapped_m2: float | None
+    counts: dict | None
+    west: float | None
+    south: float | None
+    east: float | None
+    north: float | None
+    refreshing: bool = False  # a refresh job for it is queued or running
+
+    @property
+    def computed(self) -> bool:
+        return self.computed_at is not None
+
+    @property
+    def share_villages(self) -> float:
+        return (self.villages_with_team or 0) / self.villages if self.villages else 0.0
+
+    @property
+    def without_team(self) -> int:
+        return (self.counts or {}).get("no_team", 0)
+
+    @property
+    def unmapped_m2(self) -> float:
+        return (self.land_m2 or 0.0) - (self.land_mapped_m2 or 0.0)
+
+
+@dataclass
+class Totals:
+    villages: int = 0
+    villages_with_team: int = 0
+    population: int = 0
+    population_with_team: int = 0
+    land_m2: float = 0.0
+    land_mapped_m2: float = 0.0
+
+    @property
+    def share_villages(self) -> float:
+        return self.villages_with_team / self.villages if self.villages else 0.0
+
+    @property
+    def share_population(self) -> float:
+        return self.population_with_team / self.population if self.population else 0.0
+
+    @property
+    def share_land(self) -> float:
+        return self.land_mapped_m2 / self.land_m2 if self.land_m2 else 0.0
+
+
+@dataclass
+class Problem:
+    """A row of the problem list, the CSV export and the map's zoom links."""
+
+    kind: str
+    commune: str
+    name: str
+    members: int | None
+    population: int | None
+    area_m2: float | None
+    west: float
+    south: float
+    east: float
+    north: float
+    area_id: int | None
+    team_id: int | None
+    commune_id: int | None = None
+
+    @property
+    def kind_label(self) -> str:
+        return kind_label(self.kind)
+
+    @property
+    def label(self) -> str:
+        if self.kind in TEAM_KINDS:
+            return _("{team} ({n} người)", team=self.name, n=self.members)
+        if self.kind == "unmapped":
+            return _("Đất chưa thuộc thôn nào")
+        return self.name
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        return (self.west, self.south, self.east, self.north)
+
+    @property
+    def url(self) -> str | None:
+        if self.team_id:
+            return url_for("teams.show", team_id=self.team_id)
+        if self.area_id:
+            return url_for("areas.show", area_id=self.area_id)
+        return None
+
+
+@dataclass
+class Overview:
+    """What a coverage page shows: one commune, or every commune in scope (the city)."""
+
+    city: bool
+    communes: list[CommuneFigures]
+    problems: Page
+    kind: str = ""
+    only: int | None = None
+    job_id: int | None = None  # the refresh running for this page, when the reader may see it
+
+    @property
+    def title(self) -> str:
+        return self.communes[0].name if not self.city and self.communes else _("Toàn thành phố")
+
+    @property
+    def computed(self) -> list[CommuneFigures]:
+        return [c for c in self.communes if c.computed]
+
+    @property
+    def missing(self) -> list[CommuneFigures]:
+        return [c for c in self.communes if not c.computed]
+
+    @property
+    def computed_at(self) -> datetime | None:
+        """When the oldest figures on the page were computed."""
+        return min((c.computed_at for c in self.computed), default=None)
+
+    @property
+    def refreshing(self) -> bool:
+        """A refresh of some commune of the page is queued or running."""
+        return any(c.refreshing for c in self.communes)
+
+    @property
+    def stale(self) -> datetime | None:
+        """The first change the figures miss that no refresh is on its way for (one failed)."""
+        return min(
+            (c.stale_since for c in self.communes if c.stale_since and not c.refreshing),
+            default=None,
+        )
+
+    @property
+    def invalid(self) -> int:
+        return sum(1 for c in self.computed if not c.valid_coverage)
+
+    @property
+    def totals(self) -> Totals:
+        totals = Totals()
+        for c in self.computed:
+            for name in vars(totals):
+                setattr(totals, name, getattr(totals, name) + (getattr(c, name) or 0))
+        return totals
+
+    @property
+    def counts(self) -> dict[str, int]:
+        counts: Counter = Counter()
+        for c in self.computed:
+            counts.update(c.counts or {})
+        return {k: counts[k] for k in KINDS}
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def _figures(commune_id: int | None) -> list[CommuneFigures]:
+    """The communes in the reader's scope (one, or all) with their stored figures."""
+    rows = db.session.execute(current_scope().areas(queries.commune_figures(commune_id))).all()
+    if commune_id and not rows:
+        raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=commune_id))
+    return [CommuneFigures(**row._mapping) for row in rows]
+
+
+def _follow(communes: list[CommuneFigures]) -> int | None:
+    """Mark the communes a refresh is queued or running for; the job the reader may follow."""
+    scope = current_scope()
+    follow = None
+    for job_id, _status, found, by in _refreshes():
+        concerned = [c for c in communes if found is None or c.id in found]
+        for c in concerned:
+            c.refreshing = True
+        if concerned and follow is None and (scope.is_admin or by == scope.account_id):
+            follow = job_id
+    return follow
+
+
+def overview(
+    commune_id: int | None = None, kind: str = "", only: int | None = None, page: int = 1
+) -> Overview:
+    """A coverage page from stored figures and problems. A commune never computed, or left
+    stale with no refresh on its way (a refresh that failed), gets one queued now: the page
+    says so, and the reader comes back to the figures."""
+    require_planner()
+    communes = _figures(commune_id)
+    job_id = _follow(communes)
+    lacking = [c.id for c in communes if (not c.computed or c.stale_since) and not c.refreshing]
+    if lacking:
+        job = submit(lacking)
+        if job.status == "done":  # run at once (tests run jobs inline)
+            communes = _figures(commune_id)
+        job_id = _follow(communes)
+    ids = [c.id for c in communes if c.computed]
+    problems = paginate(queries.problems(ids, kind, only), page, PER_PAGE, rows=True)
+    problems.items = [Problem(**row._mapping) for row in problems.items]
+    return Overview(commune_id is None, communes, problems, kind, only, job_id)
+
+
+def status(commune_id: int | None = None) -> Overview:
+    """Only whether the page's figures are being computed (for the banner that polls)."""
+    require_planner()
+    communes = _figures(commune_id)
+    job_id = _follow(communes)
+    return Overview(commune_id is None, communes, Page([], 1, PER_PAGE, 0), job_id=job_id)
+
+
+def _bounds(communes: list[CommuneFigures]) -> tuple[float, float, float, float] | None:
+    boxes = [c for c in communes if c.computed and c.west is not None]
+    if not boxes:
+        return None
+    return (
+        min(c.west for c in boxes),
+        min(c.south for c in boxes),
+        max(c.east for c in boxes),
+        max(c.north for c in boxes),
+    )
+
+
+MAPS_KEPT = 32  # the city's map, a few officers' and communes', in both languages
+_MAPS: dict[tuple, maps.MapParts] = {}  # oldest first
+_MAPS_LOCK = threading.Lock()
+
+
+def _kept(key: tuple, draw: Callable[[], maps.MapParts]) -> maps.MapParts:
+    """The same stored figures draw the same map, and drawing it (folium) is most of a page's
+    time: each worker keeps the last few maps, by everything they show."""
+    key = (current_language(), current_app.config["MAP_TILE_URL"], *key)
+    with _MAPS_LOCK:
+        drawn = _MAPS.pop(key, None)
+    if drawn is None:
+        drawn = draw()
+    with _MAPS_LOCK:
+        _MAPS[key] = drawn
+        while len(_MAPS) > MAPS_KEPT:
+            _MAPS.pop(next(iter(_MAPS)))
+    return drawn
+
+
+def overview_map(result: Overview) -> maps.MapParts | None:
+    """A commune: villages coloured by status and unmapped land. The city: communes coloured by
+    their share of villages with a team (aggregated, so the page stays light). Stored shapes,
+    already simplified for the map's scale."""
+    bounds = _bounds(result.communes)
+    if bounds is None:
+        return None
+    if result.city:
+        ids = [c.id for c in result.computed]
+        return _kept(
+            ("city", tuple((c.id, c.name, c.computed_at) for c in result.computed)),
+            lambda: city_map(bounds, db.session.execute(queries.outlines(ids)).all()),
+        )
+    commune = result.communes[0]
+    # names are read as they are now (a rename needs no refresh), so they are part of the key
+    names = tuple(db.session.scalars(queries.village_names(commune.id)))
+    return _kept(
+        ("commune", commune.id, commune.computed_at, names),
+        lambda: commune_map(
+            bounds,
+            db.session.execute(queries.village_statuses(commune.id)).all(),
+            db.session.scalars(queries.unmapped_shapes(commune.id)).all(),
+        ),
+    )
+
+
+def city_map(bounds, outlines: list) -> maps.MapParts:
+    """Communes coloured by their share of villages with a team: (name, outline, villages,
+    villages with a team) each."""
+    m = mapping.new_map(bounds)
+    features = []
+    for name, outline, villages, with_team in outlines:
+        share = with_team / villages if villages else 0.0
+        status = "covered" if share >= 0.99 else "understaffed" if share >= 0.95 else "no_team"
+        label = _("{name}: {p}% thôn có tổ", name=name, p=round(share * 100, 1))
+        features.append(_feature(outline, status, label))
+    maps.add_status_layer(m, _collection(features), _("Xã, phường"), STATUS_STYLES)
     return mapping.render(m)
 
 
-def _feature(shape, tolerance, status, label) -> dict:
-    return {
-        "type": "Feature",
-        "geometry": maps.display_shape(shape, tolerance),
-        "properties": {"status": status, "label": label},
-    }
+def commune_map(bounds, villages: list, unmapped: list) -> maps.MapParts:
+    """Villages coloured by status ((name, status, shape) each) and unmapped land (shapes)."""
+    m = mapping.new_map(bounds)
+    features = [_feature(shape, status, name) for name, status, shape in villages]
+    maps.add_status_layer(m, _collection(features), _("Thôn, tổ dân phố"), STATUS_STYLES)
+    land = _("Đất chưa thuộc thôn nào")
+    pieces = [_feature(shape, "unmapped", land) for shape in unmapped]
+    maps.add_status_layer(m, _collection(pieces), land, STATUS_STYLES)
+    return mapping.render(m)
+
+
+def _feature(shape: dict, status: str, label: str) -> dict:
+    return {"type": "Feature", "geometry": shape, "properties": {"status": status, "label": label}}
 
 
 def _collection(features) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def problems_csv(result: Report) -> str:
-    """The problems as CSV; names come from users, so every text cell is spreadsheet-safe."""
-    header = ["kind", "commune", "what", "population", "area_m2", "west", "south", "east", "north"]
+# --- downloads -----------------------------------------------------------------------------
+
+
+def _download_scope(commune_id: int | None) -> tuple[list[CommuneFigures], dict[int, bool]]:
+    require_planner()
+    communes = _figures(commune_id)
+    _follow(communes)
+    return communes, {c.id: bool(c.refreshing or c.stale_since) for c in communes}
+
+
+def _when(value: datetime | None) -> str:
+    return value.isoformat(timespec="seconds") if value else ""
+
+
+def problems_csv(commune_id: int | None = None) -> str:
+    """The stored problems as CSV, with when each commune was computed and whether a refresh is
+    on its way; names come from users, so every text cell is spreadsheet-safe."""
+    communes, stale = _download_scope(commune_id)
+    computed = {c.id: c.computed_at for c in communes if c.computed}
+    header = [
+        "kind",
+        "commune",
+        "what",
+        "population",
+        "area_m2",
+        "west",
+        "south",
+        "east",
+        "north",
+        "computed_at",
+        "stale",
+    ]
+    rows = (Problem(**row._mapping) for row in db.session.execute(queries.problems(list(computed))))
     return csv_text(
         header,
         (
@@ -233,26 +760,35 @@ def problems_csv(result: Report) -> str:
                 p.population or "",
                 round(p.area_m2, 1) if p.area_m2 is not None else "",
                 *[round(v, 6) for v in p.bounds],
+                _when(computed[p.commune_id]),
+                "yes" if stale[p.commune_id] else "",
             ]
-            for p in result.problems
+            for p in rows
         ),
     )
 
 
-def gaps_geojson(result: Report) -> str:
+def gaps_geojson(commune_id: int | None = None) -> str:
+    """Stored unmapped land as GeoJSON (RFC 7946: counter-clockwise, 6 decimals), with when each
+    commune was computed and whether a refresh is on its way."""
+    communes, stale = _download_scope(commune_id)
+    ids = [c.id for c in communes if c.computed]
     features = [
         {
             "type": "Feature",
             "properties": {
-                "commune": r.commune.name,
-                "commune_code": r.commune.code,
-                "area_m2": round(p.area_m2, 1),
+                "commune": name,
+                "commune_code": code,
+                "area_m2": round(area, 1),
+                "computed_at": _when(computed_at),
+                "stale": stale[of],
             },
             "geometry": json.loads(
-                shapely.to_geojson(shapely.orient_polygons(shapely.set_precision(p.geom, 1e-6)))
+                shapely.to_geojson(
+                    shapely.orient_polygons(shapely.set_precision(wkb.loads(geom), 1e-6))
+                )
             ),
         }
-        for r in result.communes
-        for p in r.coverage.unmapped
+        for of, name, code, area, geom, computed_at in db.session.execute(queries.gaps(ids))
     ]
     return json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False)

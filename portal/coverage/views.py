@@ -1,4 +1,5 @@
-"""The planner's coverage page: a map coloured by status and the problems, largest first."""
+"""The planner's coverage page: a map coloured by status and the problems, largest first, all
+read from the figures stored per commune (portal.coverage.services)."""
 
 from __future__ import annotations
 
@@ -7,41 +8,39 @@ from flask import Blueprint, render_template, request
 from portal.coverage import services
 from portal.downloads import attachment
 from portal.extensions import htmx
-from portal.pagination import Page
 from portal.security import protect_blueprint
 from portal.web import id_arg, page_arg
 
 bp = Blueprint("coverage", __name__, url_prefix="/coverage")
 protect_blueprint(bp)
-PER_PAGE = 50
 
 
-def _page(problems: list, number: int) -> Page:
-    return Page(
-        problems[(number - 1) * PER_PAGE : number * PER_PAGE], number, PER_PAGE, len(problems)
-    )
-
-
-def _render(commune_id: int | None):
-    services.require_planner()
-    kind = request.args.get("kind", "")
-    kind = kind if kind in services.KINDS else ""
-    only = id_arg("commune")
-    fragment = bool(htmx and htmx.target == "problem-list")
-    result = services.report(commune_id)
-    problems = _page(services.filtered(result, kind, only), page_arg())
-    context = {
+def context(result: services.Overview, commune_id: int | None) -> dict:
+    """What the page and its fragments need besides the overview."""
+    return {
         "result": result,
-        "problems": problems,
-        "kind": kind,
-        "only": only,
+        "problems": result.problems,
+        "kind": result.kind,
+        "only": result.only,
         "commune_id": commune_id,
         "kinds": services.KINDS,
         "kind_labels": {k: services.kind_label(k) for k in services.KINDS},
     }
-    if fragment:
-        return render_template("coverage/_problems.html", **context)
-    return render_template("coverage/page.html", map=services.report_map(result), **context)
+
+
+def _render(commune_id: int | None):
+    target = htmx.target if htmx else None
+    if target == "coverage-status":  # the banner asking whether the refresh is over
+        result = services.status(commune_id)
+        return render_template("coverage/_status.html", polled=True, **context(result, commune_id))
+    kind = request.args.get("kind", "")
+    kind = kind if kind in services.KINDS else ""
+    result = services.overview(commune_id, kind, id_arg("commune"), page_arg())
+    if target == "problem-list":
+        return render_template("coverage/_problems.html", **context(result, commune_id))
+    return render_template(
+        "coverage/page.html", map=services.overview_map(result), **context(result, commune_id)
+    )
 
 
 @bp.get("/")
@@ -56,15 +55,11 @@ def commune(commune_id: int):
 
 @bp.get("/problems.csv")
 def problems_csv():
-    services.require_planner()
-    result = services.report(id_arg("commune_id"))
-    return attachment(services.problems_csv(result), "text/csv", "van-de-phu-kin.csv")
+    body = services.problems_csv(id_arg("commune_id"))
+    return attachment(body, "text/csv", "van-de-phu-kin.csv")
 
 
 @bp.get("/gaps.geojson")
 def gaps_geojson():
-    services.require_planner()
-    result = services.report(id_arg("commune_id"))
-    return attachment(
-        services.gaps_geojson(result), "application/geo+json", "dat-chua-thuoc-thon.geojson"
-    )
+    body = services.gaps_geojson(id_arg("commune_id"))
+    return attachment(body, "application/geo+json", "dat-chua-thuoc-thon.geojson")

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, insert, select, text, update
 from geo.partition import carve_sliver, partition
 from portal.auth.services import create_account
 from portal.boundaries.planning import import_features
+from portal.coverage import services as coverage
 from portal.demo import names
 from portal.extensions import db
 from portal.lookup.services import police_name_of
@@ -31,6 +32,9 @@ from portal.models import (
     AreaVersion,
     BoundaryChange,
     BoundaryFlag,
+    CoverageCommune,
+    CoverageProblem,
+    CoverageVillage,
     ImportBatch,
     Level,
     Member,
@@ -108,6 +112,10 @@ def seed(
     # fresh statistics after a bulk load, so the planner picks the indexes at once
     for table in ("areas", "area_parts", "teams", "team_areas", "members"):
         db.session.execute(text(f"ANALYZE {table}"))
+    # the coverage pages read stored figures: the demo leaves them computed
+    coverage.refresh(progress=progress)
+    for table in ("coverage_communes", "coverage_villages", "coverage_problems"):
+        db.session.execute(text(f"ANALYZE {table}"))
     db.session.commit()
     echo(
         f"Xong: {summary.communes} xã/phường, {summary.villages} thôn/tổ dân phố, "
@@ -127,6 +135,9 @@ def seed(
 def _wipe() -> None:
     db.session.execute(update(BoundaryChange).values(reverts_id=None, reverted_by_id=None))
     for model in (
+        CoverageProblem,
+        CoverageVillage,
+        CoverageCommune,
         PoliceContact,
         BoundaryFlag,
         ImportBatch,

@@ -12,6 +12,7 @@ from portal.models.boundary import (
     ImportFeature,
     ImportProblem,
 )
+from portal.models.coverage import CoverageCommune, CoverageProblem, CoverageVillage
 from portal.models.job import Job, JobFile
 from portal.models.police import PoliceContact
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
@@ -28,6 +29,9 @@ __all__ = [
     "AuditEntry",
     "BoundaryChange",
     "BoundaryFlag",
+    "CoverageCommune",
+    "CoverageProblem",
+    "CoverageVillage",
     "Education",
     "ImportBatch",
     "ImportFeature",

@@ -14,6 +14,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import load_only
 
+from portal.coverage import services as coverage
 from portal.decisions import decision_date, parse_date
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
@@ -215,6 +216,7 @@ def save_team(form: TeamForm, team_id: int | None = None) -> Team:
                 valid_from=min(when, today),
             )
         )
+    coverage.request_refresh([team.commune_id])
     db.session.commit()
     return team
 
@@ -364,6 +366,7 @@ def update_member(team_id: int, member_id: int, form: MemberForm) -> Member:
     if errors:
         raise FormInvalid(errors)
     _fill(member, form)
+    coverage.request_refresh([team.commune_id])
     db.session.commit()
     return member
 
@@ -386,6 +389,7 @@ def _appoint(team: Team, form: MemberForm) -> Member:
     member = Member(team_id=team.id)
     _fill(member, form)
     db.session.add(member)
+    coverage.request_refresh([team.commune_id])
     db.session.commit()
     return member
 
@@ -422,6 +426,7 @@ def leave(team_id: int, member_id: int, on: str, decision: str) -> Member:
     if errors:
         raise FormInvalid(errors)
     member.left_on, member.left_decision = when, nfc(decision)
+    coverage.request_refresh([team.commune_id])
     db.session.commit()
     return member
 
