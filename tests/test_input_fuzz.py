@@ -147,6 +147,7 @@ def world(app, demo, monkeypatch):
         "account_id": leader.id,
         "batch_id": s.scalar(select(ImportBatch.id).order_by(ImportBatch.id.desc())),
         "change_id": int(edited.headers["Location"].rsplit("/", 1)[1]),
+        "job_id": int(uploaded.headers["Location"].rsplit("/", 1)[1]),  # the upload's job
         "filename": "css/portal.css",
         "fmt": "geojson",
     }

@@ -38,6 +38,7 @@ def ids(session) -> dict[str, int]:
         # refusals come before any lookup, so these need not exist
         "batch_id": 1,
         "change_id": 1,
+        "job_id": 1,
         "member_id": 1,
         "commune_id": session.scalar(select(Area.id).where(Area.level == "commune").limit(1)),
         "fmt": "geojson",
