@@ -51,6 +51,7 @@ def _without_tokens(page: str) -> str:
     # nothing else may
     page = re.sub(r"<input[^>]*>", "", page)
     page = re.sub(r'nonce="[^"]*"', "", page)
+    page = re.sub(r"\bm\.[\w=-]{20,}", "TOKEN", page)  # masked anew for every response
     return re.sub(r"[\w-]{20,}\.[\w-]+\.[\w-]+", "TOKEN", page)
 
 
