@@ -508,4 +508,5 @@ EN: dict[str, str] = {
     "Không tìm thấy đối tượng mà tham số “{name}” chỉ tới.": "Nothing was found for parameter “{name}”.",
     "Lựa chọn không hợp lệ: không có đối tượng nào như vậy.": "Not a valid choice: there is no such item.",
     "Dài quá {n} ký tự cho phép (đang có {m}).": "Longer than the {n} characters allowed ({m} given).",
+    "{n} đỉnh, tối đa {limit}": "{n} vertices, at most {limit}",
 }
