@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+import numpy as np
 import shapely
 from pyproj import CRS
 from shapely.geometry import MultiPolygon, Polygon, shape
@@ -34,7 +35,18 @@ WGS84_CRS_NAMES = {
     "urn:ogc:def:crs:EPSG::4326",
     "EPSG:4326",
 }
-MAX_VERTICES = 250_000  # per feature: more is not a village boundary
+# Vertices one feature may have, by level. Measured on ../shared/data: Hanoi's largest commune
+# (Xã Nội Bài) has 4,521 vertices, the median commune 851, the densest one a vertex every 10 m;
+# the longest commune outline runs 72 km; the old districts have at most 755, the city's
+# outline 2,095. A village (Hanoi has some 5,400 in 126 communes) is a fraction of a commune:
+# even a 20 km village outline, traced at a vertex every metre (finer than a 1:2,000 cadastral
+# map, whose vertices are parcel corners metres apart), has 20,000, over four times the largest
+# real commune. A commune gets 50,000 (its longest real outline at a vertex every 1.5 m, eleven
+# times the largest real one); a district or province 100,000 (an outline of 2,000 km, coast and
+# islands included, at a vertex every 20 m). More than that is a pathological file, and every
+# page that drew it would pay for it (a 200,000-vertex village took 3-4 s per page).
+MAX_VERTICES = {"village": 20_000, "commune": 50_000, "district": 100_000, "province": 100_000}
+VILLAGE_MAX_VERTICES = MAX_VERTICES["village"]
 
 
 @dataclass(frozen=True)
@@ -132,6 +144,39 @@ def _fmt(x: float, y: float) -> str:
     return f"({x:.6f}, {y:.6f})"
 
 
+def _ring_array(ring) -> np.ndarray | None:
+    """A ring as an (n, 2) array when it is at least 4 closed positions of two finite numbers."""
+    if not isinstance(ring, list) or len(ring) < 4:
+        return None
+    try:
+        xy = np.array(ring)
+    except (ValueError, TypeError):  # ragged: positions of different lengths
+        return None
+    if xy.ndim != 2 or xy.shape[1] != 2 or xy.dtype.kind not in "iuf":
+        return None
+    xy = xy.astype(float, copy=False)
+    if not np.isfinite(xy).all() or not (xy[0] == xy[-1]).all():
+        return None
+    return xy
+
+
+def _well_formed(coords, gtype: str) -> BaseGeometry | None:
+    """The shape, built from arrays, when every ring passes the checks below at once (all but
+    broken files); None sends the caller to the position-by-position checks that say why."""
+    polygons = [coords] if gtype == "Polygon" else coords
+    if not isinstance(polygons, list):
+        return None
+    built = []
+    for polygon in polygons:
+        if not isinstance(polygon, list) or not polygon:
+            return None
+        rings = [_ring_array(ring) for ring in polygon]
+        if any(ring is None for ring in rings):
+            return None
+        built.append(Polygon(rings[0], rings[1:]))
+    return built[0] if gtype == "Polygon" else MultiPolygon(built)
+
+
 def parse_geojson_geometry(geometry: dict | None) -> tuple[BaseGeometry | None, str | None, str]:
     """The shape of a GeoJSON geometry, or what is wrong with its structure."""
     if not geometry:
@@ -143,6 +188,9 @@ def parse_geojson_geometry(geometry: dict | None) -> tuple[BaseGeometry | None, 
     depth = 2 if gtype == "Polygon" else 3
     if not coords:
         return None, "empty_geometry", ""
+    fast = _well_formed(coords, gtype)
+    if fast is not None:
+        return fast, None, ""
     try:
         positions = list(_positions(coords, depth))
         rings = list(_rings(coords, depth))
@@ -198,10 +246,16 @@ def _fault_location(reason: str) -> tuple[float, float] | None:
     return None
 
 
-def check_wgs84_shape(geom: BaseGeometry, index: int, code: str | None):
+def check_wgs84_shape(
+    geom: BaseGeometry,
+    index: int,
+    code: str | None,
+    max_vertices: int = VILLAGE_MAX_VERTICES,
+):
     """Checks on a shape in WGS 84: place, size and validity (with an offered repair).
 
     Returns (usable MultiPolygon or None, problem or None, repaired MultiPolygon or None).
+    Too many vertices is a problem whose detail is "<vertices> > <limit>".
     """
     x, y = _first_point(geom)
     if crs_tools.looks_projected(geom):
@@ -211,8 +265,8 @@ def check_wgs84_shape(geom: BaseGeometry, index: int, code: str | None):
     if minx < west or maxx > east or miny < south or maxy > north:
         return None, Problem(index, code, "outside_vietnam", _fmt(x, y), (x, y)), None
     vertices = int(shapely.get_num_coordinates(geom))
-    if vertices > MAX_VERTICES:
-        return None, Problem(index, code, "too_many_vertices", f"{vertices} > {MAX_VERTICES}"), None
+    if vertices > max_vertices:
+        return None, Problem(index, code, "too_many_vertices", f"{vertices} > {max_vertices}"), None
     if not geom.is_valid:
         reason = shapely.is_valid_reason(geom)
         repaired = _repair(geom)
@@ -241,6 +295,7 @@ def build(
     *,
     require_code: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    max_vertices: int = VILLAGE_MAX_VERTICES,
 ) -> ReadResult:
     """Check every raw feature, convert the usable ones to WGS 84, check codes and names."""
     result = ReadResult(source_crs=crs_tools.describe(source or crs_tools.WGS84))
@@ -261,7 +316,7 @@ def build(
             shape_ = (
                 item.geometry if assume_wgs84 else crs_tools.to_wgs84([item.geometry], source)[0]
             )
-            geom, problem, repaired = check_wgs84_shape(shape_, item.index, code)
+            geom, problem, repaired = check_wgs84_shape(shape_, item.index, code, max_vertices)
             if problem:
                 result.problems.append(problem)
         if require_code and not code:
@@ -338,10 +393,17 @@ def read_geojson(
     require_code: bool = True,
     crs: CRS | None = None,
     progress: Callable[[int, int], None] | None = None,
+    max_vertices: int = VILLAGE_MAX_VERTICES,
 ) -> ReadResult:
     """Read and check a GeoJSON file; `crs` overrides what the file declares."""
     try:
         raw, declared = geojson_features(data)
     except FileProblem as exc:
         return ReadResult(problems=[Problem(0, None, exc.kind, exc.detail)])
-    return build(raw, crs or declared, require_code=require_code, progress=progress)
+    return build(
+        raw,
+        crs or declared,
+        require_code=require_code,
+        progress=progress,
+        max_vertices=max_vertices,
+    )

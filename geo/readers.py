@@ -29,6 +29,7 @@ from pyproj import CRS
 from geo import crs as crs_tools
 from geo import sandbox
 from geo.features import (
+    VILLAGE_MAX_VERTICES,
     Feature,
     FileProblem,
     Problem,
@@ -48,6 +49,8 @@ class Limits:
     max_zip_entries: int = 50
     max_uncompressed: int = 200 * 1024 * 1024
     max_ratio: float = 100.0  # uncompressed size / compressed size
+    # per feature: the village figure unless the caller knows the level (MAX_VERTICES)
+    max_vertices: int = VILLAGE_MAX_VERTICES
 
 
 # The one GDAL driver each file type is opened with.
@@ -131,7 +134,13 @@ def read_in_child(data: bytes, args: dict, progress: Callable[[int, int], None])
         result = ReadResult(problems=[Problem(0, None, "crs_unknown", str(exc))])
     else:
         source = chosen or declared
-        result = build(raw, source, require_code=args["require_code"], progress=progress)
+        result = build(
+            raw,
+            source,
+            require_code=args["require_code"],
+            progress=progress,
+            max_vertices=limits.max_vertices,
+        )
     result.notes = notes
     return _result_to_json(result)
 

@@ -568,4 +568,5 @@ EN: dict[str, str] = {
     "Tải lại trang để xem số liệu mới": "Reload the page to see the new figures",
     "Đang lọc…": "Filtering…",
     "chưa tính": "not computed yet",
+    "{n} đỉnh, tối đa {limit}": "{n} vertices, at most {limit}",
 }

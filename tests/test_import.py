@@ -5,12 +5,19 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import numpy as np
 import pytest
 import shapely
 from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 
-from portal.boundaries.planning import ImportRejected, import_features
+from portal.boundaries.planning import (
+    ImportRejected,
+    apply_plan,
+    describe,
+    import_features,
+    plan_file,
+)
 from portal.models import Area, AreaVersion, Level
 from tests.conftest import HANOI_COMMUNES, HANOI_DISTRICTS, HANOI_PROVINCE
 
@@ -202,3 +209,70 @@ def test_cli_imports_the_real_communes_with_progress(app, session):
     assert "126 mới, 0 cập nhật, 0 không đổi, 0 bỏ qua" in result.output
     assert "hanoi_communes2025_sapnhap.geojson write" in result.output  # the progress bar's label
     assert count(session, "commune") == 126
+
+
+# --- limits that fit villages ---------------------------------------------------------------
+
+
+def ring_of(vertices: int, cx: float, cy: float, r: float = 0.002) -> list[list[float]]:
+    """A closed ring of that many coordinates (the closing one included) around a point."""
+    angles = np.linspace(0, 2 * np.pi, vertices - 1, endpoint=False)
+    ring = (np.array([cx, cy]) + r * np.column_stack([np.cos(angles), np.sin(angles)])).tolist()
+    return [*ring, ring[0]]
+
+
+def test_a_village_over_the_vertex_limit_is_named_with_its_count_and_the_limit(hanoi):
+    ba_dinh = to_shape(hanoi.scalar(select(Area.geom).where(Area.code == "00004")))
+    x, y = shapely.point_on_surface(ba_dinh).coords[0]
+    data = fc(
+        commune("T1", "Tổ dân phố 1", ring_of(33, x - 0.001, y, 0.0004)),
+        commune("T2", "Tổ dân phố 2", ring_of(20_000, x + 0.0003, y - 0.001, 0.0004)),
+        commune("T3", "Tổ dân phố 3", ring_of(20_001, x + 0.0003, y + 0.001, 0.0004)),
+    )
+    plan = plan_file(data, "lang.geojson", Level.VILLAGE, parent_code="00004")
+    assert [(p.index, p.kind) for p in plan.problems] == [(3, "too_many_vertices")]
+    assert describe(plan.problems[0]) == (
+        "Đối tượng #3 (mã T3): Quá nhiều đỉnh cho một đối tượng: 20.001 đỉnh, tối đa 20.000"
+    )
+    assert [i.action for i in plan.items] == ["create", "create", "blocked"]
+
+
+def test_a_commune_may_have_more_vertices_than_a_village(session):
+    import_features(HANOI_PROVINCE.read_bytes(), Level.PROVINCE)
+    data = fc(commune("90001", "Xã Nhiều Đỉnh", ring_of(20_001, 105.70, 21.00, 0.01)))
+    assert plan_file(data, "xa.geojson", Level.COMMUNE, parent_code="01").problems == []
+    data = fc(commune("90001", "Xã Nhiều Đỉnh", ring_of(50_001, 105.70, 21.00, 0.01)))
+    (problem,) = plan_file(data, "xa.geojson", Level.COMMUNE, parent_code="01").problems
+    assert describe(problem).endswith(": 50.001 đỉnh, tối đa 50.000")
+
+
+def hanoi_villages(count: int, vertices: int = 33) -> bytes:
+    """`count` round villages of `vertices` coordinates each, 150 m across, every one inside a
+    commune of Hanoi: the centres of a 350 m grid that fall well inside one."""
+    doc = json.loads(HANOI_COMMUNES.read_bytes())
+    communes = [shapely.geometry.shape(f["geometry"]).buffer(-0.002) for f in doc["features"]]
+    tree = shapely.STRtree(communes)
+    west, south, east, north = shapely.total_bounds(communes)
+    xs, ys = np.meshgrid(np.arange(west, east, 0.0033), np.arange(south, north, 0.0033))
+    centres = shapely.points(xs.ravel(), ys.ravel())
+    inside = np.unique(tree.query(centres, predicate="within")[0])[:count]
+    assert len(inside) == count
+    features = []
+    for n, i in enumerate(inside):
+        x, y = centres[i].x, centres[i].y
+        ring = np.round(ring_of(vertices, x, y, 0.0007), 6).tolist()
+        features.append(commune(f"V{n:05d}", f"Thôn {n + 1}", ring))
+    return fc(*features)
+
+
+@pytest.mark.slow
+def test_20000_villages_of_33_vertices_are_planned_and_written(hanoi):
+    """The largest upload a city makes at once goes through, as the job that runs it does."""
+    data = hanoi_villages(20_000)
+    plan = plan_file(data, "lang.geojson", Level.VILLAGE)
+    assert plan.problems == []
+    assert len(plan.items) == 20_000
+    assert len({i.parent_id for i in plan.items}) > 100  # found in their own communes
+    report = apply_plan(plan)
+    assert report.created == 20_000
+    assert count(hanoi, "village") == 20_000

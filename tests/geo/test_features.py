@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import shapely
 from pyproj import Transformer
 
-from geo.features import read_geojson
+from geo.features import MAX_VERTICES, read_geojson
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -174,3 +175,72 @@ def test_progress_is_reported_per_feature():
 def test_valid_geometry_is_usable_by_shapely():
     result = read_geojson(collection(feature(polygon())))
     assert shapely.is_valid(result.valid[0].geometry)
+
+
+def test_well_formed_geometry_reads_as_shapely_builds_it():
+    """Rings that pass every check at once are built from arrays: the same shapes."""
+    outer = [[105.80, 21.00], [105.82, 21.00], [105.82, 21.02], [105.80, 21.02], [105.80, 21.00]]
+    hole = [[105.805, 21.005], [105.805, 21.01], [105.81, 21.01], [105.805, 21.005]]
+    other = [[105.83, 21.00], [105.84, 21.00], [105.84, 21.01], [105.83, 21.01], [105.83, 21.00]]
+    multi = {"type": "MultiPolygon", "coordinates": [[outer, hole], [other]]}
+    result = read_geojson(collection(feature(multi)))
+    assert result.valid[0].geometry.equals_exact(shapely.geometry.shape(multi), 0)
+
+
+@pytest.mark.parametrize(
+    "position", [["105.805", 21.0], [105.805, None], [105.805, float("nan")], [True]]
+)
+def test_a_position_that_is_not_two_numbers_is_malformed(position):
+    ring = [SQUARE[0], SQUARE[1], position, SQUARE[3], SQUARE[4]]
+    result = read_geojson(collection(feature(polygon(ring))))
+    assert kinds(result) == [(1, "malformed_geometry")]
+    assert result.problems[0].detail == f"position {position!r}"
+
+
+def circle(vertices: int, cx=105.805, cy=21.005, r=0.004) -> list[list[float]]:
+    """A ring of that many coordinates, the closing one included."""
+    angles = np.linspace(0, 2 * np.pi, vertices - 1, endpoint=False)
+    ring = [[cx + r * np.cos(a), cy + r * np.sin(a)] for a in angles]
+    return [*ring, ring[0]]
+
+
+def test_a_feature_over_the_vertex_limit_says_how_many_and_the_limit():
+    limit = MAX_VERTICES["village"]
+    assert limit == 20_000
+    result = read_geojson(
+        collection(
+            feature(polygon(circle(limit)), code="1"),
+            feature(polygon(circle(limit + 1)), code="2"),
+        )
+    )
+    assert kinds(result) == [(2, "too_many_vertices")]
+    assert result.problems[0].detail == "20001 > 20000"
+    assert [f.index for f in result.valid] == [1]
+
+
+def test_the_vertex_limit_is_the_levels():
+    """A commune may have more vertices than a village: the caller says which limit holds."""
+    assert MAX_VERTICES["village"] < MAX_VERTICES["commune"] <= MAX_VERTICES["province"]
+    data = collection(feature(polygon(circle(MAX_VERTICES["village"] + 1))))
+    assert kinds(read_geojson(data, max_vertices=MAX_VERTICES["commune"])) == []
+    over = collection(feature(polygon(circle(MAX_VERTICES["commune"] + 1))))
+    result = read_geojson(over, max_vertices=MAX_VERTICES["commune"])
+    assert kinds(result) == [(1, "too_many_vertices")]
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="the shared Hanoi data is not beside the repo")
+def test_every_real_hanoi_boundary_is_far_within_its_levels_limit():
+    """The figures' premise, measured: the largest real commune (Xã Nội Bài, 4,521 vertices)
+    is under a quarter of the village limit, the city's outlines far under the province's."""
+    for name, level in (
+        ("hanoi_communes2025_sapnhap.geojson", "commune"),
+        ("hanoi_districts2019_gischinhphu.geojson", "district"),
+        ("hanoi_province2019_gischinhphu.geojson", "province"),
+        ("hanoi_province2025_sapnhap.geojson", "province"),
+    ):
+        doc = json.loads((SHARED / name).read_bytes())
+        most = max(
+            shapely.get_num_coordinates(shapely.geometry.shape(f["geometry"]))
+            for f in doc["features"]
+        )
+        assert most * 4 < MAX_VERTICES["village"] <= MAX_VERTICES[level], (name, most)

@@ -232,3 +232,42 @@ def test_file_size_and_feature_count_limits():
 def test_unknown_format_and_empty_file():
     assert kinds(read_file(b"abc", "notes.docx")) == [(0, "unknown_format")]
     assert kinds(read_file(b"", "empty.geojson")) == [(0, "empty_file")]
+
+
+def villages(n: int, vertices: int = 33) -> bytes:
+    """n small villages of `vertices` coordinates each (a 32-gon, 200 m across), 150 a row."""
+    angles = np.linspace(0, 2 * np.pi, vertices - 1, endpoint=False)
+    circle = 0.001 * np.column_stack([np.cos(angles), np.sin(angles)])
+    circle = np.vstack([circle, circle[:1]])
+    features = []
+    for i in range(n):
+        centre = np.array([105.70 + (i % 150) * 0.003, 20.90 + (i // 150) * 0.003])
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"code": f"V{i:05d}", "name": f"Thôn {i + 1}"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [(centre + circle).round(6).tolist()],
+                },
+            }
+        )
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def test_20000_villages_of_33_vertices_are_within_the_file_limits():
+    """The largest upload a city makes at once: every feature is read and usable."""
+    data = villages(20_000)
+    assert len(data) < Limits().max_bytes
+    result = read_file(data, "lang.geojson", require_code=False)
+    assert result.problems == []
+    assert len(result.valid) == 20_000
+    assert {int(shapely.get_num_coordinates(f.geometry)) for f in result.valid} == {33}
+
+
+def test_the_vertex_limit_reaches_the_reader():
+    data = villages(2, vertices=40)
+    assert kinds(read_file(data, "lang.geojson", limits=Limits(max_vertices=40))) == []
+    result = read_file(data, "lang.geojson", limits=Limits(max_vertices=39))
+    assert kinds(result) == [(1, "too_many_vertices"), (2, "too_many_vertices")]
+    assert result.problems[0].detail == "40 > 39"
