@@ -35,19 +35,15 @@ class Piece:
     ids: tuple[int, ...] = ()  # the villages concerned (overlaps)
 
 
-@dataclass
-class Coverage:
-    valid_coverage: bool
-    invalid_edges: BaseGeometry | None
-    without_team: list[int] = field(default_factory=list)
-    unmapped: list[Piece] = field(default_factory=list)
-    overlaps: list[Piece] = field(default_factory=list)
-    villages: int = 0
-    villages_with_team: int = 0
-    population: int = 0
-    population_with_team: int = 0
-    land_m2: float = 0.0
-    land_mapped_m2: float = 0.0
+class Shares:
+    """The shares a coverage report shows, from its counts (a commune's, or a city's totals)."""
+
+    villages: int
+    villages_with_team: int
+    population: int
+    population_with_team: int
+    land_m2: float
+    land_mapped_m2: float
 
     @property
     def share_villages(self) -> float:
@@ -60,6 +56,21 @@ class Coverage:
     @property
     def share_land(self) -> float:
         return self.land_mapped_m2 / self.land_m2 if self.land_m2 else 0.0
+
+
+@dataclass
+class Coverage(Shares):
+    valid_coverage: bool
+    invalid_edges: BaseGeometry | None
+    without_team: list[int] = field(default_factory=list)
+    unmapped: list[Piece] = field(default_factory=list)
+    overlaps: list[Piece] = field(default_factory=list)
+    villages: int = 0
+    villages_with_team: int = 0
+    population: int = 0
+    population_with_team: int = 0
+    land_m2: float = 0.0
+    land_mapped_m2: float = 0.0
 
 
 def _pieces(geom: BaseGeometry) -> list[BaseGeometry]:

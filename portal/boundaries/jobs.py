@@ -9,7 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from geo.sandbox import ProcessLimits
-from portal.boundaries import batches, editing, exports, planning
+from portal.boundaries import batches, editing, exports, planning, services
 from portal.coverage import services as coverage
 from portal.errors import NotFound
 from portal.extensions import db
@@ -17,12 +17,6 @@ from portal.i18n import _
 from portal.jobs.runner import JobContext, JobFailed, handler
 from portal.models import Area, ImportBatch, Level
 from portal.security import current_scope
-
-
-def confined_to() -> int | None:
-    """The one commune a planner may change, or None for a city admin."""
-    scope = current_scope()
-    return None if scope.is_admin else scope.commune_id
 
 
 @handler("boundaries.upload")
@@ -48,7 +42,7 @@ def read_upload(
         parent_code=parent.code if parent else None,
         crs_key=crs_key,
         layer=layer,
-        confine_to=confined_to(),
+        confine_to=services.confined_to(),
         process=ProcessLimits(cpu_seconds=seconds, wall_seconds=seconds * 1.5),
         progress=ctx.progress,
     )
@@ -81,9 +75,7 @@ def commit_upload(
     ctx: JobContext, batch_id: int, mode: str, repairs: bool, number: str, when: str
 ) -> dict:
     """Write the reviewed upload: every usable feature, or only the clean ones."""
-    from portal.boundaries.services import get_batch  # the same scoped look-up as the page
-
-    batch = get_batch(batch_id, for_update=True)
+    batch = services.get_batch(batch_id, for_update=True)  # the same scoped look-up as the page
     if batch.status != "draft":
         raise JobFailed(_("Lần tải lên này đã được xử lý."))
     plan = batches.load_plan(batch)
@@ -100,7 +92,7 @@ def commit_upload(
         decision_date=decided,
         actor=ctx.actor,
         note=batch.filename,
-        confine_to=confined_to(),
+        confine_to=services.confined_to(),
         progress=ctx.progress,
     )
     # coverage of the communes it touched, in this same job and transaction (a job of its own

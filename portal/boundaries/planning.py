@@ -601,7 +601,9 @@ def keep_version(area: Area, superseded_on: date, change_id: int | None = None) 
     return version
 
 
-# --- a plan kept between the dry run and the commit (ImportBatch) ----------------------------
+# --- the plan as JSON: how an ImportBatch kept it before migration 0008 stored it as rows ----
+# (portal.boundaries.batches). Kept only as that old format: the migration's test builds old
+# batches with it, and bench/bench_pages.py times the old page with it as its baseline.
 
 
 def plan_to_json(plan: Plan) -> tuple[list, list]:

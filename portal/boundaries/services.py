@@ -87,8 +87,10 @@ def hub(page: int = 1, changes_page: int = 1) -> tuple[Page, Page, Page]:
     )
 
 
-def _confined_to(scope) -> int | None:
-    """The one commune a planner may change, or None for a city admin."""
+def confined_to() -> int | None:
+    """The one commune a planner may change, or None for a city admin (in a request, or in a
+    job, which runs with its owner's scope)."""
+    scope = current_scope()
     return None if scope.is_admin else scope.commune_id
 
 
@@ -192,7 +194,7 @@ def commit(batch_id: int, mode: str, repairs: bool, number: str, when: str) -> J
     # checked on the batch's counts and rows: a request never loads a large plan
     if (batch.clean if mode == "clean" else batch.usable) == 0:
         raise FormInvalid({"mode": _("Không có đối tượng nào để nhập với lựa chọn này.")})
-    confine = _confined_to(current_scope())
+    confine = confined_to()
     if confine is not None and batches.reaches_outside(batch, confine):
         # refused now, and once more by the job when it writes (planning.apply_plan)
         raise FormInvalid(

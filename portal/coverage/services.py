@@ -28,7 +28,7 @@ from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
 from geo import maps
-from geo.coverage import Village, analyse
+from geo.coverage import Shares, Village, analyse
 from portal import jobs, mapping
 from portal.coverage import queries
 from portal.downloads import csv_text
@@ -447,25 +447,13 @@ class CommuneFigures:
 
 
 @dataclass
-class Totals:
+class Totals(Shares):
     villages: int = 0
     villages_with_team: int = 0
     population: int = 0
     population_with_team: int = 0
     land_m2: float = 0.0
     land_mapped_m2: float = 0.0
-
-    @property
-    def share_villages(self) -> float:
-        return self.villages_with_team / self.villages if self.villages else 0.0
-
-    @property
-    def share_population(self) -> float:
-        return self.population_with_team / self.population if self.population else 0.0
-
-    @property
-    def share_land(self) -> float:
-        return self.land_mapped_m2 / self.land_m2 if self.land_m2 else 0.0
 
 
 @dataclass
