@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from portal.demo.seed import seed
 from portal.extensions import db
 from portal.jobs import runner, services
-from portal.models import Account, Area, Job
+from portal.models import Account, Area, ImportBatch, Job
 
 FEATURES = 20_000
 VERTICES = 33  # 32 around a circle, and the closing one
@@ -90,6 +90,8 @@ def main() -> None:
             )
             upload_seconds, upload = run_job(job.id)
             assert upload.status == "done", upload.message
+            batch = db.session.get(ImportBatch, upload.result["batch_id"])
+            assert batch.feature_count == FEATURES and batch.error_count == 0
             commit = services.submit(
                 "boundaries.commit",
                 {
@@ -106,6 +108,9 @@ def main() -> None:
             )
             commit_seconds, committed = run_job(commit.id)
             assert committed.status == "done", committed.message
+            assert committed.counts["write"] == FEATURES
+            written = select(func.count()).select_from(Area).where(Area.code.startswith("B-"))
+            assert db.session.scalar(written) == FEATURES
             base = min(baseline(data) for _ in range(3))
             db.session.remove()
             db.engine.dispose()

@@ -193,7 +193,7 @@ def upload_then_stop(jobs_app, start_worker, n: int, prefix: str) -> int:
 
 
 def kill_midway(start_worker, job_id: int, prefix: str, attempt: int = 1) -> None:
-    worker = start_worker(step_delay=0.1)
+    worker = start_worker(step_delay=0.05)
     wait_for(
         job_id,
         lambda j: j.status == "running" and j.attempts == attempt and j.counts.get("write", 0) >= 3,
@@ -207,18 +207,18 @@ def kill_midway(start_worker, job_id: int, prefix: str, attempt: int = 1) -> Non
 
 def test_a_worker_killed_midway_writes_nothing_and_the_job_runs_again(jobs_app, start_worker):
     with jobs_app.app_context():
-        commit_id = upload_then_stop(jobs_app, start_worker, 40, "JOBKILL-")
+        commit_id = upload_then_stop(jobs_app, start_worker, 25, "JOBKILL-")
         kill_midway(start_worker, commit_id, "JOBKILL-")
         start_worker()  # a new worker notices the dead one and runs the job again
         job = wait_for(commit_id, lambda j: j.finished)
         assert job.status == "done", job.message
         assert job.attempts == 2
-        assert written("JOBKILL-") == 40  # once, whole
+        assert written("JOBKILL-") == 25  # once, whole
 
 
 def test_a_job_whose_worker_dies_twice_fails_with_a_message(jobs_app, start_worker):
     with jobs_app.app_context():
-        commit_id = upload_then_stop(jobs_app, start_worker, 40, "JOBTWICE-")
+        commit_id = upload_then_stop(jobs_app, start_worker, 25, "JOBTWICE-")
         kill_midway(start_worker, commit_id, "JOBTWICE-")
         # the next worker runs it again (slowly), and is killed too
         kill_midway(start_worker, commit_id, "JOBTWICE-", attempt=2)
