@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import shapely
 from geoalchemy2.shape import to_shape
+from pyproj import Geod, Transformer
 from sqlalchemy import func, select
 
 from portal.boundaries.planning import (
@@ -276,3 +277,66 @@ def test_20000_villages_of_33_vertices_are_planned_and_written(hanoi):
     report = apply_plan(plan)
     assert report.created == 20_000
     assert count(hanoi, "village") == 20_000
+
+
+# --- exact imports: the same boundary in another projection is unchanged --------------------
+
+
+def reprojected(doc: dict, epsg: str) -> bytes:
+    """The communes converted to a VN-2000 CRS by pyproj's reference transformation."""
+    to = Transformer.from_crs("EPSG:4326", epsg, always_xy=True)
+    urn = "urn:ogc:def:crs:EPSG::" + epsg.split(":")[1]
+    doc["crs"] = {"type": "name", "properties": {"name": urn}}
+    for feature in doc["features"]:
+        geom = shapely.geometry.shape(feature["geometry"])
+        geom = shapely.transform(geom, lambda xy: np.column_stack(to.transform(*xy.T)))
+        feature["geometry"] = shapely.geometry.mapping(geom)
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize("epsg", ["EPSG:5897", "EPSG:3405"])
+def test_the_same_wards_in_vn2000_are_unchanged(hanoi, epsg):
+    """Re-uploading the city's communes in VN-2000 (TM-3 105°00' or UTM 48N) changes nothing:
+    the round trip moves no point by more than a millimetre, under the 1 cm line."""
+    data = reprojected(json.loads(HANOI_COMMUNES.read_bytes()), epsg)
+    plan = plan_file(data, "xa_vn2000.geojson", Level.COMMUNE, parent_code="01")
+    assert plan.source_crs.startswith("VN-2000")
+    assert {i.action for i in plan.items} == {"unchanged"}
+    report = apply_plan(plan)
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 126)
+    assert hanoi.scalar(select(func.count()).select_from(AreaVersion)) == 0
+
+
+def moved_ward(code: str, metres: float, name: str | None = None) -> bytes:
+    """The city's communes with one moved east by `metres` (on the spheroid), or renamed."""
+    doc = json.loads(HANOI_COMMUNES.read_bytes())
+    target = next(f for f in doc["features"] if f["properties"]["code"] == code)
+    geod = Geod(ellps="WGS84")
+
+    def east(xy):
+        n = len(xy)
+        x, y, _ = geod.fwd(xy[:, 0], xy[:, 1], np.full(n, 90.0), np.full(n, metres))
+        return np.column_stack([x, y])
+
+    geom = shapely.transform(shapely.geometry.shape(target["geometry"]), east)
+    target["geometry"] = shapely.geometry.mapping(geom)
+    if name:
+        target["properties"]["fullName"] = name
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize(
+    ("metres", "name", "expected"),
+    [
+        (0.005, None, (0, 126)),  # 5 mm: the same boundary
+        (0.02, None, (1, 125)),  # 2 cm: a new version
+        (0.0, "Phường Ba Đình Mới", (1, 125)),  # a new name is a new version
+    ],
+)
+def test_differences_under_1_cm_are_unchanged(hanoi, metres, name, expected):
+    data = moved_ward("00004", metres, name)
+    plan = plan_file(data, "xa.geojson", Level.COMMUNE, parent_code="01")
+    actions = [i.action for i in plan.items]
+    assert (actions.count("update"), actions.count("unchanged")) == expected
+    report = apply_plan(plan)
+    assert (report.updated, report.unchanged) == expected

@@ -13,7 +13,7 @@ from shapely.geometry import mapping
 from sqlalchemy import Float, Integer, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from geo.checks import SpatialIssue, check_placement
+from geo.checks import SpatialIssue, check_placement, same_boundary
 from geo.features import MAX_VERTICES, Feature, Problem
 from geo.partition import as_multipolygon
 from geo.readers import Limits, read_file
@@ -353,8 +353,8 @@ def plan_file(
                 area = None
             if area is not None:
                 item.area_id = area.id
-                same = geom is not None and to_shape(area.geom).equals_exact(
-                    shapely.orient_polygons(geom), 0
+                same = geom is not None and same_boundary(
+                    to_shape(area.geom), shapely.orient_polygons(geom)
                 )
                 item.action = "unchanged" if same and area.name == feature.name else "update"
             else:
@@ -505,7 +505,7 @@ def apply_plan(
         elif (
             area.name == feature.name
             and area.name_en == feature.name_en
-            and to_shape(area.geom).equals_exact(geom, 0)
+            and same_boundary(to_shape(area.geom), geom)
         ):
             report.unchanged += 1
             continue
