@@ -6,6 +6,7 @@ Areas are measured on the WGS 84 spheroid (pyproj Geod), never in square degrees
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import shapely
@@ -57,9 +58,18 @@ def check_placement(
     parent: BaseGeometry | None,
     siblings: list[tuple[str, BaseGeometry]],
     tolerance_m2: float = 100.0,
+    replaced: Sequence[BaseGeometry] = (),
 ) -> list[SpatialIssue]:
     """Features (index, label, shape) outside their parent, overlapping each other or the
-    siblings that stay, and land of the parent that nothing covers, each beyond the tolerance."""
+    siblings that stay, and the gaps they leave, each beyond the tolerance.
+
+    `siblings` are the parent's areas that stay, `replaced` the present shapes of those the
+    features replace. A gap (land of the parent that nothing covers afterwards) is the
+    upload's when it is not a gap that was there before: one that stays exactly as it was, to
+    within the tolerance, is someone else's business and is not listed. So a commune's upload
+    names the land its villages leave uncovered, and the slivers between them, never every
+    gap that already was in the commune or the city. See new_gaps.
+    """
     issues: list[SpatialIssue] = []
     if parent is not None:
         for index, _label, geom in features:
@@ -92,12 +102,46 @@ def check_placement(
                 )
                 issues.append(issue)
     if parent is not None:
-        covered = shapely.union_all(shapes + [g for _, g in siblings])
-        for part in _polygons(parent.difference(covered)):
-            size = area_m2(part)
-            if size > tolerance_m2:
-                issues.append(SpatialIssue(0, "gap", size, _point(part), shape=part))
+        staying = [g for _, g in siblings]
+        before, after = staying + list(replaced), staying + shapes
+        for part, size in new_gaps(parent, before, after, tolerance_m2):
+            issues.append(SpatialIssue(0, "gap", size, _point(part), shape=part))
     return issues
+
+
+def _any_area_m2(geom: BaseGeometry) -> float:
+    """The area of whatever an overlay gives (a collection may hold multipolygons)."""
+    return sum(area_m2(p) for p in shapely.get_parts(shapely.get_parts(geom)))
+
+
+def _gaps(parent: BaseGeometry, covering: list[BaseGeometry]) -> list[BaseGeometry]:
+    return _polygons(parent.difference(shapely.union_all(covering)) if covering else parent)
+
+
+def new_gaps(
+    parent: BaseGeometry,
+    before: list[BaseGeometry],
+    after: list[BaseGeometry],
+    tolerance_m2: float = 100.0,
+) -> list[tuple[BaseGeometry, float]]:
+    """The gaps in the parent once `after` covers it that were not there while `before` did,
+    with their areas in m²: new ones, and old ones that grew, shrank or split. A gap counts as
+    the same as one before when the two differ by no more than the tolerance (the area of their
+    symmetric difference), so a change at a gap's edge below it leaves the gap unlisted."""
+    earlier = [g for g in _gaps(parent, before) if area_m2(g) > tolerance_m2]
+    tree = shapely.STRtree(earlier)
+    found = []
+    for part in _gaps(parent, after):
+        size = area_m2(part)
+        if size <= tolerance_m2:
+            continue
+        same = any(
+            _any_area_m2(part.symmetric_difference(earlier[j])) <= tolerance_m2
+            for j in tree.query(part, predicate="intersects")
+        )
+        if not same:
+            found.append((part, size))
+    return found
 
 
 # Two boundaries closer than this everywhere are the same boundary (see same_boundary).

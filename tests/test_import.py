@@ -12,6 +12,7 @@ from geoalchemy2.shape import to_shape
 from pyproj import Geod, Transformer
 from sqlalchemy import func, select
 
+from geo.checks import area_m2
 from portal.boundaries.planning import (
     ImportRejected,
     apply_plan,
@@ -340,3 +341,30 @@ def test_differences_under_1_cm_are_unchanged(hanoi, metres, name, expected):
     assert (actions.count("update"), actions.count("unchanged")) == expected
     report = apply_plan(plan)
     assert (report.updated, report.unchanged) == expected
+
+
+# --- a commune's upload lists the gaps its own features leave ---------------------------------
+
+
+def test_an_upload_lists_the_gaps_it_leaves_not_those_already_in_the_city(hanoi):
+    doc = json.loads(HANOI_COMMUNES.read_bytes())
+    province = to_shape(hanoi.scalar(select(Area.geom).where(Area.level == "province")))
+    communes = [
+        to_shape(g) for g in hanoi.scalars(select(Area.geom).where(Area.level == "commune"))
+    ]
+    existing = province.difference(shapely.union_all(communes))
+    assert area_m2(existing) > 1_000_000  # the city already has gaps between its communes
+
+    doc["features"] = [f for f in doc["features"] if f["properties"]["code"] in ("00004", "00008")]
+    same = plan_file(json.dumps(doc).encode(), "xa.geojson", Level.COMMUNE, parent_code="01")
+    assert [w.kind for w in same.warnings] == []
+
+    ba_dinh = doc["features"][0]
+    smaller = shapely.geometry.shape(ba_dinh["geometry"]).buffer(-0.0005)  # about 50 m in
+    ba_dinh["geometry"] = shapely.geometry.mapping(smaller)
+    plan = plan_file(json.dumps(doc).encode(), "xa.geojson", Level.COMMUNE, parent_code="01")
+    gaps = [w for w in plan.warnings if w.kind == "gap"]
+    assert len(gaps) == 1
+    old = to_shape(hanoi.scalar(select(Area.geom).where(Area.code == "00004")))
+    assert gaps[0].shape.difference(old).area < 1e-9  # land Ba Đình covered, and no other
+    assert gaps[0].area_m2 == pytest.approx(area_m2(old) - area_m2(smaller), rel=0.01)

@@ -398,7 +398,8 @@ def _too_long(feature: Feature) -> list[Problem]:
 def _placement_warnings(
     items: list[PlannedFeature], level: Level, tolerance_m2: float
 ) -> list[SpatialIssue]:
-    """Outside the parent, overlapping, leaving gaps: checked per parent, in Shapely."""
+    """Outside the parent, overlapping, leaving gaps: checked per parent, in Shapely. Gaps
+    are those the features leave that were not there before (see geo.checks.new_gaps)."""
     by_parent: dict[int | None, list[PlannedFeature]] = {}
     for item in items:
         if (item.feature.geometry or item.feature.repaired) is not None:
@@ -407,20 +408,21 @@ def _placement_warnings(
     for parent_id, group in by_parent.items():
         parent = db.session.get(Area, parent_id) if parent_id else None
         replaced = {i.area_id for i in group if i.area_id}
-        siblings = []
+        siblings, before = [], []
         if parent is not None:
             rows = db.session.scalars(
                 select(Area).where(
                     Area.parent_id == parent.id,
                     Area.valid_to.is_(None),
                     Area.level == level.value,
+                    Area.geom.is_not(None),
                 )
             )
-            siblings = [
-                (a.name, to_shape(a.geom))
-                for a in rows
-                if a.id not in replaced and a.geom is not None
-            ]
+            for area in rows:
+                if area.id in replaced:
+                    before.append(to_shape(area.geom))
+                else:
+                    siblings.append((area.name, to_shape(area.geom)))
         features = [
             (i.feature.index, i.feature.name or "", i.feature.geometry or i.feature.repaired)
             for i in group
@@ -431,6 +433,7 @@ def _placement_warnings(
                 to_shape(parent.geom) if parent is not None and parent.geom is not None else None,
                 siblings,
                 tolerance_m2,
+                replaced=before,
             )
         )
     return sorted(warnings, key=lambda w: (w.index, w.kind))

@@ -9,7 +9,7 @@ import shapely
 import shapely.affinity
 from pyproj import Geod
 
-from geo.checks import SAME_WITHIN_M, same_boundary
+from geo.checks import SAME_WITHIN_M, check_placement, new_gaps, same_boundary
 
 GEOD = Geod(ellps="WGS84")
 
@@ -84,3 +84,77 @@ def test_same_in_metres_not_degrees():
     east = shapely.affinity.translate(VILLAGE, xoff=1.1e-7)  # 1.14 cm
     assert not same_boundary(VILLAGE, north)
     assert not same_boundary(VILLAGE, east)
+
+
+# --- gaps: the upload's own, not every gap already there ----------------------------------
+
+# a 2 km x 1.1 km commune, four villages in a row, each 500 m wide
+COMMUNE = shapely.box(105.80, 21.00, 105.82, 21.01)
+STRIP = 0.0005  # 52 m of longitude: a strip 52 m x 1.1 km, some 57,500 m²
+
+
+def village(i: int, west_trim: float = 0.0, east_trim: float = 0.0) -> shapely.Polygon:
+    return shapely.box(
+        105.80 + i * 0.005 + west_trim, 21.00, 105.805 + i * 0.005 - east_trim, 21.01
+    )
+
+
+def gaps(issues):
+    return sorted(i.area_m2 for i in issues if i.kind == "gap")
+
+
+STRIP_M2 = pytest.approx(57_500, rel=0.01)  # 52.0 m x 1,106 m
+
+
+def test_a_gap_that_was_there_and_stays_is_not_the_uploads():
+    """The commune has a gap east of village 2; an upload of village 4 alone leaves it as it
+    was, so it does not list it (the gap is the commune's, not the upload's)."""
+    staying = [("1", village(0)), ("2", village(1, east_trim=STRIP)), ("3", village(2))]
+    issues = check_placement([(1, "4", village(3))], COMMUNE, staying, replaced=[village(3)])
+    assert gaps(issues) == []
+    # what was listed before: every gap of the commune
+    everything = COMMUNE.difference(shapely.union_all([g for _, g in staying] + [village(3)]))
+    assert everything.area > 0
+
+
+def test_land_a_village_no_longer_covers_is_the_uploads():
+    """Village 4 made 50 m narrower leaves a strip; the old gap by village 2 is not listed."""
+    staying = [("1", village(0)), ("2", village(1, east_trim=STRIP)), ("3", village(2))]
+    smaller = village(3, east_trim=STRIP)
+    issues = check_placement([(1, "4", smaller)], COMMUNE, staying, replaced=[village(3)])
+    assert gaps(issues) == [STRIP_M2]
+    (gap,) = [i for i in issues if i.kind == "gap"]
+    assert gap.shape.within(village(3))  # where village 4 was
+
+
+def test_slivers_between_new_villages_are_the_uploads():
+    """A commune's first upload: the land between its new villages is listed."""
+    features = [(1, "1", village(0)), (2, "2", village(1, east_trim=STRIP))]
+    features += [(3, "3", village(2)), (4, "4", village(3))]
+    assert gaps(check_placement(features, COMMUNE, [])) == [STRIP_M2]
+
+
+def test_a_gap_the_upload_changes_is_the_uploads():
+    """Village 3 reaches half-way into the old gap by village 2: what is left is listed."""
+    staying = [("1", village(0)), ("2", village(1, east_trim=STRIP)), ("4", village(3))]
+    wider = village(2, west_trim=-STRIP / 2)
+    issues = check_placement([(1, "3", wider)], COMMUNE, staying, replaced=[village(2)])
+    assert gaps(issues) == [pytest.approx(28_750, rel=0.01)]
+
+
+def test_a_change_at_a_gaps_edge_below_the_tolerance_leaves_it_unlisted():
+    staying = [("1", village(0)), ("2", village(1, east_trim=STRIP)), ("4", village(3))]
+    nudged = village(2, west_trim=-0.0000005)  # 5 cm into the gap: 55 m²
+    issues = check_placement([(1, "3", nudged)], COMMUNE, staying, replaced=[village(2)])
+    assert gaps(issues) == []
+    strict = check_placement([(1, "3", nudged)], COMMUNE, staying, 10.0, [village(2)])
+    assert gaps(strict) == [pytest.approx(57_500 - 55, rel=0.01)]
+
+
+def test_new_gaps_compares_before_and_after():
+    before = [village(0), village(1), village(2), village(3)]
+    after = [village(0), village(1), village(2), village(3, west_trim=STRIP)]
+    ((part, size),) = new_gaps(COMMUNE, before, after)
+    assert size == STRIP_M2
+    assert part.within(village(3))
+    assert new_gaps(COMMUNE, after, after) == []
