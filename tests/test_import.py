@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import shapely
 from geoalchemy2.shape import to_shape
+from pyproj import Geod, Transformer
 from sqlalchemy import func, select
 
+from geo.checks import area_m2
 from portal.boundaries.planning import (
     ImportRejected,
     apply_plan,
@@ -280,3 +282,93 @@ def test_villages_across_the_city_are_planned_and_written(hanoi):
     report = apply_plan(plan)
     assert report.created == 2_000
     assert count(hanoi, "village") == 2_000
+
+
+# --- exact imports: the same boundary in another projection is unchanged --------------------
+
+
+def reprojected(doc: dict, epsg: str) -> bytes:
+    """The communes converted to a VN-2000 CRS by pyproj's reference transformation."""
+    to = Transformer.from_crs("EPSG:4326", epsg, always_xy=True)
+    urn = "urn:ogc:def:crs:EPSG::" + epsg.split(":")[1]
+    doc["crs"] = {"type": "name", "properties": {"name": urn}}
+    for feature in doc["features"]:
+        geom = shapely.geometry.shape(feature["geometry"])
+        geom = shapely.transform(geom, lambda xy: np.column_stack(to.transform(*xy.T)))
+        feature["geometry"] = shapely.geometry.mapping(geom)
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize("epsg", ["EPSG:5897", "EPSG:3405"])
+def test_the_same_wards_in_vn2000_are_unchanged(hanoi, epsg):
+    """Re-uploading the city's communes in VN-2000 (TM-3 105°00' or UTM 48N) changes nothing:
+    the round trip moves no point by more than a millimetre, under the 1 cm line."""
+    data = reprojected(json.loads(HANOI_COMMUNES.read_bytes()), epsg)
+    plan = plan_file(data, "xa_vn2000.geojson", Level.COMMUNE, parent_code="01")
+    assert plan.source_crs.startswith("VN-2000")
+    assert {i.action for i in plan.items} == {"unchanged"}
+    report = apply_plan(plan)
+    assert (report.created, report.updated, report.unchanged) == (0, 0, 126)
+    assert hanoi.scalar(select(func.count()).select_from(AreaVersion)) == 0
+
+
+def moved_ward(code: str, metres: float, name: str | None = None) -> bytes:
+    """The city's communes with one moved east by `metres` (on the spheroid), or renamed."""
+    doc = json.loads(HANOI_COMMUNES.read_bytes())
+    target = next(f for f in doc["features"] if f["properties"]["code"] == code)
+    geod = Geod(ellps="WGS84")
+
+    def east(xy):
+        n = len(xy)
+        x, y, _ = geod.fwd(xy[:, 0], xy[:, 1], np.full(n, 90.0), np.full(n, metres))
+        return np.column_stack([x, y])
+
+    geom = shapely.transform(shapely.geometry.shape(target["geometry"]), east)
+    target["geometry"] = shapely.geometry.mapping(geom)
+    if name:
+        target["properties"]["fullName"] = name
+    return json.dumps(doc).encode()
+
+
+@pytest.mark.parametrize(
+    ("metres", "name", "expected"),
+    [
+        (0.005, None, (0, 126)),  # 5 mm: the same boundary
+        (0.02, None, (1, 125)),  # 2 cm: a new version
+        (0.0, "Phường Ba Đình Mới", (1, 125)),  # a new name is a new version
+    ],
+)
+def test_differences_under_1_cm_are_unchanged(hanoi, metres, name, expected):
+    data = moved_ward("00004", metres, name)
+    plan = plan_file(data, "xa.geojson", Level.COMMUNE, parent_code="01")
+    actions = [i.action for i in plan.items]
+    assert (actions.count("update"), actions.count("unchanged")) == expected
+    report = apply_plan(plan)
+    assert (report.updated, report.unchanged) == expected
+
+
+# --- a commune's upload lists the gaps its own features leave ---------------------------------
+
+
+def test_an_upload_lists_the_gaps_it_leaves_not_those_already_in_the_city(hanoi):
+    doc = json.loads(HANOI_COMMUNES.read_bytes())
+    province = to_shape(hanoi.scalar(select(Area.geom).where(Area.level == "province")))
+    communes = [
+        to_shape(g) for g in hanoi.scalars(select(Area.geom).where(Area.level == "commune"))
+    ]
+    existing = province.difference(shapely.union_all(communes))
+    assert area_m2(existing) > 1_000_000  # the city already has gaps between its communes
+
+    doc["features"] = [f for f in doc["features"] if f["properties"]["code"] in ("00004", "00008")]
+    same = plan_file(json.dumps(doc).encode(), "xa.geojson", Level.COMMUNE, parent_code="01")
+    assert [w.kind for w in same.warnings] == []
+
+    ba_dinh = doc["features"][0]
+    smaller = shapely.geometry.shape(ba_dinh["geometry"]).buffer(-0.0005)  # about 50 m in
+    ba_dinh["geometry"] = shapely.geometry.mapping(smaller)
+    plan = plan_file(json.dumps(doc).encode(), "xa.geojson", Level.COMMUNE, parent_code="01")
+    gaps = [w for w in plan.warnings if w.kind == "gap"]
+    assert len(gaps) == 1
+    old = to_shape(hanoi.scalar(select(Area.geom).where(Area.code == "00004")))
+    assert gaps[0].shape.difference(old).area < 1e-9  # land Ba Đình covered, and no other
+    assert gaps[0].area_m2 == pytest.approx(area_m2(old) - area_m2(smaller), rel=0.01)

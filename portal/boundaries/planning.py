@@ -13,7 +13,7 @@ from shapely.geometry import mapping
 from sqlalchemy import Float, Integer, bindparam, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from geo.checks import SpatialIssue, check_placement
+from geo.checks import SpatialIssue, check_placement, same_boundary
 from geo.features import MAX_VERTICES, Feature, Problem
 from geo.partition import as_multipolygon
 from geo.readers import Limits, read_file
@@ -353,8 +353,8 @@ def plan_file(
                 area = None
             if area is not None:
                 item.area_id = area.id
-                same = geom is not None and to_shape(area.geom).equals_exact(
-                    shapely.orient_polygons(geom), 0
+                same = geom is not None and same_boundary(
+                    to_shape(area.geom), shapely.orient_polygons(geom)
                 )
                 item.action = "unchanged" if same and area.name == feature.name else "update"
             else:
@@ -398,7 +398,8 @@ def _too_long(feature: Feature) -> list[Problem]:
 def _placement_warnings(
     items: list[PlannedFeature], level: Level, tolerance_m2: float
 ) -> list[SpatialIssue]:
-    """Outside the parent, overlapping, leaving gaps: checked per parent, in Shapely."""
+    """Outside the parent, overlapping, leaving gaps: checked per parent, in Shapely. Gaps
+    are those the features leave that were not there before (see geo.checks.new_gaps)."""
     by_parent: dict[int | None, list[PlannedFeature]] = {}
     for item in items:
         if (item.feature.geometry or item.feature.repaired) is not None:
@@ -407,20 +408,21 @@ def _placement_warnings(
     for parent_id, group in by_parent.items():
         parent = db.session.get(Area, parent_id) if parent_id else None
         replaced = {i.area_id for i in group if i.area_id}
-        siblings = []
+        siblings, before = [], []
         if parent is not None:
             rows = db.session.scalars(
                 select(Area).where(
                     Area.parent_id == parent.id,
                     Area.valid_to.is_(None),
                     Area.level == level.value,
+                    Area.geom.is_not(None),
                 )
             )
-            siblings = [
-                (a.name, to_shape(a.geom))
-                for a in rows
-                if a.id not in replaced and a.geom is not None
-            ]
+            for area in rows:
+                if area.id in replaced:
+                    before.append(to_shape(area.geom))
+                else:
+                    siblings.append((area.name, to_shape(area.geom)))
         features = [
             (i.feature.index, i.feature.name or "", i.feature.geometry or i.feature.repaired)
             for i in group
@@ -431,6 +433,7 @@ def _placement_warnings(
                 to_shape(parent.geom) if parent is not None and parent.geom is not None else None,
                 siblings,
                 tolerance_m2,
+                replaced=before,
             )
         )
     return sorted(warnings, key=lambda w: (w.index, w.kind))
@@ -505,7 +508,7 @@ def apply_plan(
         elif (
             area.name == feature.name
             and area.name_en == feature.name_en
-            and to_shape(area.geom).equals_exact(geom, 0)
+            and same_boundary(to_shape(area.geom), geom)
         ):
             report.unchanged += 1
             continue
