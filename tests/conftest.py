@@ -160,10 +160,50 @@ DEMO_PASSWORDS = {
 }
 
 
+# Tables whose rows triggers on `areas` write: restoring the areas writes them again.
+MADE_BY_TRIGGERS = {"area_parts", "area_shapes"}
+
+
+def copy_out(session) -> list[tuple[str, bytes]]:
+    """Every row the session's transaction can see, table by table in foreign-key order."""
+    session.flush()
+    raw = session.connection().connection.driver_connection
+    rows = []
+    for table in db.metadata.sorted_tables:
+        if table.name in MADE_BY_TRIGGERS:
+            continue
+        data = bytearray()
+        with raw.cursor().copy(f'COPY "{table.name}" TO STDOUT') as copy:
+            for block in copy:
+                data += block
+        if data:
+            rows.append((table.name, bytes(data)))
+    return rows
+
+
+def copy_in(session, rows: list[tuple[str, bytes]]) -> None:
+    """Write rows taken by copy_out into the session's transaction (its triggers run)."""
+    raw = session.connection().connection.driver_connection
+    for name, data in rows:
+        with raw.cursor().copy(f'COPY "{name}" FROM STDIN') as copy:
+            copy.write(data)
+    session.commit()  # releases the session's savepoint: the rows outlive the first request
+
+
+@pytest.fixture(scope="session")
+def demo_rows(app) -> list[tuple[str, bytes]]:
+    """The demo's rows, made once by the seed and copied into each test that asks for them:
+    seeding costs seconds, copying the same rows in milliseconds. The sequences stay past
+    these ids (nextval is never rolled back), so rows a test adds never collide with them."""
+    with rolled_back_session(app) as session:
+        seed(SHARED_DATA, limit_communes=3, echo=lambda _line: None)
+        return copy_out(session)
+
+
 @pytest.fixture
-def demo(session):
+def demo(session, demo_rows):
     """Three real communes of Hanoi with villages, teams and one account per role."""
-    seed(SHARED_DATA, limit_communes=3, echo=lambda _line: None)
+    copy_in(session, demo_rows)
     return session
 
 
@@ -179,19 +219,27 @@ def admin(app, demo):
     return signed_in(app, "quantri")
 
 
-@pytest.fixture
-def hanoi(session):
-    """The real Hanoi outline and its 126 communes, imported through the import core."""
+@pytest.fixture(scope="session")
+def hanoi_rows(app) -> list[tuple[str, bytes]]:
+    """The real Hanoi outline and its 126 communes, imported once through the import core."""
     if not HANOI_COMMUNES.exists():
         pytest.skip(f"shared Hanoi data not found at {SHARED_DATA}")
     from portal.boundaries.planning import import_features
     from portal.models import Level
 
     in_force = date(2025, 7, 1)  # the 2025 layout
-    import_features(HANOI_PROVINCE.read_bytes(), Level.PROVINCE, valid_from=in_force)
-    import_features(
-        HANOI_COMMUNES.read_bytes(), Level.COMMUNE, parent_code="01", valid_from=in_force
-    )
+    with rolled_back_session(app) as session:
+        import_features(HANOI_PROVINCE.read_bytes(), Level.PROVINCE, valid_from=in_force)
+        import_features(
+            HANOI_COMMUNES.read_bytes(), Level.COMMUNE, parent_code="01", valid_from=in_force
+        )
+        return copy_out(session)
+
+
+@pytest.fixture
+def hanoi(session, hanoi_rows):
+    """The real Hanoi outline and its 126 communes (see hanoi_rows)."""
+    copy_in(session, hanoi_rows)
     return session
 
 
