@@ -82,6 +82,19 @@ def test_edit_refuses_a_boundary_over_a_neighbour(as_user):
     assert second.name in refused.value.fields["geometry"]
 
 
+def test_edit_refuses_too_many_vertices_in_words(as_user):
+    s = as_user()
+    village = villages(s)[0]
+    dense = to_shape(village.geom).segmentize(0.0000001)  # far past 20,000 vertices
+    assert shapely.get_num_coordinates(dense) > 20_000
+    with pytest.raises(FormInvalid) as refused:
+        editing.edit_boundary(village.id, geojson(dense), "12/QĐ-UBND", TODAY)
+    message = refused.value.fields["geometry"]
+    assert message.startswith("Quá nhiều đỉnh cho một đối tượng: ")
+    assert message.endswith(" đỉnh, tối đa 20.000")
+    assert ">" not in message
+
+
 @pytest.mark.parametrize(
     ("number", "when", "field"),
     [

@@ -20,12 +20,12 @@ from geo.checks import area_m2, check_placement
 from geo.features import check_wgs84_shape, parse_geojson_geometry
 from geo.partition import as_multipolygon
 from portal.audit import cli_actor
-from portal.boundaries.planning import PROBLEM_TEXT, describe_warning, keep_version
+from portal.boundaries.planning import describe_warning, explain, keep_version
 from portal.coverage import services as coverage
 from portal.decisions import decision_date
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import _, label
+from portal.i18n import _
 from portal.inputs import too_long
 from portal.models import Area, AreaVersion, BoundaryChange, BoundaryFlag, Team, TeamArea
 from portal.security import current_account, current_scope
@@ -171,8 +171,7 @@ def _checked_shape(geometry: dict | None, field: str) -> shapely.MultiPolygon:
         geom, problem, _repaired = check_wgs84_shape(geom, 1, None)
         kind, detail = (problem.kind, problem.detail) if problem else (None, "")
     if kind:
-        text = label(PROBLEM_TEXT, kind)
-        raise FormInvalid({field: f"{text}: {detail}" if detail else text})
+        raise FormInvalid({field: explain(kind, detail)})
     return geom
 
 

@@ -97,22 +97,22 @@ def _thousands(n: float) -> str:
     return f"{n:,.0f}".replace(",", ".")
 
 
-def _detail(problem: Problem) -> str:
-    """The detail in words where geo gives it as figures."""
-    if problem.kind == "too_many_vertices":
+def explain(kind: str, detail: str = "") -> str:
+    """What is wrong, in words, with its detail (geo gives some details as figures)."""
+    text = label(PROBLEM_TEXT, kind)
+    if kind == "too_many_vertices":
         try:
-            vertices, limit = (int(v) for v in problem.detail.split(" > "))
+            vertices, limit = (int(v) for v in detail.split(" > "))
         except ValueError:
-            return problem.detail
-        return _("{n} đỉnh, tối đa {limit}", n=_thousands(vertices), limit=_thousands(limit))
-    return problem.detail
+            pass
+        else:
+            detail = _("{n} đỉnh, tối đa {limit}", n=_thousands(vertices), limit=_thousands(limit))
+    return f"{text}: {detail}" if detail else text
 
 
 def describe(problem: Problem) -> str:
     """One line: where (feature number and code), what is wrong, and the details."""
-    text = label(PROBLEM_TEXT, problem.kind)
-    if problem.detail:
-        text = f"{text}: {_detail(problem)}"
+    text = explain(problem.kind, problem.detail)
     if problem.index == 0:
         return _("Tệp: {text}", text=text)
     where = _("Đối tượng #{index}", index=problem.index)
