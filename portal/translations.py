@@ -519,7 +519,7 @@ EN: dict[str, str] = {
     "Lần tải lên này đang được ghi.": "This upload is being written.",
     "Cơ sở dữ liệu đã có địa bàn: dùng --reset để thay toàn bộ.": "The database already holds areas: use --reset to replace them all.",
     "Việc": "Jobs",
-    "Việc đang xử lý": "Jobs",
+    "Việc của bạn": "Your jobs",
     "Các việc dài (đọc tệp, nhập, xuất) bạn đã bắt đầu, mới nhất trước.": "The long jobs (reading files, imports, exports) you started, newest first.",
     "Tiến độ": "Progress",
     "Bạn chưa có việc nào.": "You have no jobs yet.",

@@ -165,6 +165,8 @@ def test_a_job_is_queued_runs_with_progress_and_is_done(jobs_app, start_worker):
         assert upload.status == "done", upload.message
         batch = db.session.get(ImportBatch, upload.result["batch_id"])
         assert batch.status == "draft" and batch.created_by == officer(jobs_app).id
+        # counted in features checked; reading and saving are named steps, not counts of one
+        assert upload.counts == {"check": 30}
         commit_id = submit_commit(jobs_app, batch.id)
         commit = wait_for(commit_id, lambda j: j.finished, seen=seen)
         assert commit.status == "done", commit.message

@@ -34,7 +34,7 @@ def read_upload(
             raise NotFound(_("Không tìm thấy xã, phường đã chọn."))
     upload = ctx.input()
     seconds = current_app.config["UPLOAD_READ_SECONDS"]
-    ctx.progress("read", 0, 1)
+    ctx.step("read")
     plan = planning.plan_file(
         upload.data,
         upload.filename,
@@ -46,7 +46,7 @@ def read_upload(
         process=ProcessLimits(cpu_seconds=seconds, wall_seconds=seconds * 1.5),
         progress=ctx.progress,
     )
-    ctx.progress("save", 0, 1)
+    ctx.step("save")
     batch = ImportBatch(
         created_by=ctx.account_id,
         filename=upload.filename,
@@ -57,7 +57,7 @@ def read_upload(
     )
     db.session.add(batch)
     batches.save_plan(batch, plan)
-    ctx.progress("save", 1, 1)
+    ctx.step("save", finished=True)
     return _to_batch(batch)
 
 
@@ -112,8 +112,8 @@ def commit_upload(
 @handler("boundaries.export")
 def export_city(ctx: JobContext, fmt: str) -> dict:
     """The whole city's current boundaries as one file, kept for the planner to download."""
-    ctx.progress("export", 0, 1)
+    ctx.step("export")
     name, body = exports.build(fmt, None)
     ctx.output(name, exports.MIMETYPES[fmt], body)
-    ctx.progress("export", 1, 1)
+    ctx.step("export", finished=True)
     return {"endpoint": "jobs.download", "args": {"job_id": ctx.job_id}, "file": name}

@@ -59,9 +59,10 @@ class JobContext:
     _last: float = 0.0
     _stage: str | None = None
 
-    def progress(self, stage: str, done: int, total: int) -> None:
+    def progress(self, stage: str, done: int, total: int, *, counted: bool = True) -> None:
         """Stage and counts; written at most a few times a second, and on every change of stage."""
-        self._counts[stage] = done
+        if counted:
+            self._counts[stage] = done
         if self._echo:
             self._echo(stage, done, total)
         now = time.monotonic()
@@ -79,6 +80,11 @@ class JobContext:
         delay = current_app.config.get("JOBS_STEP_DELAY", 0)
         if delay:  # tests slow a job down to stop its worker midway
             time.sleep(delay)
+
+    def step(self, stage: str, *, finished: bool = False) -> None:
+        """A stage of one step (reading a file, saving a result): named while it runs, not
+        counted, since "1" says nothing about how much was done."""
+        self.progress(stage, int(finished), 1, counted=False)
 
     def input(self) -> JobFile:
         found = db.session.scalar(
