@@ -269,7 +269,6 @@ EN: dict[str, str] = {
     "Không đọc được tệp": "The file cannot be read",
     "Kiểm tra tệp": "Check the file",
     "Kéo các đỉnh để sửa; đỉnh tự bám vào ranh giới các thôn bên cạnh. “Vẽ lại” để vẽ ranh giới mới từ đầu; “Vẽ đường tách” để tách thôn làm hai.": "Drag the vertices to edit; they snap to the neighbouring boundaries. “Redraw” draws a new boundary from scratch; “Draw split line” splits the village in two.",
-    "Lúc": "When",
     "Lưu ranh giới": "Save the boundary",
     "Lần tải lên này đã được xử lý.": "This upload has already been handled.",
     "Lỗi": "Error",
