@@ -419,9 +419,9 @@ def main() -> None:
         place = ids()
         db.session.remove()
     analyze(url)
-    # What this process built stays out of the collector's way: a worker serving pages holds
-    # none of it, and a full collection over it here cost 200 ms now and then (the p99 of
-    # whichever page it landed on).
+    # As wsgi.py does in a worker, what this process holds so far stays out of the collector's
+    # full passes: a worker serving pages holds none of the benchmark's data, and a full pass
+    # over it here cost 200 ms now and then (the p99 of whichever page it landed on).
     gc.collect()
     gc.freeze()
     admin, officer = signed_in(app, "quantri"), signed_in(app, "canbo.xa")
