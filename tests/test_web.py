@@ -194,7 +194,9 @@ def test_no_page_or_asset_refers_to_another_host(admin, demo):
     for path in pages:
         body = admin.get(path).get_data(as_text=True)
         assert not EXTERNAL.search(body), (path, EXTERNAL.search(body))
-        assert "cdn" not in body.lower()
+        # the masked CSRF tokens and nonces are random letters that may spell "cdn" by chance
+        words = re.sub(r'\bm\.[\w-]{40,}=*|nonce="[^"]*"', "", body)
+        assert "cdn" not in words.lower()
         assets.update(re.findall(r'(?:src|href)="(/(?:vendor|static)/[^"]+)"', body))
     assert any(a.split("?")[0].endswith("leaflet.js") for a in assets)
     for asset in assets:
