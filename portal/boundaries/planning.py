@@ -21,7 +21,7 @@ from geo.sandbox import DEFAULT_LIMITS, ProcessLimits
 from portal.audit import cli_actor
 from portal.errors import Invalid
 from portal.extensions import db
-from portal.i18n import _, label
+from portal.i18n import _, label, thousands
 from portal.models import Area, AreaPart, AreaVersion, BoundaryChange, Level
 from portal.text import fold
 
@@ -93,10 +93,6 @@ WARNING_TEXT = {
 }
 
 
-def _thousands(n: float) -> str:
-    return f"{n:,.0f}".replace(",", ".")
-
-
 def explain(kind: str, detail: str = "") -> str:
     """What is wrong, in words, with its detail (geo gives some details as figures)."""
     text = label(PROBLEM_TEXT, kind)
@@ -106,7 +102,7 @@ def explain(kind: str, detail: str = "") -> str:
         except ValueError:
             pass
         else:
-            detail = _("{n} đỉnh, tối đa {limit}", n=_thousands(vertices), limit=_thousands(limit))
+            detail = _("{n} đỉnh, tối đa {limit}", n=thousands(vertices), limit=thousands(limit))
     return f"{text}: {detail}" if detail else text
 
 
@@ -135,7 +131,7 @@ def describe_note(note: dict) -> str:
 
 
 def describe_warning(issue: SpatialIssue) -> str:
-    text = _(WARNING_TEXT[issue.kind], m=_thousands(issue.area_m2), other=issue.other)
+    text = _(WARNING_TEXT[issue.kind], m=thousands(issue.area_m2), other=issue.other)
     if issue.index == 0:
         return _("Tệp: {text}", text=text)
     return _("Đối tượng #{index}", index=issue.index) + f": {text}"
@@ -371,7 +367,7 @@ def plan_file(
         warnings = [w for w in warnings if w not in outside]
         for w in outside:
             code = next((i.feature.code for i in items if i.feature.index == w.index), None)
-            detail = _("{m} m² ngoài xã, phường", m=_thousands(w.area_m2))
+            detail = _("{m} m² ngoài xã, phường", m=thousands(w.area_m2))
             problems.append(Problem(w.index, code, "outside_scope", detail, w.where))
         problems.sort(key=lambda p: (p.index, p.kind))
         for item in items:
