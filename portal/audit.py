@@ -26,7 +26,14 @@ from portal.models import (
     Area,
     AuditEntry,
     Member,
+    Patrol,
+    PatrolFinding,
+    PatrolMember,
+    PatrolRoute,
+    PatrolRules,
+    PatrolTrack,
     PoliceContact,
+    RouteVersion,
     SizingRule,
     Team,
     TeamArea,
@@ -41,6 +48,13 @@ AUDITED = {
     Account: ("account", lambda o: ("account", o.id)),
     SizingRule: ("sizing_rule", lambda o: ("area", o.province_id)),
     PoliceContact: ("police_contact", lambda o: ("area", o.commune_id)),
+    PatrolRules: ("patrol_rules", lambda o: ("area", o.province_id)),
+    PatrolRoute: ("route", lambda o: ("route", o.id)),
+    RouteVersion: ("route_version", lambda o: ("route", o.route_id)),
+    Patrol: ("patrol", lambda o: ("patrol", o.id)),
+    PatrolMember: ("patrol_member", lambda o: ("patrol", o.patrol_id)),
+    PatrolFinding: ("patrol_finding", lambda o: ("patrol", o.patrol_id)),
+    PatrolTrack: ("patrol_track", lambda o: ("patrol", o.patrol_id)),
 }
 NOT_LOGGED = {"created_at", "updated_at", "name_search", "last_login_at"}
 SECRET = {"password_hash"}
@@ -129,7 +143,8 @@ def _after_flush(session: Session, _flush_context) -> None:
                 {
                     "action": action,
                     "entity_type": entity_type,
-                    "entity_id": obj.id,
+                    # rows keyed by their patrol (members, findings, a track) log under it
+                    "entity_id": getattr(obj, "id", owner_id),
                     "owner_type": owner_type,
                     "owner_id": owner_id,
                     "changes": changes,
@@ -160,6 +175,13 @@ ENTITY_LABELS = {
     "account": "tài khoản",
     "sizing_rule": "quy định số thành viên",
     "police_contact": "liên hệ công an",
+    "patrol_rules": "quy định tuần tra",
+    "route": "tuyến tuần tra",
+    "route_version": "phiên bản tuyến",
+    "patrol": "ca tuần tra",
+    "patrol_member": "người trực",
+    "patrol_finding": "vi phạm phát hiện",
+    "patrol_track": "đường đi GPS",
 }
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FIELD_LABELS = {

@@ -75,6 +75,17 @@ class Scope:
     def members(self, query: Select) -> Select:
         return query.where(Member.team_id.in_(self.teams(select(Team.id))))
 
+    def team_rows(self, query: Select, model) -> Select:
+        """Restrict a query over a team's rows (routes, patrols: any model with team_id and
+        commune_id) to the teams in scope."""
+        if self.is_admin:
+            return query
+        if self.role == AccountRole.COMMUNE_OFFICER:
+            return query.where(model.commune_id == self.commune_id)
+        if self.role == AccountRole.TEAM_LEADER:
+            return query.where(model.team_id == self.team_id)
+        return query.where(false())
+
     def accounts(self, query: Select) -> Select:
         """Only city admins manage accounts."""
         return query if self.is_admin else query.where(false())

@@ -160,8 +160,8 @@ DEMO_PASSWORDS = {
 }
 
 
-# Tables whose rows triggers on `areas` write: restoring the areas writes them again.
-MADE_BY_TRIGGERS = {"area_parts", "area_shapes"}
+# Tables whose rows triggers on `areas` and `patrols` write: restoring the areas writes them again.
+MADE_BY_TRIGGERS = {"area_parts", "area_shapes", "patrol_activity"}
 
 
 def copy_out(session) -> list[tuple[str, bytes]]:

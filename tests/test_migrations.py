@@ -50,6 +50,9 @@ def test_geometry_columns_are_typed_with_srid_and_gist_indexed(app):
             ("import_features", "geom", "MULTIPOLYGON", 4326),
             ("import_features", "repaired", "MULTIPOLYGON", 4326),
             ("import_problems", "shape", "GEOMETRY", 4326),
+            ("patrol_tracks", "geom", "MULTILINESTRING", 4326),  # GPS tracks as uploaded
+            ("patrol_tracks", "off_route", "MULTILINESTRING", 4326),
+            ("route_versions", "geom", "MULTILINESTRING", 4326),
         ]
         index = connection.execute(
             text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_areas_geom'")

@@ -35,10 +35,19 @@ from portal.models import (
     CoverageCommune,
     CoverageProblem,
     CoverageVillage,
+    DutyRule,
     ImportBatch,
     Level,
     Member,
+    Patrol,
+    PatrolActivity,
+    PatrolFinding,
+    PatrolMember,
+    PatrolRoute,
+    PatrolRules,
+    PatrolTrack,
     PoliceContact,
+    RouteVersion,
     SizingRule,
     Team,
     TeamArea,
@@ -106,6 +115,15 @@ def seed(
     db.session.add(
         SizingRule(province_id=province.id, min_members=3, max_members=5, max_deputies=1)
     )
+    # Hanoi's allowance: a day of at least 4 hours' duty; routes may leave the villages by 50 m
+    db.session.add(
+        PatrolRules(
+            province_id=province.id,
+            route_tolerance_m=50.0,
+            duty_rule=DutyRule.DAILY_HOURS,
+            min_hours_per_day=4.0,
+        )
+    )
     summary = _build_villages_and_teams(province, progress)
     summary.police_contacts = _police_contacts(province)
     accounts = _demo_accounts()
@@ -134,7 +152,16 @@ def seed(
 
 def _wipe() -> None:
     db.session.execute(update(BoundaryChange).values(reverts_id=None, reverted_by_id=None))
+    db.session.execute(update(PatrolRoute).values(current_version_id=None))
     for model in (
+        PatrolActivity,
+        PatrolTrack,
+        PatrolFinding,
+        PatrolMember,
+        Patrol,
+        RouteVersion,
+        PatrolRoute,
+        PatrolRules,
         CoverageProblem,
         CoverageVillage,
         CoverageCommune,

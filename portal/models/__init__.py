@@ -14,11 +14,25 @@ from portal.models.boundary import (
 )
 from portal.models.coverage import CoverageCommune, CoverageProblem, CoverageVillage
 from portal.models.job import Job, JobFile
+from portal.models.patrol import (
+    VIOLATION_KINDS,
+    DutyRule,
+    Patrol,
+    PatrolActivity,
+    PatrolFinding,
+    PatrolMember,
+    PatrolRoute,
+    PatrolRules,
+    PatrolStatus,
+    PatrolTrack,
+    RouteVersion,
+)
 from portal.models.police import PoliceContact
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
 
 __all__ = [
     "KINDS",
+    "VIOLATION_KINDS",
     "Account",
     "AccountRole",
     "AccountSession",
@@ -32,6 +46,7 @@ __all__ = [
     "CoverageCommune",
     "CoverageProblem",
     "CoverageVillage",
+    "DutyRule",
     "Education",
     "ImportBatch",
     "ImportFeature",
@@ -41,8 +56,17 @@ __all__ = [
     "Level",
     "LoginFailure",
     "Member",
+    "Patrol",
+    "PatrolActivity",
+    "PatrolFinding",
+    "PatrolMember",
+    "PatrolRoute",
+    "PatrolRules",
+    "PatrolStatus",
+    "PatrolTrack",
     "PoliceContact",
     "Role",
+    "RouteVersion",
     "SizingRule",
     "Team",
     "TeamArea",
