@@ -151,7 +151,7 @@ SAME_WITHIN_M = 0.01
 _MAX_METRES_PER_DEGREE = 111_700.0
 
 
-def _in_metres(geoms: list[BaseGeometry], latitude: float) -> list[BaseGeometry]:
+def in_metres(geoms: list[BaseGeometry], latitude: float) -> list[BaseGeometry]:
     """Longitude and latitude scaled to metres at the given latitude, on the WGS 84 ellipsoid.
 
     An affine map, so a straight edge in degrees (as stored) stays straight (a projection would
@@ -175,7 +175,7 @@ def same_boundary(a: BaseGeometry, b: BaseGeometry, within_m: float = SAME_WITHI
     Two outlines with the same vertices in the same order, each pair less than `within_m`
     apart, are the same (the straight lines between them then stay that close); this is
     the common case of a file re-read or reprojected, and costs one comparison. Otherwise each
-    outline must lie inside the other's `within_m` buffer, in metres (see _in_metres, right to
+    outline must lie inside the other's `within_m` buffer, in metres (see in_metres, right to
     1% across a province; the buffer's arcs lie 0.5% inside the true circle): "under 1 cm"
     holds to a tenth of a millimetre.
     """
@@ -183,7 +183,7 @@ def same_boundary(a: BaseGeometry, b: BaseGeometry, within_m: float = SAME_WITHI
         return True
     if a.is_empty or b.is_empty:
         return a.is_empty and b.is_empty
-    line_a, line_b = _in_metres([a.boundary, b.boundary], shapely.centroid(a).y)
+    line_a, line_b = in_metres([a.boundary, b.boundary], shapely.centroid(a).y)
     if any(abs(p - q) >= within_m for p, q in zip(line_a.bounds, line_b.bounds, strict=True)):
         return False  # an edge of one box lies farther than that from the other's
     return line_a.buffer(within_m).covers(line_b) and line_b.buffer(within_m).covers(line_a)

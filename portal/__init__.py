@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.health.views import bp as health_bp
     from portal.jobs.views import bp as jobs_bp
     from portal.lookup.views import bp as lookup_bp
+    from portal.patrols.views import bp as patrols_bp
     from portal.teams.views import bp as teams_bp
 
     app.register_blueprint(auth_bp)
@@ -64,6 +65,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(coverage_bp)
     app.register_blueprint(lookup_bp)
     app.register_blueprint(jobs_bp)
+    app.register_blueprint(patrols_bp)
 
     @app.get("/")
     def home():

@@ -568,4 +568,8 @@ EN: dict[str, str] = {
     "Đang lọc…": "Filtering…",
     "chưa tính": "not computed yet",
     "{n} đỉnh, tối đa {limit}": "{n} vertices, at most {limit}",
+    # --- issue 12: patrol routes and the patrol log ---
+    # --- issue 12: GPS tracks ---
+    # --- issue 12: duty time and allowances ---
+    # --- issue 12: the demo's year of patrols ---
 }
