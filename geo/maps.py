@@ -202,3 +202,62 @@ STATUS_STYLES = {
     "issue": {"color": "#5a189a", "weight": 2, "fillColor": "#c77dff", "fillOpacity": 0.6},
     "unmapped": {"color": "#212529", "weight": 1.5, "fillColor": "#212529", "fillOpacity": 0.55},
 }
+
+
+# Lines: a planned route, a GPS track, the track's stretches off the route, a route's stretches
+# outside its villages.
+LINE_STYLES = {
+    "route": {"color": "#e63946", "weight": 5, "opacity": 0.85},
+    "track": {"color": "#1d3557", "weight": 3, "opacity": 0.85, "dashArray": "6 4"},
+    "off": {"color": "#9d0208", "weight": 7, "opacity": 0.9},
+}
+
+
+def add_line(m: folium.Map, data: dict, name: str, style: dict) -> None:
+    """A line (a Feature or a FeatureCollection) in one style, with properties.label shown."""
+    folium.GeoJson(
+        _escaped(data),
+        name=text(name),
+        style_function=lambda _f: style,
+        **_details(["label"], ()),
+    ).add_to(m)
+
+
+def add_lines(m: folium.Map, collection: dict, name: str) -> None:
+    """Lines each in its properties.colour (a colour of ours, e.g. "#e63946"), labelled."""
+    if not collection.get("features"):
+        return
+    folium.GeoJson(
+        _escaped(collection),
+        name=text(name),
+        style_function=lambda f: {
+            "color": f["properties"].get("colour") or "#e63946",
+            "weight": 5,
+            "opacity": 0.85,
+        },
+        highlight_function=lambda _f: {"weight": 8},
+        **_details(["label"], ()),
+    ).add_to(m)
+
+
+# Patrol activity: villages (or communes) by how much they were patrolled in a period.
+ACTIVITY_STYLES = {
+    "none": {"color": "#6a040f", "weight": 2, "fillColor": "#e5383b", "fillOpacity": 0.6},
+    "low": {"color": "#b5651d", "weight": 1, "fillColor": "#ffd166", "fillOpacity": 0.55},
+    "mid": {"color": "#2d6a4f", "weight": 1, "fillColor": "#95d5b2", "fillOpacity": 0.55},
+    "high": {"color": "#1b4332", "weight": 1, "fillColor": "#2d6a4f", "fillOpacity": 0.6},
+}
+
+
+def add_points(m: folium.Map, collection: dict, name: str, colour: str = "#6a040f") -> None:
+    """Points as small circles, each with a tooltip showing properties.label."""
+    if not collection.get("features"):
+        return
+    folium.GeoJson(
+        _escaped(collection),
+        name=text(name),
+        marker=folium.CircleMarker(
+            radius=5, color="#ffffff", weight=1.5, fill=True, fill_color=colour, fill_opacity=1
+        ),
+        **_details(["label"], ()),
+    ).add_to(m)

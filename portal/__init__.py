@@ -69,9 +69,13 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     @app.get("/")
     def home():
-        # citizens land on the look-up; the teams' staff on their area browser
-        if security.current_account() is None:
+        # citizens land on the look-up; a team leader on their team's week; planners on the
+        # area browser
+        account = security.current_account()
+        if account is None:
             return redirect(url_for("lookup.index"))
+        if account.role == "team_leader":
+            return redirect(url_for("patrols.home"))
         return redirect(url_for("areas.index"))
 
     @app.after_request

@@ -17,7 +17,7 @@ def _safe_next(target: str | None) -> str:
         parts = urlsplit(target)
         if not parts.netloc:
             return target
-    return url_for("areas.index")
+    return url_for("home")  # each role's own start page
 
 
 @bp.route("/login", methods=["GET", "POST"])
