@@ -45,6 +45,8 @@ def message_tables() -> set[str]:
     from portal.jobs.services import KIND_LABELS as JOB_KINDS
     from portal.jobs.services import STAGE_LABELS as JOB_STAGES
     from portal.jobs.services import STATUS_LABELS as JOB_STATUSES
+    from portal.patrols import routes as patrol_routes
+    from portal.patrols import services as patrols
     from portal.teams.services import EDUCATION_LABELS
     from portal.teams.services import ROLE_LABELS as MEMBER_ROLES
 
@@ -68,6 +70,12 @@ def message_tables() -> set[str]:
         JOB_KINDS,
         JOB_STAGES,
         JOB_STATUSES,
+        patrols.STATUS_LABELS,
+        patrols.VIOLATION_LABELS,
+        patrols.ACTIVITY_LABELS,
+        patrols.CITY_LEVEL_LABELS,
+        dict(enumerate(patrols.WEEKDAYS)),
+        patrol_routes.PROBLEMS,
     ]
     return {text for table in tables for text in table.values()}
 
