@@ -77,7 +77,7 @@
   map.pm.setGlobalOptions({ snappable: false });
   document.getElementById("draw-segment").addEventListener("click", function () {
     map.pm.disableGlobalRemovalMode();
-    map.pm.enableDraw("Line", { finishOn: "dblclick" });
+    map.pm.enableDraw("Line");
   });
   document.getElementById("remove-segment").addEventListener("click", function () {
     map.pm.toggleGlobalRemovalMode();
