@@ -103,3 +103,6 @@ def init_app(app: Flask) -> None:
     app.after_request(_cache_headers)
     app.jinja_env.globals["vendor_url"] = vendor_url
     app.jinja_env.globals["static_url"] = static_url
+    from portal.mapping import geoman_lang
+
+    app.jinja_env.globals["geoman_lang"] = geoman_lang

@@ -6,6 +6,7 @@ from flask import current_app, url_for
 
 from geo import maps
 from portal.assets import vendor_url
+from portal.i18n import _
 
 EXTRA_ASSETS = {
     # Leaflet-Geoman, for drawing and editing boundaries, from the npm registry
@@ -40,3 +41,15 @@ def render(m, extras: tuple[str, ...] = ()) -> maps.MapParts:
 def tolerance(bounds) -> float:
     """About a pixel of a 1,500-pixel-wide map of these bounds: invisible, and keeps pages light."""
     return max(bounds[2] - bounds[0], bounds[3] - bounds[1]) / 1500
+
+
+def geoman_lang() -> dict:
+    """Leaflet-Geoman's drawing hints in the user's language (it ships no Vietnamese)."""
+    return {
+        "tooltips": {
+            "firstVertex": _("Chạm để đặt điểm đầu"),
+            "continueLine": _("Chạm để vẽ tiếp"),
+            "finishLine": _("Chạm lại điểm cuối để kết thúc đoạn"),
+            "finishPoly": _("Chạm điểm đầu để khép vùng"),
+        }
+    }

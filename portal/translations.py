@@ -569,6 +569,11 @@ EN: dict[str, str] = {
     "chưa tính": "not computed yet",
     "{n} đỉnh, tối đa {limit}": "{n} vertices, at most {limit}",
     # --- issue 12: patrol routes and the patrol log ---
+    "Thôn, tổ dân phố lân cận": "Neighbouring villages",
+    "Chạm để đặt điểm đầu": "Tap to place the first point",
+    "Chạm để vẽ tiếp": "Tap to go on drawing",
+    "Chạm lại điểm cuối để kết thúc đoạn": "Tap the last point again to finish the segment",
+    "Chạm điểm đầu để khép vùng": "Tap the first point to close the shape",
     " (qua {names})": " (through {names})",
     "(đang dùng)": "(in use)",
     "Bản đồ hoạt động tuần tra": "Map of patrol activity",

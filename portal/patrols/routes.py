@@ -335,12 +335,37 @@ def editor_view(team_id: int, route_id: int | None = None) -> EditorView:
     features = village_features(team, 0.00001)
     bounds = _bounds_of(features) or _commune_bounds(team)
     m = mapping.new_map(bounds)
+    maps.add_status_layer(
+        m,
+        {"type": "FeatureCollection", "features": _neighbours(team, bounds)},
+        _("Thôn, tổ dân phố lân cận"),
+        maps.STATUS_STYLES,
+    )
     maps.add_children(
         m, {"type": "FeatureCollection", "features": features}, _("Địa bàn của tổ"), ["name"]
     )
     return EditorView(
         team, route, mapping.render(m, extras=("geoman",)), geometry, tolerance_for(team)
     )
+
+
+def _neighbours(team: Team, bounds) -> list[dict]:
+    """The other villages around the team's, in grey with their names: where a route leaving
+    the team's villages would go."""
+    west, south, east, north = bounds
+    pad = max(east - west, north - south) * 0.5
+    near = queries.villages_near(
+        team.commune_id, team.id, (west - pad, south - pad, east + pad, north + pad)
+    ).with_only_columns(Area.id)
+    rows = db.session.execute(queries.display_shapes(near, 0.00002)).all()
+    return [
+        {
+            "type": "Feature",
+            "geometry": json.loads(row.geojson),
+            "properties": {"status": "unchanged", "label": row.name},
+        }
+        for row in rows
+    ]
 
 
 def _commune_bounds(team: Team) -> tuple[float, float, float, float]:

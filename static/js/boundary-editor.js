@@ -5,6 +5,8 @@
   var frame = document.querySelector("[data-map]");
   if (!frame || !window.L || !L.PM) { return; }
   var map = window[frame.dataset.map];
+  // Geoman ships no Vietnamese: its hints come from the page, in the reader's language
+  map.pm.setLang("portal", JSON.parse(document.getElementById("geoman-lang").textContent), "en");
   var form = document.getElementById("boundary-form");
   var geometryField = document.getElementById("geometry");
   var lineField = document.getElementById("line");

@@ -6,6 +6,8 @@
   var frame = document.querySelector("[data-map]");
   if (!frame || !window.L || !L.PM) { return; }
   var map = window[frame.dataset.map];
+  // Geoman ships no Vietnamese: its hints come from the page, in the reader's language
+  map.pm.setLang("portal", JSON.parse(document.getElementById("geoman-lang").textContent), "en");
   var form = document.getElementById("route-form");
   var field = document.getElementById("geometry");
   var answer = document.getElementById("route-check");
@@ -56,7 +58,7 @@
 
   function keep(layer) {
     segments.push(layer);
-    layer.setStyle({ color: "#e63946", weight: 5 });
+    layer.setStyle({ color: "#1d4e89", weight: 5 });  // red is kept for stretches outside
     layer.on("pm:edit", check);
     layer.on("pm:remove", function () {
       segments = segments.filter(function (s) { return s !== layer; });
