@@ -239,11 +239,31 @@ FIELD_LABELS = {
 }
 
 
-def _display(value) -> str:
+# labels of coded values, by (entity type, field): features register theirs
+VALUE_LABELS: dict[tuple[str, str], dict[str, str]] = {}
+
+
+def _display(value, entity_type: str = "", field: str = "") -> str:
     if value is None:
         return "—"
+    labels = VALUE_LABELS.get((entity_type, field))
+    if labels and isinstance(value, str) and value in labels:
+        return _(labels[value])
+    if isinstance(value, bool):
+        return _("Có") if value else _("Không")
     if isinstance(value, dict) and "vertices" in value:
         return _("{type}, {n} đỉnh", type=value["type"], n=value["vertices"])
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
+        # dates and times are logged in ISO form: shown as people read them, in Vietnam's time
+        try:
+            if len(value) == 10:
+                return date.fromisoformat(value).strftime("%d/%m/%Y")
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(LOCAL_TZ)
+            return moment.strftime("%d/%m/%Y %H:%M")
+        except ValueError:
+            pass
     return str(value)
 
 

@@ -67,6 +67,10 @@ VIOLATION_LABELS = {
 }
 
 
+audit.VALUE_LABELS[("patrol", "status")] = STATUS_LABELS
+audit.VALUE_LABELS[("patrol_finding", "kind")] = VIOLATION_LABELS
+
+
 def status_label(status: str) -> str:
     return label(STATUS_LABELS, status)
 
@@ -644,6 +648,16 @@ def _patrol_map(team: Team, version: RouteVersion | None, track: PatrolTrack | N
                 maps.LINE_STYLES[kind],
             )
     return mapping.render(m)
+
+
+def parse_week(text: str) -> date | None:
+    """A day of the week to show (?week=2026-11-23); none means this week."""
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise BadParameter("week", _("Ngày không đúng dạng năm-tháng-ngày.")) from None
 
 
 @dataclass

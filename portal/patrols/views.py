@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from flask import Blueprint, jsonify, redirect, render_template, request, url_for
 
@@ -17,9 +18,10 @@ protect_blueprint(bp)
 bp.add_app_template_global(services.status_label, "patrol_status_label")
 bp.add_app_template_global(services.violation_label, "violation_label")
 bp.add_app_template_global(services.activity_label, "activity_label")
-bp.add_app_template_global(services.local, "local_time")
+bp.add_app_template_global(services.local, "vn_time")
 bp.add_app_template_global(services.weekday_label, "weekday_label")
 bp.add_app_template_global(routes.metres, "metres")
+bp.add_app_template_global(timedelta, "timedelta")
 
 
 @bp.get("/")
@@ -27,7 +29,8 @@ def home():
     """A team leader's home: their team's week. Planners go to the patrol log."""
     if current_scope().role != "team_leader":
         return redirect(url_for("patrols.log"))
-    return render_template("patrols/home.html", view=services.home_view())
+    week = services.parse_week(request.args.get("week", ""))
+    return render_template("patrols/home.html", view=services.home_view(week))
 
 
 @bp.get("/log")

@@ -80,6 +80,8 @@
   document.getElementById("draw-segment").addEventListener("click", function () {
     map.pm.disableGlobalRemovalMode();
     map.pm.enableDraw("Line");
+    // on a phone the buttons sit under the map: bring the map back into view to draw on it
+    frame.scrollIntoView({ block: "nearest" });
   });
   document.getElementById("remove-segment").addEventListener("click", function () {
     map.pm.toggleGlobalRemovalMode();
