@@ -24,6 +24,7 @@ KIND_LABELS = {
     "boundaries.export": "Xuất ranh giới",
     "coverage.refresh": "Tính lại độ phủ",
     "demo.seed": "Dựng dữ liệu mẫu",
+    "demo.patrols": "Sinh một năm tuần tra mẫu",
 }
 STAGE_LABELS = {
     "queued": "Đang chờ",
