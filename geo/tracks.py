@@ -121,10 +121,9 @@ def read_gpx(
 ) -> TrackRead:
     """Read a GPX track in geo.sandbox's confined child; what can be refused unread is refused
     here."""
-    try:
-        _quick_checks(data, filename, limits)
-    except TrackProblem as exc:
-        return TrackRead(problem=exc)
+    problem = first_look(data, filename, limits)
+    if problem:
+        return TrackRead(problem=problem)
     try:
         answer = sandbox.run(
             "tracks",
@@ -139,13 +138,16 @@ def read_gpx(
     return _from_json(answer)
 
 
-def _quick_checks(data: bytes, filename: str, limits: Limits) -> None:
+def first_look(data: bytes, filename: str, limits: Limits = DEFAULT_LIMITS) -> TrackProblem | None:
+    """What can be refused without parsing: size, emptiness, the file's name."""
     if len(data) > limits.max_bytes:
-        raise TrackProblem("too_large", f"{len(data)} > {limits.max_bytes}")
+        return TrackProblem("too_large", f"{len(data)} > {limits.max_bytes}")
     if not data.strip():
-        raise TrackProblem("empty_file")
-    if Path(filename or "").suffix.lower() != ".gpx":
-        raise TrackProblem("not_gpx_name", Path(filename or "").suffix or filename or "")
+        return TrackProblem("empty_file")
+    suffix = Path(filename or "").suffix
+    if suffix.lower() != ".gpx":
+        return TrackProblem("not_gpx_name", suffix or filename or "")
+    return None
 
 
 def read_in_child(data: bytes, args: dict, progress: Callable[[int, int], None]) -> dict:
