@@ -24,6 +24,7 @@ KIND_LABELS = {
     "boundaries.export": "Xuất ranh giới",
     "coverage.refresh": "Tính lại độ phủ",
     "demo.seed": "Dựng dữ liệu mẫu",
+    "patrols.track": "Đọc vết GPS của buổi tuần tra",
 }
 STAGE_LABELS = {
     "queued": "Đang chờ",
