@@ -11,3 +11,49 @@ protect_blueprint(bp)
 
 
 # --- GPS tracks (portal.patrols.tracks) -------------------------------------------------------
+
+from flask import render_template, request  # noqa: E402  (this part's own imports, kept with it)
+
+from portal.errors import FormInvalid  # noqa: E402
+from portal.extensions import htmx  # noqa: E402
+from portal.models import Job  # noqa: E402
+from portal.patrols import tracks  # noqa: E402
+from portal.web import see  # noqa: E402
+
+
+def _track_fragment(patrol_id: int, errors: dict | None = None, status: int = 200, **flags):
+    view = tracks.track_view(patrol_id)
+    return render_template("patrols/_track.html", view=view, errors=errors or {}, **flags), status
+
+
+@bp.post("/<int:patrol_id>/track")
+def upload_track(patrol_id: int):
+    """A GPX file as the patrol's track: read now (small) or as a job (large)."""
+    file = request.files.get("file")
+    try:
+        result = tracks.upload_track(
+            patrol_id, file.filename if file else "", file.read() if file else b""
+        )
+    except FormInvalid as exc:
+        if htmx:
+            return _track_fragment(patrol_id, exc.fields, exc.status)
+        raise
+    if isinstance(result, Job):
+        return see("jobs.show", job_id=result.id)
+    if htmx:
+        return _track_fragment(patrol_id, saved=True)
+    return see("patrols.show", patrol_id=patrol_id)
+
+
+@bp.post("/<int:patrol_id>/track/delete")
+def delete_track(patrol_id: int):
+    """Remove the track; without the dialog's confirm=yes, ask first."""
+    if request.form.get("confirm") != "yes":
+        if htmx:
+            return _track_fragment(patrol_id, asking=True)
+        view = tracks.track_view(patrol_id)
+        return render_template("patrols/track_confirm.html", view=view, errors={}, asking=True)
+    tracks.remove_track(patrol_id)
+    if htmx:
+        return _track_fragment(patrol_id, removed=True)
+    return see("patrols.show", patrol_id=patrol_id)
