@@ -570,6 +570,7 @@ EN: dict[str, str] = {
     "{n} đỉnh, tối đa {limit}": "{n} vertices, at most {limit}",
     # --- issue 12: patrol routes and the patrol log ---
     # --- issue 12: GPS tracks ---
+    "đường đi GPS": "GPS track",
     "Tệp trống": "The file is empty",
     "Tệp quá lớn (tối đa {limit} MB)": "The file is too large (at most {limit} MB)",
     "Chỉ nhận tệp GPX (tên tệp kết thúc bằng .gpx)": "Only GPX files are accepted (a name ending in .gpx)",

@@ -45,6 +45,7 @@ def message_tables() -> set[str]:
     from portal.jobs.services import KIND_LABELS as JOB_KINDS
     from portal.jobs.services import STAGE_LABELS as JOB_STAGES
     from portal.jobs.services import STATUS_LABELS as JOB_STATUSES
+    from portal.patrols.tracks import PROBLEM_TEXT as TRACK_PROBLEMS
     from portal.teams.services import EDUCATION_LABELS
     from portal.teams.services import ROLE_LABELS as MEMBER_ROLES
 
@@ -68,6 +69,7 @@ def message_tables() -> set[str]:
         JOB_KINDS,
         JOB_STAGES,
         JOB_STATUSES,
+        TRACK_PROBLEMS,
     ]
     return {text for table in tables for text in table.values()}
 
