@@ -231,11 +231,24 @@ def test_a_refused_file_keeps_the_earlier_track(leader, demo, patrol):
     assert audit_count(demo) == before
 
 
-def test_without_htmx_a_refused_file_is_an_error_page(leader, demo, patrol):
+def test_without_javascript_the_track_has_a_page_of_its_own(leader, demo, patrol):
     response = send(leader, patrol, KML, "kml.gpx", htmx=False)
     assert response.status_code == 422
-    assert "không phải GPX" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "<html" in page and 'role="alert"' in page and "không phải GPX" in page
     assert stored(demo, patrol) is None
+    send(leader, patrol, gpx([walk(10)]))
+    asked = leader.post(
+        f"/patrols/{patrol}/track/delete", data={"csrf_token": csrf_token(leader, "/jobs/")}
+    )
+    assert asked.status_code == 200
+    assert "<html" in asked.get_data(as_text=True)
+    assert 'name="confirm" value="yes"' in asked.get_data(as_text=True)
+    assert stored(demo, patrol) is not None
+    shown = leader.get(f"/patrols/{patrol}/track").get_data(as_text=True)
+    assert "<html" in shown and "Đi đúng tuyến" in shown
+    fragment = leader.get(f"/patrols/{patrol}/track", headers=HX).get_data(as_text=True)
+    assert fragment.lstrip().startswith("<section")
 
 
 # --- a large file is read as a job ------------------------------------------------------------
@@ -298,6 +311,7 @@ def test_a_patrol_out_of_scope_is_not_found(app, demo, patrol):
         client = signed_in(app, username)
         assert send(client, elsewhere, gpx([walk(10)])).status_code == 404
         assert remove(client, elsewhere, confirm="yes").status_code == 404
+        assert client.get(f"/patrols/{elsewhere}/track", headers=HX).status_code == 404
     assert stored(demo, elsewhere) is None
     assert audit_count(demo) == before
     # the commune's officer and the city's admin may upload for the leader's patrol

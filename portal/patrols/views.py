@@ -21,9 +21,17 @@ from portal.patrols import tracks  # noqa: E402
 from portal.web import see  # noqa: E402
 
 
-def _track_fragment(patrol_id: int, errors: dict | None = None, status: int = 200, **flags):
+def _track(patrol_id: int, errors: dict | None = None, status: int = 200, **flags):
+    """The track's fragment for HTMX, else the same on a page of its own."""
     view = tracks.track_view(patrol_id)
-    return render_template("patrols/_track.html", view=view, errors=errors or {}, **flags), status
+    template = "patrols/_track.html" if htmx else "patrols/track.html"
+    return render_template(template, view=view, errors=errors or {}, **flags), status
+
+
+@bp.get("/<int:patrol_id>/track")
+def track(patrol_id: int):
+    """The track's part of the patrol page (HTMX), or a page of its own."""
+    return _track(patrol_id)
 
 
 @bp.post("/<int:patrol_id>/track")
@@ -35,13 +43,11 @@ def upload_track(patrol_id: int):
             patrol_id, file.filename if file else "", file.read() if file else b""
         )
     except FormInvalid as exc:
-        if htmx:
-            return _track_fragment(patrol_id, exc.fields, exc.status)
-        raise
+        return _track(patrol_id, exc.fields, exc.status)
     if isinstance(result, Job):
         return see("jobs.show", job_id=result.id)
     if htmx:
-        return _track_fragment(patrol_id, saved=True)
+        return _track(patrol_id, saved=True)
     return see("patrols.show", patrol_id=patrol_id)
 
 
@@ -49,11 +55,8 @@ def upload_track(patrol_id: int):
 def delete_track(patrol_id: int):
     """Remove the track; without the dialog's confirm=yes, ask first."""
     if request.form.get("confirm") != "yes":
-        if htmx:
-            return _track_fragment(patrol_id, asking=True)
-        view = tracks.track_view(patrol_id)
-        return render_template("patrols/track_confirm.html", view=view, errors={}, asking=True)
+        return _track(patrol_id, asking=True)
     tracks.remove_track(patrol_id)
     if htmx:
-        return _track_fragment(patrol_id, removed=True)
+        return _track(patrol_id, removed=True)
     return see("patrols.show", patrol_id=patrol_id)
