@@ -570,6 +570,8 @@ EN: dict[str, str] = {
     "{n} đỉnh, tối đa {limit}": "{n} vertices, at most {limit}",
     # --- issue 12: patrol routes and the patrol log ---
     # --- issue 12: GPS tracks ---
+    "Rời tuyến tại": "Left the route at",
+    "{length} từ {lat}, {lon}": "{length} from {lat}, {lon}",
     "đường đi GPS": "GPS track",
     "Tệp trống": "The file is empty",
     "Tệp quá lớn (tối đa {limit} MB)": "The file is too large (at most {limit} MB)",

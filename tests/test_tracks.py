@@ -169,6 +169,11 @@ def test_a_track_that_leaves_halfway_followed_half_and_says_how_far_off(leader, 
     page = response.get_data(as_text=True)
     assert f"Đi đúng tuyến {round(track.followed_share * 100)}%" in page
     assert re.search(r'data-testid="off-route">5\d\d m<', page)
+    # where it left: one stretch, starting 30 m north of the turn
+    (stretch,) = re.findall(r"<li>(\d+) m từ ([\d.]+), ([\d.]+)</li>", page)
+    assert float(stretch[0]) == pytest.approx(off_m, abs=1.5)
+    assert float(stretch[1]) == pytest.approx(lat + NORTH_100M * 0.3, abs=0.00002)
+    assert float(stretch[2]) == pytest.approx(turn_lon, abs=0.00001)
 
 
 def test_a_patrol_without_a_route_keeps_its_track_without_a_share(leader, demo):

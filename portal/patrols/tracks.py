@@ -104,6 +104,25 @@ class TrackView:
             return 0.0
         return routes.length_m(to_shape(self.track.off_route))
 
+    def off_stretches(self, most: int = 5) -> list[Stretch]:
+        """Where the track left the route: its longest stretches off it, longest first."""
+        if self.track is None or self.track.off_route is None:
+            return []
+        stretches = [
+            Stretch(routes.length_m(part), part.coords[0][1], part.coords[0][0])
+            for part in to_shape(self.track.off_route).geoms
+        ]
+        return sorted(stretches, key=lambda s: -s.length_m)[:most]
+
+
+@dataclass(frozen=True)
+class Stretch:
+    """A stretch of the track off the route: how long, and where it starts (lat, lon)."""
+
+    length_m: float
+    lat: float
+    lon: float
+
 
 def local_time(moment: datetime | None) -> str:
     """dd/mm/yyyy HH:MM in Vietnam's time; a dash when unknown."""
