@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
 
 import pytest
@@ -22,7 +23,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import ImmutableMultiDict
 
 from portal import errors
-from portal.models import Account, Area, ImportBatch, Member, Team
+from portal.models import Account, Area, ImportBatch, Member, Patrol, Team
 from tests.conftest import CSRF_META, signed_in
 
 HOSTILE_IDS = (2**31, 2**63, 10**30, -1)  # in <int:…> path converters: each must be a 404
@@ -139,7 +140,18 @@ def world(app, demo, monkeypatch):
         },
     )
     assert edited.status_code == 303, edited.get_data(as_text=True)
+    start = datetime(2026, 1, 5, 19, tzinfo=UTC)  # a patrol of the leader's team (issue 12)
+    patrol = Patrol(
+        team_id=team.id,
+        commune_id=team.commune_id,
+        day=date(2026, 1, 6),
+        planned_start=start,
+        planned_end=start + timedelta(hours=3),
+    )
+    s.add(patrol)
+    s.commit()
     ids = {
+        "patrol_id": patrol.id,
         "area_id": village.id,
         "commune_id": ba_dinh.id,
         "team_id": team.id,
