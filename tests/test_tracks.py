@@ -28,6 +28,7 @@ from portal.patrols.tracks import PROBLEM_TEXT
 from portal.translations import EN
 from tests.conftest import csrf_token, signed_in
 from tests.geo.test_gpx import BILLION_LAUGHS, GEOJSON, KML, START, gpx, walk, xxe, zipped
+from tests.test_pages import _Htmx
 
 HX = {"HX-Request": "true"}
 # the planned route: about 1,040 m eastwards through Ba Đình, 10 m between vertices
@@ -340,3 +341,16 @@ def test_another_team_of_the_same_commune_is_not_the_leaders(app, demo):
 def test_every_refusal_has_words_in_both_languages():
     assert set(PROBLEM_TEXT) == set(PROBLEMS)
     assert all(text in EN for text in PROBLEM_TEXT.values())
+
+
+def test_every_htmx_request_of_the_fragment_shows_an_indicator(leader, demo, patrol):
+    send(leader, patrol, gpx([walk(10)]))
+    for page in (
+        leader.get(f"/patrols/{patrol}/track", headers=HX),
+        remove(leader, patrol),  # the question, with its cancel link
+    ):
+        parser = _Htmx()
+        parser.feed(page.get_data(as_text=True))
+        assert len(parser.requests) >= 2
+        for element, indicator in parser.requests:
+            assert indicator == "#track-busy" and "track-busy" in parser.ids, element
