@@ -39,6 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 TASKS = {
     "boundaries": "geo.readers:read_in_child",
     "selftest": "geo.sandbox:selftest",
+    "tracks": "geo.tracks:read_in_child",
 }
 
 

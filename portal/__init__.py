@@ -44,7 +44,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     # the work each kind of job does, registered for the web (which submits) and the worker
     import portal.boundaries.jobs
     import portal.coverage.jobs
-    import portal.demo.jobs  # noqa: F401
+    import portal.demo.jobs
+    import portal.patrols.jobs  # noqa: F401
     from portal.accounts.views import bp as accounts_bp
     from portal.areas.views import bp as areas_bp
     from portal.auth.views import bp as auth_bp

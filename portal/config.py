@@ -96,6 +96,10 @@ def load(overrides: dict | None = None) -> dict:
         "MAX_CONTENT_LENGTH": 55 * 1024 * 1024,
         # an upload's reader (in the worker's job, never in a request) stops after this long
         "UPLOAD_READ_SECONDS": int(os.environ.get("PORTAL_UPLOAD_READ_SECONDS", "120")),
+        # a GPS track up to this size is read during the request (still in geo.sandbox's child,
+        # within TRACK_READ_SECONDS); a larger one as a job (geo.tracks.Limits has the limits)
+        "TRACK_INLINE_BYTES": 256 * 1024,
+        "TRACK_READ_SECONDS": 20,
         # Long work runs as jobs in the worker (portal/jobs). Tests run them inline, in the
         # test's own transaction, unless they start a worker (PORTAL_JOBS_INLINE=0).
         "JOBS_INLINE": os.environ.get("PORTAL_JOBS_INLINE", "1" if env == "testing" else "0")

@@ -47,6 +47,7 @@ def message_tables() -> set[str]:
     from portal.jobs.services import STATUS_LABELS as JOB_STATUSES
     from portal.patrols import routes as patrol_routes
     from portal.patrols import services as patrols
+    from portal.patrols.tracks import PROBLEM_TEXT as TRACK_PROBLEMS
     from portal.teams.services import EDUCATION_LABELS
     from portal.teams.services import ROLE_LABELS as MEMBER_ROLES
 
@@ -76,6 +77,7 @@ def message_tables() -> set[str]:
         patrols.CITY_LEVEL_LABELS,
         dict(enumerate(patrols.WEEKDAYS)),
         patrol_routes.PROBLEMS,
+        TRACK_PROBLEMS,
     ]
     return {text for table in tables for text in table.values()}
 

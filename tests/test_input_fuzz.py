@@ -12,17 +12,27 @@ from __future__ import annotations
 import io
 import json
 import re
+from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
 
 import pytest
 import shapely
 from flask import Request, request
-from geoalchemy2.shape import to_shape
+from geoalchemy2.shape import from_shape, to_shape
 from sqlalchemy import select
 from werkzeug.datastructures import ImmutableMultiDict
 
 from portal import errors
-from portal.models import Account, Area, ImportBatch, Member, Team
+from portal.models import (
+    Account,
+    Area,
+    ImportBatch,
+    Member,
+    Patrol,
+    PatrolRoute,
+    RouteVersion,
+    Team,
+)
 from tests.conftest import CSRF_META, signed_in
 
 HOSTILE_IDS = (2**31, 2**63, 10**30, -1)  # in <int:…> path converters: each must be a 404
@@ -139,7 +149,39 @@ def world(app, demo, monkeypatch):
         },
     )
     assert edited.status_code == 303, edited.get_data(as_text=True)
+    start = datetime(2026, 1, 5, 19, tzinfo=UTC)  # a patrol of the leader's team (issue 12)
+    patrol = Patrol(
+        team_id=team.id,
+        commune_id=team.commune_id,
+        day=date(2026, 1, 6),
+        planned_start=start,
+        planned_end=start + timedelta(hours=3),
+    )
+    s.add(patrol)
+    route = PatrolRoute(team_id=team.id, commune_id=team.commune_id, name="Tuyến thử")
+    s.add(route)
+    s.flush()
+    inside = to_shape(village.geom).representative_point()
+    version = RouteVersion(
+        route_id=route.id,
+        number=1,
+        geom=from_shape(
+            shapely.MultiLineString([[(inside.x, inside.y), (inside.x + 1e-5, inside.y)]]),
+            srid=4326,
+        ),
+        length_m=1.0,
+        outside_m=0.0,
+        area_ids=[village.id],
+        created_by="test",
+    )
+    s.add(version)
+    s.flush()
+    route.current_version_id = version.id
+    s.commit()
     ids = {
+        "patrol_id": patrol.id,
+        "route_id": route.id,
+        "version_id": version.id,
         "area_id": village.id,
         "commune_id": ba_dinh.id,
         "team_id": team.id,

@@ -40,6 +40,9 @@ def ids(session) -> dict[str, int]:
         "change_id": 1,
         "job_id": 1,
         "member_id": 1,
+        "patrol_id": 1,
+        "route_id": 1,
+        "version_id": 1,
         "commune_id": session.scalar(select(Area.id).where(Area.level == "commune").limit(1)),
         "fmt": "geojson",
     }

@@ -222,8 +222,8 @@ FROM (
               FROM unnest(CAST(:team_ids AS integer[]), CAST(:commune_ids AS integer[]),
                           CAST(:rates AS float8[]), CAST(:versions AS text[]))
                    AS r(team_id, commune_id, rate, versions)) t
-     CROSS JOIN generate_series(CAST(:first AS timestamp), CAST(:last AS timestamp), interval '1 day')
-           AS d(day)
+     CROSS JOIN generate_series(CAST(:first AS timestamp), CAST(:last AS timestamp),
+                                interval '1 day') AS d(day)
      CROSS JOIN LATERAL generate_series(
            1, floor(t.rate * CASE WHEN extract(isodow FROM d.day) >= 6 THEN 1.4 ELSE 1 END
                     + random())::int) AS k(n)

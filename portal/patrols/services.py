@@ -135,7 +135,8 @@ def _count(value: str, field_name: str, errors: dict) -> int:
     text = (value or "").strip()
     if not text:
         return 0
-    if not text.isdigit() or int(text) > MAX_COUNT:
+    # digits only, and few of them before they are read as a number
+    if not text.isascii() or not text.isdigit() or len(text) > 3 or int(text) > MAX_COUNT:
         errors[field_name] = _("Nhập một số từ 0 đến {max}.", max=MAX_COUNT)
         return 0
     return int(text)
