@@ -15,6 +15,7 @@ setup-test:
 ## make run: everything needed, the demo data once, then the portal under gunicorn at http://$(BIND)
 run: setup
 	@$(VENV)/flask --app wsgi seed-demo --if-empty
+	@$(VENV)/flask --app wsgi seed-patrols --if-empty
 	@echo "==> portal at http://$(BIND)  (Ctrl-C stops it)"
 	@BIND=$(BIND) WORKERS=$(WORKERS) scripts/serve.sh  # as root: as an unprivileged user
 

@@ -1,4 +1,4 @@
-"""Command-line tools: `flask --app wsgi import-boundaries`, `seed-demo`."""
+"""Command-line tools: `flask --app wsgi import-boundaries`, `seed-demo`, `seed-patrols`."""
 
 from __future__ import annotations
 
@@ -211,6 +211,31 @@ def register(app: Flask) -> None:
             click.echo(line)
         if job.status != "done":
             raise click.ClickException(job.message or "seed-demo failed")
+
+    @app.cli.command("seed-patrols")
+    @click.option("--if-empty", is_flag=True, help="Do nothing when patrols are already recorded.")
+    @click.option("--reset", is_flag=True, help="Delete all routes and patrols first.")
+    @click.option("--scale", type=float, default=1.0, help="Share of Hanoi's year (1 = 532,000).")
+    @as_cli
+    def seed_patrols(if_empty, reset, scale):
+        """Add the demo's year of patrols: routes, patrols, findings and next week's plans.
+
+        It runs as a job (portal.jobs) in this process: one transaction, with progress."""
+        from portal.jobs import runner, services
+
+        job = services.submit(
+            "demo.patrols",
+            {"if_empty": if_empty, "reset": reset, "scale": scale},
+            "seed-patrols",
+            actor=getpass_actor(),
+            run=False,
+        )
+        runner.execute(job.id, echo=_progress_printer("seed"))
+        job = services.reload(job.id)
+        for line in (job.result or {}).get("lines", []):
+            click.echo(line)
+        if job.status != "done":
+            raise click.ClickException(job.message or "seed-patrols failed")
 
     @app.cli.command("refresh-coverage")
     @click.option(

@@ -572,4 +572,5 @@ EN: dict[str, str] = {
     # --- issue 12: GPS tracks ---
     # --- issue 12: duty time and allowances ---
     # --- issue 12: the demo's year of patrols ---
+    "Cơ sở dữ liệu đã có tuần tra: dùng --reset để tạo lại.": "The database already holds patrols: use --reset to make them again.",
 }

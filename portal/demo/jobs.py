@@ -1,5 +1,6 @@
-"""The demo's bulk generation as a job: the whole city's villages, teams and accounts written
-in one transaction, with progress (the CLI's `seed-demo` runs it)."""
+"""The demo's bulk generation as jobs: the whole city's villages, teams and accounts, then its
+year of patrols, each written in one transaction, with progress (the CLI's `seed-demo` and
+`seed-patrols` run them)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from portal.demo.patrols import clear_patrols, patrol_count, seed_patrols
 from portal.demo.seed import seed
 from portal.extensions import db
 from portal.i18n import _
@@ -36,6 +38,31 @@ def seed_demo(
     return {
         "lines": lines,
         "villages": summary.villages if summary else 0,
+        "endpoint": "areas.index",
+        "args": {},
+    }
+
+
+@handler("demo.patrols")
+def seed_demo_patrols(
+    ctx: JobContext, if_empty: bool = False, reset: bool = False, scale: float = 1.0
+) -> dict:
+    if patrol_count():
+        if if_empty:
+            return {"lines": ["Đã có nhật ký tuần tra: bỏ qua seed-patrols."], "patrols": 0}
+        if not reset:
+            raise JobFailed(_("Cơ sở dữ liệu đã có tuần tra: dùng --reset để tạo lại."))
+        clear_patrols()
+    summary = seed_patrols(scale=scale, progress=ctx.progress)
+    return {
+        "lines": [
+            f"Xong: {summary.routes} tuyến, {summary.patrols} lượt tuần tra trong một năm "
+            f"({summary.violations} vi phạm phát hiện, {summary.cancelled} lượt hủy), "
+            f"{summary.planned} lượt đã lên lịch cho 7 ngày tới.",
+            f"{summary.teams_idle} tổ chưa đi tuần lần nào; {summary.seconds:.0f} giây.",
+        ],
+        "patrols": summary.patrols,
+        "violations": summary.violations,
         "endpoint": "areas.index",
         "args": {},
     }
