@@ -16,6 +16,7 @@ from portal.demo.patrols import (
     clear_patrols,
     seed_patrols,
 )
+from portal.demo.seed import _wipe
 from portal.models import (
     Account,
     Area,
@@ -78,6 +79,14 @@ def done_count(session) -> int:
 
 # Tests that make their own year come first: the module's shared year (below) holds the demo's
 # rows uncommitted on its own connection, and a test copying them in again would wait on it.
+
+
+def test_the_demo_reset_wipes_the_patrols_too(demo):
+    seed_patrols(scale=0.002, today=TODAY)
+    _wipe()
+    for model in (Patrol, PatrolMember, PatrolFinding, RouteVersion, PatrolRoute, Area, Team):
+        assert not demo.scalar(select(func.count()).select_from(model)), model
+    assert not demo.scalar(select(func.count()).select_from(PatrolActivity))
 
 
 def test_activity_follows_updates_and_deletes(demo):
