@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from portal.demo.patrols import clear_patrols, patrol_count, seed_patrols
 from portal.demo.seed import seed
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, thousands
 from portal.jobs.runner import JobContext, JobFailed, handler
 from portal.models import Area
 
@@ -47,6 +47,7 @@ def seed_demo(
 def seed_demo_patrols(
     ctx: JobContext, if_empty: bool = False, reset: bool = False, scale: float = 1.0
 ) -> dict:
+    """Routes, a year of patrols and next week's plans for the demo's teams (seed-patrols)."""
     if patrol_count():
         if if_empty:
             return {"lines": ["Đã có nhật ký tuần tra: bỏ qua seed-patrols."], "patrols": 0}
@@ -56,9 +57,10 @@ def seed_demo_patrols(
     summary = seed_patrols(scale=scale, progress=ctx.progress)
     return {
         "lines": [
-            f"Xong: {summary.routes} tuyến, {summary.patrols} lượt tuần tra trong một năm "
-            f"({summary.violations} vi phạm phát hiện, {summary.cancelled} lượt hủy), "
-            f"{summary.planned} lượt đã lên lịch cho 7 ngày tới.",
+            f"Xong: {thousands(summary.routes)} tuyến, {thousands(summary.patrols)} lượt tuần "
+            f"tra trong một năm ({thousands(summary.violations)} vi phạm phát hiện, "
+            f"{thousands(summary.cancelled)} lượt hủy), {thousands(summary.planned)} lượt đã "
+            "lên lịch cho 7 ngày tới.",
             f"{summary.teams_idle} tổ chưa đi tuần lần nào; {summary.seconds:.0f} giây.",
         ],
         "patrols": summary.patrols,
