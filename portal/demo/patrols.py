@@ -130,7 +130,7 @@ def seed_patrols(
     today = today or (datetime.now(UTC) + LOCAL_OFFSET).date()
     rng = np.random.default_rng(seed)
     summary = PatrolSummary()
-    teams = _load_teams(today, seed, rng)
+    teams = _load_teams(today, rng)
     if teams is None:
         return summary
     summary.teams_idle = int((teams.weights == 0).sum())
@@ -153,7 +153,7 @@ def seed_patrols(
     for n, month in enumerate(month_keys):
         inside = months == month
         day_of = np.repeat(days[inside], per_day[inside])
-        _write_month(raw, rng, teams, day_of, int(violations[n]), today, summary)
+        _write_month(raw, rng, teams, day_of, int(violations[n]), summary)
         if progress:
             progress("patrols", n + 1, total)
     _write_planned(raw, rng, teams, today, summary)
@@ -181,7 +181,7 @@ def clear_patrols() -> None:
     db.session.execute(delete(PatrolRoute))
 
 
-def _load_teams(today: date, seed: int, rng: np.random.Generator) -> _Teams | None:
+def _load_teams(today: date, rng: np.random.Generator) -> _Teams | None:
     rows = db.session.execute(
         select(Team.id, Team.commune_id, Team.established_on)
         .where(Team.established_on <= today)
@@ -350,7 +350,7 @@ def _draw_route(villages: list[Village], tolerance: float, rng: np.random.Genera
 # --- patrols --------------------------------------------------------------------------------
 
 
-def _write_month(raw, rng, teams: _Teams, day_of, violations: int, today, summary) -> None:
+def _write_month(raw, rng, teams: _Teams, day_of, violations: int, summary) -> None:
     """One month's patrols: drawn in numpy, written with one COPY per table."""
     n = len(day_of)
     if n == 0:
