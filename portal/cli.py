@@ -213,25 +213,24 @@ def register(app: Flask) -> None:
             raise click.ClickException(job.message or "seed-demo failed")
 
     @app.cli.command("seed-patrols")
-    @click.option("--if-empty", is_flag=True, help="Do nothing when patrols are already there.")
-    @click.option(
-        "--scale", type=float, default=1.0, help="Share of Hanoi's year (1.0: ~532,000 patrols)."
-    )
+    @click.option("--if-empty", is_flag=True, help="Do nothing when patrols are already recorded.")
+    @click.option("--reset", is_flag=True, help="Delete all routes and patrols first.")
+    @click.option("--scale", type=float, default=1.0, help="Share of Hanoi's year (1 = 532,000).")
     @as_cli
-    def seed_patrols(if_empty, scale):
-        """Add a year of patrols to the demo: routes, patrols, who went, what was found.
+    def seed_patrols(if_empty, reset, scale):
+        """Add the demo's year of patrols: routes, patrols, findings and next week's plans.
 
         It runs as a job (portal.jobs) in this process: one transaction, with progress."""
         from portal.jobs import runner, services
 
         job = services.submit(
             "demo.patrols",
-            {"if_empty": if_empty, "scale": scale},
+            {"if_empty": if_empty, "reset": reset, "scale": scale},
             "seed-patrols",
             actor=getpass_actor(),
             run=False,
         )
-        runner.execute(job.id, echo=_progress_printer("patrols"))
+        runner.execute(job.id, echo=_progress_printer("seed"))
         job = services.reload(job.id)
         for line in (job.result or {}).get("lines", []):
             click.echo(line)

@@ -839,7 +839,5 @@ EN: dict[str, str] = {
     # --- issue 12: duty time and allowances ---
     # --- issue 12: the demo's year of patrols ---
     "Sinh một năm tuần tra mẫu": "Generate a demo year of patrols",
-    "Chưa có tổ nào: chạy seed-demo trước.": "There are no teams yet: run seed-demo first.",
-    "Đã có ca tuần tra: chỉ sinh dữ liệu mẫu vào cơ sở dữ liệu chưa có.": "There are patrols already: demo patrols go only into a database without any.",
-    "Tỉ lệ phải lớn hơn 0 và không quá 10.": "The scale must be above 0 and at most 10.",
+    "Cơ sở dữ liệu đã có tuần tra: dùng --reset để tạo lại.": "The database already holds patrols: use --reset to make them again.",
 }

@@ -1,5 +1,5 @@
-"""The demo's bulk generation as jobs: the whole city's villages, teams and accounts, and a year
-of patrols, each written in one transaction with progress (the CLI's `seed-demo` and
+"""The demo's bulk generation as jobs: the whole city's villages, teams and accounts, then its
+year of patrols, each written in one transaction, with progress (the CLI's `seed-demo` and
 `seed-patrols` run them)."""
 
 from __future__ import annotations
@@ -8,12 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from portal.demo.patrols import seed_patrols
+from portal.demo.patrols import clear_patrols, patrol_count, seed_patrols
 from portal.demo.seed import seed
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, thousands
 from portal.jobs.runner import JobContext, JobFailed, handler
-from portal.models import Area, Patrol, Team
+from portal.models import Area
 
 
 @handler("demo.seed")
@@ -44,24 +44,27 @@ def seed_demo(
 
 
 @handler("demo.patrols")
-def seed_demo_patrols(ctx: JobContext, if_empty: bool = False, scale: float = 1.0) -> dict:
-    """A year of patrols for the demo's teams, a month at a time with progress."""
-    if not db.session.scalar(select(func.count()).select_from(Team)):
-        raise JobFailed(_("Chưa có tổ nào: chạy seed-demo trước."))
-    if db.session.scalar(select(func.count()).select_from(Patrol)):
+def seed_demo_patrols(
+    ctx: JobContext, if_empty: bool = False, reset: bool = False, scale: float = 1.0
+) -> dict:
+    """Routes, a year of patrols and next week's plans for the demo's teams (seed-patrols)."""
+    if patrol_count():
         if if_empty:
-            return {"lines": ["Đã có ca tuần tra: bỏ qua seed-patrols."], "patrols": 0}
-        raise JobFailed(_("Đã có ca tuần tra: chỉ sinh dữ liệu mẫu vào cơ sở dữ liệu chưa có."))
-    if not 0 < scale <= 10:
-        raise JobFailed(_("Tỉ lệ phải lớn hơn 0 và không quá 10."))
+            return {"lines": ["Đã có nhật ký tuần tra: bỏ qua seed-patrols."], "patrols": 0}
+        if not reset:
+            raise JobFailed(_("Cơ sở dữ liệu đã có tuần tra: dùng --reset để tạo lại."))
+        clear_patrols()
     summary = seed_patrols(scale=scale, progress=ctx.progress)
     return {
         "lines": [
-            f"Xong: {summary.routes} tuyến, {summary.patrols} ca tuần tra"
-            f" ({summary.done} đã tuần tra), {summary.violations} vi phạm phát hiện;"
-            f" {summary.idle_teams} tổ không tuần tra."
+            f"Xong: {thousands(summary.routes)} tuyến, {thousands(summary.patrols)} lượt tuần "
+            f"tra trong một năm ({thousands(summary.violations)} vi phạm phát hiện, "
+            f"{thousands(summary.cancelled)} lượt hủy), {thousands(summary.planned)} lượt đã "
+            "lên lịch cho 7 ngày tới.",
+            f"{summary.teams_idle} tổ chưa đi tuần lần nào; {summary.seconds:.0f} giây.",
         ],
         "patrols": summary.patrols,
-        "endpoint": "patrols.activity",
+        "violations": summary.violations,
+        "endpoint": "areas.index",
         "args": {},
     }

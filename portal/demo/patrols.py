@@ -1,324 +1,572 @@
-"""The demo's year of patrols: Hanoi's volume (≈ 532,000 patrols, ≈ 3,100 violations found),
-spread as a city's year is: more in the evening and at night, more at weekends, some teams much
-more active than others, a few that never patrol (their villages show as unpatrolled).
+"""The demo's year of patrols: routes inside each team's villages, then a year of Hanoi-scale
+patrols (about 532,000 done, 3,100 violations found) and next week's plans.
 
-Routes are drawn in Python, one or two per team through its villages and checked like a
-leader's (geo.routes.check_route). Patrols, who went and what was found are generated in
-PostgreSQL a month at a time (INSERT … SELECT over generate_series, seeded random), so a year
-takes a few minutes; the triggers on patrols keep patrol_activity in step as they go.
-Deterministic for a given seed.
+Spread as a city's would be: more at night and at weekends, some teams far more active than
+others, a few that never patrol (their villages show as unpatrolled). Generated month by month
+in numpy and written with COPY, so a month is one statement: the statement-level triggers on
+patrols (migration 0010) then fill patrol_activity in one pass per month. Deterministic for a
+given seed and database.
 """
 
 from __future__ import annotations
 
-import math
-import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
 import shapely
-import shapely.ops
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import LineString, MultiLineString
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import delete, func, select, text, update
 
-from geo.routes import Village, check_route, length_m
-from portal.demo.seed import DEMO_ACCOUNTS
+from geo.routes import Village, check_route
+from geo.routes import length_m as geodesic_length
+from portal.demo.seed import insert_rows
 from portal.extensions import db
 from portal.models import (
-    VIOLATION_KINDS,
     Account,
     Area,
+    Member,
     Patrol,
+    PatrolActivity,
+    PatrolFinding,
+    PatrolMember,
     PatrolRoute,
     PatrolRules,
+    PatrolTrack,
     RouteVersion,
     Team,
     TeamArea,
 )
+from portal.models.patrol import VIOLATION_KINDS
 
-HANOI_PATROLS = 532_000
-HANOI_VIOLATIONS = 3_100
-IDLE_SHARE = 0.02  # teams that never patrol
+SEED = 20250701
+PATROLS_A_YEAR = 532_000  # done patrols city-wide in a year, Hanoi's scale
+VIOLATIONS_A_YEAR = 3_100
 DAYS = 365
-AHEAD = 7  # planned patrols for the coming week
-# start hours as a city patrols: mostly evening and night, some mornings and afternoons
-HOURS = [19] * 3 + [20] * 4 + [21] * 4 + [22] * 3 + [23] * 2 + [0, 1, 6, 7, 8, 14, 15, 16, 17]
-# violation kinds as patrols find them (same order as VIOLATION_KINDS)
-KIND_WEIGHTS = (22, 30, 10, 6, 7, 6, 8, 8, 3)
+PLANNED_DAYS = 7
+LOCAL_OFFSET = timedelta(hours=7)  # Asia/Ho_Chi_Minh: UTC+7 all year, no daylight saving
+IDLE_TEAM_SHARE = 0.02  # teams that never patrol
+CANCELLED_SHARE = 0.03
+JOINT_POLICE_SHARE = 0.15
+ON_ROUTE_SHARE = 0.8
+HANDED_SHARE = 0.3  # of the violations found, handed over to the commune police
+ABSENT_SHARE = 0.12  # patrols of three or more where one planned member did not go
+DEFAULT_TOLERANCE_M = 50.0
+ROUTE_TRIES = 6
+
+# Local start hour: mostly the evening and the night (19:00–02:00), some daytime rounds.
+HOUR_WEIGHTS = np.array(
+    [7, 4, 1, 0, 0, 0, 0, 2, 3, 3, 2, 1, 0.5, 1, 2, 2, 2, 1, 2, 9, 14, 14, 11, 9], dtype=float
+)
+# Monday … Sunday: more at the weekend.
+WEEKDAY_WEIGHTS = np.array([1.0, 1.0, 1.0, 1.05, 1.2, 1.55, 1.45])
+DURATIONS_H = np.array([2.0, 2.5, 3.0, 3.5, 4.0])
+DURATION_WEIGHTS = np.array([0.25, 0.2, 0.3, 0.1, 0.15])
+KIND_WEIGHTS = np.array([0.22, 0.17, 0.12, 0.05, 0.08, 0.05, 0.09, 0.17, 0.05])
+LEADER_ROUTES = ("Tuyến chợ – trường học", "Tuyến ven đê ban đêm")
+HANDOVER_NOTE = "Bàn giao cho công an xã xử lý."
+
+PATROL_COLUMNS = (
+    "id",
+    "team_id",
+    "commune_id",
+    "route_version_id",
+    "day",
+    "planned_start",
+    "planned_end",
+    "status",
+    "started_at",
+    "ended_at",
+    "joint_police",
+    "violations",
+    "handed_to_police",
+    "handover_note",
+    "created_at",
+    "recorded_at",
+)
+
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
 class PatrolSummary:
     routes: int = 0
-    patrols: int = 0
-    done: int = 0
+    patrols: int = 0  # done
+    cancelled: int = 0
+    planned: int = 0
     violations: int = 0
-    idle_teams: int = 0
-
-    def __str__(self) -> str:
-        return (
-            f"routes={self.routes} patrols={self.patrols} done={self.done}"
-            f" violations={self.violations} idle_teams={self.idle_teams}"
-        )
+    handed_to_police: int = 0
+    members: int = 0  # patrol_members rows
+    teams_patrolling: int = 0
+    teams_idle: int = 0
+    seconds: float = 0.0
 
 
-def _chord(shape, horizontal: bool) -> LineString | None:
-    """The longest straight chord of a village through its inner point, trimmed at both ends."""
-    point = shape.representative_point()
-    west, south, east, north = shape.bounds
-    if horizontal:
-        cut = LineString([(west - 0.001, point.y), (east + 0.001, point.y)])
-    else:
-        cut = LineString([(point.x, south - 0.001), (point.x, north + 0.001)])
-    pieces = [g for g in getattr(shape.intersection(cut), "geoms", [shape.intersection(cut)])]
-    pieces = [p for p in pieces if isinstance(p, LineString) and p.length > 0]
-    if not pieces:
-        return None
-    longest = max(pieces, key=lambda p: p.length)
-    return shapely.ops.substring(longest, 0.1, 0.9, normalized=True)
+@dataclass
+class _Teams:
+    """The active teams as arrays, in id order: what the month loop indexes."""
 
-
-def _route_lines(villages: list[Village], rng: random.Random) -> list[MultiLineString]:
-    """One or two routes through a team's villages: along and across its largest one, and a
-    leg into each of its others."""
-    biggest = max(villages, key=lambda v: v.shape.area)
-    lines = []
-    for horizontal in (True, False)[: 1 + (rng.random() < 0.45)]:
-        legs = [_chord(biggest.shape, horizontal)]
-        legs += [_chord(v.shape, not horizontal) for v in villages if v is not biggest][:3]
-        legs = [leg for leg in legs if leg is not None and leg.length > 0]
-        if legs:
-            lines.append(MultiLineString(legs))
-    return lines
-
-
-def _routes(tolerance: float, rng: random.Random, progress) -> dict[int, list[int]]:
-    """Routes for every team with villages; their version ids by team."""
-    rows = db.session.execute(
-        select(TeamArea.team_id, Team.commune_id, Area.id, Area.name, Area.geom)
-        .join(Team, Team.id == TeamArea.team_id)
-        .join(Area, Area.id == TeamArea.area_id)
-        .where(TeamArea.active(), Team.dissolved_on.is_(None))
-        .order_by(TeamArea.team_id, Area.id)
-    ).all()
-    by_team: dict[int, tuple[int, list[Village]]] = {}
-    for team_id, commune_id, area_id, name, geom in rows:
-        if geom is not None:
-            by_team.setdefault(team_id, (commune_id, []))[1].append(
-                Village(area_id, name, to_shape(geom))
-            )
-    leader_team = db.session.scalar(
-        select(Account.team_id).where(Account.username == DEMO_ACCOUNTS[2][0])
-    )
-    routes, versions = [], []
-    for n, (team_id, (commune_id, villages)) in enumerate(by_team.items()):
-        for k, line in enumerate(_route_lines(villages, rng)):
-            check = check_route(line, villages, tolerance)
-            if not check.ok:
-                continue
-            name = ("Tuyến trục chính", "Tuyến ngõ xóm")[k]
-            if team_id == leader_team:
-                name = ("Tuyến phố chính", "Tuyến các ngõ")[k]
-            routes.append({"team_id": team_id, "commune_id": commune_id, "name": name})
-            versions.append(
-                {
-                    "number": 1,
-                    "geom": from_shape(line, srid=4326),
-                    "length_m": length_m(line),
-                    "outside_m": check.outside_m,
-                    "area_ids": check.area_ids,
-                    "created_by": "demo",
-                }
-            )
-        if progress and n % 500 == 0:
-            progress(n, len(by_team))
-    if not routes:
-        return {}
-    route_ids = db.session.scalars(insert(PatrolRoute).returning(PatrolRoute.id), routes).all()
-    for version, route_id in zip(versions, route_ids, strict=True):
-        version["route_id"] = route_id
-    version_ids = db.session.scalars(
-        insert(RouteVersion).returning(RouteVersion.id), versions
-    ).all()
-    db.session.execute(
-        update(PatrolRoute),
-        [{"id": r, "current_version_id": v} for r, v in zip(route_ids, version_ids, strict=True)],
-    )
-    by_team_versions: dict[int, list[int]] = {}
-    for route, version_id in zip(routes, version_ids, strict=True):
-        by_team_versions.setdefault(route["team_id"], []).append(version_id)
-    return by_team_versions
-
-
-def _team_rates(
-    scale: float, rng: random.Random, versions: dict[int, list[int]]
-) -> tuple[int, dict]:
-    """Each team's expected patrols a weekday (lognormal: a few teams patrol most nights, many
-    once or twice a week; some never) and its routes; and how many teams never patrol."""
-    teams = db.session.execute(
-        select(Team.id, Team.commune_id)
-        .where(Team.dissolved_on.is_(None))
-        .where(Team.id.in_(select(TeamArea.team_id).where(TeamArea.active())))
-        .order_by(Team.id)
-    ).all()
-    leader_team = db.session.scalar(
-        select(Account.team_id).where(Account.username == DEMO_ACCOUNTS[2][0])
-    )
-    weights = {}
-    idle = 0
-    for team_id, _commune in teams:
-        if team_id != leader_team and rng.random() < IDLE_SHARE:
-            weights[team_id] = 0.0
-            idle += 1
-        else:
-            weights[team_id] = math.exp(rng.gauss(0, 0.8))
-    total = sum(weights.values()) or 1.0
-    # weekends count 1.4 times a weekday: 5 + 2 * 1.4 = 7.8 weekday-equivalents a week
-    per_weekday = HANOI_PATROLS * scale / (DAYS * 7.8 / 7)
-    rates = [(t, c, per_weekday * weights[t] / total) for t, c in teams]
-    rates = [r for r in rates if r[2] > 0]
-    # passed to the statement as arrays: the portal's role may not create temporary tables
-    params = {
-        "team_ids": [t for t, _c, _r in rates],
-        "commune_ids": [c for _t, c, _r in rates],
-        "rates": [r for _t, _c, r in rates],
-        "versions": ["{" + ",".join(map(str, versions.get(t, []))) + "}" for t, _c, _r in rates],
-    }
-    return idle, params
-
-
-PATROLS_OF_DAYS = """
-INSERT INTO patrols (team_id, commune_id, route_version_id, day, planned_start, planned_end,
-                     status, started_at, ended_at, joint_police, violations, handed_to_police,
-                     handover_note, created_at, recorded_at)
-SELECT team_id, commune_id, route_version_id, day, planned_start, planned_end, status,
-       CASE WHEN status = 'done' THEN started END,
-       CASE WHEN status = 'done' THEN started + (planned_end - planned_start)
-                                   + make_interval(mins => jitter) END,
-       joint, CASE WHEN status = 'done' THEN violations ELSE 0 END,
-       CASE WHEN status = 'done' AND violations > 0 AND handed THEN 1 ELSE 0 END,
-       CASE WHEN status = 'done' AND violations > 0 AND handed
-            THEN 'Chuyển công an xã xử lý theo quy định' END,
-       planned_start - interval '3 days',
-       CASE WHEN status = 'done' THEN planned_end + interval '2 hours' END
-FROM (
-    SELECT t.team_id, t.commune_id, d.day::date AS day,
-           CASE WHEN cardinality(t.versions) > 0 AND random() < 0.8
-                THEN t.versions[1 + floor(random() * cardinality(t.versions))::int] END
-               AS route_version_id,
-           s.start AS planned_start,
-           s.start + make_interval(mins => 120 + floor(random() * 121)::int) AS planned_end,
-           CASE WHEN d.day >= :today THEN 'planned'
-                WHEN random() < 0.03 THEN 'cancelled' ELSE 'done' END AS status,
-           s.start + make_interval(mins => floor(random() * 25)::int - 5) AS started,
-           floor(random() * 21)::int - 10 AS jitter,
-           random() < 0.15 AS joint,
-           CASE WHEN random() < :violation_rate THEN 1 + (random() < 0.15)::int ELSE 0 END
-               AS violations,
-           random() < 0.4 AS handed
-      FROM (SELECT team_id, commune_id, rate, CAST(versions AS integer[]) AS versions
-              FROM unnest(CAST(:team_ids AS integer[]), CAST(:commune_ids AS integer[]),
-                          CAST(:rates AS float8[]), CAST(:versions AS text[]))
-                   AS r(team_id, commune_id, rate, versions)) t
-     CROSS JOIN generate_series(CAST(:first AS timestamp), CAST(:last AS timestamp),
-                                interval '1 day') AS d(day)
-     CROSS JOIN LATERAL generate_series(
-           1, floor(t.rate * CASE WHEN extract(isodow FROM d.day) >= 6 THEN 1.4 ELSE 1 END
-                    + random())::int) AS k(n)
-     CROSS JOIN LATERAL (
-           SELECT (d.day + make_interval(
-                       hours => (CAST(:hours AS integer[]))[1 + floor(random() * :hour_count)::int],
-                       mins => 15 * floor(random() * 4)::int))
-                  AT TIME ZONE 'Asia/Ho_Chi_Minh' AS start) s
-) generated
-"""
-
-FINDINGS = """
-INSERT INTO patrol_findings (patrol_id, kind, count)
-SELECT id, (CAST(:kinds AS text[]))[1 + floor(random() * :kind_count)::int], violations
-  FROM patrols WHERE id > :after AND violations > 0
-"""
-
-MEMBERS = """
-INSERT INTO patrol_members (patrol_id, member_id, planned, went)
-SELECT p.id, m.id, true, p.status = 'done' AND random() > 0.05
-  FROM patrols p
- CROSS JOIN LATERAL (
-       SELECT id FROM members
-        WHERE team_id = p.team_id AND left_on IS NULL
-        ORDER BY random() LIMIT 2 + floor(random() * 3)::int) m
- WHERE p.id > :after
-"""
-
-
-def _months(first: date, last: date) -> list[tuple[date, date]]:
-    spans = []
-    start = first
-    while start <= last:
-        following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
-        end = min(following - timedelta(days=1), last)
-        spans.append((start, end))
-        start = end + timedelta(days=1)
-    return spans
+    ids: np.ndarray
+    communes: np.ndarray
+    established: np.ndarray  # datetime64[D]
+    members: np.ndarray  # teams × 5, serving member ids, -1 padded
+    sizes: np.ndarray
+    weights: np.ndarray  # 0 for the teams that never patrol
+    routes: list[list[int]]  # route version ids per team
 
 
 def seed_patrols(
     *,
     scale: float = 1.0,
     today: date | None = None,
-    seed: int = 2025,
-    progress: Callable[[int, int], None] | None = None,
+    seed: int = SEED,
+    progress: Progress | None = None,
 ) -> PatrolSummary:
-    """A year of patrols up to `today` and a week ahead, for every team in the database."""
-    today = today or date.today()
-    rng = random.Random(seed)
+    """Routes for every active team, a year of patrols up to `today` and the next week's plans."""
+    started = time.perf_counter()
+    today = today or (datetime.now(UTC) + LOCAL_OFFSET).date()
+    rng = np.random.default_rng(seed)
     summary = PatrolSummary()
-    province = db.session.scalar(select(Area.id).where(Area.level == "province").limit(1))
-    tolerance = db.session.scalar(
-        select(PatrolRules.route_tolerance_m).where(PatrolRules.province_id == province)
+    teams = _load_teams(today, rng)
+    if teams is None:
+        return summary
+    summary.teams_idle = int((teams.weights == 0).sum())
+    summary.teams_patrolling = len(teams.ids) - summary.teams_idle
+    first = today - timedelta(days=DAYS)
+    summary.routes = _make_routes(teams, today, first, seed, progress)
+
+    days = np.arange(np.datetime64(first), np.datetime64(today))
+    target = round(PATROLS_A_YEAR * scale)
+    per_day = rng.multinomial(round(target / (1 - CANCELLED_SHARE)), _day_weights(days))
+    months = days.astype("datetime64[M]")
+    month_keys = np.unique(months)
+    # the year's violations shared out over the months as their patrols are
+    month_share = np.array([per_day[months == m].sum() for m in month_keys], dtype=float)
+    violations = rng.multinomial(
+        round(VIOLATIONS_A_YEAR * scale), month_share / max(month_share.sum(), 1)
     )
-    versions = _routes(50.0 if tolerance is None else tolerance, rng, progress)
-    summary.routes = sum(len(v) for v in versions.values())
-    summary.idle_teams, rates = _team_rates(scale, rng, versions)
-    # one process draws every random number in order: the same seed, the same year
-    db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
-    # the planner guesses millions of rows from generate_series and would spend a second a
-    # month compiling the statement with JIT: it runs faster interpreted
-    db.session.execute(text("SET LOCAL jit = off"))
-    db.session.execute(text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
-    spans = _months(today - timedelta(days=DAYS), today + timedelta(days=AHEAD))
-    violation_rate = HANOI_VIOLATIONS / (HANOI_PATROLS * 0.97 * 1.15)
-    for n, (first, last) in enumerate(spans):
-        after = db.session.scalar(select(func.coalesce(func.max(Patrol.id), 0)))
-        db.session.execute(
-            text(PATROLS_OF_DAYS),
-            {
-                "first": first,
-                "last": last,
-                "today": today,
-                "hours": HOURS,
-                "hour_count": len(HOURS),
-                "violation_rate": violation_rate,
-                **rates,
-            },
-        )
-        kinds = [k for k, w in zip(VIOLATION_KINDS, KIND_WEIGHTS, strict=True) for _ in range(w)]
-        db.session.execute(
-            text(FINDINGS), {"after": after, "kinds": kinds, "kind_count": len(kinds)}
-        )
-        db.session.execute(text(MEMBERS), {"after": after})
+    raw = db.session.connection().connection.driver_connection
+    total = len(month_keys) + 1
+    for n, month in enumerate(month_keys):
+        inside = months == month
+        day_of = np.repeat(days[inside], per_day[inside])
+        _write_month(raw, rng, teams, day_of, int(violations[n]), summary)
         if progress:
-            progress(n + 1, len(spans))
-    counts = db.session.execute(
-        select(
-            func.count(),
-            func.count().filter(Patrol.status == "done"),
-            func.coalesce(func.sum(Patrol.violations), 0),
-        ).select_from(Patrol)
-    ).one()
-    summary.patrols, summary.done, summary.violations = (int(v) for v in counts)
-    for table in ("patrols", "patrol_members", "patrol_findings", "patrol_activity"):
+            progress("patrols", n + 1, total)
+    _write_planned(raw, rng, teams, today, summary)
+    if progress:
+        progress("patrols", total, total)
+    for table in (
+        "patrol_routes",
+        "route_versions",
+        "patrols",
+        "patrol_members",
+        "patrol_findings",
+        "patrol_activity",
+    ):
         db.session.execute(text(f"ANALYZE {table}"))
+    summary.seconds = time.perf_counter() - started
     return summary
+
+
+def clear_patrols() -> None:
+    """Delete every route and patrol (and, through the triggers, the activity they made)."""
+    db.session.execute(update(PatrolRoute).values(current_version_id=None))
+    for model in (PatrolTrack, PatrolFinding, PatrolMember, Patrol, PatrolActivity):
+        db.session.execute(delete(model))
+    db.session.execute(delete(RouteVersion))
+    db.session.execute(delete(PatrolRoute))
+
+
+def _load_teams(today: date, rng: np.random.Generator) -> _Teams | None:
+    rows = db.session.execute(
+        select(Team.id, Team.commune_id, Team.established_on)
+        .where(Team.established_on <= today)
+        .where((Team.dissolved_on.is_(None)) | (Team.dissolved_on > today))
+        .order_by(Team.id)
+    ).all()
+    if not rows:
+        return None
+    ids = np.array([r.id for r in rows], dtype=np.int64)
+    index = {int(t): i for i, t in enumerate(ids)}
+    members = np.full((len(ids), 5), -1, dtype=np.int64)
+    sizes = np.zeros(len(ids), dtype=np.int64)
+    for team_id, member_id in db.session.execute(
+        select(Member.team_id, Member.id)
+        .where((Member.left_on.is_(None)) | (Member.left_on > today))
+        .order_by(Member.team_id, Member.role != "leader", Member.id)
+    ):
+        i = index.get(team_id)
+        if i is not None and sizes[i] < members.shape[1]:
+            members[i, sizes[i]] = member_id
+            sizes[i] += 1
+    # some teams much more active than others; a few never go out
+    weights = np.minimum(rng.lognormal(0.0, 0.7, len(ids)), 6.0)
+    leader_team = db.session.scalar(select(Account.team_id).where(Account.username == "totruong"))
+    leader = index.get(leader_team, -1)
+    if leader >= 0:  # the demo leader's week and history show something
+        weights[leader] = max(weights[leader], 1.5)
+    # a fixed share, at least one: the planners' maps always have unpatrolled villages to show
+    others = np.array([i for i in range(len(ids)) if i != leader], dtype=np.int64)
+    idle = max(1, round(IDLE_TEAM_SHARE * len(ids))) if len(others) >= 20 else 0
+    weights[rng.choice(others, idle, replace=False) if idle else []] = 0.0
+    weights[sizes == 0] = 0.0
+    return _Teams(
+        ids=ids,
+        communes=np.array([r.commune_id for r in rows], dtype=np.int64),
+        established=np.array([np.datetime64(r.established_on) for r in rows]),
+        members=members,
+        sizes=sizes,
+        weights=weights,
+        routes=[[] for _ in rows],
+    )
+
+
+def _day_weights(days: np.ndarray) -> np.ndarray:
+    weekday = (days.astype("datetime64[D]").view("int64") - 4) % 7  # 1970-01-01 was a Thursday
+    month = days.astype("datetime64[M]").view("int64") % 12  # 0 = January
+    # the weeks before Tết (January, February) and the year's end are busier
+    season = np.where(np.isin(month, (0, 1, 11)), 1.15, 1.0)
+    weights = WEEKDAY_WEIGHTS[weekday] * season
+    return weights / weights.sum()
+
+
+# --- routes ---------------------------------------------------------------------------------
+
+
+def _make_routes(teams: _Teams, today: date, first: date, seed: int, progress) -> int:
+    """One or two routes per active team inside its villages, each one passing check_route."""
+    index = {int(t): i for i, t in enumerate(teams.ids)}
+    villages: dict[int, list[Village]] = {}
+    for team_id, area_id, name, geom in db.session.execute(
+        select(TeamArea.team_id, Area.id, Area.name, Area.geom)
+        .join(Area, Area.id == TeamArea.area_id)
+        .where(TeamArea.valid_from <= today)
+        .where((TeamArea.valid_to.is_(None)) | (TeamArea.valid_to > today))
+        .order_by(TeamArea.team_id, Area.id)
+    ):
+        if team_id in index:
+            villages.setdefault(team_id, []).append(Village(area_id, name, to_shape(geom)))
+    tolerance = _tolerances()
+    commune_province = dict(
+        db.session.execute(select(Area.id, Area.parent_id).where(Area.level == "commune")).all()
+    )
+    leader_team = db.session.scalar(select(Account.team_id).where(Account.username == "totruong"))
+    drawn_at = datetime.combine(first - timedelta(days=1), datetime.min.time(), UTC)
+    routes, versions, owners = [], [], []
+    team_list = sorted(villages)
+    for n, team_id in enumerate(team_list, start=1):
+        i = index[team_id]
+        commune = int(teams.communes[i])
+        limit = tolerance.get(commune_province.get(commune), DEFAULT_TOLERANCE_M)
+        own = villages[team_id]
+        count = 2 if team_id == leader_team else 1 + int(_team_rng(seed, team_id, 0).random() < 0.4)
+        for k in range(count):
+            drawn = _draw_route(own, limit, _team_rng(seed, team_id, k + 1))
+            if drawn is None:
+                continue
+            line, check = drawn
+            if team_id == leader_team:
+                name = LEADER_ROUTES[k]
+            else:
+                name = f"Tuyến {'vòng' if k else 'chính'} {own[0].name}"
+            routes.append(
+                {"team_id": team_id, "commune_id": commune, "name": name, "created_at": drawn_at}
+            )
+            versions.append(
+                {
+                    "number": 1,
+                    "geom": from_shape(line, srid=4326),
+                    "length_m": geodesic_length(line),
+                    "outside_m": check.outside_m,
+                    "area_ids": check.area_ids,
+                    "created_at": drawn_at,
+                    "created_by": "demo",
+                }
+            )
+            owners.append(i)
+        if progress and (n % 200 == 0 or n == len(team_list)):
+            progress("routes", n, len(team_list))
+    if not routes:
+        return 0
+    route_ids = insert_rows(PatrolRoute, routes)
+    for version, route_id in zip(versions, route_ids, strict=True):
+        version["route_id"] = route_id
+    version_ids = insert_rows(RouteVersion, versions)
+    db.session.execute(
+        update(PatrolRoute),
+        [{"id": r, "current_version_id": v} for r, v in zip(route_ids, version_ids, strict=True)],
+    )
+    for i, version_id in zip(owners, version_ids, strict=True):
+        teams.routes[i].append(version_id)
+    return len(route_ids)
+
+
+def _tolerances() -> dict[int, float]:
+    return {
+        r.province_id: r.route_tolerance_m for r in db.session.scalars(select(PatrolRules)).all()
+    }
+
+
+def _team_rng(seed: int, team_id: int, k: int) -> np.random.Generator:
+    """A team's own random stream: its routes do not depend on the other teams'."""
+    return np.random.default_rng([seed, team_id, k])
+
+
+def _draw_route(villages: list[Village], tolerance: float, rng: np.random.Generator):
+    """A polyline through a few points inside the villages, ordered around their centre so it
+    reads like a round; clipped to the villages when the straight legs cut outside."""
+    shape = shapely.union_all([v.shape for v in villages])
+    minx, miny, maxx, maxy = shape.bounds
+    for attempt in range(ROUTE_TRIES):
+        xs = rng.uniform(minx, maxx, 64)
+        ys = rng.uniform(miny, maxy, 64)
+        inside = shapely.contains_xy(shape, xs, ys)
+        points = np.column_stack([xs[inside], ys[inside]])[: int(rng.integers(3, 7))]
+        if len(points) < 2:
+            continue
+        centre = points.mean(axis=0)
+        points = points[np.argsort(np.arctan2(*(points - centre).T[::-1]))]
+        line = MultiLineString([LineString(points)])
+        if attempt == ROUTE_TRIES - 1:  # the last try keeps what lies inside
+            clipped = line.intersection(shape)
+            parts = [
+                g
+                for g in getattr(clipped, "geoms", [clipped])
+                if isinstance(g, LineString) and g.length > 0
+            ]
+            if not parts:
+                return None
+            line = MultiLineString(parts)
+        check = check_route(line, villages, tolerance)
+        if check.ok and check.area_ids and check.length_m > 50:
+            return line, check
+    return None
+
+
+# --- patrols --------------------------------------------------------------------------------
+
+
+def _write_month(raw, rng, teams: _Teams, day_of, violations: int, summary) -> None:
+    """One month's patrols: drawn in numpy, written with one COPY per table."""
+    n = len(day_of)
+    if n == 0:
+        return
+    team_of = _pick_teams(rng, teams, day_of)
+    day_of, team_of = day_of[team_of >= 0], team_of[team_of >= 0]
+    n = len(day_of)
+    if n == 0:
+        return
+    order = np.lexsort((team_of, day_of))  # ids in day order, like a year recorded as it went
+    day_of, team_of = day_of[order], team_of[order]
+    hours = rng.choice(24, n, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
+    start_s = hours * 3600 + rng.integers(0, 4, n) * 900
+    length_s = (rng.choice(DURATIONS_H, n, p=DURATION_WEIGHTS) * 3600).astype(np.int64)
+    midnight = day_of.astype("datetime64[s]") - np.timedelta64(7, "h")  # local midnight in UTC
+    planned_start = midnight + start_s.astype("timedelta64[s]")
+    planned_end = planned_start + length_s.astype("timedelta64[s]")
+    late = np.clip(rng.normal(300, 420, n), -600, 1800).astype(np.int64)
+    started = planned_start + late.astype("timedelta64[s]")
+    over = np.clip(rng.normal(0, 900, n), -1800, 2700).astype(np.int64)
+    ended = np.maximum(
+        planned_end + over.astype("timedelta64[s]"), started + np.timedelta64(1800, "s")
+    )
+    cancelled = rng.random(n) < CANCELLED_SHARE
+    done = ~cancelled
+    joint = rng.random(n) < JOINT_POLICE_SHARE
+    route = _pick_routes(rng, teams, team_of)
+
+    # violations: where joint patrols and night rounds find more
+    counts = np.zeros((n, len(VIOLATION_KINDS)), dtype=np.int64)
+    weight = done * (1 + joint) * np.where((hours >= 19) | (hours < 2), 1.5, 1.0)
+    if violations and weight.sum():
+        found_on = rng.choice(n, violations, p=weight / weight.sum())
+        kinds = rng.choice(len(VIOLATION_KINDS), violations, p=KIND_WEIGHTS / KIND_WEIGHTS.sum())
+        np.add.at(counts, (found_on, kinds), 1)
+    found = counts.sum(axis=1)
+    handed = rng.binomial(found, HANDED_SHARE)
+
+    ids = _next_ids(raw, n)
+    created = planned_start - rng.integers(1, 4, n).astype("timedelta64[D]")
+    recorded = ended + rng.integers(600, 7200, n).astype("timedelta64[s]")
+    rows = {
+        "id": ids,
+        "team_id": teams.ids[team_of],
+        "commune_id": teams.communes[team_of],
+        "route_version_id": route,
+        "day": day_of,
+        "planned_start": _stamps(planned_start),
+        "planned_end": _stamps(planned_end),
+        "status": np.where(done, "done", "cancelled"),
+        "started_at": _stamps(started, done),
+        "ended_at": _stamps(ended, done),
+        "joint_police": joint,
+        "violations": found,
+        "handed_to_police": handed,
+        "handover_note": np.where(handed > 0, HANDOVER_NOTE, None),
+        "created_at": _stamps(created),
+        "recorded_at": _stamps(np.where(done, recorded, created)),
+    }
+    _copy(raw, "patrols", PATROL_COLUMNS, rows, n)
+    _write_members(raw, rng, teams, ids, team_of, np.where(done, 1, 0), summary)
+    at, kind = np.nonzero(counts)
+    _copy(
+        raw,
+        "patrol_findings",
+        ("patrol_id", "kind", "count"),
+        {
+            "patrol_id": ids[at],
+            "kind": np.array(VIOLATION_KINDS, dtype=object)[kind],
+            "count": counts[at, kind],
+        },
+        len(at),
+    )
+    summary.patrols += int(done.sum())
+    summary.cancelled += int(cancelled.sum())
+    summary.violations += int(found.sum())
+    summary.handed_to_police += int(handed.sum())
+
+
+def _write_planned(raw, rng, teams: _Teams, today: date, summary) -> None:
+    """The coming week's plans: one to three evening rounds for every team that patrols."""
+    active = np.nonzero(teams.weights > 0)[0]
+    if len(active) == 0:
+        return
+    per_team = rng.integers(1, 4, len(active))
+    team_of = np.repeat(active, per_team)
+    n = len(team_of)
+    offsets = np.concatenate([rng.choice(PLANNED_DAYS, k, replace=False) for k in per_team])
+    day_of = np.datetime64(today) + offsets.astype("timedelta64[D]")
+    order = np.lexsort((team_of, day_of))
+    day_of, team_of = day_of[order], team_of[order]
+    hours = rng.choice((19, 20, 21, 22), n)
+    planned_start = (
+        day_of.astype("datetime64[s]")
+        - np.timedelta64(7, "h")
+        + (hours * 3600 + rng.integers(0, 4, n) * 900).astype("timedelta64[s]")
+    )
+    planned_end = planned_start + (rng.choice(DURATIONS_H, n) * 3600).astype("timedelta64[s]")
+    created = np.datetime64(today) - np.timedelta64(7, "h") + np.timedelta64(8, "h")
+    ids = _next_ids(raw, n)
+    rows = {
+        "id": ids,
+        "team_id": teams.ids[team_of],
+        "commune_id": teams.communes[team_of],
+        "route_version_id": _pick_routes(rng, teams, team_of),
+        "day": day_of,
+        "planned_start": _stamps(planned_start),
+        "planned_end": _stamps(planned_end),
+        "status": np.full(n, "planned", dtype=object),
+        "started_at": np.full(n, None),
+        "ended_at": np.full(n, None),
+        "joint_police": rng.random(n) < JOINT_POLICE_SHARE,
+        "violations": np.zeros(n, dtype=np.int64),
+        "handed_to_police": np.zeros(n, dtype=np.int64),
+        "handover_note": np.full(n, None),
+        "created_at": _stamps(np.full(n, created.astype("datetime64[s]"))),
+        "recorded_at": np.full(n, None),
+    }
+    _copy(raw, "patrols", PATROL_COLUMNS, rows, n)
+    _write_members(raw, rng, teams, ids, team_of, np.full(n, 0), summary, planned_only=True)
+    summary.planned += n
+
+
+def _pick_teams(rng, teams: _Teams, day_of: np.ndarray) -> np.ndarray:
+    """The team of each patrol, by the teams' weights among those established on its day."""
+    team_of = np.full(len(day_of), -1, dtype=np.int64)
+    for day in np.unique(day_of):
+        at = np.nonzero(day_of == day)[0]
+        weights = teams.weights * (teams.established <= day)
+        if weights.sum() > 0:
+            team_of[at] = rng.choice(len(weights), len(at), p=weights / weights.sum())
+    return team_of
+
+
+def _pick_routes(rng, teams: _Teams, team_of: np.ndarray) -> np.ndarray:
+    """One of the team's routes for most patrols (None for the rest and for teams without)."""
+    on_route = rng.random(len(team_of)) < ON_ROUTE_SHARE
+    choice = rng.random(len(team_of))
+    route = np.full(len(team_of), None, dtype=object)
+    for i in np.nonzero(on_route)[0]:
+        own = teams.routes[team_of[i]]
+        if own:
+            route[i] = own[int(choice[i] * len(own))]
+    return route
+
+
+def _write_members(
+    raw, rng, teams: _Teams, ids, team_of, done, summary, planned_only: bool = False
+) -> None:
+    """Two to four of the team's serving members per patrol; now and then one stayed home."""
+    n = len(ids)
+    roster = teams.members[team_of]
+    keys = rng.random(roster.shape)
+    keys[roster < 0] = 2.0  # empty places sort last
+    picked = np.take_along_axis(roster, np.argsort(keys, axis=1), axis=1)
+    size = np.minimum(rng.integers(2, 5, n), teams.sizes[team_of])
+    column = np.arange(roster.shape[1])
+    on = column[None, :] < size[:, None]
+    went = on & (done[:, None] == 1)
+    absent = (size >= 3) & (rng.random(n) < ABSENT_SHARE)
+    went[absent, size[absent] - 1] = False
+    if planned_only:
+        went[:] = False
+    rows, cols = np.nonzero(on)
+    _copy(
+        raw,
+        "patrol_members",
+        ("patrol_id", "member_id", "planned", "went"),
+        {
+            "patrol_id": ids[rows],
+            "member_id": picked[rows, cols],
+            "planned": np.ones(len(rows), dtype=bool),
+            "went": went[rows, cols],
+        },
+        len(rows),
+    )
+    summary.members += len(rows)
+
+
+def _next_ids(raw, n: int) -> np.ndarray:
+    """n ids from the patrols' sequence, so members and findings can name their patrol."""
+    with raw.cursor() as cursor:
+        cursor.execute(
+            "SELECT nextval(pg_get_serial_sequence('patrols', 'id')) FROM generate_series(1, %s)",
+            (n,),
+        )
+        return np.array([r[0] for r in cursor.fetchall()], dtype=np.int64)
+
+
+def _stamps(values: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    """UTC instants as COPY text; None where `keep` is false."""
+    out = np.char.add(np.datetime_as_string(values.astype("datetime64[s]"), unit="s"), "+00")
+    out = out.astype(object)
+    if keep is not None:
+        out[~keep] = None
+    return out
+
+
+def _copy(raw, table: str, columns: tuple[str, ...], rows: dict, n: int) -> None:
+    """Rows as COPY text in one statement (its triggers then run once for all of them)."""
+    if n == 0:
+        return
+    texts = [_column_text(rows[c]) for c in columns]
+    body = "".join("\t".join(fields) + "\n" for fields in zip(*texts, strict=True))
+    with raw.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+        copy.write(body)
+
+
+def _column_text(values: np.ndarray) -> list[str]:
+    if values.dtype == bool:
+        return ["t" if v else "f" for v in values.tolist()]
+    if values.dtype.kind == "M":
+        return [str(v) for v in values.astype("datetime64[D]").tolist()]
+    return ["\\N" if v is None else str(v) for v in values.tolist()]
+
+
+def patrol_count() -> int:
+    """How many patrols the database holds (the job skips a database that has some)."""
+    return db.session.scalar(select(func.count()).select_from(Patrol)) or 0
