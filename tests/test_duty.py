@@ -136,7 +136,7 @@ def test_the_current_month_by_default_and_the_team_page_links_it(app, team):
 
 def test_csv_rows(app, duty, team):
     a, _b, c, _d = duty
-    response = signed_in(app, "totruong").get(f"/duty/teams/{team.id}/{OCT}.csv")
+    response = signed_in(app, "totruong").get(f"/duty/teams/{team.id}.csv?month={OCT}")
     assert response.status_code == 200
     assert response.headers["Content-Disposition"].startswith("attachment")
     body = response.get_data()
@@ -157,7 +157,7 @@ def test_csv_rows(app, duty, team):
 
 def test_xlsx_ready_to_sign(app, duty, team):
     a, _b, _c, _d = duty
-    response = signed_in(app, "totruong").get(f"/duty/teams/{team.id}/{OCT}.xlsx")
+    response = signed_in(app, "totruong").get(f"/duty/teams/{team.id}.xlsx?month={OCT}")
     assert response.status_code == 200
     book = load_workbook(io.BytesIO(response.get_data()))
     assert len(book.worksheets) == 1
@@ -214,7 +214,7 @@ def test_ho_chi_minh_city_rule(app, demo, team):
     rows = list(
         csv.reader(
             io.StringIO(
-                client.get(f"/duty/teams/{team.id}/{OCT}.csv")
+                client.get(f"/duty/teams/{team.id}.csv?month={OCT}")
                 .get_data(as_text=True)
                 .lstrip("\ufeff")
             )
@@ -230,8 +230,8 @@ def test_a_bad_month_is_named(app, team, month):
     response = client.get(f"/duty/teams/{team.id}?month={month}")
     assert response.status_code == 400
     assert "month" in response.get_data(as_text=True)
-    assert client.get(f"/duty/teams/{team.id}/{month}.csv").status_code in (400, 404)
-    assert client.get(f"/duty/teams/{team.id}/2026-10.pdf").status_code == 404
+    assert client.get(f"/duty/teams/{team.id}.csv?month={month}").status_code == 400
+    assert client.get(f"/duty/teams/{team.id}.pdf?month=2026-10").status_code == 404
 
 
 def test_scope(app, demo, team):
@@ -245,13 +245,13 @@ def test_scope(app, demo, team):
     leader, officer = signed_in(app, "totruong"), signed_in(app, "canbo.xa")
     admin = signed_in(app, "quantri")
     assert leader.get(f"/duty/teams/{other_team}?month={OCT}").status_code == 404
-    assert leader.get(f"/duty/teams/{other_team}/{OCT}.xlsx").status_code == 404
+    assert leader.get(f"/duty/teams/{other_team}.xlsx?month={OCT}").status_code == 404
     assert leader.get(f"/duty/communes/{team.commune_id}?month={OCT}").status_code == 404
-    assert leader.get(f"/duty/communes/{team.commune_id}/{OCT}.csv").status_code == 404
+    assert leader.get(f"/duty/communes/{team.commune_id}.csv?month={OCT}").status_code == 404
     assert officer.get(f"/duty/teams/{other_team}?month={OCT}").status_code == 200
     assert officer.get(f"/duty/teams/{far_team}?month={OCT}").status_code == 404
     assert officer.get(f"/duty/communes/{other_commune}?month={OCT}").status_code == 404
-    assert officer.get(f"/duty/communes/{other_commune}/{OCT}.xlsx").status_code == 404
+    assert officer.get(f"/duty/communes/{other_commune}.xlsx?month={OCT}").status_code == 404
     assert admin.get(f"/duty/communes/{other_commune}?month={OCT}").status_code == 200
     village = demo.scalar(select(Area.id).where(Area.parent_id == team.commune_id).limit(1))
     assert officer.get(f"/duty/communes/{village}?month={OCT}").status_code == 404
@@ -267,7 +267,7 @@ def test_commune_sheet_has_a_block_per_team(app, demo, duty, team):
     assert len(re.findall(r'<section class="card" data-team="\d+">', html)) == len(teams)
     assert totals(html)[a.id] == ("10", "2")
     book = load_workbook(
-        io.BytesIO(officer.get(f"/duty/communes/{team.commune_id}/{OCT}.xlsx").get_data())
+        io.BytesIO(officer.get(f"/duty/communes/{team.commune_id}.xlsx?month={OCT}").get_data())
     )
     assert len(book.worksheets) == len(teams)
     names = {ws["A2"].value for ws in book.worksheets}
@@ -275,7 +275,7 @@ def test_commune_sheet_has_a_block_per_team(app, demo, duty, team):
     rows = list(
         csv.reader(
             io.StringIO(
-                officer.get(f"/duty/communes/{team.commune_id}/{OCT}.csv")
+                officer.get(f"/duty/communes/{team.commune_id}.csv?month={OCT}")
                 .get_data(as_text=True)
                 .lstrip("\ufeff")
             )

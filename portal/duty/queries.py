@@ -40,7 +40,7 @@ def commune_teams(commune_id: int, first: date) -> Select:
             Team.commune_id == commune_id,
             or_(Team.dissolved_on.is_(None), Team.dissolved_on >= first),
         )
-        .order_by(Team.name, Team.id)
+        .order_by(Team.id)  # the order they were set up in: "số 2" before "số 10"
     )
 
 

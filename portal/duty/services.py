@@ -16,6 +16,7 @@ from portal.i18n import _
 from portal.models import AccountRole, Area, Member, Team
 from portal.models.patrol import DutyRule, PatrolRules
 from portal.security import current_scope
+from portal.text import fold
 
 MONTH = re.compile(r"(\d{4})-(\d{2})")
 ROLE_ORDER = {"leader": 0, "deputy": 1}
@@ -145,7 +146,7 @@ def _blocks(teams: list[Team], month: date, rule: Rule | None, **where) -> list[
     blocks = []
     for team in teams:
         on_team = [m for m in members if m.team_id == team.id or (team.id, m.id) in shifts]
-        on_team.sort(key=lambda m: (ROLE_ORDER.get(m.role, 2), m.full_name, m.id))
+        on_team.sort(key=lambda m: (ROLE_ORDER.get(m.role, 2), fold(m.full_name), m.id))
         rows = [
             MemberRow(m, month_duty(shifts.get((team.id, m.id), []), rule, month.year, month.month))
             for m in on_team

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from collections.abc import Callable
+from datetime import date
+
+from flask import Blueprint, Response, render_template, request
 
 from portal.duty import services, sheets
 from portal.errors import MESSAGES, NotFound
@@ -18,29 +21,37 @@ bp.add_app_template_global(services.hours_text, "duty_hours")
 DOWNLOADS = {"csv": sheets.csv_download, "xlsx": sheets.xlsx_download}
 
 
-def _download(sheet, fmt: str):
+def _writer(fmt: str) -> Callable[[services.DutySheet], Response]:
+    """The file maker of a format; another format is no such file."""
     if fmt not in DOWNLOADS:
         raise NotFound(_(MESSAGES[404]))
-    return DOWNLOADS[fmt](sheet)
+    return DOWNLOADS[fmt]
+
+
+def _month() -> date:
+    """The ?month=YYYY-MM asked for (this month when absent; a 400 naming it when bad)."""
+    return services.parse_month(request.args.get("month"))
 
 
 @bp.get("/teams/<int:team_id>")
 def team(team_id: int):
-    sheet = services.team_sheet(team_id, services.parse_month(request.args.get("month")))
+    sheet = services.team_sheet(team_id, _month())
     return render_template("duty/page.html", sheet=sheet)
 
 
-@bp.get("/teams/<int:team_id>/<month>.<fmt>")
-def team_file(team_id: int, month: str, fmt: str):
-    return _download(services.team_sheet(team_id, services.parse_month(month)), fmt)
+@bp.get("/teams/<int:team_id>.<fmt>")
+def team_file(team_id: int, fmt: str):
+    write = _writer(fmt)
+    return write(services.team_sheet(team_id, _month()))
 
 
 @bp.get("/communes/<int:commune_id>")
 def commune(commune_id: int):
-    sheet = services.commune_sheet(commune_id, services.parse_month(request.args.get("month")))
+    sheet = services.commune_sheet(commune_id, _month())
     return render_template("duty/page.html", sheet=sheet)
 
 
-@bp.get("/communes/<int:commune_id>/<month>.<fmt>")
-def commune_file(commune_id: int, month: str, fmt: str):
-    return _download(services.commune_sheet(commune_id, services.parse_month(month)), fmt)
+@bp.get("/communes/<int:commune_id>.<fmt>")
+def commune_file(commune_id: int, fmt: str):
+    write = _writer(fmt)
+    return write(services.commune_sheet(commune_id, _month()))
