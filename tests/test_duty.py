@@ -295,3 +295,18 @@ def test_a_moved_member_keeps_their_duty_on_the_team(app, demo, duty, team):
     demo.commit()
     html = signed_in(app, "quantri").get(f"/duty/teams/{team.id}?month={OCT}")
     assert totals(html.get_data(as_text=True))[a.id] == ("10", "2")
+
+
+def test_a_name_that_looks_like_a_formula_stays_text(app, demo, duty, team):
+    *_, d = duty
+    demo.get(Member, d.id).full_name = '=HYPERLINK("http://x","y")'
+    demo.commit()
+    client = signed_in(app, "totruong")
+    book = load_workbook(
+        io.BytesIO(client.get(f"/duty/teams/{team.id}.xlsx?month={OCT}").get_data())
+    )
+    names = [r[1] for r in book.worksheets[0].iter_rows(min_row=7) if r[1].value]
+    cell = next(c for c in names if "HYPERLINK" in c.value)
+    assert cell.data_type == "s" and cell.value.startswith("'=")
+    body = client.get(f"/duty/teams/{team.id}.csv?month={OCT}").get_data(as_text=True)
+    assert "'=HYPERLINK" in body

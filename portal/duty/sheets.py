@@ -10,7 +10,7 @@ import io
 import re
 
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Border, Font, NamedStyle, PatternFill, Side
 from openpyxl.utils import get_column_letter
 
 from portal.downloads import attachment, csv_text, spreadsheet_safe
@@ -21,8 +21,26 @@ from portal.teams.services import role_label
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 THIN = Side(style="thin")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-COUNTED = PatternFill("solid", start_color="D9EAD3")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def _styles() -> list[NamedStyle]:
+    """The table's cell styles, registered once per book: a cell then takes a style by name,
+    where setting its font, border and fill one by one costs openpyxl a hash of each (three
+    times the time of filling a commune's book)."""
+    return [
+        NamedStyle("duty_head", font=Font(bold=True), alignment=CENTER, border=BOX),
+        NamedStyle("duty_cell", border=BOX),
+        NamedStyle("duty_day", border=BOX, alignment=Alignment(horizontal="center")),
+        NamedStyle(
+            "duty_counted",
+            border=BOX,
+            alignment=Alignment(horizontal="center"),
+            font=Font(bold=True),
+            fill=PatternFill("solid", start_color="D9EAD3"),
+        ),
+        NamedStyle("duty_total", font=Font(bold=True), border=BOX),
+    ]
 
 
 def title(sheet: DutySheet) -> str:
@@ -109,26 +127,22 @@ def _write_block(ws, sheet: DutySheet, block: TeamBlock | None) -> None:
     head_row = ws.max_row + 1
     ws.append(heads)
     for cell in ws[head_row]:
-        cell.font, cell.alignment, cell.border = Font(bold=True), CENTER, BOX
+        cell.style = "duty_head"
     rows = block.rows if block else []
     day_cols = range(4, 4 + len(sheet.days))
     for n, row in enumerate(rows, 1):
         ws.append([spreadsheet_safe(v) for v in row_values(sheet, n, row)])
-        r = ws.max_row
-        for c in range(1, width + 1):
-            ws.cell(r, c).border = BOX
+        for cell in ws[ws.max_row]:
+            cell.style = "duty_cell"
         for c, day in zip(day_cols, sheet.days, strict=True):
-            cell = ws.cell(r, c)
-            cell.alignment = Alignment(horizontal="center")
-            if row.counts(day):
-                cell.fill, cell.font = COUNTED, Font(bold=True)
+            ws.cell(ws.max_row, c).style = "duty_counted" if row.counts(day) else "duty_day"
     ws.append(
         [None, _("Cộng"), None, *([None] * len(sheet.days))]
         + [_hours(sum(r.duty.total_hours for r in rows)) or 0, sum(r.duty.count for r in rows)]
         + ([sum(len(r.duty.excess) for r in rows)] if sheet.nights else [])
     )
     for cell in ws[ws.max_row]:
-        cell.font, cell.border = Font(bold=True), BOX
+        cell.style = "duty_total"
     ws.append([])
     ws.append([])
     date_row = ws.max_row + 1
@@ -160,6 +174,8 @@ def xlsx_download(sheet: DutySheet):
     """A workbook with one sheet per team, set to print landscape on one page's width."""
     book = Workbook()
     book.remove(book.active)
+    for style in _styles():
+        book.add_named_style(style)
     taken: set[str] = set()
     for block in sheet.blocks or [None]:
         name = block.team.name if block else sheet.commune.name
