@@ -143,7 +143,7 @@ def test_csv_rows(app, duty, team):
     assert body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     head = rows[0]
-    assert head[:4] == ["Tổ", "STT", "Họ và tên", "Chức danh"]
+    assert head[:4] == ["Tên tổ", "STT", "Họ và tên", "Chức danh"]
     assert head[4:35] == [str(d) for d in range(1, 32)]
     assert head[35:] == ["Tổng giờ", "Số ngày trực"]
     by_name = {r[2]: r for r in rows[1:]}

@@ -93,7 +93,7 @@ def csv_download(sheet: DutySheet):
         for block in sheet.blocks
         for n, row in enumerate(block.rows, 1)
     ]
-    body = csv_text([_("Tổ"), *headings(sheet)], rows)
+    body = csv_text([_("Tên tổ"), *headings(sheet)], rows)
     return attachment(body.encode("utf-8"), "text/csv", _filename(sheet, "csv"))
 
 
