@@ -51,6 +51,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.auth.views import bp as auth_bp
     from portal.boundaries.views import bp as boundaries_bp
     from portal.coverage.views import bp as coverage_bp
+    from portal.duty.views import bp as duty_bp
     from portal.health.views import bp as health_bp
     from portal.jobs.views import bp as jobs_bp
     from portal.lookup.views import bp as lookup_bp
@@ -67,6 +68,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(lookup_bp)
     app.register_blueprint(jobs_bp)
     app.register_blueprint(patrols_bp)
+    app.register_blueprint(duty_bp)
 
     @app.get("/")
     def home():
