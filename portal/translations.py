@@ -569,6 +569,7 @@ EN: dict[str, str] = {
     "chưa tính": "not computed yet",
     "{n} đỉnh, tối đa {limit}": "{n} vertices, at most {limit}",
     # --- issue 12: patrol routes and the patrol log ---
+    "Bảng chấm công trực của xã": "The commune's duty sheet",
     "Tuần trước": "Previous week",
     "Tuần sau": "Next week",
     "Xem trong nhật ký": "See in the log",
