@@ -72,7 +72,9 @@ def opener(client, path: str) -> Callable[[], int]:
     def open_page() -> int:
         response = client.get(path)
         if response.status_code != 200:
-            raise AssertionError(f"{path} answered {response.status_code}")
+            body = response.get_data(as_text=True)
+            message = re.findall(r'role="alert"[^>]*>([^<]*)', body)
+            raise AssertionError(f"{path} answered {response.status_code}: {message}")
         return len(response.get_data())
 
     return open_page
@@ -241,22 +243,21 @@ def main(scale: float = 1.0) -> None:
         gc.freeze()
         results = {}
         sizes = {}
-        with app.app_context():
-            for name, (client, path, _kind) in pages.items():
-                if name == "team_duty_sheet_month" and "duty" not in app.blueprints:
-                    continue
-                open_page = opener(client, path)
-                sizes[name] = open_page()
-                results[name] = timed(open_page)
-            baselines = {}
-            with without_indexes(url):
-                for name, (client, path, kind) in pages.items():
-                    if kind == "index" and name in results:
-                        baselines[name] = timed(opener(client, path))[0]
-            with without_aggregates():
-                for name, (client, path, kind) in pages.items():
-                    if kind == "aggregate":
-                        baselines[name] = timed(opener(client, path))[0]
+        # no app context around the requests: each pushes its own, as in a worker (an outer
+        # one would share flask.g, and with it the signed-in account, between requests)
+        for name, (client, path, _kind) in pages.items():
+            open_page = opener(client, path)
+            sizes[name] = open_page()
+            results[name] = timed(open_page)
+        baselines = {}
+        with without_indexes(url):
+            for name, (client, path, kind) in pages.items():
+                if kind == "index":
+                    baselines[name] = timed(opener(client, path))[0]
+        with without_aggregates():
+            for name, (client, path, kind) in pages.items():
+                if kind == "aggregate":
+                    baselines[name] = timed(opener(client, path))[0]
         print(f"teams={team_count} busiest_team={busiest}")
         for name, (p50, p99) in results.items():
             base = baselines.get(name)

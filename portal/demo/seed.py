@@ -37,6 +37,7 @@ from portal.models import (
     CoverageVillage,
     DutyRule,
     ImportBatch,
+    Job,
     Level,
     Member,
     Patrol,
@@ -151,6 +152,10 @@ def seed(
 
 
 def _wipe() -> None:
+    # the jobs stay in their list, no longer naming the demo accounts they were run by (the
+    # running seed's own row, started from the CLI by no account, is left alone: its progress
+    # is written from another connection, which must not wait on this transaction)
+    db.session.execute(update(Job).where(Job.created_by.is_not(None)).values(created_by=None))
     db.session.execute(update(BoundaryChange).values(reverts_id=None, reverted_by_id=None))
     db.session.execute(update(PatrolRoute).values(current_version_id=None))
     for model in (
