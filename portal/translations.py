@@ -569,6 +569,7 @@ EN: dict[str, str] = {
     "chưa tính": "not computed yet",
     "{n} đỉnh, tối đa {limit}": "{n} vertices, at most {limit}",
     # --- issue 12: patrol routes and the patrol log ---
+    "Giờ trực từng ngày: mở bảng của từng tổ, hoặc tải tệp XLSX.": "Hours day by day: open each team's sheet, or download the XLSX file.",
     "Bảng chấm công trực của xã": "The commune's duty sheet",
     "Tuần trước": "Previous week",
     "Tuần sau": "Next week",
