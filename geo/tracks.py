@@ -217,7 +217,7 @@ def check_xml(data: bytes, limits: Limits) -> tuple[int, int]:
                     root_seen = True
                     if name != "gpx":
                         raise TrackProblem("not_gpx", f"<{name}>", line=source.line)
-                if name == "trkseg":
+                if name in ("trkseg", "rte"):  # a route's points make a line as a segment's do
                     segments += 1
                     segment_points = 0
                     if segments > limits.max_segments:
@@ -344,12 +344,21 @@ def _check_in_vietnam(points: list[tuple[float, float]], segment: int) -> None:
             raise TrackProblem("outside_vietnam", f"{y:.5f}, {x:.5f}", segment=segment)
 
 
+MIN_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+MAX_TIME = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def _time(value) -> datetime | None:
     """A GPX time; one without a zone is UTC, as GPX says."""
     if value is None or not isinstance(value, str) or not value:
         return None
     try:
         moment = datetime.fromisoformat(value)
-    except ValueError:
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):
         return None
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    # a time no GPS logger of a patrol can have (year 9999, 1970) is not known: shown and stored
+    # as such, never converted to a local time that overflows
+    if not MIN_TIME <= moment <= MAX_TIME:
+        return None
+    return moment

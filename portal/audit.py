@@ -262,7 +262,7 @@ def _display(value, entity_type: str = "", field: str = "") -> str:
             if moment.tzinfo is not None:
                 moment = moment.astimezone(LOCAL_TZ)
             return moment.strftime("%d/%m/%Y %H:%M")
-        except ValueError:
+        except (ValueError, OverflowError):  # shown as logged
             pass
     return str(value)
 

@@ -569,6 +569,9 @@ EN: dict[str, str] = {
     "chưa tính": "not computed yet",
     "{n} đỉnh, tối đa {limit}": "{n} vertices, at most {limit}",
     # --- issue 12: patrol routes and the patrol log ---
+    "Ca tuần tra đã hủy không có vết GPS.": "A cancelled patrol has no GPS track.",
+    "Ca tuần tra chưa bắt đầu: tải vết GPS sau khi đi tuần.": "The patrol has not begun: upload its GPS track after the patrol.",
+    "Ngày tuần tra thực tế phải trong vòng một ngày so với ngày kế hoạch {day}.": "The actual day must lie within a day of the planned day {day}.",
     "Giờ trực từng ngày: mở bảng của từng tổ, hoặc tải tệp XLSX.": "Hours day by day: open each team's sheet, or download the XLSX file.",
     "Bảng chấm công trực của xã": "The commune's duty sheet",
     "Tuần trước": "Previous week",

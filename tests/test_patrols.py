@@ -551,3 +551,44 @@ def test_the_activity_map_shows_villages_nobody_patrolled(app, demo, leader_team
     assert "chưa có ca tuần tra" in city.get_data(as_text=True)
     assert signed_in(app, "totruong").get("/patrols/activity").status_code == 404
     assert officer.get("/patrols/activity?from=2026-1").status_code == 400
+
+
+def test_a_record_must_be_within_a_day_of_the_plan(app, demo, leader_team, session):
+    client = signed_in(app, "totruong")
+    patrol = _patrol(session, leader_team, day=today() - timedelta(days=5))
+    went = serving_ids(session, leader_team)[:1]
+    far = (patrol.day - timedelta(days=300)).isoformat()
+    response = post(
+        client,
+        f"/patrols/{patrol.id}/record",
+        {"day": far, "start": "06:00", "end": "23:59", "went_ids": went},
+    )
+    assert response.status_code == 422
+    assert "trong vòng một ngày" in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Patrol, patrol.id).status == "planned"
+    # the morning after, for a patrol planned on the evening before, is its day
+    next_day = (patrol.day + timedelta(days=1)).isoformat()
+    response = post(
+        client,
+        f"/patrols/{patrol.id}/record",
+        {"day": next_day, "start": "00:10", "end": "02:00", "went_ids": went},
+    )
+    assert response.status_code == 303
+
+
+def test_log_filters_naming_what_one_may_not_see_are_not_found(app, demo, pair, session):
+    t, _u, _a, _b = pair
+    route = PatrolRoute(team_id=t.id, commune_id=t.commune_id, name="Của tổ T")
+    session.add(route)
+    session.commit()
+    route_id = route.id
+    leader = signed_in(app, "totruong")
+    other_commune = session.scalar(
+        select(Area.id).where(Area.level == "commune", Area.id != t.commune_id).limit(1)
+    )
+    assert leader.get(f"/patrols/log?team_id={t.id}").status_code == 404
+    assert leader.get(f"/patrols/log?route_id={route_id}").status_code == 404
+    officer = signed_in(app, "canbo.xa")
+    assert officer.get(f"/patrols/log?commune_id={other_commune}").status_code == 404
+    assert officer.get(f"/patrols/log?route_id={route_id}").status_code == 200  # Ba Đình's

@@ -354,3 +354,27 @@ def test_every_htmx_request_of_the_fragment_shows_an_indicator(leader, demo, pat
         assert len(parser.requests) >= 2
         for element, indicator in parser.requests:
             assert indicator == "#track-busy" and "track-busy" in parser.ids, element
+
+
+def test_no_track_for_a_cancelled_patrol_or_one_not_begun(leader, demo):
+    team = leader_team(demo)
+    patrol_id = make_patrol(demo, team)
+    patrol = demo.get(Patrol, patrol_id)
+    patrol.status = "cancelled"
+    demo.commit()
+    response = send(leader, patrol_id, gpx([walk(5)]))
+    assert response.status_code == 422 and "đã hủy" in response.get_data(as_text=True)
+    patrol = demo.get(Patrol, patrol_id)
+    patrol.status = "planned"
+    later = datetime.now(UTC) + timedelta(days=2)
+    patrol.planned_start, patrol.planned_end = later, later + timedelta(hours=2)
+    demo.commit()
+    response = send(leader, patrol_id, gpx([walk(5)]))
+    assert response.status_code == 422 and "chưa bắt đầu" in response.get_data(as_text=True)
+    assert stored(demo, patrol_id) is None
+
+
+def test_a_track_timed_in_the_year_9999_leaves_the_patrol_page_readable(leader, demo, patrol):
+    data = gpx([walk(5)]).replace(b"2026-", b"9999-")
+    assert send(leader, patrol, data).status_code == 200
+    assert leader.get(f"/patrols/{patrol}").status_code == 200

@@ -46,13 +46,15 @@ def commune_teams(commune_id: int, first: date) -> Select:
 
 def shifts(first: date, last: date, *, team_id=None, commune_id=None) -> Select:
     """(team_id, member_id, started_at, ended_at) of the done patrols members went on, planned
-    from the day before the month (a shift of the 1st may start on the evening before) to its
-    last day, of one team or one commune."""
+    from the day before the month (a shift of the 1st may start on the evening before) to the
+    day after it, of one team or one commune."""
     query = (
         select(Patrol.team_id, PatrolMember.member_id, Patrol.started_at, Patrol.ended_at)
         .join(PatrolMember, PatrolMember.patrol_id == Patrol.id)
         .where(
-            Patrol.day.between(first - timedelta(days=1), last),
+            # a patrol's actual start may lie a day from its planned day (a night patrol,
+            # one recorded late): the days either side of the month are read too
+            Patrol.day.between(first - timedelta(days=1), last + timedelta(days=1)),
             Patrol.status == PatrolStatus.DONE,
             PatrolMember.went.is_(True),
         )

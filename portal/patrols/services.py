@@ -394,7 +394,12 @@ def record_patrol(patrol_id: int, form: RecordForm) -> Patrol:
     start = _time(form.start, "start", errors)
     end = _time(form.end, "end", errors)
     started = ended = None
-    if day and start and end:
+    if day and abs((day - patrol.day).days) > 1:
+        errors["day"] = _(
+            "Ngày tuần tra thực tế phải trong vòng một ngày so với ngày kế hoạch {day}.",
+            day=patrol.day.strftime("%d/%m/%Y"),
+        )
+    elif day and start and end:
         started, ended = period(day, start, end)
         if ended > now() + timedelta(minutes=15):
             errors["end"] = _("Chưa thể ghi kết quả cho ca chưa kết thúc.")
@@ -535,7 +540,16 @@ def list_view(filters: Filters, page: int) -> ListView:
     account = current_account()
     team = None
     if scope.role == "team_leader":
+        if filters.team_id not in (None, account.team_id):
+            raise NotFound(_("Không tìm thấy tổ số {id}.", id=filters.team_id))
         filters.team_id = account.team_id
+    # a filter naming what one may not see answers as its page would: not found
+    if filters.commune_id and not db.session.scalar(
+        scope.areas(select(Area.id).where(Area.id == filters.commune_id, Area.level == "commune"))
+    ):
+        raise NotFound(_("Không tìm thấy xã, phường số {id}.", id=filters.commune_id))
+    if filters.route_id and db.session.scalar(queries.route(scope, filters.route_id)) is None:
+        raise NotFound(_("Không tìm thấy tuyến tuần tra số {id}.", id=filters.route_id))
     if filters.team_id:
         team = db.session.scalar(scope.teams(select(Team).where(Team.id == filters.team_id)))
         if team is None:

@@ -9,7 +9,7 @@ accepted one replaces the patrol's earlier track.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -126,7 +126,10 @@ class Stretch:
 
 def local_time(moment: datetime | None) -> str:
     """dd/mm/yyyy HH:MM in Vietnam's time; a dash when unknown."""
-    return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M") if moment else "—"
+    try:
+        return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M") if moment else "—"
+    except (OverflowError, ValueError):  # a stored time at the calendar's edge
+        return "—"
 
 
 def distance(metres: float) -> str:
@@ -150,6 +153,11 @@ def _route(patrol: Patrol) -> RouteVersion | None:
 def upload_track(patrol_id: int, filename: str, data: bytes) -> PatrolTrack | Job:
     """Read a GPX file as the patrol's track: at once when small, else as a job (returned)."""
     patrol = get_patrol(patrol_id)
+    # a track is where a patrol went: none for a cancelled one, or one that has not begun
+    if patrol.status == "cancelled":
+        raise FormInvalid({"file": _("Ca tuần tra đã hủy không có vết GPS.")})
+    if patrol.status != "done" and patrol.planned_start > datetime.now(UTC):
+        raise FormInvalid({"file": _("Ca tuần tra chưa bắt đầu: tải vết GPS sau khi đi tuần.")})
     filename = (filename or "").replace("\\", "/").rsplit("/", 1)[-1][:255]
     if not data:
         raise FormInvalid({"file": _("Chọn một tệp GPX để tải lên.")})

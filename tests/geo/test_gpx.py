@@ -196,3 +196,27 @@ def test_the_xml_check_alone_needs_no_gdal():
     with pytest.raises(TrackProblem) as refused:
         check_xml(BILLION_LAUGHS, Limits())
     assert refused.value.code == "xml_entities"
+
+
+def test_routes_count_against_the_segment_limit_as_segments_do():
+    routes = b"".join(
+        f'<rte><rtept lat="21.03" lon="{105.83 + k * 1e-4:.4f}"/>'
+        f'<rtept lat="21.031" lon="{105.83 + k * 1e-4:.4f}"/></rte>'.encode()
+        for k in range(3)
+    )
+    data = b'<?xml version="1.0"?><gpx version="1.1" xmlns="http://www.topografix.com/GPX/1/1">'
+    data += routes + b"</gpx>"
+    assert problem(read_gpx(data, "x.gpx", limits=Limits(max_segments=2))) == "too_many_segments"
+    assert read_gpx(data, "x.gpx", limits=Limits(max_segments=3)).ok
+
+
+def test_a_time_no_logger_can_have_is_unknown_not_an_overflow():
+    data = gpx([walk(5)]).replace(b"2026-", b"9999-", 1)
+    read = read_gpx(data, "x.gpx")
+    assert read.ok
+    assert read.started_at is not None and read.started_at.year == 2026  # the others stay
+    only_9999 = gpx([walk(2)], start=None).replace(
+        b"<ele>12.5</ele>", b"<ele>1</ele><time>9999-12-31T23:59:59Z</time>"
+    )
+    read = read_gpx(only_9999, "x.gpx")
+    assert read.ok and read.started_at is None and read.ended_at is None
