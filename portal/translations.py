@@ -569,6 +569,9 @@ EN: dict[str, str] = {
     "chưa tính": "not computed yet",
     "{n} đỉnh, tối đa {limit}": "{n} vertices, at most {limit}",
     # --- issue 12: patrol routes and the patrol log ---
+    "Chưa có ca": "Not patrolled",
+    "Thôn, tổ dân phố ít được tuần tra nhất": "The least patrolled villages",
+    "Xã, phường có nhiều thôn chưa được tuần tra nhất": "Communes with the most villages not patrolled",
     "Ca tuần tra đã hủy không có vết GPS.": "A cancelled patrol has no GPS track.",
     "Ca tuần tra chưa bắt đầu: tải vết GPS sau khi đi tuần.": "The patrol has not begun: upload its GPS track after the patrol.",
     "Ngày tuần tra thực tế phải trong vòng một ngày so với ngày kế hoạch {day}.": "The actual day must lie within a day of the planned day {day}.",
@@ -780,7 +783,6 @@ EN: dict[str, str] = {
     "{n} vi phạm": "{n} violations",
     "{n} vụ chuyển công an": "{n} handed to the police",
     "{p} ca tuần tra, {v} vi phạm phát hiện; {a}/{b} thôn, tổ dân phố có tuần tra; {u} chưa có ca nào.": "{p} patrols, {v} violations found; {a}/{b} villages patrolled; {u} with no patrol.",
-    "Ít được tuần tra nhất trước": "Least patrolled first",
     "Đang dùng": "In use",
     "Đoạn {detail} của tuyến có tọa độ không đọc được.": "Segment {detail} of the route has coordinates that cannot be read.",
     "Đoạn {detail} của tuyến cần ít nhất hai điểm khác nhau.": "Segment {detail} of the route needs at least two different points.",

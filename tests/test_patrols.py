@@ -357,6 +357,7 @@ def test_a_leader_plans_and_records_a_patrol_with_a_violation(app, demo, leader_
     page = client.get(f"/patrols/{patrol.id}").get_data(as_text=True)
     assert "Vi phạm trật tự, an toàn giao thông: 2" in page
     assert "Một xe máy không người trông giữ" in page
+    assert 'data-testid="patrol-track"' in page and 'name="file"' in page  # a GPX upload
 
 
 def test_bad_plans_say_what_is_wrong_and_change_nothing(app, demo, leader_team, session, pair):

@@ -559,7 +559,8 @@ def list_view(filters: Filters, page: int) -> ListView:
     if scope.role == "commune_officer":
         teams = list(
             db.session.scalars(
-                scope.teams(select(Team).where(Team.dissolved_on.is_(None))).order_by(Team.name)
+                # the order they were set up in: "số 2" before "số 10", as names sort wrongly
+                scope.teams(select(Team).where(Team.dissolved_on.is_(None))).order_by(Team.id)
             )
         )
     routes_ = []

@@ -51,6 +51,7 @@ def show(patrol_id: int):
     return render_template(
         "patrols/patrol.html",
         view=services.patrol_view(patrol_id, page_arg("history_page")),
+        track=tracks.track_view(patrol_id),
         errors={},
     )
 
