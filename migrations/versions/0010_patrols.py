@@ -217,6 +217,7 @@ def upgrade():
         sa.PrimaryKeyConstraint("month", "area_id", name="pk_patrol_activity"),
     )
     op.create_index("ix_patrol_activity_commune_month", "patrol_activity", ["commune_id", "month"])
+    op.create_index("ix_patrol_activity_area_month", "patrol_activity", ["area_id", "month"])
     op.execute(
         """
         -- the villages a done patrol counts for: its route's, else its team's on that day

@@ -233,7 +233,11 @@ class PatrolActivity(db.Model):
     0010): what the planners' activity maps read instead of the patrols themselves."""
 
     __tablename__ = "patrol_activity"
-    __table_args__ = (Index("ix_patrol_activity_commune_month", "commune_id", "month"),)
+    __table_args__ = (
+        Index("ix_patrol_activity_commune_month", "commune_id", "month"),
+        # whether a village was patrolled in a period: one probe a village
+        Index("ix_patrol_activity_area_month", "area_id", "month"),
+    )
 
     month: Mapped[date] = mapped_column(Date, primary_key=True)
     area_id: Mapped[int] = mapped_column(

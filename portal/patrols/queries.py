@@ -199,12 +199,17 @@ def current_villages(commune_id: int | None = None) -> Select:
 
 def unpatrolled_villages(first_month: date, last_month: date, commune_id: int | None) -> Select:
     """Current villages with no done patrol in the months, with a point to mark them."""
-    patrolled = select(PatrolActivity.area_id).where(
-        PatrolActivity.month >= first_month,
-        PatrolActivity.month <= last_month,
-        PatrolActivity.patrols > 0,
+    patrolled = (
+        select(PatrolActivity.area_id)
+        .where(
+            PatrolActivity.area_id == Area.id,
+            PatrolActivity.month >= first_month,
+            PatrolActivity.month <= last_month,
+            PatrolActivity.patrols > 0,
+        )
+        .exists()
     )
-    return current_villages(commune_id).where(Area.id.not_in(patrolled)).order_by(Area.name)
+    return current_villages(commune_id).where(~patrolled).order_by(Area.name)
 
 
 def overdue(scope: Scope, team_id: int, now) -> Select:

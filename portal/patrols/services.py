@@ -10,6 +10,7 @@ in Vietnam's time; an end at or before the start is the next day's (a night patr
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -1008,6 +1009,39 @@ def _totals(rows: list[ActivityRow]) -> dict:
     }
 
 
+CITY_TOLERANCE = 0.001  # about 100 m: a pixel of a city map
+
+
+_CITY_SHAPES: dict[tuple, tuple] = {}
+_CITY_SHAPES_LOCK = threading.Lock()
+
+
+def _city_shapes() -> tuple[list, tuple]:
+    """The current communes' outlines simplified at the city's scale, kept by the worker until
+    a commune changes: simplifying them on every request cost a hundred milliseconds."""
+    key = tuple(
+        db.session.execute(
+            select(func.count(), func.max(Area.updated_at), func.max(Area.id)).where(
+                Area.level == "commune", Area.valid_to.is_(None)
+            )
+        ).one()
+    )
+    with _CITY_SHAPES_LOCK:
+        shapes = _CITY_SHAPES.get(key)
+    if shapes is None:
+        communes = select(Area.id).where(Area.level == "commune", Area.valid_to.is_(None))
+        rows = [
+            (row.id, row.name, json.loads(row.geojson))
+            for row in db.session.execute(queries.display_shapes(communes, CITY_TOLERANCE))
+        ]
+        box = routes._bounds_of([{"geometry": geometry} for _i, _n, geometry in rows])
+        shapes = (rows, box or (105.3, 20.5, 106.1, 21.4))
+        with _CITY_SHAPES_LOCK:
+            _CITY_SHAPES.clear()  # one city: the latest outlines only
+            _CITY_SHAPES[key] = shapes
+    return shapes
+
+
 def _city_activity(months: Months, page: int) -> ActivityView:
     counts = {
         row.commune_id: row
@@ -1020,12 +1054,11 @@ def _city_activity(months: Months, page: int) -> ActivityView:
             .group_by(Area.parent_id)
         ).all()
     )
-    communes = select(Area.id).where(Area.level == "commune", Area.valid_to.is_(None))
-    shapes = db.session.execute(queries.display_shapes(communes, 0.0004)).all()
+    shapes, city_bounds = _city_shapes()
     rows, features = [], []
-    for shape in shapes:
-        found = counts.get(shape.id)
-        villages = village_counts.get(shape.id, 0)
+    for commune_id, name, geometry in shapes:
+        found = counts.get(commune_id)
+        villages = village_counts.get(commune_id, 0)
         patrolled = int(found.patrolled) if found else 0
         patrols = int(found.patrols) if found else 0
         violations = int(found.violations) if found else 0
@@ -1033,18 +1066,16 @@ def _city_activity(months: Months, page: int) -> ActivityView:
         level = (
             "none" if not patrolled else "low" if share < 0.8 else "mid" if share < 0.98 else "high"
         )
-        rows.append(
-            ActivityRow(shape.id, shape.name, patrols, violations, villages, patrolled, level)
-        )
+        rows.append(ActivityRow(commune_id, name, patrols, violations, villages, patrolled, level))
         features.append(
             {
                 "type": "Feature",
-                "geometry": json.loads(shape.geojson),
+                "geometry": geometry,
                 "properties": {
                     "status": level,
                     "label": _(
                         "{name}: {n} ca; {p}/{v} thôn, tổ dân phố có tuần tra",
-                        name=shape.name,
+                        name=name,
                         n=patrols,
                         p=patrolled,
                         v=villages,
@@ -1068,8 +1099,7 @@ def _city_activity(months: Months, page: int) -> ActivityView:
             for r in unpatrolled
         ],
     }
-    bounds = routes._bounds_of(features) or (105.3, 20.5, 106.1, 21.4)
-    m = mapping.new_map(bounds)
+    m = mapping.new_map(city_bounds)
     maps.add_status_layer(
         m,
         {"type": "FeatureCollection", "features": features},
