@@ -54,6 +54,13 @@ def route(scope: Scope, route_id: int) -> Select:
     return scope.team_rows(select(PatrolRoute).where(PatrolRoute.id == route_id), PatrolRoute)
 
 
+def version_lines(version_ids: list[int]) -> Select:
+    """(id, GeoJSON) of route versions' lines, for a map: one query for all of them."""
+    return select(RouteVersion.id, func.ST_AsGeoJSON(RouteVersion.geom, 6)).where(
+        RouteVersion.id.in_(version_ids)
+    )
+
+
 def route_versions(route_id: int) -> Select:
     return (
         select(RouteVersion)

@@ -102,10 +102,10 @@ def _line(geometry: dict | None):
 
 
 def metres(value: float) -> str:
-    """A distance as people say it: 830 m, 1,45 km."""
+    """A distance as people say it: 830 m, 2,4 km (the decimal comma in both languages)."""
     if value < 1000:
         return f"{thousands(round(value))} m"
-    return f"{value / 1000:.2f} km".replace(".", ",")
+    return f"{value / 1000:.1f} km".replace(".", ",")
 
 
 def explain(check: RouteCheck) -> str:
@@ -289,7 +289,7 @@ class EditorView:
     tolerance_m: float
 
 
-def _bounds_of(features: list[dict]) -> tuple[float, float, float, float] | None:
+def bounds_of(features: list[dict]) -> tuple[float, float, float, float] | None:
     import shapely.geometry
 
     shapes = [shapely.geometry.shape(f["geometry"]) for f in features if f.get("geometry")]
@@ -333,7 +333,7 @@ def editor_view(team_id: int, route_id: int | None = None) -> EditorView:
             )
         )
     features = village_features(team, 0.00001)
-    bounds = _bounds_of(features) or _commune_bounds(team)
+    bounds = bounds_of(features) or commune_bounds(team)
     m = mapping.new_map(bounds)
     maps.add_status_layer(
         m,
@@ -368,7 +368,7 @@ def _neighbours(team: Team, bounds) -> list[dict]:
     ]
 
 
-def _commune_bounds(team: Team) -> tuple[float, float, float, float]:
+def commune_bounds(team: Team) -> tuple[float, float, float, float]:
     box = db.session.execute(
         select(
             func.ST_XMin(Area.geom),
@@ -380,7 +380,14 @@ def _commune_bounds(team: Team) -> tuple[float, float, float, float]:
     return tuple(box)
 
 
-def _can_write(team: Team) -> bool:
+def line_geometries(version_ids: list[int]) -> dict[int, dict]:
+    """Route versions' lines as GeoJSON geometries, by version id."""
+    rows = db.session.execute(queries.version_lines(version_ids)).all()
+    return {version_id: json.loads(text) for version_id, text in rows}
+
+
+def can_write(team: Team) -> bool:
+    """Whether the user keeps this team's routes and patrols (a page shows its buttons)."""
     try:
         writable_team(team.id)
     except NotFound:
@@ -399,7 +406,7 @@ def routes_view(team_id: int) -> RoutesView:
     """A team's routes, retired ones last."""
     team = team_services.get_team(team_id)
     rows = db.session.execute(queries.routes(current_scope(), team.id, retired=True)).all()
-    return RoutesView(team, [(r, v) for r, v in rows], _can_write(team))
+    return RoutesView(team, [(r, v) for r, v in rows], can_write(team))
 
 
 @dataclass
@@ -421,12 +428,10 @@ def route_view(route_id: int, history_page: int = 1) -> RouteView:
     )
     features = village_features(team, 0.00002)
     lines = []
-    for version in versions[:2]:  # the current line, and the one before it for comparison
-        geometry = json.loads(
-            db.session.scalar(
-                select(func.ST_AsGeoJSON(RouteVersion.geom, 6)).where(RouteVersion.id == version.id)
-            )
-        )
+    shown = versions[:2]  # the current line, and the one before it for comparison
+    geojson = line_geometries([v.id for v in shown])
+    for version in shown:
+        geometry = geojson[version.id]
         current = version.id == route.current_version_id
         lines.append(
             (
@@ -435,9 +440,7 @@ def route_view(route_id: int, history_page: int = 1) -> RouteView:
                 geometry,
             )
         )
-    bounds = _bounds_of(features + [{"geometry": g} for _k, _n, g in lines]) or _commune_bounds(
-        team
-    )
+    bounds = bounds_of(features + [{"geometry": g} for _k, _n, g in lines]) or commune_bounds(team)
     m = mapping.new_map(bounds)
     maps.add_children(
         m, {"type": "FeatureCollection", "features": features}, _("Địa bàn của tổ"), ["name"]
@@ -460,6 +463,6 @@ def route_view(route_id: int, history_page: int = 1) -> RouteView:
         versions,
         mapping.render(m),
         paginate(audit.history("route", route.id), history_page),
-        _can_write(team),
+        can_write(team),
         patrols or 0,
     )

@@ -13,12 +13,12 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import defer
 
 from geo import maps
+from geo.duty import LOCAL  # Vietnam's time, in which days begin and end
 from portal import audit, mapping
 from portal.errors import BadParameter, FormInvalid, NotFound
 from portal.extensions import db
@@ -44,7 +44,6 @@ from portal.security import current_account, current_scope
 from portal.teams import management
 from portal.text import nfc
 
-LOCAL = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_HOURS = 24  # one patrol, one day and night at most
 MAX_COUNT = 999
 PAST_DAYS = 366  # how far back a patrol may be planned (recording what was not planned)
@@ -233,7 +232,7 @@ class RecordForm:
 # --- the team, its members and routes ---------------------------------------------------------
 
 
-def _serving(team: Team, on: date | None = None) -> list[Member]:
+def serving_members(team: Team, on: date | None = None) -> list[Member]:
     """Members serving on a day (today by default): appointed by then, not left before."""
     on = on or today()
     query = select(Member).where(
@@ -254,7 +253,7 @@ def _members(team: Team, ids: list[str], field_name: str, errors: dict, on: date
             errors[field_name] = _("Chọn thành viên trong danh sách.")
             return []
         chosen.append(number)
-    serving = {m.id for m in _serving(team, on)}
+    serving = {m.id for m in serving_members(team, on)}
     if any(i not in serving for i in chosen):
         errors[field_name] = _("Chỉ chọn được thành viên của tổ đang làm nhiệm vụ ngày đó.")
         return []
@@ -586,14 +585,6 @@ class PatrolView:
     can_write: bool
 
 
-def _can_write(team: Team) -> bool:
-    try:
-        management.managed_team(team.id)
-    except NotFound:
-        return False
-    return True
-
-
 def patrol_view(patrol_id: int, history_page: int = 1) -> PatrolView:
     patrol = _patrol(patrol_id)
     team = db.session.get(Team, patrol.team_id)
@@ -623,7 +614,7 @@ def patrol_view(patrol_id: int, history_page: int = 1) -> PatrolView:
         track=track,
         map=_patrol_map(team, version, track),
         history=paginate(audit.history("patrol", patrol.id), history_page),
-        can_write=_can_write(team),
+        can_write=routes.can_write(team),
     )
 
 
@@ -651,7 +642,7 @@ def _patrol_map(team: Team, version: RouteVersion | None, track: PatrolTrack | N
             layers.append(("off", _("Đoạn đi ra ngoài tuyến"), off))
     villages = routes.village_features(team, 0.00002)
     features = [f for _k, _n, f in layers if f] + [f["geometry"] for f in villages]
-    bounds = routes._bounds_of([{"geometry": g} for g in features]) or routes._commune_bounds(team)
+    bounds = routes.bounds_of([{"geometry": g} for g in features]) or routes.commune_bounds(team)
     m = mapping.new_map(bounds)
     maps.add_children(
         m, {"type": "FeatureCollection", "features": villages}, _("Địa bàn của tổ"), ["name"]
@@ -730,7 +721,7 @@ def home_view(week_start: date | None = None) -> HomeView:
         by_id = {p.id: p for p in todays}
         on_duty = [(row.Member, by_id[row.patrol_id]) for row in planned if row.planned]
     overdue = list(db.session.scalars(queries.overdue(scope, team.id, current).limit(20)))
-    members = _serving(team)
+    members = serving_members(team)
     sizing = management.sizing_for(team.commune_id)
     todo = []
     if len(members) < sizing.min_members:
@@ -772,16 +763,12 @@ def team_map(team: Team, route_rows: list) -> maps.MapParts:
     """A team's villages, its routes (with their use in 30 days) and its recent GPS tracks."""
     villages = routes.village_features(team, 0.00002)
     lines = []
+    geometries = routes.line_geometries([version.id for _r, version, _n in route_rows])
     for number, (route, version, used) in enumerate(route_rows):
-        geometry = json.loads(
-            db.session.scalar(
-                select(func.ST_AsGeoJSON(RouteVersion.geom, 6)).where(RouteVersion.id == version.id)
-            )
-        )
         lines.append(
             {
                 "type": "Feature",
-                "geometry": geometry,
+                "geometry": geometries[version.id],
                 "properties": {
                     "label": _(
                         "{name}: {length}, {n} ca trong 30 ngày",
@@ -802,7 +789,7 @@ def team_map(team: Team, route_rows: list) -> maps.MapParts:
         for row in db.session.execute(queries.recent_tracks(team.id, today() - timedelta(days=30)))
     ]
     shapes = [f["geometry"] for f in villages + lines + tracks]
-    bounds = routes._bounds_of([{"geometry": g} for g in shapes]) or routes._commune_bounds(team)
+    bounds = routes.bounds_of([{"geometry": g} for g in shapes]) or routes.commune_bounds(team)
     m = mapping.new_map(bounds)
     maps.add_children(
         m, {"type": "FeatureCollection", "features": villages}, _("Địa bàn của tổ"), ["name"]
@@ -975,7 +962,7 @@ def activity_view(commune_id: int | None, months: Months, page: int = 1) -> Acti
             }
         )
     rows.sort(key=lambda r: (r.patrols, r.name))
-    bounds = routes._bounds_of(features) or (105.3, 20.5, 106.1, 21.4)
+    bounds = routes.bounds_of(features) or (105.3, 20.5, 106.1, 21.4)
     m = mapping.new_map(bounds)
     maps.add_status_layer(
         m,
@@ -1034,7 +1021,7 @@ def _city_shapes() -> tuple[list, tuple]:
             (row.id, row.name, json.loads(row.geojson))
             for row in db.session.execute(queries.display_shapes(communes, CITY_TOLERANCE))
         ]
-        box = routes._bounds_of([{"geometry": geometry} for _i, _n, geometry in rows])
+        box = routes.bounds_of([{"geometry": geometry} for _i, _n, geometry in rows])
         shapes = (rows, box or (105.3, 20.5, 106.1, 21.4))
         with _CITY_SHAPES_LOCK:
             _CITY_SHAPES.clear()  # one city: the latest outlines only

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from geoalchemy2.shape import from_shape, to_shape
@@ -18,6 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geo import routes
+from geo.duty import LOCAL
 from geo.sandbox import ProcessLimits
 from geo.tracks import DEFAULT_LIMITS, TrackProblem, TrackRead, first_look, read_gpx
 from portal.errors import FormInvalid, NotFound
@@ -25,10 +25,10 @@ from portal.extensions import db
 from portal.i18n import _, label, thousands
 from portal.jobs import services as jobs
 from portal.models import Job, Patrol, PatrolTrack, RouteVersion
+from portal.patrols import routes as patrol_routes
 from portal.security import current_account, current_scope
 
 FOLLOW_WITHIN_M = 30.0
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 # What is wrong with a refused GPX file (geo.tracks.PROBLEMS), in words.
 PROBLEM_TEXT = {
@@ -91,7 +91,7 @@ class TrackView:
     route: RouteVersion | None
     # the formats the fragment shows times and lengths in
     local_time = staticmethod(lambda moment: local_time(moment))
-    distance = staticmethod(lambda metres: distance(metres))
+    distance = staticmethod(lambda value: patrol_routes.metres(value))
 
     @property
     def followed_percent(self) -> int | None:
@@ -127,16 +127,9 @@ class Stretch:
 def local_time(moment: datetime | None) -> str:
     """dd/mm/yyyy HH:MM in Vietnam's time; a dash when unknown."""
     try:
-        return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M") if moment else "—"
+        return moment.astimezone(LOCAL).strftime("%d/%m/%Y %H:%M") if moment else "—"
     except (OverflowError, ValueError):  # a stored time at the calendar's edge
         return "—"
-
-
-def distance(metres: float) -> str:
-    """850 m, or 2,4 km from a kilometre on (Vietnamese decimal comma in both languages)."""
-    if metres < 1000:
-        return f"{metres:.0f} m"
-    return f"{metres / 1000:.1f} km".replace(".", ",")
 
 
 def track_view(patrol_id: int) -> TrackView:

@@ -63,7 +63,7 @@ def _plan_page(team, form, errors, patrol=None, status=200):
         form=form,
         errors=errors,
         patrol=patrol,
-        members=services._serving(team),
+        members=services.serving_members(team),
         routes=services.team_routes(team),
     ), status
 
@@ -127,7 +127,7 @@ def record(patrol_id: int):
         view=view,
         form=form,
         errors=errors,
-        members=services._serving(view.team, view.patrol.day),
+        members=services.serving_members(view.team, view.patrol.day),
         kinds=services.VIOLATION_KINDS,
     ), status
 
