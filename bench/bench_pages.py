@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
-import re
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -32,7 +31,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 
 import shapely
-from common import DEMO_DATA, analyze, bench_app, drop, fresh_database
+from common import DEMO_DATA, analyze, bench_app, drop, fresh_database, signed_in
 from flask import render_template
 from geoalchemy2.shape import to_shape
 from sqlalchemy import create_engine, func, select, text
@@ -44,7 +43,7 @@ from portal import mapping
 from portal.areas import queries as area_queries
 from portal.boundaries import batches, planning
 from portal.config import local_database_url
-from portal.demo.seed import DEMO_ACCOUNTS, seed
+from portal.demo.seed import seed
 from portal.extensions import db
 from portal.models import Account, Area, ImportBatch, Level, Team
 from portal.pagination import Page
@@ -52,7 +51,6 @@ from portal.pagination import Page
 RUNS = 20
 WARMUPS = 2
 FEATURES = 5000
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 HX = {"HX-Request": "true"}
 
 
@@ -82,17 +80,6 @@ def timed(function: Callable[[], object]) -> tuple[float, float]:
         runs.append((time.perf_counter() - start) * 1000)
     runs.sort()
     return statistics.median(runs), runs[min(len(runs) - 1, round(0.99 * (len(runs) - 1)))]
-
-
-def signed_in(app, username: str):
-    client = app.test_client()
-    token = CSRF_META.search(client.get("/login").get_data(as_text=True)).group(1)
-    password = {a[0]: a[1] for a in DEMO_ACCOUNTS}[username]
-    response = client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": token}
-    )
-    assert response.status_code == 302, response.status_code
-    return client
 
 
 # --- the upload --------------------------------------------------------------------------------

@@ -26,18 +26,17 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
-from common import DEMO_DATA, analyze, bench_app, drop, fresh_database
+from common import DEMO_DATA, analyze, bench_app, drop, fresh_database, signed_in
 from sqlalchemy import create_engine, func, select, text
 
 from portal.config import local_database_url
-from portal.demo.seed import DEMO_ACCOUNTS, seed
+from portal.demo.seed import seed
 from portal.extensions import db
 from portal.models import Account, Area, Patrol, PatrolActivity, Team
 from portal.patrols import queries
 
 RUNS = 20
 WARMUPS = 2
-CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 INDEXES = {
     "ix_patrols_team_day": "CREATE INDEX ix_patrols_team_day ON patrols (team_id, day)",
     "ix_patrols_commune_day": "CREATE INDEX ix_patrols_commune_day ON patrols (commune_id, day)",
@@ -59,17 +58,6 @@ def timed(function: Callable[[], object]) -> tuple[float, float]:
         runs.append((time.perf_counter() - start) * 1000)
     runs.sort()
     return statistics.median(runs), runs[min(len(runs) - 1, round(0.99 * (len(runs) - 1)))]
-
-
-def signed_in(app, username: str):
-    client = app.test_client()
-    token = CSRF_META.search(client.get("/login").get_data(as_text=True)).group(1)
-    password = {a[0]: a[1] for a in DEMO_ACCOUNTS}[username]
-    response = client.post(
-        "/login", data={"username": username, "password": password, "csrf_token": token}
-    )
-    assert response.status_code == 302, response.status_code
-    return client
 
 
 def opener(client, path: str) -> Callable[[], int]:

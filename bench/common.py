@@ -3,12 +3,15 @@ it, and the demo data they seed."""
 
 from __future__ import annotations
 
+import re
+
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
 
 from portal import config, create_app
 from portal.config import DB_ROLES, local_database_url
 from portal.dbsetup import drop_database, ensure_database, grant_app
+from portal.demo.seed import DEMO_ACCOUNTS
 from portal.extensions import db
 
 ROOT = config.ROOT
@@ -56,3 +59,18 @@ def analyze(url: str) -> None:
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("ANALYZE"))
     engine.dispose()
+
+
+CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def signed_in(app, username: str):
+    """A test client signed in as one of the demo's accounts."""
+    client = app.test_client()
+    token = CSRF_META.search(client.get("/login").get_data(as_text=True)).group(1)
+    password = {a[0]: a[1] for a in DEMO_ACCOUNTS}[username]
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.status_code
+    return client
