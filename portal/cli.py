@@ -177,6 +177,21 @@ def register(app: Flask) -> None:
         db.session.commit()
         click.echo(f"Đã tạo tài khoản quản trị {username}.")
 
+    def run_job(kind: str, params: dict, title: str, stage: str, *, echo_lines=False):
+        """Run a job in this process with a progress bar (one transaction); its result's lines
+        echoed when asked; a failed job ends the command with its message."""
+        from portal.jobs import runner, services
+
+        job = services.submit(kind, params, title, actor=getpass_actor(), run=False)
+        runner.execute(job.id, echo=_progress_printer(stage))
+        job = services.reload(job.id)
+        if echo_lines:
+            for line in (job.result or {}).get("lines", []):
+                click.echo(line)
+        if job.status != "done":
+            raise click.ClickException(job.message or f"{title} failed")
+        return job
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Do nothing when areas are already loaded.")
     @click.option("--reset", is_flag=True, help="Delete all areas, teams and accounts first.")
@@ -191,26 +206,13 @@ def register(app: Flask) -> None:
         """Load the demo: Hanoi's communes divided into villages, teams, members, accounts.
 
         It runs as a job (portal.jobs) in this process: one transaction, with progress."""
-        from portal.jobs import runner, services
-
-        job = services.submit(
-            "demo.seed",
-            {
-                "data_dir": None if synthetic else str(app.config["SHARED_DATA_DIR"]),
-                "if_empty": if_empty,
-                "reset": reset,
-                "limit_communes": communes,
-            },
-            "seed-demo",
-            actor=getpass_actor(),
-            run=False,
-        )
-        runner.execute(job.id, echo=_progress_printer("seed"))
-        job = services.reload(job.id)
-        for line in (job.result or {}).get("lines", []):
-            click.echo(line)
-        if job.status != "done":
-            raise click.ClickException(job.message or "seed-demo failed")
+        params = {
+            "data_dir": None if synthetic else str(app.config["SHARED_DATA_DIR"]),
+            "if_empty": if_empty,
+            "reset": reset,
+            "limit_communes": communes,
+        }
+        run_job("demo.seed", params, "seed-demo", "seed", echo_lines=True)
 
     @app.cli.command("seed-patrols")
     @click.option("--if-empty", is_flag=True, help="Do nothing when patrols are already recorded.")
@@ -221,21 +223,8 @@ def register(app: Flask) -> None:
         """Add the demo's year of patrols: routes, patrols, findings and next week's plans.
 
         It runs as a job (portal.jobs) in this process: one transaction, with progress."""
-        from portal.jobs import runner, services
-
-        job = services.submit(
-            "demo.patrols",
-            {"if_empty": if_empty, "reset": reset, "scale": scale},
-            "seed-patrols",
-            actor=getpass_actor(),
-            run=False,
-        )
-        runner.execute(job.id, echo=_progress_printer("seed"))
-        job = services.reload(job.id)
-        for line in (job.result or {}).get("lines", []):
-            click.echo(line)
-        if job.status != "done":
-            raise click.ClickException(job.message or "seed-patrols failed")
+        params = {"if_empty": if_empty, "reset": reset, "scale": scale}
+        run_job("demo.patrols", params, "seed-patrols", "seed", echo_lines=True)
 
     @app.cli.command("refresh-coverage")
     @click.option(
@@ -250,7 +239,6 @@ def register(app: Flask) -> None:
 
         from portal.coverage import services as coverage
         from portal.extensions import db
-        from portal.jobs import runner, services
         from portal.models import Area
 
         ids = None
@@ -266,17 +254,7 @@ def register(app: Flask) -> None:
             if unknown:
                 raise click.ClickException(f"Không có xã, phường mã {', '.join(unknown)}.")
             ids = sorted(found.values())
-        job = services.submit(
-            coverage.JOB_KIND,
-            {"commune_ids": ids},
-            "refresh-coverage",
-            actor=getpass_actor(),
-            run=False,
-        )
-        runner.execute(job.id, echo=_progress_printer("coverage"))
-        job = services.reload(job.id)
-        if job.status != "done":
-            raise click.ClickException(job.message or "refresh-coverage failed")
+        job = run_job(coverage.JOB_KIND, {"commune_ids": ids}, "refresh-coverage", "coverage")
         click.echo(f"Đã tính độ phủ của {job.result['communes']} xã, phường.")
 
     @app.cli.command("worker")
