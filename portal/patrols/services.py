@@ -20,6 +20,7 @@ from sqlalchemy.orm import defer
 from geo import maps
 from geo.duty import LOCAL  # Vietnam's time, in which days begin and end
 from portal import audit, mapping
+from portal.decisions import parse_date
 from portal.errors import BadParameter, FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _, label
@@ -106,11 +107,10 @@ def month_of(day: date) -> tuple[date, date]:
 
 
 def _date(value: str, field_name: str, errors: dict) -> date | None:
-    try:
-        return date.fromisoformat((value or "").strip())
-    except ValueError:
+    parsed = parse_date((value or "").strip())
+    if parsed is None:
         errors[field_name] = _("Nhập ngày (ngày/tháng/năm).")
-        return None
+    return parsed
 
 
 def _time(value: str, field_name: str, errors: dict) -> time | None:
