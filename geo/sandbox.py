@@ -40,6 +40,7 @@ TASKS = {
     "boundaries": "geo.readers:read_in_child",
     "selftest": "geo.sandbox:selftest",
     "tracks": "geo.tracks:read_in_child",
+    "photo": "geo.photos:reencode_in_child",
 }
 
 

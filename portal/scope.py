@@ -15,7 +15,7 @@ from sqlalchemy import Select, false, or_, select
 
 from portal.errors import MESSAGES, NotFound
 from portal.i18n import _
-from portal.models import Account, AccountRole, Area, Member, Team, TeamArea
+from portal.models import Account, AccountRole, Area, Incident, Member, Team, TeamArea
 
 
 @dataclass(frozen=True)
@@ -85,6 +85,23 @@ class Scope:
         if self.role == AccountRole.TEAM_LEADER:
             return query.where(model.team_id == self.team_id)
         return query.where(false())
+
+    def incidents(self, query: Select) -> Select:
+        """Restrict a query over Incident: an officer's commune, a leader's team and villages."""
+        if self.is_admin:
+            return query
+        if self.role == AccountRole.COMMUNE_OFFICER:
+            return query.where(Incident.commune_id == self.commune_id)
+        if self.role == AccountRole.TEAM_LEADER:
+            return query.where(
+                or_(Incident.team_id == self.team_id, Incident.area_id.in_(self._covered_areas()))
+            )
+        return query.where(false())
+
+    @property
+    def sees_contacts(self) -> bool:
+        """Only the commune's officers read how a reporter asked to be contacted."""
+        return self.role == AccountRole.COMMUNE_OFFICER
 
     def accounts(self, query: Select) -> Select:
         """Only city admins manage accounts."""

@@ -13,6 +13,18 @@ from portal.models.boundary import (
     ImportProblem,
 )
 from portal.models.coverage import CoverageCommune, CoverageProblem, CoverageVillage
+from portal.models.incident import (
+    INCIDENT_KINDS,
+    TEAM_KINDS,
+    TIP_KINDS,
+    Incident,
+    IncidentPhoto,
+    LocatedBy,
+    Source,
+    Status,
+    TipContact,
+    TipLimit,
+)
 from portal.models.job import Job, JobFile
 from portal.models.patrol import (
     VIOLATION_KINDS,
@@ -31,7 +43,10 @@ from portal.models.police import PoliceContact
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
 
 __all__ = [
+    "INCIDENT_KINDS",
     "KINDS",
+    "TEAM_KINDS",
+    "TIP_KINDS",
     "VIOLATION_KINDS",
     "Account",
     "AccountRole",
@@ -51,9 +66,12 @@ __all__ = [
     "ImportBatch",
     "ImportFeature",
     "ImportProblem",
+    "Incident",
+    "IncidentPhoto",
     "Job",
     "JobFile",
     "Level",
+    "LocatedBy",
     "LoginFailure",
     "Member",
     "Patrol",
@@ -68,6 +86,10 @@ __all__ = [
     "Role",
     "RouteVersion",
     "SizingRule",
+    "Source",
+    "Status",
     "Team",
     "TeamArea",
+    "TipContact",
+    "TipLimit",
 ]
