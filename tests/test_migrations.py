@@ -50,6 +50,7 @@ def test_geometry_columns_are_typed_with_srid_and_gist_indexed(app):
             ("import_features", "geom", "MULTIPOLYGON", 4326),
             ("import_features", "repaired", "MULTIPOLYGON", 4326),
             ("import_problems", "shape", "GEOMETRY", 4326),
+            ("incidents", "geom", "POINT", 4326),  # where a tip or an incident happened
             ("patrol_tracks", "geom", "MULTILINESTRING", 4326),  # GPS tracks as uploaded
             ("patrol_tracks", "off_route", "MULTILINESTRING", 4326),
             ("route_versions", "geom", "MULTILINESTRING", 4326),
@@ -58,6 +59,10 @@ def test_geometry_columns_are_typed_with_srid_and_gist_indexed(app):
             text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_areas_geom'")
         ).scalar_one()
         assert "USING gist (geom)" in index
+        index = connection.execute(
+            text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_incidents_geom'")
+        ).scalar_one()
+        assert "USING gist (geom)" in index  # duplicates are found by distance
 
 
 def test_downgrade_to_base_and_upgrade_again():
