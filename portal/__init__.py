@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.coverage.views import bp as coverage_bp
     from portal.duty.views import bp as duty_bp
     from portal.health.views import bp as health_bp
+    from portal.incidents.views import bp as incidents_bp
     from portal.jobs.views import bp as jobs_bp
     from portal.lookup.views import bp as lookup_bp
     from portal.patrols.views import bp as patrols_bp
@@ -69,6 +70,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(jobs_bp)
     app.register_blueprint(patrols_bp)
     app.register_blueprint(duty_bp)
+    app.register_blueprint(incidents_bp)
 
     @app.get("/")
     def home():
