@@ -58,6 +58,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.lookup.views import bp as lookup_bp
     from portal.patrols.views import bp as patrols_bp
     from portal.teams.views import bp as teams_bp
+    from portal.tips.views import bp as tips_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(areas_bp)
@@ -71,6 +72,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(patrols_bp)
     app.register_blueprint(duty_bp)
     app.register_blueprint(incidents_bp)
+    app.register_blueprint(tips_bp)
 
     @app.get("/")
     def home():

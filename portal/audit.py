@@ -117,7 +117,8 @@ def _actor() -> tuple[int | None, str, str | None]:
         account = g.get("account")
         if account is not None:
             return account.id, account.username, request.remote_addr
-        return None, "anonymous", request.remote_addr
+        # an anonymous write is a citizen's tip: no address of a reporter is ever stored
+        return None, "anonymous", None
     return None, cli_actor.get(), None
 
 

@@ -118,6 +118,12 @@ def load(overrides: dict | None = None) -> dict:
         "LOGIN_WINDOW_MINUTES": 15,
         "LOGIN_MAX_PER_ACCOUNT": 5,
         "LOGIN_MAX_PER_ADDRESS": 30,
+        # citizens' tips: how many one address (IPv6 by its /64) or one device may send, counted
+        # on keyed hashes kept a day (portal.tips.limits)
+        "TIP_MAX_PER_HOUR": 5,
+        "TIP_MAX_PER_DAY": 20,
+        # status look-ups by receipt code per address an hour: enough to check, too few to guess
+        "TIP_STATUS_PER_HOUR": 60,
         "PROXY_HOPS": int(os.environ.get("PORTAL_PROXY_HOPS", "0")),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # The public look-up keeps each area's card this long in each worker: teams change by

@@ -47,7 +47,8 @@ class FormInvalid(Invalid):
     """Bad form input: one message per field, shown beside the field; nothing was changed."""
 
     def __init__(self, fields: dict[str, str]):
-        super().__init__(" ".join(fields.values()))
+        details = [{"field": name, "message": message} for name, message in fields.items()]
+        super().__init__(" ".join(fields.values()), details=details)
         self.fields = fields
 
 

@@ -1,0 +1,95 @@
+"""Abuse limits on citizens' tips, per address and per device, shared by every worker through
+PostgreSQL.
+
+No address is stored: a tip is counted against HMAC-SHA256(SECRET_KEY, "ip:<address>") and
+HMAC-SHA256(SECRET_KEY, "device:<cookie>"), and the counts are deleted after a day. Without the
+key a hash cannot be turned back into an address by trying all 2^32 of them. An IPv6 address
+counts by its /64 (one subscriber's block), as sign-in throttling does. The device is a random
+id in a cookie the tip form sets: someone who clears cookies is still held by the address limit.
+
+A transaction-scoped advisory lock per key makes check-and-count atomic, so two workers taking
+two tips from the same address at the same instant cannot both slip under the limit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import UTC, datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, insert, select
+
+from portal.auth.throttle import _address
+from portal.extensions import db
+from portal.models import TipLimit
+
+KEEP = timedelta(days=1)
+
+
+class TooMany(Exception):
+    """Over a limit: retry_minutes says when a tip may be sent again."""
+
+    def __init__(self, retry_minutes: int):
+        super().__init__(retry_minutes)
+        self.retry_minutes = retry_minutes
+
+
+def _key(kind: str, value: str) -> bytes:
+    secret = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(secret, f"{kind}:{value}".encode(), hashlib.sha256).digest()
+
+
+def keys(address: str | None, device: str | None, kind: str = "tip") -> list[bytes]:
+    """The keyed hashes a request counts against: its address, and its device when known."""
+    found = [_key(f"{kind}-ip", _address(address))]
+    if device:
+        found.append(_key(f"{kind}-device", device[:64]))
+    return found
+
+
+def _lock(key_hashes: list[bytes]) -> None:
+    for key in sorted(key_hashes):
+        db.session.execute(
+            select(func.pg_advisory_xact_lock(int.from_bytes(key[:8], "big", signed=True)))
+        )
+
+
+def take(address: str | None, device: str | None, *, count: bool = True) -> None:
+    """Count one tip, or raise TooMany (and count nothing) when a limit is reached; with
+    count=False only check (before the costly work, such as re-encoding a photo)."""
+    config = current_app.config
+    found = keys(address, device)
+    if count:
+        _lock(found)
+    now = datetime.now(UTC)
+    for window, limit in (
+        (timedelta(hours=1), config["TIP_MAX_PER_HOUR"]),
+        (timedelta(days=1), config["TIP_MAX_PER_DAY"]),
+    ):
+        rows = db.session.execute(
+            select(TipLimit.key, func.count(), func.min(TipLimit.at))
+            .where(TipLimit.key.in_(found), TipLimit.at > now - window)
+            .group_by(TipLimit.key)
+        ).all()
+        for _key_hash, count, oldest in rows:
+            if count >= limit:
+                seconds = (oldest + window - now).total_seconds()
+                raise TooMany(max(1, int(seconds // 60) + 1))
+    if not count:
+        return
+    db.session.execute(insert(TipLimit), [{"key": k} for k in found])
+    db.session.execute(delete(TipLimit).where(TipLimit.at < now - KEEP))  # kept briefly
+
+
+def take_status_look(address: str | None) -> None:
+    """Count one status look-up by receipt for the address; TooMany past the hourly limit."""
+    found = keys(address, None, kind="status")
+    _lock(found)
+    now = datetime.now(UTC)
+    count = db.session.scalar(
+        select(func.count()).where(TipLimit.key == found[0], TipLimit.at > now - timedelta(hours=1))
+    )
+    if count >= current_app.config["TIP_STATUS_PER_HOUR"]:
+        raise TooMany(60)
+    db.session.execute(insert(TipLimit), [{"key": found[0]}])
