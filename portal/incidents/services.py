@@ -1,0 +1,509 @@
+"""Triage of tips and incidents, and the incidents teams record.
+
+An officer moves an item through received → checked → valuable or not valuable → passed to the
+police (with the case reference) → closed; every step is an ORM change, so the audit log says by
+whom and when, and `undo` puts the step before back exactly. Possible duplicates (same kind,
+within 200 m and 24 hours) are suggested on an item's page and can be merged and unmerged.
+
+Reads and writes go through Scope.incidents: an id outside one's scope is not found. Only the
+commune's officers read a reporter's contact (Scope.sees_contacts); team leaders see their
+villages' items without it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
+
+from portal import audit
+from portal.errors import FormInvalid, NotFound
+from portal.extensions import db
+from portal.i18n import _
+from portal.incidents import filters as incident_filters
+from portal.incidents import kinds, placement
+from portal.incidents.filters import LOCAL_TZ, Filters
+from portal.models import (
+    TEAM_KINDS,
+    VIOLATION_KINDS,
+    AccountRole,
+    Area,
+    AuditEntry,
+    Incident,
+    IncidentPhoto,
+    LocatedBy,
+    Patrol,
+    PatrolStatus,
+    Source,
+    Status,
+    Team,
+    TipContact,
+)
+from portal.pagination import Page, paginate
+from portal.security import current_account, current_scope
+
+DUPLICATE_METRES = 200
+DUPLICATE_HOURS = 24
+CASE_REF_MAX = 60
+
+# action → (the statuses it may follow, the status it leads to)
+STEPS = {
+    "check": ((Status.RECEIVED,), Status.CHECKED),
+    "valuable": ((Status.CHECKED,), Status.VALUABLE),
+    "not_valuable": ((Status.CHECKED,), Status.NOT_VALUABLE),
+    "pass": ((Status.VALUABLE,), Status.PASSED),
+    "close": ((Status.PASSED, Status.NOT_VALUABLE), Status.CLOSED),
+}
+STEP_LABELS = {
+    "check": "Đã kiểm tra",
+    "valuable": "Tin có giá trị",
+    "not_valuable": "Tin không có giá trị",
+    "pass": "Chuyển công an",
+    "close": "Kết thúc",
+}
+
+audit.AUDITED[Incident] = ("incident", lambda o: ("incident", o.id))
+audit.VALUE_LABELS[("incident", "status")] = kinds.STATUS_LABELS
+audit.VALUE_LABELS[("incident", "kind")] = kinds.KIND_LABELS
+audit.VALUE_LABELS[("incident", "source")] = kinds.SOURCE_LABELS
+audit.VALUE_LABELS[("incident", "located_by")] = kinds.LOCATED_LABELS
+
+
+def step_label(action: str) -> str:
+    return _(STEP_LABELS[action])
+
+
+def can_triage() -> bool:
+    """Triage is the commune police's work: its officers only."""
+    return current_scope().role == AccountRole.COMMUNE_OFFICER
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _get(incident_id: int) -> Incident:
+    incident = db.session.scalar(
+        current_scope().incidents(select(Incident).where(Incident.id == incident_id))
+    )
+    if incident is None:
+        raise NotFound(_("Không tìm thấy tin báo, sự việc số {id}.", id=incident_id))
+    return incident
+
+
+def queue_query(filters: Filters):
+    """The items in scope and filters, newest first, with their village's and team's names."""
+    village = aliased(Area)
+    query = (
+        select(Incident, village.name.label("village"), Team.name.label("team"))
+        .outerjoin(village, village.id == Incident.area_id)
+        .outerjoin(Team, Team.id == Incident.team_id)
+        .order_by(Incident.received_at.desc(), Incident.id.desc())
+    )
+    return incident_filters.apply(current_scope().incidents(query), filters)
+
+
+@dataclass
+class QueueView:
+    filters: Filters
+    items: Page
+    counts: dict[str, int]  # items by status in scope and period (the tabs)
+    can_triage: bool
+    can_record: bool
+
+
+def queue(filters: Filters, page: int) -> QueueView:
+    counted = incident_filters.apply(
+        current_scope().incidents(select(Incident.status, func.count()).group_by(Incident.status)),
+        Filters(
+            filters.since, filters.until, filters.kinds, (), filters.source, filters.commune_id
+        ),
+    )
+    counts = dict(db.session.execute(counted).all())
+    return QueueView(
+        filters,
+        paginate(queue_query(filters), page, rows=True),
+        counts,
+        can_triage(),
+        current_scope().role in (AccountRole.COMMUNE_OFFICER, AccountRole.TEAM_LEADER),
+    )
+
+
+@dataclass
+class ItemView:
+    incident: Incident
+    village: str | None
+    commune: str
+    team: str | None
+    lat: float
+    lon: float
+    contact: TipContact | None  # only for the commune's officers
+    duplicates: list = field(default_factory=list)
+    merged: list = field(default_factory=list)  # items merged into this one
+    merged_into: Incident | None = None
+    actions: list[str] = field(default_factory=list)
+    can_triage: bool = False
+    can_undo: bool = False
+    history: Page | None = None
+    patrol: Patrol | None = None
+
+
+def item(incident_id: int, history_page: int = 1) -> ItemView:
+    incident = _get(incident_id)
+    scope = current_scope()
+    row = db.session.execute(
+        select(
+            func.ST_Y(Incident.geom),
+            func.ST_X(Incident.geom),
+            select(Area.name).where(Area.id == Incident.area_id).scalar_subquery(),
+            select(Area.name).where(Area.id == Incident.commune_id).scalar_subquery(),
+            select(Team.name).where(Team.id == Incident.team_id).scalar_subquery(),
+        ).where(Incident.id == incident.id)
+    ).one()
+    lat, lon, village, commune, team = row
+    contact = db.session.get(TipContact, incident.id) if scope.sees_contacts else None
+    triage = can_triage()
+    actions = []
+    if triage and incident.merged_into_id is None:
+        actions = [a for a, (before, _after) in STEPS.items() if incident.status in before]
+    return ItemView(
+        incident=incident,
+        village=village,
+        commune=commune,
+        team=team,
+        lat=lat,
+        lon=lon,
+        contact=contact,
+        duplicates=duplicates(incident) if incident.merged_into_id is None else [],
+        merged=list(
+            db.session.scalars(
+                scope.incidents(select(Incident).where(Incident.merged_into_id == incident.id))
+            )
+        ),
+        merged_into=_get_or_none(incident.merged_into_id),
+        actions=actions,
+        can_triage=triage,
+        can_undo=triage and _last_step(incident) is not None,
+        history=paginate(audit.history("incident", incident.id), history_page),
+        patrol=db.session.get(Patrol, incident.patrol_id) if incident.patrol_id else None,
+    )
+
+
+def _get_or_none(incident_id: int | None) -> Incident | None:
+    if incident_id is None:
+        return None
+    return db.session.scalar(
+        current_scope().incidents(select(Incident).where(Incident.id == incident_id))
+    )
+
+
+def duplicates_query(incident: Incident):
+    """Items in scope of the same kind within 200 m and 24 hours of this one, nearest first."""
+    other = aliased(Incident)
+    distance = func.ST_Distance(
+        func.Geography(other.geom),
+        func.Geography(select(Incident.geom).where(Incident.id == incident.id).scalar_subquery()),
+    )
+    query = (
+        select(other, distance.label("metres"))
+        .where(
+            other.id != incident.id,
+            other.kind == incident.kind,
+            other.merged_into_id.is_(None),
+            other.occurred_at.between(
+                incident.occurred_at - timedelta(hours=DUPLICATE_HOURS),
+                incident.occurred_at + timedelta(hours=DUPLICATE_HOURS),
+            ),
+            func.ST_DWithin(
+                func.Geography(other.geom),
+                func.Geography(
+                    select(Incident.geom).where(Incident.id == incident.id).scalar_subquery()
+                ),
+                DUPLICATE_METRES,
+            ),
+        )
+        .order_by(distance, other.id)
+        .limit(20)
+    )
+    # the scope's condition is written over Incident: apply it to the other row
+    scope = current_scope()
+    if scope.is_admin:
+        return query
+    if scope.role == AccountRole.COMMUNE_OFFICER:
+        return query.where(other.commune_id == scope.commune_id)
+    return query.where(other.team_id == scope.team_id)
+
+
+def duplicates(incident: Incident) -> list:
+    return db.session.execute(duplicates_query(incident)).all()
+
+
+def photo(incident_id: int) -> bytes:
+    """The re-encoded photo of an item in scope (staff only); NotFound when it has none."""
+    incident = _get(incident_id)
+    found = db.session.get(IncidentPhoto, incident.id)
+    if found is None:
+        raise NotFound(_("Tin báo này không có ảnh."))
+    return found.data
+
+
+# --- triage ----------------------------------------------------------------------------------
+
+
+def _require_triage() -> None:
+    if not can_triage():
+        raise NotFound(_("Chỉ cán bộ công an xã, phường xử lý tin báo."))
+
+
+def advance(incident_id: int, action: str, case_ref: str = "") -> Incident:
+    """Take one triage step; FormInvalid when it cannot follow the item's status."""
+    _require_triage()
+    incident = _get(incident_id)
+    if action not in STEPS:
+        raise FormInvalid({"action": _("Bước xử lý không có trong danh sách.")})
+    before, after = STEPS[action]
+    if incident.merged_into_id is not None:
+        raise FormInvalid({"action": _("Tin này đã được gộp vào tin khác: xử lý ở tin đó.")})
+    if incident.status not in before:
+        raise FormInvalid(
+            {
+                "action": _(
+                    "Tin đang ở bước “{status}”: không thể “{step}”.",
+                    status=kinds.status_label(incident.status),
+                    step=step_label(action),
+                )
+            }
+        )
+    if action == "pass":
+        ref = case_ref.replace("\x00", "").strip()
+        if not ref:
+            raise FormInvalid({"case_ref": _("Nhập số hồ sơ, số thụ lý của công an.")})
+        if len(ref) > CASE_REF_MAX:
+            raise FormInvalid({"case_ref": _("Số hồ sơ dài quá {n} ký tự.", n=CASE_REF_MAX)})
+        incident.case_ref = ref
+    if action in ("valuable", "not_valuable"):
+        incident.valuable = action == "valuable"
+    incident.status = after
+    incident.status_at = datetime.now(UTC)
+    db.session.commit()
+    return incident
+
+
+def _last_step(incident: Incident) -> AuditEntry | None:
+    """The last logged status change of the item, when the item still is as it left it."""
+    entry = db.session.scalar(
+        select(AuditEntry)
+        .where(
+            AuditEntry.entity_type == "incident",
+            AuditEntry.entity_id == incident.id,
+            AuditEntry.action == "update",
+            AuditEntry.changes.has_key("status"),
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    if entry is None or entry.changes["status"][1] != incident.status:
+        return None
+    return entry
+
+
+def undo(incident_id: int) -> Incident:
+    """Put back what the last triage step changed (status, its time, value, case reference)."""
+    _require_triage()
+    incident = _get(incident_id)
+    entry = _last_step(incident)
+    if entry is None:
+        raise FormInvalid({"action": _("Không có bước nào để hoàn tác.")})
+    for key in ("status", "valuable", "case_ref", "status_at"):
+        if key in entry.changes:
+            value = entry.changes[key][0]
+            if key == "status_at" and value is not None:
+                value = datetime.fromisoformat(value)
+            setattr(incident, key, value)
+    db.session.commit()
+    return incident
+
+
+def merge(incident_id: int, into_id: int) -> Incident:
+    """Merge a duplicate into another item in scope; its reporter then follows that item."""
+    _require_triage()
+    incident = _get(incident_id)
+    target = _get(into_id)
+    if target.id == incident.id:
+        raise FormInvalid({"into": _("Không thể gộp một tin vào chính nó.")})
+    if target.merged_into_id is not None:
+        raise FormInvalid({"into": _("Tin đích đã được gộp vào tin khác.")})
+    if incident.merged_into_id is not None:
+        raise FormInvalid({"into": _("Tin này đã được gộp rồi.")})
+    # what was merged into this one follows it to the new target: chains stay one step long
+    for child in db.session.scalars(select(Incident).where(Incident.merged_into_id == incident.id)):
+        child.merged_into_id = target.id
+    incident.merged_into_id = target.id
+    db.session.commit()
+    return target
+
+
+def unmerge(incident_id: int) -> Incident:
+    """Take a merged item out again: it comes back to the queue as it was."""
+    _require_triage()
+    incident = _get(incident_id)
+    if incident.merged_into_id is None:
+        raise FormInvalid({"into": _("Tin này chưa được gộp.")})
+    incident.merged_into_id = None
+    db.session.commit()
+    return incident
+
+
+# --- incidents recorded by teams -------------------------------------------------------------
+
+
+@dataclass
+class RecordForm:
+    team_id: str = ""
+    kind: str = ""
+    violation_kind: str = ""
+    occurred_at: str = ""
+    lat: str = ""
+    lon: str = ""
+    located_by: str = ""
+    village_id: str = ""
+    place_note: str = ""
+    description: str = ""
+    action_taken: str = ""
+    handed_to_police: bool = False
+    patrol_id: str = ""
+
+    @classmethod
+    def from_form(cls, form) -> RecordForm:
+        values = {k: form.get(k, "").replace("\x00", "").strip() for k in cls.__dataclass_fields__}
+        values["handed_to_police"] = form.get("handed_to_police") == "1"
+        return cls(**values)
+
+
+@dataclass
+class RecordPage:
+    form: RecordForm
+    teams: list[Team]
+    villages: list
+    patrols: list[Patrol]
+    kinds: list[tuple[str, str]]
+    violation_kinds: list[str]
+
+
+def record_page(form: RecordForm) -> RecordPage:
+    """The form's choices: teams in scope, the chosen team's villages and recent patrols."""
+    scope = current_scope()
+    if scope.role not in (AccountRole.COMMUNE_OFFICER, AccountRole.TEAM_LEADER):
+        raise NotFound(_("Chỉ tổ và cán bộ công an xã, phường ghi nhận sự việc."))
+    teams = list(
+        db.session.scalars(
+            scope.teams(select(Team).where(Team.dissolved_on.is_(None))).order_by(Team.name)
+        )
+    )
+    if not form.team_id and len(teams) == 1:
+        form.team_id = str(teams[0].id)
+    team = next((t for t in teams if str(t.id) == form.team_id), None)
+    villages, patrols = [], []
+    if team is not None:
+        from portal.models import TeamArea
+
+        villages = db.session.execute(
+            select(Area.id, Area.name)
+            .join(TeamArea, TeamArea.area_id == Area.id)
+            .where(TeamArea.team_id == team.id, TeamArea.active())
+            .order_by(Area.name_search)
+        ).all()
+        since = datetime.now(LOCAL_TZ).date() - timedelta(days=14)
+        patrols = list(
+            db.session.scalars(
+                select(Patrol)
+                .where(Patrol.team_id == team.id, Patrol.day >= since)
+                .where(Patrol.status != PatrolStatus.CANCELLED)
+                .order_by(Patrol.day.desc(), Patrol.planned_start.desc())
+            )
+        )
+    if not form.occurred_at:
+        form.occurred_at = datetime.now(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+    return RecordPage(
+        form, teams, villages, patrols, kinds.kind_choices(TEAM_KINDS), list(VIOLATION_KINDS)
+    )
+
+
+def record(form: RecordForm) -> Incident:
+    """Store an incident a team found or was told of; FormInvalid names every bad field."""
+    page = record_page(form)
+    errors: dict[str, str] = {}
+    team = next((t for t in page.teams if str(t.id) == form.team_id), None)
+    if team is None:
+        errors["team_id"] = _("Chọn tổ trong danh sách.")
+    if form.kind not in TEAM_KINDS:
+        errors["kind"] = _("Chọn loại sự việc trong danh sách.")
+    if form.kind == "violation" and form.violation_kind not in VIOLATION_KINDS:
+        errors["violation_kind"] = _("Chọn loại vi phạm.")
+    when = None
+    try:
+        when = datetime.fromisoformat(form.occurred_at)
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=LOCAL_TZ)
+        if when > datetime.now(UTC) + timedelta(minutes=10):
+            errors["occurred_at"] = _("Thời gian xảy ra không được ở tương lai.")
+    except ValueError:
+        errors["occurred_at"] = _("Thời gian không đúng dạng (ngày, giờ).")
+    if len(form.description) < 5:
+        errors["description"] = _("Mô tả sự việc, ít nhất 5 ký tự.")
+    elif len(form.description) > 2000:
+        errors["description"] = _("Mô tả dài quá {n} ký tự.", n=2000)
+    if len(form.action_taken) > 2000:
+        errors["action_taken"] = _("Nội dung dài quá {n} ký tự.", n=2000)
+    if len(form.place_note) > 200:
+        errors["place_note"] = _("Địa chỉ, mô tả nơi xảy ra dài quá {n} ký tự.", n=200)
+    patrol = None
+    if form.patrol_id:
+        patrol = next((p for p in page.patrols if str(p.id) == form.patrol_id), None)
+        if patrol is None:
+            errors["patrol_id"] = _("Chọn ca tuần tra của tổ trong danh sách.")
+    where = None
+    try:
+        if form.lat and form.lon:
+            where = placement.at_point(float(form.lat), float(form.lon))
+        elif form.village_id:
+            if form.village_id not in {str(v.id) for v in page.villages}:
+                raise placement.OutsideService(_("Chọn thôn, tổ dân phố của tổ trong danh sách."))
+            where = placement.in_village(int(form.village_id))
+        else:
+            errors["where"] = _("Cho biết nơi xảy ra: chạm vào bản đồ hoặc chọn thôn, tổ dân phố.")
+    except (ValueError, placement.OutsideService) as exc:
+        errors["where"] = (
+            str(exc) if isinstance(exc, placement.OutsideService) else _("Vị trí không hợp lệ.")
+        )
+    if where is not None and team is not None and where.commune_id != team.commune_id:
+        # writes are scoped like reads: a team records what happens in its own commune
+        errors["where"] = _("Nơi xảy ra nằm ngoài xã, phường của tổ.")
+    if errors:
+        raise FormInvalid(errors)
+    incident = Incident(
+        source=Source.TEAM,
+        kind=form.kind,
+        violation_kind=form.violation_kind if form.kind == "violation" else None,
+        status=Status.RECEIVED,
+        occurred_at=when,
+        description=form.description,
+        place_note=form.place_note or None,
+        geom=f"SRID=4326;POINT({where.lon} {where.lat})",
+        located_by=LocatedBy.VILLAGE
+        if not (form.lat and form.lon)
+        else (form.located_by if form.located_by in (LocatedBy.MAP, LocatedBy.GPS) else "map"),
+        area_id=where.village_id,
+        commune_id=where.commune_id,
+        team_id=team.id,
+        patrol_id=patrol.id if patrol else None,
+        action_taken=form.action_taken or None,
+        handed_to_police=form.handed_to_police,
+        recorded_by=current_account().username,
+        has_photo=False,
+        has_contact=False,
+    )
+    db.session.add(incident)
+    db.session.commit()
+    return incident
