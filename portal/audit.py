@@ -183,6 +183,7 @@ ENTITY_LABELS = {
     "patrol_member": "người trực",
     "patrol_finding": "vi phạm phát hiện",
     "patrol_track": "đường đi GPS",
+    "incident": "tin báo, sự việc",
 }
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FIELD_LABELS = {
@@ -237,6 +238,22 @@ FIELD_LABELS = {
     "created_by": "Người vẽ",
     "route_id": "Tuyến",
     "patrol_id": "Ca tuần tra",
+    "source": "Nguồn",
+    "violation_kind": "Loại vi phạm",
+    "receipt": "Mã biên nhận",
+    "status_at": "Tình trạng từ",
+    "valuable": "Có giá trị",
+    "case_ref": "Số hồ sơ công an",
+    "occurred_at": "Xảy ra lúc",
+    "received_at": "Nhận lúc",
+    "description": "Mô tả",
+    "place_note": "Địa chỉ nơi xảy ra",
+    "located_by": "Cách xác định vị trí",
+    "action_taken": "Tổ đã làm gì",
+    "recorded_by": "Người ghi",
+    "merged_into_id": "Gộp vào tin",
+    "has_photo": "Có ảnh",
+    "has_contact": "Có liên lạc",
 }
 
 

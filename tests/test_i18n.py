@@ -42,6 +42,8 @@ def message_tables() -> set[str]:
     from portal.boundaries.views import BATCH_STATUS, CHANGE_KINDS, PLAN_ACTIONS
     from portal.coverage.services import KIND_LABELS as COVERAGE_KINDS
     from portal.errors import _TITLES, MESSAGES
+    from portal.incidents import kinds as incident_kinds
+    from portal.incidents import services as incidents
     from portal.jobs.services import KIND_LABELS as JOB_KINDS
     from portal.jobs.services import STAGE_LABELS as JOB_STAGES
     from portal.jobs.services import STATUS_LABELS as JOB_STATUSES
@@ -50,6 +52,7 @@ def message_tables() -> set[str]:
     from portal.patrols.tracks import PROBLEM_TEXT as TRACK_PROBLEMS
     from portal.teams.services import EDUCATION_LABELS
     from portal.teams.services import ROLE_LABELS as MEMBER_ROLES
+    from portal.tips import services as tips
 
     tables = [
         PROBLEM_TEXT,
@@ -78,6 +81,13 @@ def message_tables() -> set[str]:
         dict(enumerate(patrols.WEEKDAYS)),
         patrol_routes.PROBLEMS,
         TRACK_PROBLEMS,
+        incident_kinds.KIND_LABELS,
+        incident_kinds.STATUS_LABELS,
+        incident_kinds.SOURCE_LABELS,
+        incident_kinds.LOCATED_LABELS,
+        incidents.STEP_LABELS,
+        tips.STEP_LABELS,
+        tips.PHOTO_MESSAGES,
     ]
     return {text for table in tables for text in table.values()}
 

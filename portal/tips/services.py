@@ -180,12 +180,13 @@ PHOTO_MESSAGES = {
     "not_image": "Tệp này không phải ảnh JPEG, PNG hay WebP.",
     "too_many_pixels": "Ảnh có quá nhiều điểm ảnh (quá {mp} triệu) nên không được nhận.",
     "unreadable": "Không đọc được ảnh: tệp bị hỏng hoặc không đầy đủ.",
+    "other": "Không xử lý được ảnh này. Hãy gửi ảnh khác hoặc bỏ ảnh.",
 }
 
 
 def photo_message(code: str) -> str:
     limits_ = photos.DEFAULT_LIMITS
-    text = PHOTO_MESSAGES.get(code, "Không xử lý được ảnh này. Hãy gửi ảnh khác hoặc bỏ ảnh.")
+    text = PHOTO_MESSAGES.get(code, PHOTO_MESSAGES["other"])
     return _(text, mb=limits_.max_bytes >> 20, mp=limits_.max_pixels // 1_000_000)
 
 
