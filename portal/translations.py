@@ -1070,4 +1070,8 @@ EN: dict[str, str] = {
     "— Chọn —": "— Choose —",
     "— Không —": "— None —",
     "— Không, được báo hoặc tự phát hiện —": "— No, reported to us or found otherwise —",
+    "Tổ:": "Team:",
+    "Chọn tổ khác": "Choose another team",
+    "Tiếp tục": "Continue",
+    "Ghi nhận sự việc trong ca": "Record an incident on this patrol",
 }

@@ -389,6 +389,8 @@ class RecordPage:
     patrols: list[Patrol]
     kinds: list[tuple[str, str]]
     violation_kinds: list[str]
+    team: Team | None = None
+    map: object = None  # the team's commune, to place a pin on
 
 
 def record_page(form: RecordForm) -> RecordPage:
@@ -426,8 +428,19 @@ def record_page(form: RecordForm) -> RecordPage:
     if not form.occurred_at:
         form.occurred_at = datetime.now(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
     return RecordPage(
-        form, teams, villages, patrols, kinds.kind_choices(TEAM_KINDS), list(VIOLATION_KINDS)
+        form, teams, villages, patrols, kinds.kind_choices(TEAM_KINDS), list(VIOLATION_KINDS), team
     )
+
+
+def record_page_with_map(form: RecordForm) -> RecordPage:
+    """The form's page, with the map of the chosen team's commune to place a pin on."""
+    from portal.lookup import maps as lookup_maps
+    from portal.lookup import services as lookup
+
+    page = record_page(form)
+    if page.team is not None:
+        page.map = lookup_maps.for_card(lookup.for_area(page.team.commune_id))
+    return page
 
 
 def record(form: RecordForm) -> Incident:

@@ -104,11 +104,12 @@ def record():
     source = request.form if request.method == "POST" else request.args
     form = services.RecordForm.from_form(source)
     if request.method == "GET":
-        return render_template("incidents/record.html", page=services.record_page(form), errors={})
+        page = services.record_page_with_map(form)
+        return render_template("incidents/record.html", page=page, errors={})
     try:
         incident = services.record(form)
     except FormInvalid as exc:
-        page = services.record_page(form)
+        page = services.record_page_with_map(form)
         return render_template("incidents/record.html", page=page, errors=exc.fields), exc.status
     return see("incidents.item", incident_id=incident.id)
 
