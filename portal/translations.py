@@ -1074,4 +1074,6 @@ EN: dict[str, str] = {
     "Chọn tổ khác": "Choose another team",
     "Tiếp tục": "Continue",
     "Ghi nhận sự việc trong ca": "Record an incident on this patrol",
+    "Gửi tin báo về nơi này": "Send a report about this place",
+    "Việc không khẩn cấp: công an xã, phường đọc trong giờ làm việc.": "Not an emergency: the commune police read reports during working hours.",
 }

@@ -14,8 +14,11 @@ ROOT=$(pwd)
 BIND=${BIND:-127.0.0.1:5000}
 WORKERS=${WORKERS:-2}
 SERVICE_USER=${PORTAL_USER:-antt-portal}
+# The access log has no client address and no query string: a reporter's address is never
+# stored, nor the receipt codes and phone positions that tips' pages carry in their URLs.
+ACCESS_FORMAT='%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
 GUNICORN=(.venv/bin/gunicorn --workers "$WORKERS" --bind "$BIND" --no-control-socket
-          --access-logfile - "$@" 'wsgi:app')
+          --access-logfile - --access-logformat "$ACCESS_FORMAT" "$@" 'wsgi:app')
 
 WORKER=(.venv/bin/flask --app wsgi worker)
 SERVER_PID=$$  # gunicorn's, once exec'd below
