@@ -67,6 +67,7 @@ _TITLES = {
     405: "Phương thức không được phép",
     413: "Tệp quá lớn",
     422: "Dữ liệu không hợp lệ",
+    429: "Quá nhiều yêu cầu",
     500: "Lỗi hệ thống",
     503: "Dịch vụ tạm thời không sẵn sàng",
 }

@@ -986,7 +986,6 @@ EN: dict[str, str] = {
     "Số điện thoại hoặc thư điện tử": "Phone number or e-mail address",
     "Sự việc tổ phát hiện khi tuần tra hoặc được người dân báo: vi phạm, cháy nổ, cứu nạn, tai nạn giao thông, hòa giải mâu thuẫn.": "What the team found on patrol or was told by residents: violations, fires and explosions, rescues, traffic accidents, disputes mediated.",
     "Tai nạn giao thông": "Traffic accident",
-    "Thôn, tổ dân phố nơi xảy ra": "Village where it happened",
     "Thời gian không đúng dạng (ngày, giờ).": "The time is not in the right form (date, time).",
     "Thời gian xảy ra không được ở tương lai.": "The time it happened cannot be in the future.",
     "Tin báo của người dân": "Citizen's tip",
@@ -1076,4 +1075,5 @@ EN: dict[str, str] = {
     "Ghi nhận sự việc trong ca": "Record an incident on this patrol",
     "Gửi tin báo về nơi này": "Send a report about this place",
     "Việc không khẩn cấp: công an xã, phường đọc trong giờ làm việc.": "Not an emergency: the commune police read reports during working hours.",
+    "Quá nhiều yêu cầu": "Too many requests",
 }
