@@ -291,8 +291,8 @@ def advance(incident_id: int, action: str, case_ref: str = "") -> Incident:
 
 
 def _last_step(incident: Incident) -> AuditEntry | None:
-    """The last logged status change of the item, when the item still is as it left it."""
-    entry = db.session.scalar(
+    """The last triage step not yet undone, when the item still is as it left it."""
+    entries = db.session.scalars(
         select(AuditEntry)
         .where(
             AuditEntry.entity_type == "incident",
@@ -301,11 +301,17 @@ def _last_step(incident: Incident) -> AuditEntry | None:
             AuditEntry.changes.has_key("status"),
         )
         .order_by(AuditEntry.id.desc())
-        .limit(1)
     )
-    if entry is None or entry.changes["status"][1] != incident.status:
-        return None
-    return entry
+    undone = 0  # an undo is logged as a step backwards: it cancels the step before it
+    for entry in entries:
+        before, after = entry.changes["status"]
+        if not any(before in b and after == a for b, a in STEPS.values()):
+            undone += 1
+        elif undone:
+            undone -= 1
+        else:
+            return entry if after == incident.status else None
+    return None
 
 
 def undo(incident_id: int) -> Incident:

@@ -72,8 +72,8 @@ def take(address: str | None, device: str | None, *, count: bool = True) -> None
             .where(TipLimit.key.in_(found), TipLimit.at > now - window)
             .group_by(TipLimit.key)
         ).all()
-        for _key_hash, count, oldest in rows:
-            if count >= limit:
+        for _key_hash, seen, oldest in rows:
+            if seen >= limit:
                 seconds = (oldest + window - now).total_seconds()
                 raise TooMany(max(1, int(seconds // 60) + 1))
     if not count:
