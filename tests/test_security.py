@@ -25,6 +25,14 @@ PUBLIC = {
     "lookup.area",
     "lookup.point",
     "lookup.api",
+    # citizens' tips: the form, where a pin falls, the status by receipt, the API
+    "tips.form",
+    "tips.send",
+    "tips.where",
+    "tips.status",
+    "tips.api_send",
+    "tips.api_status",
+    "tips.openapi",
 }
 
 
@@ -43,6 +51,8 @@ def ids(session) -> dict[str, int]:
         "patrol_id": 1,
         "route_id": 1,
         "version_id": 1,
+        "incident_id": 1,
+        "receipt": "7K2M-9QXA",
         "commune_id": session.scalar(select(Area.id).where(Area.level == "commune").limit(1)),
         "fmt": "geojson",
     }
