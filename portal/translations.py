@@ -880,4 +880,7 @@ EN: dict[str, str] = {
     # --- issue 12: the demo's year of patrols ---
     "Sinh một năm tuần tra mẫu": "Generate a demo year of patrols",
     "Cơ sở dữ liệu đã có tuần tra: dùng --reset để tạo lại.": "The database already holds patrols: use --reset to make them again.",
+    # --- issue 13: the demo's year of incidents and tips ---
+    "Sinh một năm sự vụ, tin báo mẫu": "Generate a demo year of incidents and tips",
+    "Cơ sở dữ liệu đã có sự vụ, tin báo: dùng --reset để tạo lại.": "The database already holds incidents and tips: use --reset to make them again.",
 }
