@@ -12,16 +12,19 @@ import pytest
 from sqlalchemy import func, select, text
 
 from portal.demo.incidents import (
+    DESCRIPTIONS,
     TEAM_A_YEAR,
     TIP_KIND_SHARES,
     TIPS_A_YEAR,
     VALUABLE_TIPS_A_YEAR,
+    VIOLATION_DESCRIPTIONS,
     clear_incidents,
     seed_incidents,
 )
 from portal.demo.patrols import seed_patrols
 from portal.models import Incident, Job, Patrol, PatrolFinding, TipContact
 from portal.models.incident import TIP_KINDS, Status
+from portal.models.patrol import VIOLATION_KINDS
 from tests.conftest import copy_in, rolled_back_session, signed_in, through_job
 
 SCALE = 0.05  # 895 tips, 440 of them valuable, 155 violations, 95 fires, 85 rescues
@@ -34,8 +37,10 @@ def count(session, *where) -> int:
     return session.scalar(select(func.count()).select_from(Incident).where(*where))
 
 
-def test_the_tip_kinds_are_the_models():
+def test_the_tables_cover_the_models_kinds():
     assert set(TIP_KIND_SHARES) == set(TIP_KINDS)
+    assert set(VIOLATION_DESCRIPTIONS) == set(VIOLATION_KINDS)
+    assert set(DESCRIPTIONS) == set(TIP_KINDS) | set(TEAM_A_YEAR) - {"violation"}
     assert sum(TIP_KIND_SHARES.values()) == pytest.approx(1.0)
 
 
@@ -348,6 +353,11 @@ def test_descriptions_vary_per_kind(year):
     assert all(n >= 2 for _, n in per_kind)
     texts = session.scalars(select(Incident.description).where(Incident.kind == "fire")).all()
     assert any("Cháy" in t for t in texts)
+    # a violation is told by its kind
+    sidewalk = session.scalars(
+        select(Incident.description).where(Incident.violation_kind == "sidewalk")
+    ).all()
+    assert sidewalk and all("lấn chiếm" in t for t in sidewalk)
     actions = session.scalars(
         select(Incident.action_taken).where(Incident.kind == "violation").distinct()
     ).all()

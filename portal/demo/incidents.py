@@ -136,11 +136,6 @@ DESCRIPTIONS = {
         "Cây to có nguy cơ đổ {where}.",
         "Đổ trộm phế thải xây dựng {where} {when}.",
     ),
-    "violation": (
-        "Tổ tuần tra phát hiện vi phạm {where}.",
-        "Trong ca tuần tra, tổ phát hiện và lập biên bản vi phạm {where}.",
-        "Người dân báo cho tổ, tổ đến kiểm tra xác nhận vi phạm {where}.",
-    ),
     "fire": (
         "Cháy tủ điện, đường dây điện {where}.",
         "Cháy bếp trong nhà dân do sơ ý khi đun nấu.",
@@ -164,6 +159,45 @@ DESCRIPTIONS = {
         "Tranh chấp lối đi chung giữa hai hộ liền kề.",
         "Hai gia đình xô xát vì xây nhà lấn sang đất của nhau.",
         "Mâu thuẫn giữa chủ nhà trọ và người thuê về tiền điện nước.",
+    ),
+}
+# A team's violation, told by its kind (portal.models.VIOLATION_KINDS).
+VIOLATION_DESCRIPTIONS = {
+    "public_order": (
+        "Nhóm thanh niên tụ tập gây mất trật tự {where}, tổ yêu cầu giải tán.",
+        "Người say rượu gây rối, chửi bới người đi đường {where}.",
+    ),
+    "traffic": (
+        "Thanh niên điều khiển xe máy lạng lách, không đội mũ bảo hiểm {where}.",
+        "Xe tải đỗ sai quy định, chắn lối đi {where}.",
+    ),
+    "theft": (
+        "Phát hiện đối tượng đang cạy khóa xe máy {where}.",
+        "Tổ bắt quả tang người lấy trộm tài sản {where}.",
+    ),
+    "drugs": (
+        "Phát hiện nhóm người sử dụng trái phép chất ma túy {where}.",
+        "Kiểm tra nhóm thanh niên có biểu hiện nghi sử dụng ma túy {where}.",
+    ),
+    "gambling": (
+        "Phát hiện nhóm người đánh bạc ăn tiền {where}.",
+        "Phát hiện điểm ghi lô đề {where}.",
+    ),
+    "fire_safety": (
+        "Hộ kinh doanh để hàng hóa dễ cháy chắn lối thoát nạn.",
+        "Đốt vàng mã, rác thải sát khu dân cư {where}, không có người trông coi.",
+    ),
+    "residence": (
+        "Nhà trọ có người ở nhưng chưa khai báo tạm trú.",
+        "Phát hiện người lạ lưu trú qua đêm không khai báo {where}.",
+    ),
+    "sidewalk": (
+        "Hàng quán lấn chiếm vỉa hè, lòng đường {where}.",
+        "Dựng mái che, bày hàng hóa lấn chiếm lối đi chung {where}.",
+    ),
+    "other": (
+        "Vứt rác, đổ phế thải xây dựng không đúng nơi quy định {where}.",
+        "Thả rông gia súc trên đường {where}.",
     ),
 }
 WHERE = (
@@ -659,7 +693,7 @@ def _write_month(rng, raw, items: dict, villages: _Villages, recorded_by, summar
                 items["case_ref"][i],
                 _stamp(items["occurred"][i]),
                 _stamp(items["received"][i]),
-                _description(rng, k),
+                _description(rng, k, items["violation_kind"][i]),
                 _place_note(rng) if notes[i] else None,
                 f"SRID=4326;POINT({xs[i]!r} {ys[i]!r})",
                 LOCATED_BY[located[i]],
@@ -722,8 +756,9 @@ def _team_accounts() -> dict[int, str]:
     return found
 
 
-def _description(rng, kind: str) -> str:
-    template = DESCRIPTIONS[kind][int(rng.integers(len(DESCRIPTIONS[kind])))]
+def _description(rng, kind: str, violation_kind: str | None) -> str:
+    options = VIOLATION_DESCRIPTIONS[violation_kind] if violation_kind else DESCRIPTIONS[kind]
+    template = options[int(rng.integers(len(options)))]
     return template.format(
         where=WHERE[int(rng.integers(len(WHERE)))],
         when=WHEN[int(rng.integers(len(WHEN)))],
