@@ -316,6 +316,14 @@ def test_statuses_follow_age(year):
         {"now": NOW},
     )
     assert wrong == 0
+    # officers decide, pass and close in office hours
+    in_hours = session.scalar(
+        text(
+            "SELECT avg((extract(hour FROM status_at AT TIME ZONE 'Asia/Ho_Chi_Minh')"
+            " BETWEEN 7 AND 17)::int) FROM incidents WHERE status NOT IN ('received', 'checked')"
+        )
+    )
+    assert in_hours > 0.95
     refs = session.scalars(select(Incident.case_ref).where(Incident.case_ref.is_not(None))).all()
     assert len(refs) == len(set(refs)) > 0
     first = NOW - timedelta(days=366)

@@ -227,8 +227,7 @@ ACTIONS = {
     "violation": (
         "Nhắc nhở, lập biên bản",
         "Nhắc nhở, yêu cầu cam kết không tái phạm",
-        "Giải tán, ghi nhận sự việc",
-        "Yêu cầu tháo dỡ, dọn trả vỉa hè",
+        "Lập biên bản, yêu cầu chấm dứt vi phạm",
     ),
     "violation_handed": (
         "Lập biên bản, bàn giao công an xã",
@@ -255,6 +254,17 @@ ACTIONS = {
         "Báo công an xã, tổ hòa giải cơ sở tiếp tục giải quyết",
     ),
 }
+
+# What a team does about some kinds of violation, now and then instead of the above.
+VIOLATION_ACTIONS = {
+    "public_order": "Giải tán, ghi nhận sự việc",
+    "gambling": "Giải tán, ghi nhận sự việc",
+    "sidewalk": "Yêu cầu tháo dỡ, dọn trả vỉa hè",
+    "residence": "Hướng dẫn chủ nhà khai báo tạm trú",
+    "fire_safety": "Yêu cầu dọn lối thoát nạn, trang bị bình chữa cháy",
+}
+OFFICE_OPENS_H = 7.5  # the commune's officers decide, pass and close in office hours
+OFFICE_CLOSES_H = 17.5
 
 INCIDENT_COLUMNS = (
     "id",
@@ -596,15 +606,23 @@ def _triage(rng, items: dict, now_s: int) -> None:
         np.clip(rng.lognormal(np.log(5 * hour), 0.9, n), 600, 4 * 86400),
         np.clip(rng.lognormal(np.log(2 * hour), 0.8, n), 300, 2 * 86400),
     ).astype(np.int64)
-    decided = checked + np.clip(rng.lognormal(np.log(20 * hour), 0.8, n), hour, 10 * 86400).astype(
-        np.int64
+    # a tip is checked by whoever is on duty, day or night; the later steps in office hours
+    decided = _office_hours(
+        rng,
+        checked + np.clip(rng.lognormal(np.log(20 * hour), 0.8, n), hour, 10 * 86400),
+        checked + 600,
     )
-    passed = decided + np.clip(
-        rng.lognormal(np.log(3 * 86400), 0.7, n), 2 * hour, 30 * 86400
-    ).astype(np.int64)
-    closed = np.where(passes, passed, decided) + np.clip(
-        rng.lognormal(np.log(12 * 86400), 0.6, n), 86400, 90 * 86400
-    ).astype(np.int64)
+    passed = _office_hours(
+        rng,
+        decided + np.clip(rng.lognormal(np.log(3 * 86400), 0.7, n), 2 * hour, 30 * 86400),
+        decided + 600,
+    )
+    closed = _office_hours(
+        rng,
+        np.where(passes, passed, decided)
+        + np.clip(rng.lognormal(np.log(12 * 86400), 0.6, n), 86400, 40 * 86400),
+        np.where(passes, passed, decided) + 600,
+    )
 
     status = np.full(n, "received", dtype=object)
     status_at = received.copy()
@@ -622,6 +640,24 @@ def _triage(rng, items: dict, now_s: int) -> None:
     items["valuable"] = np.where(decided_yet, valuable, None)
     items["passed_at"] = np.where(passes & (passed <= now_s), passed, -1)
     items["handed"] = items["handed"] | (team & (items["passed_at"] >= 0))
+
+
+def _office_hours(rng, at: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """Times moved into the officers' working day (the next one when the day is over), and
+    never before `after`."""
+    at = at.astype(np.int64)
+    local = at + 7 * 3600
+    midnight = local - local % 86400
+    hour = (local % 86400) / 3600
+    morning = midnight + (OFFICE_OPENS_H * 3600 + rng.integers(0, 3 * 3600, len(at))).astype(
+        np.int64
+    )
+    moved = np.where(
+        hour < OFFICE_OPENS_H,
+        morning,
+        np.where(hour >= OFFICE_CLOSES_H, morning + 86400, local),
+    )
+    return np.maximum(moved - 7 * 3600, after.astype(np.int64))
 
 
 # --- writing --------------------------------------------------------------------------------
@@ -680,6 +716,9 @@ def _write_month(rng, raw, items: dict, villages: _Villages, recorded_by, summar
             key = "violation_handed" if k == "violation" and items["handed"][i] else k
             options = ACTIONS[key]
             action = options[int(rng.integers(len(options)))]
+            special = VIOLATION_ACTIONS.get(items["violation_kind"][i])
+            if key == "violation" and special and rng.random() < 0.5:
+                action = special
         rows.append(
             (
                 int(ids[i]),
