@@ -16,6 +16,7 @@ setup-test:
 run: setup
 	@$(VENV)/flask --app wsgi seed-demo --if-empty
 	@$(VENV)/flask --app wsgi seed-patrols --if-empty
+	@$(VENV)/flask --app wsgi seed-incidents --if-empty
 	@echo "==> portal at http://$(BIND)  (Ctrl-C stops it)"
 	@BIND=$(BIND) WORKERS=$(WORKERS) scripts/serve.sh  # as root: as an unprivileged user
 

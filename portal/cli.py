@@ -1,4 +1,5 @@
-"""Command-line tools: `flask --app wsgi import-boundaries`, `seed-demo`, `seed-patrols`."""
+"""Command-line tools: `flask --app wsgi import-boundaries`, `seed-demo`, `seed-patrols`,
+`seed-incidents`."""
 
 from __future__ import annotations
 
@@ -225,6 +226,20 @@ def register(app: Flask) -> None:
         It runs as a job (portal.jobs) in this process: one transaction, with progress."""
         params = {"if_empty": if_empty, "reset": reset, "scale": scale}
         run_job("demo.patrols", params, "seed-patrols", "seed", echo_lines=True)
+
+    @app.cli.command("seed-incidents")
+    @click.option(
+        "--if-empty", is_flag=True, help="Do nothing when incidents are already recorded."
+    )
+    @click.option("--reset", is_flag=True, help="Delete all incidents and tips first.")
+    @click.option("--scale", type=float, default=1.0, help="Share of Hanoi's year (1 = 25,300).")
+    @as_cli
+    def seed_incidents(if_empty, reset, scale):
+        """Add the demo's year of incidents and tips, placed in the villages and triaged.
+
+        It runs as a job (portal.jobs) in this process: one transaction, with progress."""
+        params = {"if_empty": if_empty, "reset": reset, "scale": scale}
+        run_job("demo.incidents", params, "seed-incidents", "seed", echo_lines=True)
 
     @app.cli.command("refresh-coverage")
     @click.option(

@@ -1076,4 +1076,7 @@ EN: dict[str, str] = {
     "Gửi tin báo về nơi này": "Send a report about this place",
     "Việc không khẩn cấp: công an xã, phường đọc trong giờ làm việc.": "Not an emergency: the commune police read reports during working hours.",
     "Quá nhiều yêu cầu": "Too many requests",
+    # --- issue 13: the demo's year of incidents and tips ---
+    "Sinh một năm sự vụ, tin báo mẫu": "Generate a demo year of incidents and tips",
+    "Cơ sở dữ liệu đã có sự vụ, tin báo: dùng --reset để tạo lại.": "The database already holds incidents and tips: use --reset to make them again.",
 }

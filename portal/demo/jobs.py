@@ -1,6 +1,6 @@
 """The demo's bulk generation as jobs: the whole city's villages, teams and accounts, then its
-year of patrols, each written in one transaction, with progress (the CLI's `seed-demo` and
-`seed-patrols` run them)."""
+year of patrols and its year of incidents and tips, each written in one transaction, with
+progress (the CLI's `seed-demo`, `seed-patrols` and `seed-incidents` run them)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from portal.demo.incidents import clear_incidents, incident_count, seed_incidents
 from portal.demo.patrols import clear_patrols, patrol_count, seed_patrols
 from portal.demo.seed import seed
 from portal.extensions import db
 from portal.i18n import _, thousands
+from portal.incidents.kinds import KIND_LABELS, STATUS_LABELS
 from portal.jobs.runner import JobContext, JobFailed, handler
 from portal.models import Area
 
@@ -66,5 +68,37 @@ def seed_demo_patrols(
         "patrols": summary.patrols,
         "violations": summary.violations,
         "endpoint": "areas.index",
+        "args": {},
+    }
+
+
+@handler("demo.incidents")
+def seed_demo_incidents(
+    ctx: JobContext, if_empty: bool = False, reset: bool = False, scale: float = 1.0
+) -> dict:
+    """A year of citizens' tips and teams' incidents for the demo (seed-incidents)."""
+    if incident_count():
+        if if_empty:
+            return {"lines": ["Đã có sự vụ, tin báo: bỏ qua seed-incidents."], "incidents": 0}
+        if not reset:
+            raise JobFailed(_("Cơ sở dữ liệu đã có sự vụ, tin báo: dùng --reset để tạo lại."))
+        clear_incidents()
+    summary = seed_incidents(scale=scale, progress=ctx.progress)
+    kinds = "; ".join(f"{KIND_LABELS[k]} {thousands(n)}" for k, n in summary.kinds.items())
+    statuses = "; ".join(f"{STATUS_LABELS[s]} {thousands(n)}" for s, n in summary.statuses.items())
+    endpoint = "incidents.queue"
+    return {
+        "lines": [
+            f"Xong: {thousands(summary.tips)} tin báo của người dân ({thousands(summary.valuable)}"
+            f" có giá trị, {thousands(summary.contacts)} để lại liên lạc) và"
+            f" {thousands(summary.team)} sự vụ do các tổ ghi nhận"
+            f" ({thousands(summary.on_patrol)} vi phạm gắn với ca tuần tra).",
+            f"Theo loại: {kinds}.",
+            f"Theo trạng thái: {statuses}.",
+            f"{summary.seconds:.1f} giây.",
+        ],
+        "incidents": summary.tips + summary.team,
+        "tips": summary.tips,
+        "endpoint": endpoint,
         "args": {},
     }

@@ -37,6 +37,8 @@ from portal.models import (
     CoverageVillage,
     DutyRule,
     ImportBatch,
+    Incident,
+    IncidentPhoto,
     Job,
     Level,
     Member,
@@ -52,6 +54,8 @@ from portal.models import (
     SizingRule,
     Team,
     TeamArea,
+    TipContact,
+    TipLimit,
 )
 from portal.text import fold
 
@@ -158,7 +162,12 @@ def _wipe() -> None:
     db.session.execute(update(Job).where(Job.created_by.is_not(None)).values(created_by=None))
     db.session.execute(update(BoundaryChange).values(reverts_id=None, reverted_by_id=None))
     db.session.execute(update(PatrolRoute).values(current_version_id=None))
+    db.session.execute(update(Incident).values(merged_into_id=None))
     for model in (
+        TipLimit,
+        TipContact,
+        IncidentPhoto,
+        Incident,
         PatrolActivity,
         PatrolTrack,
         PatrolFinding,

@@ -25,6 +25,7 @@ KIND_LABELS = {
     "coverage.refresh": "Tính lại độ phủ",
     "demo.seed": "Dựng dữ liệu mẫu",
     "demo.patrols": "Sinh một năm tuần tra mẫu",
+    "demo.incidents": "Sinh một năm sự vụ, tin báo mẫu",
     "patrols.track": "Đọc vết GPS của ca tuần tra",
 }
 STAGE_LABELS = {
