@@ -84,10 +84,15 @@ def test_the_route_walk_covers_the_portal(app, demo):
     } <= endpoints
 
 
+# JSON APIs without a session: a forged cross-site form cannot send application/json, and the
+# API acts for no account, so there is nothing for a forged request to ride on
+CSRF_EXEMPT = {"tips.api_send"}
+
+
 def test_every_state_changing_route_refuses_a_request_without_csrf_token(app, admin, demo):
     checked = 0
     for endpoint, method, url in routes(app, demo):
-        if method not in STATE_CHANGING:
+        if method not in STATE_CHANGING or endpoint in CSRF_EXEMPT:
             continue
         for headers in ({}, {"HX-Request": "true"}):
             response = admin.open(url, method=method, data={"x": "1"}, headers=headers)
@@ -95,6 +100,20 @@ def test_every_state_changing_route_refuses_a_request_without_csrf_token(app, ad
             assert "CSRF" in response.get_data(as_text=True)
         checked += 1
     assert checked >= 6
+
+
+def test_a_csrf_exempt_api_refuses_what_a_forged_form_can_send(app, client, demo):
+    for endpoint, method, url in routes(app, demo):
+        if endpoint not in CSRF_EXEMPT:
+            continue
+        for body, kind in (
+            ({"kind": "theft"}, "application/x-www-form-urlencoded"),
+            ({"kind": "theft"}, "multipart/form-data"),
+            ('{"kind": "theft"}', "text/plain"),
+        ):
+            response = client.open(url, method=method, data=body, content_type=kind)
+            assert response.status_code == 400, (endpoint, kind, response.status_code)
+            assert response.get_json()["details"] == [{"parameter": "body"}]
 
 
 def test_every_non_public_route_refuses_an_anonymous_user(app, client, demo):
