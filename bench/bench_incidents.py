@@ -1,0 +1,212 @@
+"""Incidents and tips with a year of Hanoi's volume (issue 13: the commune queue, the commune map
+and the city map each under 200 ms p50; tip intake, placement included, under 20 ms p50 in the
+service).
+
+Builds the whole Hanoi demo in a fresh database and the demo's year of incidents and tips on it
+(portal.demo.incidents: about 17,900 tips and 7,450 team incidents), then times each page through
+the Flask test client signed in as the user who opens it: 2 warm-ups, then RUNS runs, p50 and p99.
+Tip intake is timed in the service (portal.tips.services.submit: parse, place, count against the
+limits, store with a receipt, commit) at random points inside Hanoi's villages.
+
+Baselines, run in the same process on the same data:
+- the queue and the maps without the indexes on incidents (commune and time received, time
+  occurred, village, team): dropped for the baseline runs and made again after;
+- the city map drawing every item of the period as its own marker instead of aggregating on the
+  server (heat cells, counts per village);
+- tip intake placing the point on the whole village polygons instead of their subdivided parts.
+
+Prints one line per measurement, last:
+    page=<name> p50_ms=… p99_ms=… bytes=… baseline_p50_ms=… baseline_ratio=…
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import datetime
+
+from common import DEMO_DATA, analyze, bench_app, drop, fresh_database, signed_in
+from sqlalchemy import create_engine, func, select, text
+
+from portal.config import local_database_url
+from portal.demo.incidents import seed_incidents
+from portal.demo.seed import seed
+from portal.extensions import db
+from portal.incidents.filters import LOCAL_TZ
+from portal.lookup import queries as lookup_queries
+from portal.models import Area, Incident
+from portal.tips import services as tips
+
+RUNS = 20
+WARMUPS = 2
+INDEXES = {
+    "ix_incidents_commune_received": (
+        "CREATE INDEX ix_incidents_commune_received ON incidents (commune_id, received_at)"
+    ),
+    "ix_incidents_occurred": "CREATE INDEX ix_incidents_occurred ON incidents (occurred_at)",
+    "ix_incidents_area_occurred": (
+        "CREATE INDEX ix_incidents_area_occurred ON incidents (area_id, occurred_at)"
+    ),
+    "ix_incidents_team_occurred": (
+        "CREATE INDEX ix_incidents_team_occurred ON incidents (team_id, occurred_at)"
+    ),
+}
+
+
+def timed(function: Callable[[], object], runs: int = RUNS) -> tuple[float, float, object]:
+    result = None
+    for _ in range(WARMUPS):
+        result = function()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = function()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return (
+        statistics.median(times),
+        times[min(len(times) - 1, round(0.99 * (len(times) - 1)))],
+        result,
+    )
+
+
+def opener(client, path: str) -> Callable[[], int]:
+    def open_page() -> int:
+        response = client.get(path)
+        if response.status_code != 200:
+            raise AssertionError(f"{path} answered {response.status_code}")
+        return len(response.get_data())
+
+    return open_page
+
+
+@contextlib.contextmanager
+def without_indexes(url: str) -> Iterator[None]:
+    owner = create_engine(local_database_url(url.rsplit("/", 1)[1], role="owner"))
+    with owner.begin() as connection:
+        for name in INDEXES:
+            connection.execute(text(f"DROP INDEX {name}"))
+    try:
+        yield
+    finally:
+        with owner.begin() as connection:
+            for statement in INDEXES.values():
+                connection.execute(text(statement))
+        owner.dispose()
+        analyze(url)
+
+
+@contextlib.contextmanager
+def placing_on_whole_polygons() -> Iterator[None]:
+    saved = lookup_queries.areas_at
+    lookup_queries.areas_at = lookup_queries.areas_at_whole_polygons
+    try:
+        yield
+    finally:
+        lookup_queries.areas_at = saved
+
+
+def intake(app, points: list[tuple[float, float]]) -> Callable[[], str]:
+    """One tip through the service at the next point, from the next address."""
+    turn = iter(range(10**9))
+
+    def send() -> str:
+        i = next(turn)
+        lat, lon = points[i % len(points)]
+        data = {
+            "kind": "theft",
+            "occurred_at": datetime.now(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"),
+            "description": "Mất trộm xe máy trước cửa nhà (benchmark)",
+            "lat": f"{lat:.6f}",
+            "lon": f"{lon:.6f}",
+        }
+        with app.test_request_context("/api/tips", method="POST"):
+            tip = tips.submit(
+                tips.parse(data), f"10.{i >> 16 & 255}.{i >> 8 & 255}.{i & 255}", None
+            )
+            receipt = tip.receipt
+            db.session.remove()
+        return receipt
+
+    return send
+
+
+def village_points(count: int) -> list[tuple[float, float]]:
+    """Random points inside random current villages (lat, lon)."""
+    rows = db.session.execute(
+        select(
+            func.ST_Y(func.ST_PointOnSurface(Area.geom)),
+            func.ST_X(func.ST_PointOnSurface(Area.geom)),
+        )
+        .where(Area.level == "village", Area.valid_to.is_(None))
+        .order_by(func.random())
+        .limit(count)
+    ).all()
+    return [(lat, lon) for lat, lon in rows]
+
+
+def main(scale: float = 1.0) -> None:
+    url = fresh_database("antt_portal_bench_incidents")
+    app = bench_app(url)
+    app.config.update(TIP_MAX_PER_HOUR=10**9, TIP_MAX_PER_DAY=10**9)
+    try:
+        with app.app_context():
+            start = time.perf_counter()
+            seed(DEMO_DATA, echo=lambda _line: None)
+            print(f"seeded the Hanoi demo in {time.perf_counter() - start:.0f} s")
+            start = time.perf_counter()
+            summary = seed_incidents(scale=scale)
+            print(f"a year of incidents in {time.perf_counter() - start:.1f} s: {summary}")
+            db.session.commit()
+            total = db.session.scalar(select(func.count()).select_from(Incident))
+            print(f"incidents={total}")
+            random.seed(13)
+            points = village_points(500)
+            db.session.remove()
+        analyze(url)
+        officer = signed_in(app, "canbo.xa")
+        admin = signed_in(app, "quantri")
+        leader = signed_in(app, "totruong")
+        year = f"from={datetime.now(LOCAL_TZ).date().replace(year=datetime.now(LOCAL_TZ).year - 1)}&to={datetime.now(LOCAL_TZ).date()}"
+        pages = {
+            "commune_queue": (officer, "/incidents/"),
+            "commune_queue_year": (officer, f"/incidents/?status=&{year}"),
+            "leader_queue_year": (leader, f"/incidents/?status=&{year}"),
+            "city_queue_year": (admin, f"/incidents/?status=&{year}"),
+            "commune_map_month": (officer, "/incidents/map"),
+            "commune_map_year": (officer, f"/incidents/map?{year}"),
+            "city_map_year_heat": (admin, f"/incidents/map?{year}&view=heat"),
+            "city_map_year_villages": (admin, f"/incidents/map?{year}&view=villages"),
+        }
+        ours = {name: timed(opener(client, path)) for name, (client, path) in pages.items()}
+        with without_indexes(url):
+            plain = {name: timed(opener(client, path), 5) for name, (client, path) in pages.items()}
+        intake_ours = timed(intake(app, points), 200)
+        with placing_on_whole_polygons():
+            intake_plain = timed(intake(app, points[::-1]), 100)
+        lines = []
+        for name, (p50, p99, size) in ours.items():
+            base = plain[name][0]
+            lines.append(
+                f"page={name} p50_ms={p50:.1f} p99_ms={p99:.1f} bytes={size}"
+                f" baseline_p50_ms={base:.1f} baseline_ratio={base / p50:.1f}"
+            )
+        lines.append(
+            f"tip_intake p50_ms={intake_ours[0]:.1f} p99_ms={intake_ours[1]:.1f}"
+            f" baseline_p50_ms={intake_plain[0]:.1f}"
+            f" baseline_ratio={intake_plain[0] / intake_ours[0]:.1f}"
+        )
+        print("\n".join(lines))
+    finally:
+        with contextlib.suppress(Exception), app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        drop(url)
+
+
+if __name__ == "__main__":
+    main(float(sys.argv[1]) if len(sys.argv) > 1 else 1.0)
