@@ -171,12 +171,13 @@ def main(scale: float = 1.0) -> None:
         officer = signed_in(app, "canbo.xa")
         admin = signed_in(app, "quantri")
         leader = signed_in(app, "totruong")
-        year = f"from={datetime.now(LOCAL_TZ).date().replace(year=datetime.now(LOCAL_TZ).year - 1)}&to={datetime.now(LOCAL_TZ).date()}"
+        today = datetime.now(LOCAL_TZ).date()
+        year = f"from={today.replace(year=today.year - 1)}&to={today}"
         pages = {
             "commune_queue": (officer, "/incidents/"),
-            "commune_queue_year": (officer, f"/incidents/?status=&{year}"),
-            "leader_queue_year": (leader, f"/incidents/?status=&{year}"),
-            "city_queue_year": (admin, f"/incidents/?status=&{year}"),
+            "commune_queue_year": (officer, f"/incidents/?open=0&{year}"),
+            "leader_queue_year": (leader, f"/incidents/?open=0&{year}"),
+            "city_queue_year": (admin, f"/incidents/?open=0&{year}"),
             "commune_map_month": (officer, "/incidents/map"),
             "commune_map_year": (officer, f"/incidents/map?{year}"),
             "city_map_year_heat": (admin, f"/incidents/map?{year}&view=heat"),

@@ -900,7 +900,6 @@ EN: dict[str, str] = {
     "Chưa thuộc thôn, tổ dân phố nào": "In no village",
     "Chạm vào bản đồ để phóng to đến phố, rồi chạm đúng nơi xảy ra. Kéo ghim để sửa.": "Tap the map to zoom in to the streets, then tap where it happened. Drag the pin to correct it.",
     "Chỉ cán bộ công an xã, phường xử lý tin báo.": "Only the commune police's officers handle reports.",
-    "Chỉ tin đang chờ xử lý": "Only reports waiting to be handled",
     "Chỉ tổ và cán bộ công an xã, phường ghi nhận sự việc.": "Only teams and the commune police's officers record incidents.",
     "Chọn ca tuần tra của tổ trong danh sách.": "Choose one of the team's patrols from the list.",
     "Chọn loại sự việc trong danh sách.": "Choose the kind of incident from the list.",
@@ -1079,4 +1078,7 @@ EN: dict[str, str] = {
     # --- issue 13: the demo's year of incidents and tips ---
     "Sinh một năm sự vụ, tin báo mẫu": "Generate a demo year of incidents and tips",
     "Cơ sở dữ liệu đã có sự vụ, tin báo: dùng --reset để tạo lại.": "The database already holds incidents and tips: use --reset to make them again.",
+    "Hiển thị": "Show",
+    "Tin đang chờ xử lý": "Reports waiting to be handled",
+    "Mọi tình trạng": "Every status",
 }

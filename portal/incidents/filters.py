@@ -47,8 +47,7 @@ class Filters:
             args["source"] = self.source
         if self.commune_id:
             args["commune_id"] = self.commune_id
-        if self.open_only:
-            args["open"] = "1"
+        args["open"] = "1" if self.open_only else "0"
         return args
 
 

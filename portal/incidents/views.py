@@ -24,7 +24,7 @@ bp.add_app_template_global(lambda: kinds.kind_choices(INCIDENT_KINDS), "incident
 @bp.get("/")
 def queue():
     args = request.args
-    if not any(args.get(k) for k in ("status", "open")):
+    if "open" not in args:
         args = args.copy()
         args["open"] = "1"  # the queue opens on what still waits for an officer
     view = services.queue(filters.parse_filters(args, default_days=90), page_arg())
