@@ -454,3 +454,17 @@ def test_a_violation_needs_its_kind(app, demo, session, place):
     assert session.scalar(select(func.count()).select_from(Incident)) == count
     # another team kind without a violation kind is fine
     assert record(leader, team_incident(place, kind="fire", violation_kind="")).status_code == 303
+
+
+def test_the_queue_opens_on_waiting_items_and_can_show_every_status(app, demo, session, place):
+    waiting = add_tip(session, place)
+    done = add_tip(session, place, north_m=500)
+    session.get(Incident, done.id).status = "not_valuable"
+    session.commit()
+    officer = signed_in(app, "canbo.xa")
+    assert waiting.id in queue_ids(officer) and done.id not in queue_ids(officer)
+    assert {waiting.id, done.id} <= queue_ids(officer, "?open=0")
+    assert queue_ids(officer, "?open=0&status=not_valuable") & {waiting.id, done.id} == {done.id}
+    # the filter form keeps the choice: the pager's links carry open=0
+    page = officer.get("/incidents/?open=0").get_data(as_text=True)
+    assert '<option value="0" selected>' in page
