@@ -1081,4 +1081,5 @@ EN: dict[str, str] = {
     "Hiển thị": "Show",
     "Tin đang chờ xử lý": "Reports waiting to be handled",
     "Mọi tình trạng": "Every status",
+    "Sự việc ghi nhận": "Incidents recorded",
 }

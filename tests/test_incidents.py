@@ -468,3 +468,15 @@ def test_the_queue_opens_on_waiting_items_and_can_show_every_status(app, demo, s
     # the filter form keeps the choice: the pager's links carry open=0
     page = officer.get("/incidents/?open=0").get_data(as_text=True)
     assert '<option value="0" selected>' in page
+
+
+def test_a_patrol_page_lists_the_incidents_found_on_it(app, demo, session, place):
+    leader = signed_in(app, "totruong")
+    team = SimpleNamespace(id=place.team_id, commune_id=place.team_commune_id)
+    patrol_id = _patrol(session, team, status="done").id
+    answer = record(leader, team_incident(place, patrol_id=str(patrol_id)))
+    assert answer.status_code == 303, answer.get_data(as_text=True)[:500]
+    incident_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+    page = leader.get(f"/patrols/{patrol_id}").get_data(as_text=True)
+    listed = re.search(r'data-testid="patrol-incidents">(.*?)</ul>', page, re.S)
+    assert listed and f"/incidents/{incident_id}" in listed.group(1)

@@ -28,6 +28,7 @@ from portal.inputs import to_id
 from portal.models import (
     VIOLATION_KINDS,
     Area,
+    Incident,
     Member,
     Patrol,
     PatrolFinding,
@@ -583,6 +584,7 @@ class PatrolView:
     map: maps.MapParts | None
     history: Page
     can_write: bool
+    incidents: list = field(default_factory=list)  # recorded as found on this patrol
 
 
 def patrol_view(patrol_id: int, history_page: int = 1) -> PatrolView:
@@ -615,6 +617,13 @@ def patrol_view(patrol_id: int, history_page: int = 1) -> PatrolView:
         map=_patrol_map(team, version, track),
         history=paginate(audit.history("patrol", patrol.id), history_page),
         can_write=routes.can_write(team),
+        incidents=list(
+            db.session.scalars(
+                current_scope()
+                .incidents(select(Incident).where(Incident.patrol_id == patrol.id))
+                .order_by(Incident.occurred_at)
+            )
+        ),
     )
 
 
