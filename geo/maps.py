@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import folium
+import folium.plugins
 import shapely
 from branca.element import CssLink, JavascriptLink
+from folium.template import Template
 
 
 @dataclass(frozen=True)
@@ -260,4 +262,173 @@ def add_points(m: folium.Map, collection: dict, name: str, colour: str = "#6a040
             radius=5, color="#ffffff", weight=1.5, fill=True, fill_color=colour, fill_opacity=1
         ),
         **_details(["label"], ()),
+    ).add_to(m)
+
+
+# Points: incidents clustered, a heat map of counts on a grid, counts per place as circles.
+# The plugins' own links point at a CDN: they are dropped here, and the caller adds our copies
+# (portal.mapping's EXTRA_ASSETS "markercluster" and "heat"); render_parts() refuses a map that
+# would load anything from another host.
+
+
+@dataclass(frozen=True)
+class ClusterPoint:
+    """One marker: where, its fill colour and style (keys of ours), and what it says."""
+
+    lat: float
+    lon: float
+    fill: str  # a colour of ours, e.g. "#d62828"
+    style: str  # a key of the styles given to add_clusters()
+    tooltip: str
+    lines: tuple[str, ...] = ()  # the popup's lines
+    link: tuple[str, str] | None = None  # (a path on our site, its text) at the popup's foot
+
+
+def _popup(point: ClusterPoint) -> str:
+    """The popup's HTML: its lines and link text escaped, the link only to a path of our own."""
+    parts = [text(line) for line in point.lines]
+    if point.link:
+        href, label = point.link
+        if not href.startswith("/") or href.startswith("//"):
+            raise ValueError(f"a popup links only to a path on our site: {href!r}")
+        parts.append(f'<a href="{text(href)}">{text(label)}</a>')
+    return "<br>".join(parts)
+
+
+_CLUSTER_CALLBACK = """function (row) {
+    var styles = %s;
+    var options = Object.assign({radius: 8, fill: true, fillColor: row[2]}, styles[row[3]] || {});
+    var marker = L.circleMarker(new L.LatLng(row[0], row[1]), options);
+    marker.bindTooltip(row[4]);
+    if (row[5]) { marker.bindPopup(row[5]); }
+    return marker;
+}"""
+
+
+def _own_assets_only(element) -> None:
+    """Drop a folium plugin's CDN links (the caller links our own copies)."""
+    element.default_js = []
+    element.default_css = []
+
+
+def add_clusters(
+    m: folium.Map, points: Sequence[ClusterPoint], name: str, styles: dict[str, dict]
+) -> folium.plugins.FastMarkerCluster:
+    """Points as circle markers grouped into clusters (Leaflet.markercluster), drawn from one
+    compact array in the browser: a thousand markers cost a few bytes each, not a script each.
+    Tooltips and popups are map text (escaped here); fill colours and styles are ours."""
+    rows = [
+        [round(p.lat, 6), round(p.lon, 6), p.fill, p.style, text(p.tooltip), _popup(p)]
+        for p in points
+    ]
+    cluster = folium.plugins.FastMarkerCluster(
+        rows,
+        callback=_CLUSTER_CALLBACK % json.dumps(styles),
+        name=text(name),
+        showCoverageOnHover=False,
+        maxClusterRadius=40,
+        spiderfyOnMaxZoom=True,
+    )
+    _own_assets_only(cluster)
+    cluster.add_to(m)
+    return cluster
+
+
+def add_heat(
+    m: folium.Map,
+    cells: Sequence[tuple[float, float, float]],
+    name: str,
+    *,
+    radius: int = 14,
+    max_zoom: int = 13,
+) -> folium.plugins.HeatMap | None:
+    """A heat map of weighted points (lat, lon, weight): e.g. counts snapped to a grid on the
+    server. Full colour at the largest weight (leaflet.heat's `max`), fading below it."""
+    if not cells:
+        return None
+    top = max(w for _lat, _lon, w in cells)
+    heat = folium.plugins.HeatMap(
+        [[round(lat, 6), round(lon, 6), w] for lat, lon, w in cells],
+        name=text(name),
+        radius=radius,
+        blur=radius,
+        max_zoom=max_zoom,
+        min_opacity=0.35,
+        max=float(top),
+    )
+    _own_assets_only(heat)
+    heat.add_to(m)
+    return heat
+
+
+class _Counts(folium.MacroElement):
+    """Circles sized by a count, drawn in one canvas from one compact array."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var rows = {{ this.rows|tojson }};
+            var style = {{ this.style|tojson }};
+            var renderer = L.canvas({padding: 0.5});
+            var group = L.featureGroup();
+            rows.forEach(function (row) {
+                var options = Object.assign({renderer: renderer, radius: row[2]}, style);
+                L.circleMarker([row[0], row[1]], options).bindTooltip(row[3]).addTo(group);
+            });
+            return group.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, rows: list, style: dict):
+        super().__init__()
+        self._name = "Counts"
+        self.rows = rows
+        self.style = style
+
+
+COUNT_STYLE = {"color": "#9d0208", "weight": 1, "fillColor": "#e85d04", "fillOpacity": 0.55}
+
+
+def count_radius(count: int, largest: int, smallest: float = 3.0, biggest: float = 18.0) -> float:
+    """A circle's radius in pixels whose area grows with the count (the largest gets `biggest`)."""
+    if largest <= 0 or count <= 0:
+        return smallest
+    return round(smallest + (biggest - smallest) * (min(count, largest) / largest) ** 0.5, 1)
+
+
+def add_counts(
+    m: folium.Map,
+    places: Sequence[tuple[float, float, int, str]],
+    style: dict | None = None,
+) -> _Counts | None:
+    """Places (lat, lon, count, label) as circles whose area grows with the count, each with
+    its label (map text, escaped here) as a tooltip."""
+    if not places:
+        return None
+    largest = max(count for _lat, _lon, count, _label in places)
+    rows = [
+        [round(lat, 5), round(lon, 5), count_radius(count, largest), text(label)]
+        for lat, lon, count, label in places
+    ]
+    layer = _Counts(rows, style or COUNT_STYLE)
+    m.add_child(layer)
+    return layer
+
+
+STYLE_FAINT = {"color": "#495057", "weight": 1, "opacity": 0.6, "fillOpacity": 0, "fill": False}
+
+
+def add_faint(m: folium.Map, collection: dict, name: str, tooltip_fields: Sequence[str] = ()):
+    """Outlines drawn faintly under other layers, for orientation (a tooltip given its fields)."""
+    if not collection.get("features"):
+        return
+    folium.GeoJson(
+        _escaped(collection),
+        name=text(name),
+        style_function=lambda _f: STYLE_FAINT,
+        zoom_on_click=False,
+        **_details(tooltip_fields, ()),
     ).add_to(m)
