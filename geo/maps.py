@@ -284,23 +284,22 @@ class ClusterPoint:
     link: tuple[str, str] | None = None  # (a path on our site, its text) at the popup's foot
 
 
-def _popup(point: ClusterPoint) -> str:
-    """The popup's HTML: its lines and link text escaped, the link only to a path of our own."""
-    parts = [text(line) for line in point.lines]
-    if point.link:
-        href, label = point.link
-        if not href.startswith("/") or href.startswith("//"):
-            raise ValueError(f"a popup links only to a path on our site: {href!r}")
-        parts.append(f'<a href="{text(href)}">{text(label)}</a>')
-    return "<br>".join(parts)
+def _link(href: str, label: str) -> tuple[str, str]:
+    """A popup's link, only to a path on our own site, its parts escaped."""
+    if not href.startswith("/") or href.startswith("//"):
+        raise ValueError(f"a popup links only to a path on our site: {href!r}")
+    return text(href), text(label)
 
 
 _CLUSTER_CALLBACK = """function (row) {
     var styles = %s;
+    var texts = %s;
     var options = Object.assign({radius: 8, fill: true, fillColor: row[2]}, styles[row[3]] || {});
     var marker = L.circleMarker(new L.LatLng(row[0], row[1]), options);
-    marker.bindTooltip(row[4]);
-    if (row[5]) { marker.bindPopup(row[5]); }
+    marker.bindTooltip(texts[row[4]]);
+    var lines = row[5].map(function (i) { return texts[i]; });
+    if (row[6]) { lines.push('<a href="' + row[6] + '">' + texts[row[7]] + '</a>'); }
+    if (lines.length) { marker.bindPopup(lines.join("<br>")); }
     return marker;
 }"""
 
@@ -314,16 +313,34 @@ def _own_assets_only(element) -> None:
 def add_clusters(
     m: folium.Map, points: Sequence[ClusterPoint], name: str, styles: dict[str, dict]
 ) -> folium.plugins.FastMarkerCluster:
-    """Points as circle markers grouped into clusters (Leaflet.markercluster), drawn from one
-    compact array in the browser: a thousand markers cost a few bytes each, not a script each.
-    Tooltips and popups are map text (escaped here); fill colours and styles are ours."""
-    rows = [
-        [round(p.lat, 6), round(p.lon, 6), p.fill, p.style, text(p.tooltip), _popup(p)]
-        for p in points
-    ]
+    """Points as circle markers grouped into clusters (Leaflet.markercluster), drawn in the
+    browser from one compact array: each text once in a table (escaped here, as map text),
+    each point a few numbers pointing into it. Fill colours and styles are ours."""
+    texts: dict[str, int] = {}
+
+    def index(value: str) -> int:
+        return texts.setdefault(text(value), len(texts))
+
+    rows = []
+    for p in points:
+        href, label = _link(*p.link) if p.link else ("", "")
+        rows.append(
+            [
+                round(p.lat, 6),
+                round(p.lon, 6),
+                p.fill,
+                p.style,
+                index(p.tooltip),
+                [index(line) for line in p.lines],
+                href,
+                texts.setdefault(label, len(texts)) if p.link else -1,
+            ]
+        )
+    # the table reaches the script as JSON; every string in it is escaped (no "<" at all)
+    table = json.dumps(list(texts), ensure_ascii=False)
     cluster = folium.plugins.FastMarkerCluster(
         rows,
-        callback=_CLUSTER_CALLBACK % json.dumps(styles),
+        callback=_CLUSTER_CALLBACK % (json.dumps(styles), table),
         name=text(name),
         showCoverageOnHover=False,
         maxClusterRadius=40,
@@ -348,7 +365,7 @@ def add_heat(
         return None
     top = max(w for _lat, _lon, w in cells)
     heat = folium.plugins.HeatMap(
-        [[round(lat, 6), round(lon, 6), w] for lat, lon, w in cells],
+        [[round(lat, 5), round(lon, 5), w] for lat, lon, w in cells],
         name=text(name),
         radius=radius,
         blur=radius,
@@ -368,7 +385,7 @@ class _Counts(folium.MacroElement):
         """
         {% macro script(this, kwargs) %}
         var {{ this.get_name() }} = (function () {
-            var rows = {{ this.rows|tojson }};
+            var rows = {{ this.rows_json }};
             var style = {{ this.style|tojson }};
             var renderer = L.canvas({padding: 0.5});
             var group = L.featureGroup();
@@ -385,7 +402,8 @@ class _Counts(folium.MacroElement):
     def __init__(self, rows: list, style: dict):
         super().__init__()
         self._name = "Counts"
-        self.rows = rows
+        # labels are map text (escaped: no "<" can end the script); kept as UTF-8, compact
+        self.rows_json = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
         self.style = style
 
 

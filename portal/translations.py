@@ -884,7 +884,7 @@ EN: dict[str, str] = {
     "Cách xem không có trong danh sách.": "That view is not in the list.",
     "Các thôn của tổ ({commune})": "The team's villages ({commune})",
     "Sự việc": "Incidents",
-    "Xem chi tiết #{n}": "Open #{n}",
+    "Xem chi tiết": "Open",
     "Mật độ sự việc": "Density of incidents",
     "{village}, {commune}: {n} việc": "{village}, {commune}: {n} items",
     "Bản đồ sự việc": "Incident map",

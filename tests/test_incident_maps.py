@@ -99,7 +99,7 @@ def items(demo):
 
 def ids_on_map(body: str) -> set[int]:
     """The items a map links to: the markers drawn (each popup links to its item)."""
-    return {int(n) for n in re.findall(r'/incidents/(\d+)\\"', body)}
+    return {int(n) for n in re.findall(r'"/incidents/(\d+)"', body)}
 
 
 def heat_cells(body: str) -> list:

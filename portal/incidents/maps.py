@@ -26,7 +26,14 @@ from portal.extensions import db
 from portal.i18n import _
 from portal.incidents import kinds
 from portal.incidents.filters import LOCAL_TZ, Filters, apply, parse_filters
-from portal.models import INCIDENT_KINDS, AccountRole, Area, Incident, Level, Status
+from portal.models import (
+    INCIDENT_KINDS,
+    AccountRole,
+    Area,
+    Incident,
+    Level,
+    Status,
+)
 from portal.scope import Scope
 
 VIEWS = ("heat", "villages")  # the city's two aggregated views
@@ -154,10 +161,10 @@ def _extent(query: Select) -> tuple[float, float, float, float] | None:
     return None if box[0] is None else tuple(box)
 
 
-def _outlines(query: Select, tolerance: float) -> dict:
-    """The areas' outlines (name, geom) simplified below a pixel, as a FeatureCollection."""
+def _outlines(query: Select, tolerance: float, digits: int = 5) -> dict:
+    """The areas' outlines (name, geom) simplified to `tolerance`, as a FeatureCollection."""
     sub = query.subquery()
-    shape = func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(sub.c.geom, tolerance), 5)
+    shape = func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(sub.c.geom, tolerance), digits)
     rows = db.session.execute(select(sub.c.name, shape).where(sub.c.geom.is_not(None))).all()
     return {
         "type": "FeatureCollection",
@@ -168,14 +175,32 @@ def _outlines(query: Select, tolerance: float) -> dict:
     }
 
 
+# The city's commune outlines, for orientation: simplifying 126 real boundaries costs about
+# 200 ms, so they are kept in the process until a commune changes (one city per deployment).
+_CITY_OUTLINES: dict[tuple, dict] = {}
+
+
+def _city_outlines(areas: Select, tolerance: float) -> dict:
+    """The communes' outlines, drawn faintly: coarser than a pixel (2), to 4 decimals (~10 m)."""
+    changed = select(func.count(Area.id), func.max(Area.updated_at)).where(
+        Area.level == Level.COMMUNE, Area.valid_to.is_(None)
+    )
+    key = (*db.session.execute(changed).one(), tolerance)
+    outlines = _CITY_OUTLINES.get(key)
+    if outlines is None:
+        outlines = _outlines(areas, 2 * tolerance, digits=4)
+        _CITY_OUTLINES.clear()
+        _CITY_OUTLINES[key] = outlines
+    return outlines
+
+
 # --- the page ------------------------------------------------------------------------------
 
 
 def _where(scope: Scope, filters: Filters) -> tuple[str, str, Select]:
     """Which map: the view kind, its title and the areas drawn faintly for orientation."""
     if scope.is_admin and not filters.commune_id:
-        communes = _current_communes(scope).add_columns(Area.geom).subquery()
-        areas = select(communes.c.name, communes.c.geom)
+        areas = _current_communes(scope).add_columns(Area.geom)
         return "city", _("Toàn thành phố"), areas
     commune_id = filters.commune_id if scope.is_admin else scope.commune_id
     name = db.session.scalar(select(Area.name).where(Area.id == commune_id))
@@ -220,7 +245,7 @@ def _marker(row, item_url: str) -> maps.ClusterPoint:
         style=status,
         tooltip=f"{kind_text} · {status_text}",
         lines=(kind_text, status_text, _local(occurred_at)),
-        link=(item_url.format(id=incident_id), _("Xem chi tiết #{n}", n=incident_id)),
+        link=(item_url.format(id=incident_id), _("Xem chi tiết")),
     )
 
 
@@ -258,8 +283,10 @@ def map_page(scope: Scope, args, item_url: str) -> MapPage:
         return page
     m = mapping.new_map(bounds)
     tolerance = mapping.tolerance(bounds)
-    label = _("Xã, phường") if where == "city" else _("Thôn, tổ dân phố")
-    maps.add_faint(m, _outlines(areas, tolerance), label, ("label",))
+    if where == "city":
+        maps.add_faint(m, _city_outlines(areas, tolerance), _("Xã, phường"), ("label",))
+    else:
+        maps.add_faint(m, _outlines(areas, tolerance), _("Thôn, tổ dân phố"), ("label",))
     if page.view == "items":
         rows = db.session.execute(items_query(scope, filters)).all()
         page.shown = len(rows)

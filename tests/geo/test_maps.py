@@ -154,9 +154,16 @@ def _rows(script: str, start: str) -> list:
     return json.loads(match.group(1))
 
 
+def _texts(script: str) -> list[str]:
+    return json.loads(re.search(r"var texts = (\[.*?\]);", script).group(1))
+
+
 def test_clusters_draw_every_point_from_one_array_and_load_nothing_foreign():
     m = maps.new_map(ASSETS, None, (105.80, 21.00, 105.81, 21.01))
-    points = [_point(lat=21.0 + i / 1000, link=(f"/incidents/{i}", f"#{i}")) for i in range(25)]
+    points = [
+        _point(lat=21.0 + i / 1000, lines=("Trộm cắp", f"{i}/11"), link=(f"/incidents/{i}", "Xem"))
+        for i in range(25)
+    ]
     maps.add_clusters(m, points, "Sự việc", {"received": {"color": "#ffffff", "weight": 3}})
     parts = maps.render_parts(m, own_prefixes=("/vendor/",))
     assert parts.js == [ASSETS.leaflet_js]  # the plugin's CDN links are gone: the caller adds ours
@@ -166,21 +173,24 @@ def test_clusters_draw_every_point_from_one_array_and_load_nothing_foreign():
     rows = _rows(parts.script, "var data =")
     assert len(rows) == 25
     assert [r[0] for r in rows] == [round(21.0 + i / 1000, 6) for i in range(25)]
-    assert rows[3][5].endswith('<a href="/incidents/3">#3</a>')
+    texts = _texts(parts.script)
+    assert texts.count("Trộm cắp") == 1  # each text once, pointed at by every marker
+    assert [texts[i] for i in rows[3][5]] == ["Trộm cắp", "3/11"]
+    assert rows[3][6] == "/incidents/3" and texts[rows[3][7]] == "Xem"
     assert '"received": {"color": "#ffffff", "weight": 3}' in parts.script
 
 
 def test_cluster_text_is_escaped_and_links_stay_on_our_site():
     m = maps.new_map(ASSETS, None, None)
-    hostile = _point(tooltip=PAYLOAD, lines=(PAYLOAD, IFRAME), link=("/incidents/1", PAYLOAD))
+    hostile = _point(tooltip=PAYLOAD, lines=(PAYLOAD, IFRAME), link=('/x"><b>', PAYLOAD))
     maps.add_clusters(m, [hostile], PAYLOAD, {})
     script = maps.render_parts(m, ("/vendor/",)).script
     (row,) = _rows(script, "var data =")
-    assert row[4] == maps.text(PAYLOAD)
-    assert row[5] == "<br>".join(
-        [maps.text(PAYLOAD), maps.text(IFRAME), f'<a href="/incidents/1">{maps.text(PAYLOAD)}</a>']
-    )
-    assert "<img" not in script and "<iframe" not in script  # tojson escapes < too
+    texts = _texts(script)
+    assert texts[row[4]] == maps.text(PAYLOAD)
+    assert [texts[i] for i in row[5]] == [maps.text(PAYLOAD), maps.text(IFRAME)]
+    assert row[6] == maps.text('/x"><b>') and texts[row[7]] == maps.text(PAYLOAD)
+    assert "<img" not in script and "<iframe" not in script and "<b>" not in script
     for href in ("javascript:alert(1)", "https://evil.example/x", "//evil.example/x"):
         with pytest.raises(ValueError, match="path on our site"):
             maps.add_clusters(m, [_point(link=(href, "x"))], "x", {})
@@ -208,6 +218,7 @@ def test_counts_grow_with_the_count_and_their_labels_are_escaped():
     script = maps.render_parts(m, ("/vendor/",)).script
     rows = _rows(script, "var rows =")
     assert [r[3] for r in rows] == [maps.text(PAYLOAD), "Thôn Đông: 1"]
+    assert "Thôn Đông" in script  # kept as UTF-8: a city of village names stays small
     assert rows[0][2] > rows[1][2]
     assert "<img" not in script
 
