@@ -347,6 +347,8 @@ def add_clusters(
         spiderfyOnMaxZoom=True,
     )
     _own_assets_only(cluster)
+    # markercluster needs the map's largest zoom, which a map without tiles does not set
+    m.options.setdefault("max_zoom", 19)
     cluster.add_to(m)
     return cluster
 
@@ -410,11 +412,15 @@ class _Counts(folium.MacroElement):
 COUNT_STYLE = {"color": "#9d0208", "weight": 1, "fillColor": "#e85d04", "fillOpacity": 0.55}
 
 
-def count_radius(count: int, largest: int, smallest: float = 3.0, biggest: float = 18.0) -> float:
-    """A circle's radius in pixels whose area grows with the count (the largest gets `biggest`)."""
-    if largest <= 0 or count <= 0:
+def count_radius(
+    count: int, largest: int, smallest: float = 3.0, biggest: float = 18.0, floor: int = 16
+) -> float:
+    """A circle's radius in pixels whose area grows with the count: the largest gets `biggest`,
+    unless it is below `floor` (a quiet month: one item should not look like many)."""
+    scale = max(largest, floor)
+    if count <= 0:
         return smallest
-    return round(smallest + (biggest - smallest) * (min(count, largest) / largest) ** 0.5, 1)
+    return round(smallest + (biggest - smallest) * (min(count, scale) / scale) ** 0.5, 1)
 
 
 def add_counts(
