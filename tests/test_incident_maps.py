@@ -3,6 +3,7 @@ is drawn, the city is aggregated, nothing loads from another host and nothing pr
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from datetime import datetime, timedelta
@@ -97,13 +98,19 @@ def items(demo):
     return ids
 
 
+def map_script(body: str) -> str:
+    """The map's script, as the page carries it (an attribute's text, for incident-map.js)."""
+    match = re.search(r'<div hidden data-map-script="([^"]*)"', body)
+    return html.unescape(match.group(1)) if match else ""
+
+
 def ids_on_map(body: str) -> set[int]:
     """The items a map links to: the markers drawn (each popup links to its item)."""
-    return {int(n) for n in re.findall(r'"/incidents/(\d+)"', body)}
+    return {int(n) for n in re.findall(r'"/incidents/(\d+)"', map_script(body))}
 
 
 def heat_cells(body: str) -> list:
-    match = re.search(r"L\.heatLayer\(\s*(\[.*?\]\])", body, re.S)
+    match = re.search(r"L\.heatLayer\(\s*(\[.*?\]\])", map_script(body), re.S)
     assert match, "no heat layer on the page"
     return json.loads(match.group(1))
 
@@ -120,7 +127,7 @@ def test_the_officer_sees_their_communes_items_clustered_and_no_other(app, items
     response, body = get(signed_in(app, "canbo.xa"), "/incidents/map")
     assert response.status_code == 200
     assert ids_on_map(body) == {items.theft, items.fire, items.drugs}
-    assert "L.markerClusterGroup" in body
+    assert "L.markerClusterGroup" in map_script(body)
     assert 'data-kind="theft"' in body and 'data-status="closed"' in body
 
 
@@ -153,8 +160,9 @@ def test_a_public_user_is_sent_to_sign_in(client, items):
 def test_no_contact_or_description_reaches_the_map(app, items):
     for user in ("canbo.xa", "totruong", "quantri"):
         _response, body = get(signed_in(app, user), "/incidents/map")
-        assert SECRET not in body and "Bí Mật" not in body
-        assert DESCRIPTION not in body
+        for text in (body, map_script(body)):
+            assert SECRET not in text and "Bí Mật" not in text
+            assert DESCRIPTION not in text
 
 
 # --- filters -----------------------------------------------------------------------------------
@@ -220,16 +228,27 @@ def test_the_city_heat_map_aggregates_every_item_in_the_period(app, items, sessi
     )
     assert sum(c[2] for c in cells) == in_period == 4
     assert ids_on_map(body) == set()  # no markers: counts only
-    assert "L.markerClusterGroup" not in body
+    assert "L.markerClusterGroup" not in map_script(body)
 
 
 def test_the_city_by_village_counts_each_village_once(app, items):
     _response, body = get(signed_in(app, "quantri"), "/incidents/map?view=villages")
-    rows = json.loads(re.search(r"var rows = (\[.*?\]\]);", body, re.S).group(1))
+    rows = json.loads(re.search(r"var rows = (\[.*?\]\]);", map_script(body), re.S).group(1))
     assert len(rows) == 3  # the leader's village (2 items), another (1) and another commune's (1)
     counts = sorted(int(re.search(r": (\d+) ", r[3]).group(1)) for r in rows)
     assert counts == [1, 1, 2]
     assert ids_on_map(body) == set()
+
+
+def test_a_hostile_village_name_reaches_the_city_map_as_text(app, items, session):
+    payload = "<img src=x onerror=alert(1)>"
+    village = session.scalar(select(Incident.area_id).where(Incident.id == items.drugs))
+    session.get(Area, village).name = payload
+    session.commit()
+    _response, body = get(signed_in(app, "quantri"), "/incidents/map?view=villages")
+    script = map_script(body)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in script  # shown literally by the tooltip
+    assert "<img" not in script and "<img" not in body
 
 
 def test_every_asset_comes_from_our_own_server(app, items):
@@ -238,7 +257,7 @@ def test_every_asset_comes_from_our_own_server(app, items):
         assert "/vendor/leaflet.markercluster/dist/leaflet.markercluster.js" in body
         assert "/vendor/leaflet.heat/dist/leaflet-heat.js" in body
         assert not re.search(r"(src|href)=\"(https?:)?//", body)
-        for script in re.findall(r"<script[^>]*>(.*?)</script>", body, re.S):
+        for script in [map_script(body), *re.findall(r"<script[^>]*>(.*?)</script>", body, re.S)]:
             assert not re.search(r"https?://", script)
 
 
