@@ -372,7 +372,7 @@ def add_heat(
         radius=radius,
         blur=radius,
         max_zoom=max_zoom,
-        min_opacity=0.35,
+        min_opacity=0.05,
         max=float(top),
     )
     _own_assets_only(heat)
@@ -381,7 +381,8 @@ def add_heat(
 
 
 class _Counts(folium.MacroElement):
-    """Circles sized by a count, drawn in one canvas from one compact array."""
+    """Circles sized by a count (radius in metres: they grow as the map zooms in, and a city of
+    villages stays apart at the city's scale), drawn in one canvas from one compact array."""
 
     _template = Template(
         """
@@ -393,7 +394,7 @@ class _Counts(folium.MacroElement):
             var group = L.featureGroup();
             rows.forEach(function (row) {
                 var options = Object.assign({renderer: renderer, radius: row[2]}, style);
-                L.circleMarker([row[0], row[1]], options).bindTooltip(row[3]).addTo(group);
+                L.circle([row[0], row[1]], options).bindTooltip(row[3]).addTo(group);
             });
             return group.addTo({{ this._parent.get_name() }});
         })();
@@ -409,14 +410,15 @@ class _Counts(folium.MacroElement):
         self.style = style
 
 
-COUNT_STYLE = {"color": "#9d0208", "weight": 1, "fillColor": "#e85d04", "fillOpacity": 0.55}
+COUNT_STYLE = {"color": "#9d0208", "weight": 0.5, "fillColor": "#e85d04", "fillOpacity": 0.55}
 
 
 def count_radius(
-    count: int, largest: int, smallest: float = 3.0, biggest: float = 18.0, floor: int = 16
+    count: int, largest: int, smallest: float = 80.0, biggest: float = 900.0, floor: int = 16
 ) -> float:
-    """A circle's radius in pixels whose area grows with the count: the largest gets `biggest`,
-    unless it is below `floor` (a quiet month: one item should not look like many)."""
+    """A circle's radius in metres whose area grows with the count: the largest gets `biggest`
+    (villages are about a kilometre apart), unless it is below `floor` (a quiet month: one
+    item should not look like many)."""
     scale = max(largest, floor)
     if count <= 0:
         return smallest

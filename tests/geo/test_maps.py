@@ -211,9 +211,9 @@ def test_heat_weights_are_kept_and_full_colour_is_the_largest():
 
 def test_counts_grow_with_the_count_and_their_labels_are_escaped():
     assert maps.count_radius(1, 100) < maps.count_radius(25, 100) < maps.count_radius(100, 100)
-    assert maps.count_radius(100, 100) == 18.0
-    assert maps.count_radius(400, 100) == 18.0  # never past the largest
-    assert maps.count_radius(1, 2) < 8  # a quiet month: one item stays a small circle
+    assert maps.count_radius(100, 100) == 900.0
+    assert maps.count_radius(400, 100) == 900.0  # never past the largest
+    assert maps.count_radius(1, 2) < 300  # a quiet month: one item stays a small circle
     m = maps.new_map(ASSETS, None, None)
     maps.add_counts(m, [(21.0, 105.8, 4, PAYLOAD), (21.01, 105.81, 1, "Thôn Đông: 1")])
     script = maps.render_parts(m, ("/vendor/",)).script
