@@ -256,6 +256,8 @@ def test_every_asset_comes_from_our_own_server(app, items):
         _response, body = get(signed_in(app, "quantri"), url)
         assert "/vendor/leaflet.markercluster/dist/leaflet.markercluster.js" in body
         assert "/vendor/leaflet.heat/dist/leaflet-heat.js" in body
+        assert "/vendor/leaflet.markercluster/dist/MarkerCluster.css" in body
+        assert "/vendor/leaflet.markercluster/dist/MarkerCluster.Default.css" in body
         assert not re.search(r"(src|href)=\"(https?:)?//", body)
         for script in [map_script(body), *re.findall(r"<script[^>]*>(.*?)</script>", body, re.S)]:
             assert not re.search(r"https?://", script)
