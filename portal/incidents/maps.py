@@ -269,15 +269,15 @@ def map_page(scope: Scope, args, item_url: str) -> MapPage:
         db.session.execute(counts_query(scope, filters)).all()
     )
     page = MapPage(
-        filters,
-        view if where == "city" else "items",
-        title,
-        total,
-        0,
-        kind_entries,
-        status_entries,
-        communes,
-        None,
+        filters=filters,
+        view=view if where == "city" else "items",
+        title=title,
+        total=total,
+        shown=0,
+        kinds=kind_entries,
+        statuses=status_entries,
+        communes=communes,
+        map=None,
     )
     if bounds is None:
         return page
