@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import folium
+import folium.plugins
 import shapely
 from branca.element import CssLink, JavascriptLink
+from folium.template import Template
 
 
 @dataclass(frozen=True)
@@ -260,4 +262,199 @@ def add_points(m: folium.Map, collection: dict, name: str, colour: str = "#6a040
             radius=5, color="#ffffff", weight=1.5, fill=True, fill_color=colour, fill_opacity=1
         ),
         **_details(["label"], ()),
+    ).add_to(m)
+
+
+# Points: incidents clustered, a heat map of counts on a grid, counts per place as circles.
+# The plugins' own links point at a CDN: they are dropped here, and the caller adds our copies
+# (portal.mapping's EXTRA_ASSETS "markercluster" and "heat"); render_parts() refuses a map that
+# would load anything from another host.
+
+
+@dataclass(frozen=True)
+class ClusterPoint:
+    """One marker: where, its fill colour and style (keys of ours), and what it says."""
+
+    lat: float
+    lon: float
+    fill: str  # a colour of ours, e.g. "#d62828"
+    style: str  # a key of the styles given to add_clusters()
+    tooltip: str
+    lines: tuple[str, ...] = ()  # the popup's lines
+    link: tuple[str, str] | None = None  # (a path on our site, its text) at the popup's foot
+
+
+def _link(href: str, label: str) -> tuple[str, str]:
+    """A popup's link, only to a path on our own site, its parts escaped."""
+    if not href.startswith("/") or href.startswith("//"):
+        raise ValueError(f"a popup links only to a path on our site: {href!r}")
+    return text(href), text(label)
+
+
+_CLUSTER_CALLBACK = """function (row) {
+    var styles = %s;
+    var texts = %s;
+    var options = Object.assign({radius: 8, fill: true, fillColor: row[2]}, styles[row[3]] || {});
+    var marker = L.circleMarker(new L.LatLng(row[0], row[1]), options);
+    marker.bindTooltip(texts[row[4]]);
+    var lines = row[5].map(function (i) { return texts[i]; });
+    if (row[6]) { lines.push('<a href="' + row[6] + '">' + texts[row[7]] + '</a>'); }
+    if (lines.length) { marker.bindPopup(lines.join("<br>")); }
+    return marker;
+}"""
+
+
+def _own_assets_only(element) -> None:
+    """Drop a folium plugin's CDN links (the caller links our own copies)."""
+    element.default_js = []
+    element.default_css = []
+
+
+def add_clusters(
+    m: folium.Map, points: Sequence[ClusterPoint], name: str, styles: dict[str, dict]
+) -> folium.plugins.FastMarkerCluster:
+    """Points as circle markers grouped into clusters (Leaflet.markercluster), drawn in the
+    browser from one compact array: each text once in a table (escaped here, as map text),
+    each point a few numbers pointing into it. Fill colours and styles are ours."""
+    texts: dict[str, int] = {}
+
+    def index(value: str) -> int:
+        return texts.setdefault(text(value), len(texts))
+
+    rows = []
+    for p in points:
+        href, label = _link(*p.link) if p.link else ("", "")
+        rows.append(
+            [
+                round(p.lat, 6),
+                round(p.lon, 6),
+                p.fill,
+                p.style,
+                index(p.tooltip),
+                [index(line) for line in p.lines],
+                href,
+                texts.setdefault(label, len(texts)) if p.link else -1,
+            ]
+        )
+    # the table reaches the script as JSON; every string in it is escaped (no "<" at all)
+    table = json.dumps(list(texts), ensure_ascii=False)
+    cluster = folium.plugins.FastMarkerCluster(
+        rows,
+        callback=_CLUSTER_CALLBACK % (json.dumps(styles), table),
+        name=text(name),
+        showCoverageOnHover=False,
+        maxClusterRadius=40,
+        spiderfyOnMaxZoom=True,
+    )
+    _own_assets_only(cluster)
+    # markercluster needs the map's largest zoom, which a map without tiles does not set
+    m.options.setdefault("max_zoom", 19)
+    cluster.add_to(m)
+    return cluster
+
+
+def add_heat(
+    m: folium.Map,
+    cells: Sequence[tuple[float, float, float]],
+    name: str,
+    *,
+    radius: int = 14,
+    max_zoom: int = 13,
+) -> folium.plugins.HeatMap | None:
+    """A heat map of weighted points (lat, lon, weight): e.g. counts snapped to a grid on the
+    server. Full colour at the largest weight (leaflet.heat's `max`), fading below it."""
+    if not cells:
+        return None
+    top = max(w for _lat, _lon, w in cells)
+    heat = folium.plugins.HeatMap(
+        [[round(lat, 5), round(lon, 5), w] for lat, lon, w in cells],
+        name=text(name),
+        radius=radius,
+        blur=radius,
+        max_zoom=max_zoom,
+        min_opacity=0.05,
+        max=float(top),
+    )
+    _own_assets_only(heat)
+    heat.add_to(m)
+    return heat
+
+
+class _Counts(folium.MacroElement):
+    """Circles sized by a count (radius in metres: they grow as the map zooms in, and a city of
+    villages stays apart at the city's scale), drawn in one canvas from one compact array."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var rows = {{ this.rows_json }};
+            var style = {{ this.style|tojson }};
+            var renderer = L.canvas({padding: 0.5});
+            var group = L.featureGroup();
+            rows.forEach(function (row) {
+                var options = Object.assign({renderer: renderer, radius: row[2]}, style);
+                L.circle([row[0], row[1]], options).bindTooltip(row[3]).addTo(group);
+            });
+            return group.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, rows: list, style: dict):
+        super().__init__()
+        self._name = "Counts"
+        # labels are map text (escaped: no "<" can end the script); kept as UTF-8, compact
+        self.rows_json = json.dumps(rows, ensure_ascii=False, separators=(",", ":"))
+        self.style = style
+
+
+COUNT_STYLE = {"color": "#9d0208", "weight": 0.5, "fillColor": "#e85d04", "fillOpacity": 0.55}
+
+
+def count_radius(
+    count: int, largest: int, smallest: float = 80.0, biggest: float = 900.0, floor: int = 16
+) -> float:
+    """A circle's radius in metres whose area grows with the count: the largest gets `biggest`
+    (villages are about a kilometre apart), unless it is below `floor` (a quiet month: one
+    item should not look like many)."""
+    scale = max(largest, floor)
+    if count <= 0:
+        return smallest
+    return round(smallest + (biggest - smallest) * (min(count, scale) / scale) ** 0.5, 1)
+
+
+def add_counts(
+    m: folium.Map,
+    places: Sequence[tuple[float, float, int, str]],
+    style: dict | None = None,
+) -> _Counts | None:
+    """Places (lat, lon, count, label) as circles whose area grows with the count, each with
+    its label (map text, escaped here) as a tooltip."""
+    if not places:
+        return None
+    largest = max(count for _lat, _lon, count, _label in places)
+    rows = [
+        [round(lat, 5), round(lon, 5), count_radius(count, largest), text(label)]
+        for lat, lon, count, label in places
+    ]
+    layer = _Counts(rows, style or COUNT_STYLE)
+    m.add_child(layer)
+    return layer
+
+
+STYLE_FAINT = {"color": "#495057", "weight": 1, "opacity": 0.6, "fillOpacity": 0, "fill": False}
+
+
+def add_faint(m: folium.Map, collection: dict, name: str, tooltip_fields: Sequence[str] = ()):
+    """Outlines drawn faintly under other layers, for orientation (a tooltip given its fields)."""
+    if not collection.get("features"):
+        return
+    folium.GeoJson(
+        _escaped(collection),
+        name=text(name),
+        style_function=lambda _f: STYLE_FAINT,
+        zoom_on_click=False,
+        **_details(tooltip_fields, ()),
     ).add_to(m)

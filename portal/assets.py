@@ -21,7 +21,13 @@ NODE_MODULES = ROOT / "node_modules"
 STATIC = ROOT / "static"
 
 # Only these folders of the npm packages are served.
-SERVED = ("leaflet/dist/", "htmx.org/dist/", "@geoman-io/leaflet-geoman-free/dist/")
+SERVED = (
+    "leaflet/dist/",
+    "htmx.org/dist/",
+    "@geoman-io/leaflet-geoman-free/dist/",
+    "leaflet.markercluster/dist/",
+    "leaflet.heat/dist/",
+)
 IMMUTABLE = "public, max-age=31536000, immutable"
 ENDPOINTS = {"static": STATIC, "vendor": NODE_MODULES}
 

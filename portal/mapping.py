@@ -14,6 +14,13 @@ EXTRA_ASSETS = {
         "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.js",
         "@geoman-io/leaflet-geoman-free/dist/leaflet-geoman.css",
     ),
+    # Leaflet.markercluster and leaflet.heat, for the maps of incidents: (script, stylesheets…)
+    "markercluster": (
+        "leaflet.markercluster/dist/leaflet.markercluster.js",
+        "leaflet.markercluster/dist/MarkerCluster.css",
+        "leaflet.markercluster/dist/MarkerCluster.Default.css",
+    ),
+    "heat": ("leaflet.heat/dist/leaflet-heat.js",),
 }
 
 
@@ -32,9 +39,10 @@ def new_map(bounds):
 def render(m, extras: tuple[str, ...] = ()) -> maps.MapParts:
     """The map's parts for a template; `extras` adds our other map packages (e.g. "geoman")."""
     for name in extras:
-        js, css = EXTRA_ASSETS[name]
+        js, *stylesheets = EXTRA_ASSETS[name]
         m.add_js_link(name, vendor_url(js))
-        m.add_css_link(f"{name}_css", vendor_url(css))
+        for i, css in enumerate(stylesheets):
+            m.add_css_link(f"{name}_css{i or ''}", vendor_url(css))
     return maps.render_parts(m, own_prefixes=(url_for("vendor", filename=""),))
 
 

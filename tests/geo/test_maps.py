@@ -138,3 +138,96 @@ def test_tooltips_and_popups_are_still_built_as_html():
     script = maps.render_parts(hostile_map()[0], ("/vendor/",)).script
     assert script.count(".bindTooltip(") == 2 and script.count(".bindPopup(") == 2
     assert script.count("div.innerHTML=table") == 4
+
+
+# Points: clustered markers, a heat map and counts, with our own plugin scripts only.
+
+
+def _point(**more) -> maps.ClusterPoint:
+    fields = {"lat": 21.005, "lon": 105.805, "fill": "#d62828", "style": "received"}
+    return maps.ClusterPoint(**{**fields, "tooltip": "Trộm cắp · Mới nhận", **more})
+
+
+def _rows(script: str, start: str) -> list:
+    match = re.search(re.escape(start) + r"\s*(\[.*?\]\])\s*[;,]", script, re.S)
+    assert match, start
+    return json.loads(match.group(1))
+
+
+def _texts(script: str) -> list[str]:
+    return json.loads(re.search(r"var texts = (\[.*?\]);", script).group(1))
+
+
+def test_clusters_draw_every_point_from_one_array_and_load_nothing_foreign():
+    m = maps.new_map(ASSETS, None, (105.80, 21.00, 105.81, 21.01))
+    points = [
+        _point(lat=21.0 + i / 1000, lines=("Trộm cắp", f"{i}/11"), link=(f"/incidents/{i}", "Xem"))
+        for i in range(25)
+    ]
+    maps.add_clusters(m, points, "Sự việc", {"received": {"color": "#ffffff", "weight": 3}})
+    parts = maps.render_parts(m, own_prefixes=("/vendor/",))
+    assert parts.js == [ASSETS.leaflet_js]  # the plugin's CDN links are gone: the caller adds ours
+    assert parts.css == [ASSETS.leaflet_css]
+    assert not re.search(r"https?://", parts.html + parts.script)
+    assert "L.markerClusterGroup" in parts.script
+    rows = _rows(parts.script, "var data =")
+    assert len(rows) == 25
+    assert [r[0] for r in rows] == [round(21.0 + i / 1000, 6) for i in range(25)]
+    texts = _texts(parts.script)
+    assert texts.count("Trộm cắp") == 1  # each text once, pointed at by every marker
+    assert [texts[i] for i in rows[3][5]] == ["Trộm cắp", "3/11"]
+    assert rows[3][6] == "/incidents/3" and texts[rows[3][7]] == "Xem"
+    assert '"received": {"color": "#ffffff", "weight": 3}' in parts.script
+
+
+def test_cluster_text_is_escaped_and_links_stay_on_our_site():
+    m = maps.new_map(ASSETS, None, None)
+    hostile = _point(tooltip=PAYLOAD, lines=(PAYLOAD, IFRAME), link=('/x"><b>', PAYLOAD))
+    maps.add_clusters(m, [hostile], PAYLOAD, {})
+    script = maps.render_parts(m, ("/vendor/",)).script
+    (row,) = _rows(script, "var data =")
+    texts = _texts(script)
+    assert texts[row[4]] == maps.text(PAYLOAD)
+    assert [texts[i] for i in row[5]] == [maps.text(PAYLOAD), maps.text(IFRAME)]
+    assert row[6] == maps.text('/x"><b>') and texts[row[7]] == maps.text(PAYLOAD)
+    assert "<img" not in script and "<iframe" not in script and "<b>" not in script
+    for href in ("javascript:alert(1)", "https://evil.example/x", "//evil.example/x"):
+        with pytest.raises(ValueError, match="path on our site"):
+            maps.add_clusters(m, [_point(link=(href, "x"))], "x", {})
+
+
+def test_heat_weights_are_kept_and_full_colour_is_the_largest():
+    m = maps.new_map(ASSETS, None, (105.80, 21.00, 105.81, 21.01))
+    cells = [(21.001, 105.801, 3), (21.003, 105.805, 12), (21.009, 105.809, 1)]
+    maps.add_heat(m, cells, PAYLOAD)
+    parts = maps.render_parts(m, ("/vendor/",))
+    assert parts.js == [ASSETS.leaflet_js]
+    assert not re.search(r"https?://", parts.script)
+    data = _rows(parts.script, "L.heatLayer(")
+    assert sum(w for _lat, _lon, w in data) == 16
+    assert '"max": 12.0' in parts.script
+    assert maps.add_heat(maps.new_map(ASSETS, None, None), [], "x") is None
+
+
+def test_counts_grow_with_the_count_and_their_labels_are_escaped():
+    assert maps.count_radius(1, 100) < maps.count_radius(25, 100) < maps.count_radius(100, 100)
+    assert maps.count_radius(100, 100) == 900.0
+    assert maps.count_radius(400, 100) == 900.0  # never past the largest
+    assert maps.count_radius(1, 2) < 300  # a quiet month: one item stays a small circle
+    m = maps.new_map(ASSETS, None, None)
+    maps.add_counts(m, [(21.0, 105.8, 4, PAYLOAD), (21.01, 105.81, 1, "Thôn Đông: 1")])
+    script = maps.render_parts(m, ("/vendor/",)).script
+    rows = _rows(script, "var rows =")
+    assert [r[3] for r in rows] == [maps.text(PAYLOAD), "Thôn Đông: 1"]
+    assert "Thôn Đông" in script  # kept as UTF-8: a city of village names stays small
+    assert rows[0][2] > rows[1][2]
+    assert "<img" not in script
+
+
+def test_faint_outlines_escape_their_tooltips():
+    m = maps.new_map(ASSETS, None, None)
+    maps.add_faint(m, _collection(label=PAYLOAD), "Xã", ["label"])
+    script = maps.render_parts(m, ("/vendor/",)).script
+    (layer,) = _layers(script)
+    assert layer["features"][0]["properties"]["label"] == maps.text(PAYLOAD)
+    assert "<img" not in script
