@@ -11,8 +11,8 @@ limits, store with a receipt, commit) at random points inside Hanoi's villages.
 Baselines, run in the same process on the same data:
 - the queue and the maps without the indexes on incidents (commune and time received, time
   occurred, village, team): dropped for the baseline runs and made again after;
-- the city map drawing every item of the period as its own marker instead of aggregating on the
-  server (heat cells, counts per village);
+- the city's heat map fed every item of the period as its own point instead of cells counted on
+  the server;
 - tip intake placing the point on the whole village polygons instead of their subdivided parts.
 
 Prints one line per measurement, last:
@@ -30,12 +30,13 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from common import DEMO_DATA, analyze, bench_app, drop, fresh_database, signed_in
-from sqlalchemy import create_engine, func, select, text
+from sqlalchemy import create_engine, func, literal, select, text
 
 from portal.config import local_database_url
 from portal.demo.incidents import seed_incidents
 from portal.demo.seed import seed
 from portal.extensions import db
+from portal.incidents import maps as incident_maps
 from portal.incidents.filters import LOCAL_TZ
 from portal.lookup import queries as lookup_queries
 from portal.models import Area, Incident
@@ -98,6 +99,23 @@ def without_indexes(url: str) -> Iterator[None]:
                 connection.execute(text(statement))
         owner.dispose()
         analyze(url)
+
+
+@contextlib.contextmanager
+def heat_from_raw_points() -> Iterator[None]:
+    """The heat map fed one point per item, as a page without server aggregation would be."""
+    saved = incident_maps.grid_query
+
+    def raw(scope, filters, grid=incident_maps.GRID):
+        return incident_maps._filtered(
+            scope, filters, func.ST_Y(Incident.geom), func.ST_X(Incident.geom), literal(1)
+        )
+
+    incident_maps.grid_query = raw
+    try:
+        yield
+    finally:
+        incident_maps.grid_query = saved
 
 
 @contextlib.contextmanager
@@ -186,6 +204,9 @@ def main(scale: float = 1.0) -> None:
         ours = {name: timed(opener(client, path)) for name, (client, path) in pages.items()}
         with without_indexes(url):
             plain = {name: timed(opener(client, path), 5) for name, (client, path) in pages.items()}
+        with heat_from_raw_points():
+            client, path = pages["city_map_year_heat"]
+            plain["city_map_year_heat"] = timed(opener(client, path), 5)
         intake_ours = timed(intake(app, points), 200)
         with placing_on_whole_polygons():
             intake_plain = timed(intake(app, points[::-1]), 100)

@@ -56,7 +56,9 @@ AUDITED = {
     PatrolFinding: ("patrol_finding", lambda o: ("patrol", o.patrol_id)),
     PatrolTrack: ("patrol_track", lambda o: ("patrol", o.patrol_id)),
 }
-NOT_LOGGED = {"created_at", "updated_at", "name_search", "last_login_at"}
+# has_contact: whether a reporter left a contact is for the commune's officers only, and the
+# history is shown to team leaders too
+NOT_LOGGED = {"created_at", "updated_at", "name_search", "last_login_at", "has_contact"}
 SECRET = {"password_hash"}
 HIDDEN = "[ẩn]"
 
@@ -253,7 +255,6 @@ FIELD_LABELS = {
     "recorded_by": "Người ghi",
     "merged_into_id": "Gộp vào tin",
     "has_photo": "Có ảnh",
-    "has_contact": "Có liên lạc",
 }
 
 

@@ -913,7 +913,6 @@ EN: dict[str, str] = {
     "Cách xác định vị trí": "Located by",
     "Cán bộ công an xã, phường xử lý tin này.": "The commune police's officers handle this report.",
     "Có giá trị": "Valuable",
-    "Có liên lạc": "Has contact details",
     "Có thể trùng": "Possible duplicates",
     "Có ảnh": "Has a photo",
     "Công an xã, phường sẽ nhận tin.": "The commune police will receive the report.",

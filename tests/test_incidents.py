@@ -480,3 +480,16 @@ def test_a_patrol_page_lists_the_incidents_found_on_it(app, demo, session, place
     page = leader.get(f"/patrols/{patrol_id}").get_data(as_text=True)
     listed = re.search(r'data-testid="patrol-incidents">(.*?)</ul>', page, re.S)
     assert listed and f"/incidents/{incident_id}" in listed.group(1)
+
+
+def test_a_leader_cannot_tell_whether_a_reporter_left_a_contact(app, demo, session, place):
+    with_contact = add_tip(session, place, contact="0912345678")
+    anonymous = add_tip(session, place, north_m=400)
+    leader = signed_in(app, "totruong")
+    pages = [
+        leader.get(f"/incidents/{t.id}").get_data(as_text=True) for t in (with_contact, anonymous)
+    ]
+    for page in pages:
+        assert "ẩn danh" not in page and "liên lạc" not in page.lower()
+    officer = signed_in(app, "canbo.xa")
+    assert "ẩn danh" in officer.get(f"/incidents/{anonymous.id}").get_data(as_text=True)
