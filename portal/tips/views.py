@@ -7,7 +7,7 @@ import secrets
 
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request, url_for
 
-from portal.errors import FormInvalid
+from portal.errors import FormInvalid, NotFound
 from portal.extensions import csrf, htmx
 from portal.lookup.services import point_args
 from portal.tips import api_doc, services
@@ -72,7 +72,10 @@ def where():
 def status():
     """A tip's status by its receipt code: the form to type it, then the answer."""
     code = request.args.get("ma", "").strip()
-    found = services.status(code, request.remote_addr) if code else None
+    try:
+        found = services.status(code, request.remote_addr) if code else None
+    except NotFound as exc:  # said beside the code, so that it can be typed again
+        return render_template("tips/status.html", code=code, found=None, error=exc.message), 404
     return render_template(
         "tips/status.html", code=code, found=found, new=request.args.get("moi") == "1"
     )

@@ -138,3 +138,17 @@ def test_markup_that_slipped_into_a_page_cannot_run_our_own_htmx(page, live_serv
     assert page.evaluate("typeof window.htmx") == "object"  # the page's own htmx still runs
     violations = [v for frame in page.frames for v in frame.evaluate("window.__csp || []")]
     assert any(v.startswith("script-src-elem") for v in violations), violations
+
+
+def test_the_tips_and_incident_pages_raise_no_csp_violation(page, live_server):
+    page.add_init_script(RECORD_VIOLATIONS)
+    for path in ("/bao-tin", "/bao-tin/theo-doi?ma=7K2M-9QXA"):
+        page.goto(live_server + path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.__csp") == [], path
+    expect(page.locator("h1")).to_be_visible()
+    sign_in(page, live_server)
+    for path in ("/incidents/", "/incidents/new", "/incidents/map?days=365"):
+        page.goto(live_server + path)
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("window.__csp") == [], path
