@@ -56,15 +56,16 @@ def in_village(village_id: int) -> Placement:
 
 def _placed(village_id: int, lat: float, lon: float) -> Placement:
     commune = Area.__table__.alias("commune")
+    team = (
+        select(TeamArea.team_id)
+        .where(TeamArea.area_id == Area.id, TeamArea.active())
+        .order_by(TeamArea.team_id)
+        .limit(1)
+        .scalar_subquery()
+    )
     row = db.session.execute(
-        select(Area.name, commune.c.id, commune.c.name)
+        select(Area.name, commune.c.id, commune.c.name, team)
         .join(commune, commune.c.id == Area.parent_id)
         .where(Area.id == village_id)
     ).one()
-    team_id = db.session.scalar(
-        select(TeamArea.team_id)
-        .where(TeamArea.area_id == village_id, TeamArea.active())
-        .order_by(TeamArea.team_id)
-        .limit(1)
-    )
-    return Placement(lat, lon, row[1], row[2], village_id, row[0], team_id)
+    return Placement(lat, lon, row[1], row[2], village_id, row[0], row[3])

@@ -63,17 +63,24 @@ def take(address: str | None, device: str | None, *, count: bool = True) -> None
     if count:
         _lock(found)
     now = datetime.now(UTC)
-    for window, limit in (
-        (timedelta(hours=1), config["TIP_MAX_PER_HOUR"]),
-        (timedelta(days=1), config["TIP_MAX_PER_DAY"]),
-    ):
-        rows = db.session.execute(
-            select(TipLimit.key, func.count(), func.min(TipLimit.at))
-            .where(TipLimit.key.in_(found), TipLimit.at > now - window)
-            .group_by(TipLimit.key)
-        ).all()
-        for _key_hash, seen, oldest in rows:
-            if seen >= limit:
+    hour = now - timedelta(hours=1)
+    # both windows in one pass over the key's rows of the last day
+    rows = db.session.execute(
+        select(
+            func.count().filter(TipLimit.at > hour),
+            func.min(TipLimit.at).filter(TipLimit.at > hour),
+            func.count(),
+            func.min(TipLimit.at),
+        )
+        .where(TipLimit.key.in_(found), TipLimit.at > now - timedelta(days=1))
+        .group_by(TipLimit.key)
+    ).all()
+    for in_hour, oldest_in_hour, in_day, oldest_in_day in rows:
+        for used, oldest, limit, window in (
+            (in_hour, oldest_in_hour, config["TIP_MAX_PER_HOUR"], timedelta(hours=1)),
+            (in_day, oldest_in_day, config["TIP_MAX_PER_DAY"], timedelta(days=1)),
+        ):
+            if used >= limit:
                 seconds = (oldest + window - now).total_seconds()
                 raise TooMany(max(1, int(seconds // 60) + 1))
     if not count:
