@@ -15,11 +15,36 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import branca.element
 import folium
 import folium.plugins
 import shapely
 from branca.element import CssLink, JavascriptLink
 from folium.template import Template
+
+
+class _Verbatim:
+    """What branca's Element makes of a string it is given: that string, as it is.
+
+    folium renders each layer's template, then wraps the OUTPUT in `Element(output)`, and
+    branca compiles that string as a Jinja template and renders it again. Whatever a layer's
+    output holds of a name from outside was therefore run as Jinja: a village called
+    "{{ 7*7 }}" showed as 49, and Jinja outside a sandbox reaches Python's objects (template
+    injection, from a boundary upload to the server). Every string folium and branca give
+    Element is already rendered HTML or JavaScript, so it is kept verbatim; it also spares
+    compiling a city map's 400 KB script as a template on every page (30 ms).
+    """
+
+    def __init__(self, source: str):
+        self.source = source
+
+    def render(self, *_args, **_kwargs) -> str:
+        return self.source
+
+
+# Element.__init__ (and __setstate__) look the name up when called; the class templates
+# branca compiled at import are untouched
+branca.element.Template = _Verbatim
 
 
 @dataclass(frozen=True)
@@ -353,6 +378,30 @@ def add_clusters(
     return cluster
 
 
+class _Heat(folium.MacroElement):
+    """leaflet.heat's layer from one compact array. folium's HeatMap checks every point in
+    Python (a city's year of cells, 13,000 of them, cost 120 ms a page); ours are numbers we
+    made, rounded once."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.heatLayer(
+            {{ this.rows_json }},
+            {{ this.options|tojson }}
+        ).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, rows: list, options: dict, name: str):
+        super().__init__()
+        self._name = "HeatMap"
+        self.layer_name = name
+        self.rows_json = json.dumps(rows, separators=(",", ":"))
+        self.options = options
+
+
 def add_heat(
     m: folium.Map,
     cells: Sequence[tuple[float, float, float]],
@@ -360,23 +409,22 @@ def add_heat(
     *,
     radius: int = 14,
     max_zoom: int = 13,
-) -> folium.plugins.HeatMap | None:
+) -> _Heat | None:
     """A heat map of weighted points (lat, lon, weight): e.g. counts snapped to a grid on the
     server. Full colour at the largest weight (leaflet.heat's `max`), fading below it."""
     if not cells:
         return None
     top = max(w for _lat, _lon, w in cells)
-    heat = folium.plugins.HeatMap(
-        [[round(lat, 5), round(lon, 5), w] for lat, lon, w in cells],
-        name=text(name),
-        radius=radius,
-        blur=radius,
-        max_zoom=max_zoom,
-        min_opacity=0.05,
-        max=float(top),
-    )
-    _own_assets_only(heat)
-    heat.add_to(m)
+    rows = [[round(float(lat), 5), round(float(lon), 5), float(w)] for lat, lon, w in cells]
+    options = {
+        "minOpacity": 0.05,
+        "maxZoom": max_zoom,
+        "max": float(top),
+        "radius": radius,
+        "blur": radius,
+    }
+    heat = _Heat(rows, options, text(name))
+    m.add_child(heat)
     return heat
 
 

@@ -150,3 +150,24 @@ def test_the_policy_allows_only_scripts_with_the_nonce_and_no_frames(admin, host
         config = json.loads(re.search(r"name=\"htmx-config\" content='([^']+)'", page).group(1))
         # htmx holds the nonce, so a <script> it re-created from a fragment would run
         assert config["allowScriptTags"] is False and config["allowEval"] is False
+
+
+# Jinja in a name: folium used to compile each layer's output as a template, so this ran on
+# the server (template injection); it must reach the page as the text it is
+JINJA_NAME = "Tổ {{ 7*7 }} {% for x in range(3) %}X{% endfor %} {{ cycler.__init__.__globals__ }}"
+
+
+def test_a_name_holding_jinja_is_shown_as_text_on_every_map(admin, demo):
+    village = demo.scalar(select(Area).where(Area.code == "00004-002"))
+    village.name = JINJA_NAME
+    demo.commit()
+    neighbour = demo.scalar(select(Area).where(Area.code == "00004-001"))
+    pages = {
+        "commune's area page": f"/areas/{village.parent_id}",
+        "commune's coverage": f"/coverage/{village.parent_id}",
+        "neighbour's look-up card": f"/tra-cuu/{neighbour.id}",
+    }
+    for what, url in pages.items():
+        page = admin.get(url).get_data(as_text=True)
+        assert html.escape(JINJA_NAME) in shown(page), what
+        assert "Tổ 49" not in page and "XXX" not in page and "__builtins__" not in page, what

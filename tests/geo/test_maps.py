@@ -231,3 +231,23 @@ def test_faint_outlines_escape_their_tooltips():
     (layer,) = _layers(script)
     assert layer["features"][0]["properties"]["label"] == maps.text(PAYLOAD)
     assert "<img" not in script
+
+
+JINJA = "{{ 7*7 }}{% for x in range(3) %}X{% endfor %}"
+
+
+def test_jinja_in_map_text_is_never_run():
+    """folium wraps each layer's rendered output in branca's Element, which compiled it as a
+    template: a name with "{{ 7*7 }}" came out as 49 (template injection on the server)."""
+    m = maps.new_map(ASSETS, None, (105.80, 21.00, 105.81, 21.01))
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [105.805, 21.005]},
+        "properties": {"name": JINJA},
+    }
+    maps.add_children(m, {"type": "FeatureCollection", "features": [feature]}, JINJA, ["name"])
+    maps.add_counts(m, [(21.005, 105.805, 3, JINJA)])
+    parts = maps.render_parts(m, ("/vendor/",))
+    page = parts.html + parts.script
+    assert "49" not in page and "XXX" not in page
+    assert page.count(maps.text(JINJA)) >= 2
