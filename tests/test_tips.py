@@ -615,3 +615,42 @@ def test_a_photo_through_the_api_is_stored_clean(client, demo, session, leader_v
     assert response.status_code == 201
     tip = tip_by(session, response.get_json()["receipt"])
     assert MODEL.encode() not in session.get(IncidentPhoto, tip.id).data
+
+
+def test_no_page_a_leader_or_the_public_can_open_carries_the_reporter(
+    app, client, demo, session, leader_village
+):
+    """Every GET route of the portal, as the team leader of the tip's village and as the public,
+    with the tip's own ids in the URL and as HTMX fragments too: no contact, address or EXIF."""
+    from tests.test_security import ids, routes
+
+    receipt = receipt_of(
+        send(
+            client,
+            tip_form(leader_village.lat, leader_village.lon, contact_name=NAME, contact=PHONE),
+            exif_jpeg(),
+        )
+    )
+    tip = tip_by(session, receipt)
+    values = {**ids(session), "incident_id": tip.id, "receipt": receipt}
+    values["area_id"], values["commune_id"] = leader_village.id, leader_village.commune_id
+    secrets = (PHONE, "0912 345 678", NAME, ADDRESS, MODEL)
+    leader = signed_in(app, "totruong")
+    read = 0
+    for endpoint, method, _url in routes(app, session):
+        if method != "GET" or endpoint in ("static", "vendor", "auth.logout"):
+            continue
+        rule = next(r for r in app.url_map.iter_rules() if r.endpoint == endpoint)
+        url = rule.rule
+        for arg in rule.arguments:
+            url = re.sub(rf"<(?:\w+:)?{arg}>", str(values[arg]), url)
+        for who, reader in (("leader", leader), ("public", app.test_client())):
+            for headers in ({}, {"HX-Request": "true"}):
+                body = reader.get(url, headers=headers).data
+                for secret in secrets:
+                    assert secret.encode() not in body, (who, url, headers, secret)
+                read += 1
+    assert read > 200
+    # and the officer of the commune does read the contact: the search above could find it
+    officer = signed_in(app, "canbo.xa")
+    assert PHONE.encode() in officer.get(f"/incidents/{tip.id}").data
