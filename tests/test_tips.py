@@ -654,3 +654,13 @@ def test_no_page_a_leader_or_the_public_can_open_carries_the_reporter(
     # and the officer of the commune does read the contact: the search above could find it
     officer = signed_in(app, "canbo.xa")
     assert PHONE.encode() in officer.get(f"/incidents/{tip.id}").data
+
+
+def test_the_form_from_a_commune_card_preselects_no_village(client, demo, leader_village):
+    commune_form = client.get(f"/bao-tin?khu_vuc={leader_village.commune_id}")
+    assert commune_form.status_code == 200
+    assert "selected>" not in re.search(
+        r'<select id="tip-village".*?</select>', commune_form.get_data(as_text=True), re.S
+    ).group(0)
+    village_form = client.get(f"/bao-tin?khu_vuc={leader_village.id}").get_data(as_text=True)
+    assert f'<option value="{leader_village.id}" selected>' in village_form

@@ -390,7 +390,7 @@ def form_page(area_id: int | None, commune_id: int | None, values=None, errors=N
     from portal.lookup import maps as lookup_maps
     from portal.lookup import services as lookup
 
-    page_map = None
+    page_map = card = None
     if area_id is not None:
         card = lookup.for_area(area_id)  # NotFound for an area that is not current
         page_map = lookup_maps.for_card(card)
@@ -400,8 +400,8 @@ def form_page(area_id: int | None, commune_id: int | None, values=None, errors=N
         page_map = lookup_maps.overview()
     values = dict(values or {})
     values.setdefault("occurred_at", datetime.now(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M"))
-    if area_id is not None and "village_id" not in values:
-        values["village_id"] = str(area_id)
+    if area_id is not None and "village_id" not in values and card.area.level == "village":
+        values["village_id"] = str(area_id)  # from a village's card: that village, unless pinned
     return FormPage(
         map=page_map,
         communes=lookup.lists().communes,
