@@ -16,7 +16,10 @@ def read_tip(request) -> tuple[dict, bytes | None]:
     """The posted JSON object and its decoded photo; 400 for a body that is not a JSON object."""
     if not request.is_json:
         raise BadParameter("body", _("Gửi nội dung dạng JSON (Content-Type: application/json)."))
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # JSON nested thousands deep: silent= only catches ValueError
+        data = None
     if not isinstance(data, dict):
         raise BadParameter("body", _("Nội dung phải là một đối tượng JSON."))
     # numbers are accepted for the point and the village as well as strings
