@@ -1081,4 +1081,7 @@ EN: dict[str, str] = {
     "Hiển thị": "Show",
     "Tin đang chờ xử lý": "Reports waiting to be handled",
     "Mọi tình trạng": "Every status",
+    # --- issue 13: review fixes ---
+    "Việc xảy ra quá {n} ngày trước: không ghi nhận được.": "It happened more than {n} days ago: it cannot be recorded.",
+    "Số hồ sơ chỉ gồm chữ, số và dấu, trên một dòng.": "A case reference holds letters, digits and punctuation only, on one line.",
 }

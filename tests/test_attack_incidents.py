@@ -1,0 +1,203 @@
+"""A hostile review of incidents and tips: what a spammer, a curious leader, another commune's
+officer or a crafty API client tried, each held here so it stays held."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from portal.models import Incident
+from tests import test_incidents as incident_tests
+from tests import test_tips as tip_tests
+from tests.conftest import signed_in
+from tests.test_incidents import (
+    add_tip,
+    post,
+    record,
+    state,
+    step,
+    team_incident,
+)
+from tests.test_tips import (
+    api_post,
+    api_tip,
+    counts,
+    receipt_of,
+    send,
+    tip_form,
+)
+
+# the fixtures those files define, used here under the same names
+place = incident_tests.place
+other_officer = incident_tests.other_officer
+leader_village = tip_tests.leader_village
+two_an_hour = tip_tests.two_an_hour
+
+
+def incident_count(session) -> int:
+    return session.scalar(select(func.count()).select_from(Incident))
+
+
+# --- a leader's or an officer's form ---------------------------------------------------------
+
+
+def test_a_team_incident_dated_year_one_is_refused_and_the_pages_still_load(
+    app, demo, session, place
+):
+    """Year 1 (in any offset) was stored: its item page overflowed looking for duplicates a day
+    before, and an offset reaching back into 1 BC broke reading the row in every queue."""
+    leader = signed_in(app, "totruong")
+    officer = signed_in(app, "canbo.xa")
+    count = incident_count(session)
+    for when in ("0001-01-01T00:30", "0001-01-02T12:00", "0001-01-01T00:00+23:59"):
+        response = record(leader, team_incident(place, occurred_at=when))
+        assert response.status_code == 422, when
+        assert incident_count(session) == count
+    assert officer.get("/incidents/").status_code == 200
+
+
+def test_a_case_reference_with_control_characters_is_refused(app, demo, session, place):
+    tip = add_tip(session, place)
+    officer = signed_in(app, "canbo.xa")
+    for action in ("check", "valuable"):
+        assert step(officer, tip.id, action).status_code == 200
+    before = state(session, tip.id)
+    # C0 controls are refused before any view (400); a line break, a bidi override, a zero
+    # width or a line separator made a reference look like another one and were stored
+    assert step(officer, tip.id, "pass", "HS-1\x1b[2J").status_code == 400
+    for ref in ("HS\u202e-1", "HS-1\r\nHS-9", "HS\u200b-1", "HS-1\u2028HS-9"):
+        response = step(officer, tip.id, "pass", ref)
+        assert response.status_code == 422, repr(ref)
+        assert "một dòng" in response.get_data(as_text=True)
+        assert state(session, tip.id) == before
+    assert step(officer, tip.id, "pass", "HS 12/2026-CAP").status_code == 200
+    assert state(session, tip.id)[2] == "HS 12/2026-CAP"
+
+
+def test_a_case_reference_in_html_is_kept_as_typed_and_shown_escaped(app, demo, session, place):
+    tip = add_tip(session, place)
+    officer = signed_in(app, "canbo.xa")
+    for action, ref in (("check", ""), ("valuable", ""), ("pass", "<b>HS-2</b>")):
+        assert step(officer, tip.id, action, ref).status_code == 200
+    body = officer.get(f"/incidents/{tip.id}").get_data(as_text=True)
+    assert "<b>HS-2</b>" not in body and "&lt;b&gt;HS-2&lt;/b&gt;" in body
+
+
+# --- triage state machine --------------------------------------------------------------------
+
+
+def test_a_merged_item_cannot_be_undone_behind_its_target(app, demo, session, place):
+    """A merged item takes no step; undoing one changed a hidden item's status all the same."""
+    target = add_tip(session, place, hours_ago=3)
+    duplicate = add_tip(session, place, north_m=50, hours_ago=1)
+    officer = signed_in(app, "canbo.xa")
+    assert step(officer, duplicate.id, "check").status_code == 200
+    response = post(
+        officer, f"/incidents/{duplicate.id}/merge", {"into": target.id}, f"/incidents/{target.id}"
+    )
+    assert response.status_code == 303
+    before = state(session, duplicate.id)
+    page = officer.get(f"/incidents/{duplicate.id}").get_data(as_text=True)
+    assert f"/incidents/{duplicate.id}/undo" not in page
+    assert post(officer, f"/incidents/{duplicate.id}/undo").status_code == 422
+    assert state(session, duplicate.id) == before
+
+
+def test_an_officer_cannot_merge_across_communes_either_way(
+    app, demo, session, place, other_officer
+):
+    ours = add_tip(session, place)
+    theirs_place = demo.execute(
+        select(Incident.id).where(Incident.commune_id != place.commune_id).limit(1)
+    ).scalar()
+    mine = signed_in(app, "canbo.xa")
+    # ours into an id of theirs, theirs into ours: both not found, nothing changes
+    before = state(session, ours.id)
+    assert post(other_officer, f"/incidents/{ours.id}/merge", {"into": ours.id}).status_code == 404
+    if theirs_place is not None:
+        assert post(mine, f"/incidents/{ours.id}/merge", {"into": theirs_place}).status_code == 404
+        assert post(mine, f"/incidents/{theirs_place}/merge", {"into": ours.id}).status_code == 404
+    assert state(session, ours.id) == before
+
+
+# --- a crafty API client ---------------------------------------------------------------------
+
+
+def test_deeply_nested_json_answers_400_not_500(client, demo, session):
+    before = counts(session)
+    body = '{"kind": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    response = client.post("/api/tips", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.get_json()["status"] == 400
+    assert counts(session) == before
+
+
+def test_non_finite_and_boolean_points_are_refused_on_where(client, demo, session, leader_village):
+    before = counts(session)
+    for lat, lon in (("NaN", "1"), (float("inf"), 105.8), (True, 105.8), (False, 105.8)):
+        body = api_tip(leader_village.lat, leader_village.lon)
+        body.update(lat=lat, lon=lon)
+        response = api_post(client, body)
+        assert response.status_code == 422, (lat, lon, response.get_data(as_text=True)[:300])
+    raw = (
+        '{"kind":"drugs","occurred_at":"2026-01-01T00:00","description":"xxxxxxxxxxxxxx",'
+        '"lat":NaN,"lon":Infinity}'
+    )
+    assert client.post("/api/tips", data=raw, content_type="application/json").status_code in (
+        400,
+        422,
+    )
+    assert counts(session) == before
+
+
+# --- abuse limits ----------------------------------------------------------------------------
+
+
+def test_a_forwarded_for_header_does_not_dodge_the_address_limit(
+    app, demo, session, leader_village, two_an_hour
+):
+    body = api_tip(leader_village.lat, leader_village.lon)
+    client = app.test_client()
+    for n in range(2):
+        response = client.post(
+            "/api/tips",
+            json=body,
+            environ_base={"REMOTE_ADDR": "198.51.100.9"},
+            headers={"X-Forwarded-For": f"192.0.2.{n}"},
+        )
+        assert response.status_code == 201
+    response = client.post(
+        "/api/tips",
+        json=body,
+        environ_base={"REMOTE_ADDR": "198.51.100.9"},
+        headers={"X-Forwarded-For": "192.0.2.200", "X-Real-IP": "192.0.2.201"},
+    )
+    assert response.status_code == 429
+
+
+def test_a_forged_device_cookie_is_not_a_way_around_the_address(
+    app, demo, session, leader_village, two_an_hour
+):
+    form = tip_form(leader_village.lat, leader_village.lon)
+    for n in range(2):
+        client = app.test_client()
+        client.set_cookie("thiet_bi", f"{n:032x}")
+        receipt_of(send(client, form, address="198.51.100.10"))
+    client = app.test_client()
+    client.set_cookie("thiet_bi", "f" * 40)
+    assert send(client, form, address="198.51.100.10").status_code == 429
+
+
+def test_the_device_cookie_is_http_only_and_lax(client, demo):
+    cookie = client.get("/bao-tin").headers.get("Set-Cookie", "")
+    assert cookie.startswith("thiet_bi=")
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_the_status_page_sends_no_referrer_off_site(client, demo, leader_village):
+    receipt = receipt_of(send(client, tip_form(leader_village.lat, leader_village.lon)))
+    response = client.get(f"/bao-tin/theo-doi?ma={receipt}")
+    assert response.status_code == 200
+    assert response.headers.get("Referrer-Policy") in ("same-origin", "no-referrer")
+    assert not re.search(r'<a [^>]*href="https?://', response.get_data(as_text=True))
