@@ -201,3 +201,94 @@ def test_the_status_page_sends_no_referrer_off_site(client, demo, leader_village
     assert response.status_code == 200
     assert response.headers.get("Referrer-Policy") in ("same-origin", "no-referrer")
     assert not re.search(r'<a [^>]*href="https?://', response.get_data(as_text=True))
+
+
+# --- writes outside scope --------------------------------------------------------------------
+
+
+def test_a_leader_records_for_no_other_team_and_in_no_other_commune(app, demo, session, place):
+    from portal.models import Area, Team, TeamArea
+
+    other_team = demo.scalar(select(Team.id).where(Team.id != place.team_id).limit(1))
+    far_village = demo.scalar(
+        select(Area.id).where(Area.level == "village", Area.parent_id != place.team_commune_id)
+    )
+    neighbour_village = demo.scalar(
+        select(TeamArea.area_id).where(TeamArea.team_id != place.team_id, TeamArea.active())
+    )
+    leader = signed_in(app, "totruong")
+    count = incident_count(session)
+    no_point = {"lat": "", "lon": ""}
+    for extra in (
+        {"team_id": str(other_team)},
+        {**no_point, "village_id": str(far_village)},
+        {**no_point, "village_id": str(neighbour_village)},
+        {**no_point, "village_id": "999999999"},
+    ):
+        response = record(leader, team_incident(place, **extra))
+        assert response.status_code == 422, extra
+    assert incident_count(session) == count
+
+
+def test_a_retired_village_takes_no_tip(client, demo, session, leader_village):
+    from datetime import date
+
+    from portal.models import Area
+
+    session.get(Area, leader_village.id).valid_to = date.today()
+    session.commit()
+    before = counts(session)
+    response = send(client, tip_form(village_id=str(leader_village.id)))
+    assert response.status_code == 422
+    assert counts(session) == before
+
+
+# --- stored XSS ------------------------------------------------------------------------------
+
+
+def test_what_a_reporter_types_is_escaped_on_every_staff_page(
+    app, client, demo, session, leader_village
+):
+    evil = '<script>alert(1)</script><img src=x onerror="alert(2)">'
+    receipt = receipt_of(
+        send(
+            client,
+            tip_form(
+                leader_village.lat,
+                leader_village.lon,
+                description=f"Trộm cắp {evil}",
+                place_note=evil[:150],
+                contact_name=evil[:100],
+                contact="0912345678",
+            ),
+        )
+    )
+    tip_id = session.scalar(select(Incident.id).where(Incident.receipt == receipt))
+    officer = signed_in(app, "canbo.xa")
+    for url in (
+        f"/incidents/{tip_id}",
+        "/incidents/",
+        f"/incidents/{tip_id}?history_page=1",
+    ):
+        body = officer.get(url).get_data(as_text=True)
+        assert "<script>alert(1)" not in body and "<img src=x" not in body, url
+    fragment = officer.get(f"/incidents/{tip_id}", headers={"HX-Request": "true"})
+    assert "<script>alert(1)" not in fragment.get_data(as_text=True)
+    status = client.get(f"/bao-tin/theo-doi?ma={evil}").get_data(as_text=True)
+    assert "<script>alert(1)" not in status
+
+
+# --- filters ---------------------------------------------------------------------------------
+
+
+def test_dates_at_the_ends_of_the_calendar_answer_400_not_500(app, demo, session):
+    officer = signed_in(app, "canbo.xa")
+    for query in (
+        "to=9999-12-31",
+        "to=0001-01-01",
+        "to=0001-01-05&days=7",
+        "from=9999-12-30&to=9999-12-31",
+    ):
+        response = officer.get(f"/incidents/?{query}")
+        assert response.status_code == 400, (query, response.status_code)
+    assert officer.get("/incidents/?from=2026-01-01&to=2026-01-31").status_code == 200
