@@ -292,3 +292,22 @@ def test_dates_at_the_ends_of_the_calendar_answer_400_not_500(app, demo, session
         response = officer.get(f"/incidents/?{query}")
         assert response.status_code == 400, (query, response.status_code)
     assert officer.get("/incidents/?from=2026-01-01&to=2026-01-31").status_code == 200
+
+
+def test_a_team_incident_at_a_point_that_is_no_number_is_refused_on_where(
+    app, demo, session, place
+):
+    leader = signed_in(app, "totruong")
+    count = incident_count(session)
+    for lat, lon in (("nan", "nan"), ("inf", "105.8"), ("1e308", "1e308"), ("21", "-inf")):
+        response = record(leader, team_incident(place, lat=lat, lon=lon))
+        assert response.status_code == 422, (lat, lon, response.status_code)
+    assert incident_count(session) == count
+
+
+def test_the_status_page_is_not_kept_by_a_shared_device_or_cache(client, demo, leader_village):
+    """The API's status said no-store; the page with the same receipt and answer did not."""
+    receipt = receipt_of(send(client, tip_form(leader_village.lat, leader_village.lon)))
+    response = client.get(f"/bao-tin/theo-doi?ma={receipt}&moi=1")
+    assert response.status_code == 200
+    assert response.cache_control.no_store

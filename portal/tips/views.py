@@ -73,9 +73,13 @@ def status():
     """A tip's status by its receipt code: the form to type it, then the answer."""
     code = request.args.get("ma", "").strip()
     found = services.status(code, request.remote_addr) if code else None
-    return render_template(
-        "tips/status.html", code=code, found=found, new=request.args.get("moi") == "1"
+    response = make_response(
+        render_template(
+            "tips/status.html", code=code, found=found, new=request.args.get("moi") == "1"
+        )
     )
+    response.cache_control.no_store = True  # a receipt and its answer, as the API's status
+    return response
 
 
 # --- the API ----------------------------------------------------------------------------------
