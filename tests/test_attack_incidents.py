@@ -311,3 +311,25 @@ def test_the_status_page_is_not_kept_by_a_shared_device_or_cache(client, demo, l
     response = client.get(f"/bao-tin/theo-doi?ma={receipt}&moi=1")
     assert response.status_code == 200
     assert response.cache_control.no_store
+
+
+def test_control_characters_through_the_api_are_refused_as_through_the_form(
+    client, demo, session, leader_village
+):
+    """The form's C0 controls are a 400 before any view; a JSON body was never looked at."""
+    before = counts(session)
+    for field, value in (
+        ("description", "Trộm cắp xe máy \x1b[2J ở đầu ngõ"),
+        ("place_note", "ngõ\x0b5"),
+        ("contact_name", "Tên\x07"),
+    ):
+        body = api_tip(leader_village.lat, leader_village.lon, contact="0912345678")
+        body[field] = value
+        response = api_post(client, body)
+        assert response.status_code == 400, (field, response.status_code)
+        assert response.get_json()["details"] == [{"parameter": field}]
+    assert counts(session) == before
+    # tab and line breaks, which a textarea sends, are fine
+    body = api_tip(leader_village.lat, leader_village.lon)
+    body["description"] = "Dòng một\r\nDòng hai\tvà ba"
+    assert api_post(client, body).status_code == 201

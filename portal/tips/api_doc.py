@@ -7,6 +7,7 @@ import binascii
 
 from portal.errors import BadParameter, FormInvalid
 from portal.i18n import _
+from portal.inputs import CONTROL, _shown
 from portal.models import TIP_KINDS
 
 PHOTO_BASE64_MAX = 14 << 20  # a 10 MB photo grows by a third in base64
@@ -24,6 +25,15 @@ def read_tip(request) -> tuple[dict, bytes | None]:
         raise BadParameter("body", _("Nội dung phải là một đối tượng JSON."))
     # numbers are accepted for the point and the village as well as strings
     data = {k: v for k, v in data.items() if isinstance(v, str | int | float) and v is not True}
+    for name, value in data.items():  # as every form's values are, before any view
+        if isinstance(value, str) and CONTROL.search(value):
+            raise BadParameter(
+                name,
+                _(
+                    "Tham số “{name}” chứa ký tự điều khiển (như NUL), không được chấp nhận.",
+                    name=_shown(name),
+                ),
+            )
     photo = None
     encoded = data.pop("photo_base64", None)
     if encoded:
