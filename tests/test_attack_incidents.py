@@ -333,3 +333,28 @@ def test_control_characters_through_the_api_are_refused_as_through_the_form(
     body = api_tip(leader_village.lat, leader_village.lon)
     body["description"] = "Dòng một\r\nDòng hai\tvà ba"
     assert api_post(client, body).status_code == 201
+
+
+def test_photos_refused_after_decoding_count_against_the_limit(
+    app, demo, session, leader_village, two_an_hour
+):
+    """Each photo costs a confined child up to 20 s of CPU; one refused was never counted, so
+    an address could keep the decoders busy with broken photos without end."""
+    from tests.geo.test_photos import exif_jpeg
+
+    broken = exif_jpeg()[:-200]  # a JPEG's header and most of its data: decoded, then refused
+    form = tip_form(leader_village.lat, leader_village.lon)
+    for _n in range(2):
+        response = send(app.test_client(), form, broken, address="198.51.100.20")
+        assert response.status_code == 422
+        assert 'id="photo-error"' in response.get_data(as_text=True)
+    before = counts(session)
+    assert send(app.test_client(), form, broken, address="198.51.100.20").status_code == 429
+    assert send(app.test_client(), form, None, address="198.51.100.20").status_code == 429
+    assert counts(session) == before
+    # what the first look refuses (no decoder ran) is not counted
+    other = "198.51.100.21"
+    for _n in range(3):
+        response = send(app.test_client(), form, b"GIF89a" + b"\x00" * 30, address=other)
+        assert response.status_code == 422
+    receipt_of(send(app.test_client(), form, None, address=other))
