@@ -1084,4 +1084,5 @@ EN: dict[str, str] = {
     # --- issue 13: review fixes ---
     "Việc xảy ra quá {n} ngày trước: không ghi nhận được.": "It happened more than {n} days ago: it cannot be recorded.",
     "Số hồ sơ chỉ gồm chữ, số và dấu, trên một dòng.": "A case reference holds letters, digits and punctuation only, on one line.",
+    "Tham số “{name}” chứa ký tự không hợp lệ.": "Parameter “{name}” holds a character that is not allowed.",
 }

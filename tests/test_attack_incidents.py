@@ -358,3 +358,16 @@ def test_photos_refused_after_decoding_count_against_the_limit(
         response = send(app.test_client(), form, b"GIF89a" + b"\x00" * 30, address=other)
         assert response.status_code == 422
     receipt_of(send(app.test_client(), form, None, address=other))
+
+
+def test_a_lone_surrogate_in_json_answers_400_not_500(client, demo, session, leader_village):
+    """JSON may escape half of a UTF-16 pair (\\ud800); no UTF-8 can hold it, nor PostgreSQL."""
+    before = counts(session)
+    body = (
+        '{"kind": "drugs", "occurred_at": "%s", "lat": %r, "lon": %r,'
+        ' "description": "Tụ tập sử dụng ma túy \\ud800 ở cuối ngõ"}'
+    ) % (tip_tests.earlier(), leader_village.lat, leader_village.lon)
+    response = client.post("/api/tips", data=body, content_type="application/json")
+    assert response.status_code == 400, response.status_code
+    assert response.get_json()["details"] == [{"parameter": "description"}]
+    assert counts(session) == before

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 
 from portal.errors import BadParameter, FormInvalid
 from portal.i18n import _
 from portal.inputs import CONTROL, _shown
 from portal.models import TIP_KINDS
 
+SURROGATE = re.compile("[\ud800-\udfff]")  # half a UTF-16 pair, which JSON may escape
 PHOTO_BASE64_MAX = 14 << 20  # a 10 MB photo grows by a third in base64
 
 
@@ -33,6 +35,10 @@ def read_tip(request) -> tuple[dict, bytes | None]:
                     "Tham số “{name}” chứa ký tự điều khiển (như NUL), không được chấp nhận.",
                     name=_shown(name),
                 ),
+            )
+        if isinstance(value, str) and SURROGATE.search(value):  # "\ud800": no UTF-8 holds it
+            raise BadParameter(
+                name, _("Tham số “{name}” chứa ký tự không hợp lệ.", name=_shown(name))
             )
     photo = None
     encoded = data.pop("photo_base64", None)
