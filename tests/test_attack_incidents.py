@@ -3,6 +3,7 @@ officer or a crafty API client tried, each held here so it stays held."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from sqlalchemy import func, select
@@ -107,18 +108,29 @@ def test_a_merged_item_cannot_be_undone_behind_its_target(app, demo, session, pl
 def test_an_officer_cannot_merge_across_communes_either_way(
     app, demo, session, place, other_officer
 ):
+    from types import SimpleNamespace
+
+    from portal.models import Area
+
     ours = add_tip(session, place)
-    theirs_place = demo.execute(
-        select(Incident.id).where(Incident.commune_id != place.commune_id).limit(1)
-    ).scalar()
+    village = demo.scalar(
+        select(Area).where(Area.level == "village", Area.parent_id != place.commune_id).limit(1)
+    )
+    point = func.ST_PointOnSurface(Area.geom)
+    lat, lon = demo.execute(
+        select(func.ST_Y(point), func.ST_X(point)).where(Area.id == village.id)
+    ).one()
+    elsewhere = SimpleNamespace(
+        village_id=village.id, commune_id=village.parent_id, team_id=None, lat=lat, lon=lon
+    )
+    theirs = add_tip(session, elsewhere)
     mine = signed_in(app, "canbo.xa")
-    # ours into an id of theirs, theirs into ours: both not found, nothing changes
-    before = state(session, ours.id)
-    assert post(other_officer, f"/incidents/{ours.id}/merge", {"into": ours.id}).status_code == 404
-    if theirs_place is not None:
-        assert post(mine, f"/incidents/{ours.id}/merge", {"into": theirs_place}).status_code == 404
-        assert post(mine, f"/incidents/{theirs_place}/merge", {"into": ours.id}).status_code == 404
-    assert state(session, ours.id) == before
+    before = (state(session, ours.id), state(session, theirs.id))
+    # ours into theirs, theirs into ours, from either side: not found, nothing changes
+    for client in (mine, other_officer):
+        for a, b in ((ours.id, theirs.id), (theirs.id, ours.id)):
+            assert post(client, f"/incidents/{a}/merge", {"into": b}).status_code == 404
+    assert (state(session, ours.id), state(session, theirs.id)) == before
 
 
 # --- a crafty API client ---------------------------------------------------------------------
@@ -363,10 +375,8 @@ def test_photos_refused_after_decoding_count_against_the_limit(
 def test_a_lone_surrogate_in_json_answers_400_not_500(client, demo, session, leader_village):
     """JSON may escape half of a UTF-16 pair (\\ud800); no UTF-8 can hold it, nor PostgreSQL."""
     before = counts(session)
-    body = (
-        '{"kind": "drugs", "occurred_at": "%s", "lat": %r, "lon": %r,'
-        ' "description": "Tụ tập sử dụng ma túy \\ud800 ở cuối ngõ"}'
-    ) % (tip_tests.earlier(), leader_village.lat, leader_village.lon)
+    tip = api_tip(leader_village.lat, leader_village.lon, description="Tụ tập ma túy HALF ở ngõ")
+    body = json.dumps(tip).replace("HALF", "\\ud800")  # json.dumps would write the pair whole
     response = client.post("/api/tips", data=body, content_type="application/json")
     assert response.status_code == 400, response.status_code
     assert response.get_json()["details"] == [{"parameter": "description"}]
