@@ -1111,4 +1111,8 @@ EN: dict[str, str] = {
     "Bản đồ nhiệt: màu càng đậm, càng nhiều việc (đếm theo ô khoảng 200 m).": "Heat map: the deeper the colour, the more items (counted in cells of about 200 m).",
     "Mỗi vòng tròn là một thôn, tổ dân phố: vòng càng lớn, càng nhiều việc. Chạm vào để xem số việc.": "Each circle is a village: the larger, the more items. Tap it to see the count.",
     "Chọn một xã, phường để xem từng việc.": "Choose a commune to see each item.",
+    # --- issue 13: review fixes ---
+    "Việc xảy ra quá {n} ngày trước: không ghi nhận được.": "It happened more than {n} days ago: it cannot be recorded.",
+    "Số hồ sơ chỉ gồm chữ, số và dấu, trên một dòng.": "A case reference holds letters, digits and punctuation only, on one line.",
+    "Tham số “{name}” chứa ký tự không hợp lệ.": "Parameter “{name}” holds a character that is not allowed.",
 }

@@ -17,6 +17,7 @@ from portal.models import INCIDENT_KINDS, Incident, Source, Status
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_DAYS = 400  # a year and a little: a quarter or a year chosen from any day
 PERIODS = ("7", "30", "90", "365")  # the quick choices, in days up to today
+FIRST_YEAR, LAST_YEAR = 1900, 2999  # any real period, far from date.min and date.max
 
 
 def today() -> date:
@@ -56,7 +57,10 @@ def _day(args, name: str) -> date | None:
     if not text:
         return None
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ValueError(day)  # the calendar's ends overflowed a day or a period away: 500
+        return day
     except ValueError:
         raise BadParameter(
             name, _("Ngày “{name}” không đúng dạng năm-tháng-ngày.", name=name)

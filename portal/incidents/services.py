@@ -12,6 +12,7 @@ villages' items without it.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -47,6 +48,9 @@ from portal.security import current_account, current_scope
 DUPLICATE_METRES = 200
 DUPLICATE_HOURS = 24
 CASE_REF_MAX = 60
+# controls, format (bidi overrides, zero widths), unassigned, private; line/paragraph separators
+CASE_REF_BAD = {"Cc", "Cf", "Cn", "Co", "Cs", "Zl", "Zp"}
+RECORD_OLDEST_DAYS = 366  # a team records what it met this year, not history
 
 # action → (the statuses it may follow, the status it leads to)
 STEPS = {
@@ -184,7 +188,7 @@ def item(incident_id: int, history_page: int = 1) -> ItemView:
         merged_into=_get_or_none(incident.merged_into_id),
         actions=actions,
         can_triage=triage,
-        can_undo=triage and _last_step(incident) is not None,
+        can_undo=triage and incident.merged_into_id is None and _last_step(incident) is not None,
         history=paginate(audit.history("incident", incident.id), history_page),
         patrol=db.session.get(Patrol, incident.patrol_id) if incident.patrol_id else None,
     )
@@ -281,6 +285,9 @@ def advance(incident_id: int, action: str, case_ref: str = "") -> Incident:
             raise FormInvalid({"case_ref": _("Nhập số hồ sơ, số thụ lý của công an.")})
         if len(ref) > CASE_REF_MAX:
             raise FormInvalid({"case_ref": _("Số hồ sơ dài quá {n} ký tự.", n=CASE_REF_MAX)})
+        if any(unicodedata.category(ch) in CASE_REF_BAD for ch in ref):
+            # line breaks and bidi overrides would make a reference read as another one
+            raise FormInvalid({"case_ref": _("Số hồ sơ chỉ gồm chữ, số và dấu, trên một dòng.")})
         incident.case_ref = ref
     if action in ("valuable", "not_valuable"):
         incident.valuable = action == "valuable"
@@ -318,6 +325,8 @@ def undo(incident_id: int) -> Incident:
     """Put back what the last triage step changed (status, its time, value, case reference)."""
     _require_triage()
     incident = _get(incident_id)
+    if incident.merged_into_id is not None:  # as advance: a merged item is handled at its target
+        raise FormInvalid({"action": _("Tin này đã được gộp vào tin khác: xử lý ở tin đó.")})
     entry = _last_step(incident)
     if entry is None:
         raise FormInvalid({"action": _("Không có bước nào để hoàn tác.")})
@@ -467,6 +476,11 @@ def record(form: RecordForm) -> Incident:
             when = when.replace(tzinfo=LOCAL_TZ)
         if when > datetime.now(UTC) + timedelta(minutes=10):
             errors["occurred_at"] = _("Thời gian xảy ra không được ở tương lai.")
+        elif when < datetime.now(UTC) - timedelta(days=RECORD_OLDEST_DAYS):
+            # year 1 was stored, and broke every page reading it (1 BC in UTC, overflows)
+            errors["occurred_at"] = _(
+                "Việc xảy ra quá {n} ngày trước: không ghi nhận được.", n=RECORD_OLDEST_DAYS
+            )
     except ValueError:
         errors["occurred_at"] = _("Thời gian không đúng dạng (ngày, giờ).")
     if len(form.description) < 5:

@@ -184,6 +184,9 @@ PHOTO_MESSAGES = {
 }
 
 
+FIRST_LOOK = ("empty_file", "too_large", "not_image")  # refused before any decoder runs
+
+
 def photo_message(code: str) -> str:
     limits_ = photos.DEFAULT_LIMITS
     text = PHOTO_MESSAGES.get(code, PHOTO_MESSAGES["other"])
@@ -203,7 +206,8 @@ def submit(tip: TipInput, address: str | None, device: str | None) -> Incident:
     """Place, check the limits, re-encode the photo and store the tip; its receipt is on it.
 
     Nothing is stored when anything is refused: the photo is re-encoded before the tip is
-    counted, and a refused photo refuses the whole tip with a message saying why.
+    counted, and a refused photo refuses the whole tip with a message saying why (one a decoder
+    had to read is counted against the limits all the same).
     """
     where = _place(tip)
     try:
@@ -215,6 +219,14 @@ def submit(tip: TipInput, address: str | None, device: str | None) -> Incident:
         try:
             clean = photos.reencode(tip.photo)
         except photos.PhotoProblem as exc:
+            if exc.code not in FIRST_LOOK:
+                # a decoder ran for it: counted as a tip, or broken photos would keep the
+                # confined children busy without end
+                try:
+                    limits.take(address, device)
+                except limits.TooMany as over:
+                    raise TooManyTips(over.retry_minutes) from None
+                db.session.commit()
             raise FormInvalid({"photo": photo_message(exc.code)}) from None
     try:
         limits.take(address, device)

@@ -72,13 +72,16 @@ def where():
 def status():
     """A tip's status by its receipt code: the form to type it, then the answer."""
     code = request.args.get("ma", "").strip()
+    found = error = None
     try:
         found = services.status(code, request.remote_addr) if code else None
     except NotFound as exc:  # said beside the code, so that it can be typed again
-        return render_template("tips/status.html", code=code, found=None, error=exc.message), 404
-    return render_template(
-        "tips/status.html", code=code, found=found, new=request.args.get("moi") == "1"
-    )
+        error = exc.message
+    new = request.args.get("moi") == "1"
+    body = render_template("tips/status.html", code=code, found=found, error=error, new=new)
+    response = make_response(body, 404 if error else 200)
+    response.cache_control.no_store = True  # a receipt and its answer, as the API's status
+    return response
 
 
 # --- the API ----------------------------------------------------------------------------------
