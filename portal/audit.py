@@ -56,9 +56,9 @@ AUDITED = {
     PatrolFinding: ("patrol_finding", lambda o: ("patrol", o.patrol_id)),
     PatrolTrack: ("patrol_track", lambda o: ("patrol", o.patrol_id)),
 }
-# has_contact: whether a reporter left a contact is for the commune's officers only, and the
-# history is shown to team leaders too
-NOT_LOGGED = {"created_at", "updated_at", "name_search", "last_login_at", "has_contact"}
+# has_contact and receipt: whether a reporter left a contact, and the code they follow their tip
+# with, are for the commune's officers only, and an item's history is shown to team leaders too
+NOT_LOGGED = {"created_at", "updated_at", "name_search", "last_login_at", "has_contact", "receipt"}
 SECRET = {"password_hash"}
 HIDDEN = "[ẩn]"
 
@@ -242,7 +242,6 @@ FIELD_LABELS = {
     "patrol_id": "Ca tuần tra",
     "source": "Nguồn",
     "violation_kind": "Loại vi phạm",
-    "receipt": "Mã biên nhận",
     "status_at": "Tình trạng từ",
     "valuable": "Có giá trị",
     "case_ref": "Số hồ sơ công an",

@@ -670,3 +670,31 @@ def test_the_form_from_a_commune_card_preselects_no_village(client, demo, leader
     ).group(0)
     village_form = client.get(f"/bao-tin?khu_vuc={leader_village.id}").get_data(as_text=True)
     assert f'<option value="{leader_village.id}" selected>' in village_form
+
+
+def test_status_look_ups_count_a_whole_ipv6_site_and_old_counts_go(
+    app, client, demo, session, leader_village, monkeypatch
+):
+    receipt = api_post(client, api_tip(leader_village.lat, leader_village.lon)).get_json()[
+        "receipt"
+    ]
+    monkeypatch.setitem(app.config, "TIP_STATUS_PER_HOUR", 2)
+    # two /64s of one /48: a site stepping through its subnets is held as one
+    assert api_get(client, receipt, "2001:db8:7:1::5").status_code == 200
+    assert api_get(client, receipt, "2001:db8:7:2::5").status_code == 200
+    assert api_get(client, receipt, "2001:db8:7:3::5").status_code == 429
+    assert api_get(client, receipt, "2001:db8:8:1::5").status_code == 200  # another site
+    # a look-up forgets counts older than a day, as a tip does
+    session.execute(text("UPDATE tip_limits SET at = now() - interval '25 hours'"))
+    session.commit()
+    assert api_get(client, receipt, "2001:db8:7:3::5").status_code == 200
+    assert session.scalar(select(func.count()).select_from(TipLimit)) == 1
+
+
+def test_a_leader_does_not_see_the_receipt_of_a_tip(app, client, demo, session, leader_village):
+    receipt = receipt_of(send(client, tip_form(leader_village.lat, leader_village.lon)))
+    tip = tip_by(session, receipt)
+    leader_page = signed_in(app, "totruong").get(f"/incidents/{tip.id}").get_data(as_text=True)
+    assert receipt not in leader_page
+    officer_page = signed_in(app, "canbo.xa").get(f"/incidents/{tip.id}").get_data(as_text=True)
+    assert receipt in officer_page

@@ -87,10 +87,13 @@ def can_triage() -> bool:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def _get(incident_id: int) -> Incident:
-    incident = db.session.scalar(
-        current_scope().incidents(select(Incident).where(Incident.id == incident_id))
-    )
+def _get(incident_id: int, *, lock: bool = False) -> Incident:
+    """An item in scope; with lock, its row locked until commit: two officers stepping or
+    merging the same items at once go one after the other, each seeing the other's result."""
+    query = current_scope().incidents(select(Incident).where(Incident.id == incident_id))
+    if lock:
+        query = query.with_for_update(of=Incident).execution_options(populate_existing=True)
+    incident = db.session.scalar(query)
     if incident is None:
         raise NotFound(_("Không tìm thấy tin báo, sự việc số {id}.", id=incident_id))
     return incident
@@ -263,7 +266,7 @@ def _require_triage() -> None:
 def advance(incident_id: int, action: str, case_ref: str = "") -> Incident:
     """Take one triage step; FormInvalid when it cannot follow the item's status."""
     _require_triage()
-    incident = _get(incident_id)
+    incident = _get(incident_id, lock=True)
     if action not in STEPS:
         raise FormInvalid({"action": _("Bước xử lý không có trong danh sách.")})
     before, after = STEPS[action]
@@ -324,7 +327,7 @@ def _last_step(incident: Incident) -> AuditEntry | None:
 def undo(incident_id: int) -> Incident:
     """Put back what the last triage step changed (status, its time, value, case reference)."""
     _require_triage()
-    incident = _get(incident_id)
+    incident = _get(incident_id, lock=True)
     if incident.merged_into_id is not None:  # as advance: a merged item is handled at its target
         raise FormInvalid({"action": _("Tin này đã được gộp vào tin khác: xử lý ở tin đó.")})
     entry = _last_step(incident)
@@ -343,8 +346,12 @@ def undo(incident_id: int) -> Incident:
 def merge(incident_id: int, into_id: int) -> Incident:
     """Merge a duplicate into another item in scope; its reporter then follows that item."""
     _require_triage()
-    incident = _get(incident_id)
-    target = _get(into_id)
+    # both rows locked, the lower id first, so that A into B and B into A at once cannot both
+    # pass their checks (a cycle) nor wait on each other for ever
+    first, second = sorted((incident_id, into_id))
+    locked = {first: _get(first, lock=True)}
+    locked[second] = locked[first] if second == first else _get(second, lock=True)
+    incident, target = locked[incident_id], locked[into_id]
     if target.id == incident.id:
         raise FormInvalid({"into": _("Không thể gộp một tin vào chính nó.")})
     if target.merged_into_id is not None:
@@ -362,7 +369,7 @@ def merge(incident_id: int, into_id: int) -> Incident:
 def unmerge(incident_id: int) -> Incident:
     """Take a merged item out again: it comes back to the queue as it was."""
     _require_triage()
-    incident = _get(incident_id)
+    incident = _get(incident_id, lock=True)
     if incident.merged_into_id is None:
         raise FormInvalid({"into": _("Tin này chưa được gộp.")})
     incident.merged_into_id = None

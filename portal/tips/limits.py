@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from datetime import UTC, datetime, timedelta
 
 from flask import current_app
@@ -89,11 +90,24 @@ def take(address: str | None, device: str | None, *, count: bool = True) -> None
     db.session.execute(delete(TipLimit).where(TipLimit.at < now - KEEP))  # kept briefly
 
 
+def _wide(address: str | None) -> str | None:
+    """An IPv6 address as its /48 (a site's whole allocation): guessing receipts from the
+    65,536 /64s of one site must not multiply the look-ups it is allowed."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return address
+    if ip.version == 6 and not ip.ipv4_mapped:
+        return str(ipaddress.ip_network(f"{ip}/48", strict=False))
+    return address
+
+
 def take_status_look(address: str | None) -> None:
     """Count one status look-up by receipt for the address; TooMany past the hourly limit."""
-    found = keys(address, None, kind="status")
+    found = keys(_wide(address), None, kind="status")
     _lock(found)
     now = datetime.now(UTC)
+    db.session.execute(delete(TipLimit).where(TipLimit.at < now - KEEP))  # kept briefly
     count = db.session.scalar(
         select(func.count()).where(TipLimit.key == found[0], TipLimit.at > now - timedelta(hours=1))
     )
