@@ -29,10 +29,18 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from common import DEMO_DATA, analyze, bench_app, drop, fresh_database, signed_in
-from sqlalchemy import create_engine, func, literal, select, text
+from common import (
+    DEMO_DATA,
+    analyze,
+    bench_app,
+    drop,
+    fresh_database,
+    opener,
+    signed_in,
+    without_indexes,
+)
+from sqlalchemy import func, literal, select
 
-from portal.config import local_database_url
 from portal.demo.incidents import seed_incidents
 from portal.demo.seed import seed
 from portal.extensions import db
@@ -73,32 +81,6 @@ def timed(function: Callable[[], object], runs: int = RUNS) -> tuple[float, floa
         times[min(len(times) - 1, round(0.99 * (len(times) - 1)))],
         result,
     )
-
-
-def opener(client, path: str) -> Callable[[], int]:
-    def open_page() -> int:
-        response = client.get(path)
-        if response.status_code != 200:
-            raise AssertionError(f"{path} answered {response.status_code}")
-        return len(response.get_data())
-
-    return open_page
-
-
-@contextlib.contextmanager
-def without_indexes(url: str) -> Iterator[None]:
-    owner = create_engine(local_database_url(url.rsplit("/", 1)[1], role="owner"))
-    with owner.begin() as connection:
-        for name in INDEXES:
-            connection.execute(text(f"DROP INDEX {name}"))
-    try:
-        yield
-    finally:
-        with owner.begin() as connection:
-            for statement in INDEXES.values():
-                connection.execute(text(statement))
-        owner.dispose()
-        analyze(url)
 
 
 @contextlib.contextmanager
@@ -202,7 +184,7 @@ def main(scale: float = 1.0) -> None:
             "city_map_year_villages": (admin, f"/incidents/map?{year}&view=villages"),
         }
         ours = {name: timed(opener(client, path)) for name, (client, path) in pages.items()}
-        with without_indexes(url):
+        with without_indexes(url, INDEXES):
             plain = {name: timed(opener(client, path), 5) for name, (client, path) in pages.items()}
         with heat_from_raw_points():
             client, path = pages["city_map_year_heat"]

@@ -19,17 +19,24 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import re
 import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
 from datetime import date, timedelta
 
-from common import DEMO_DATA, analyze, bench_app, drop, fresh_database, signed_in
-from sqlalchemy import create_engine, func, select, text
+from common import (
+    DEMO_DATA,
+    analyze,
+    bench_app,
+    drop,
+    fresh_database,
+    opener,
+    signed_in,
+    without_indexes,
+)
+from sqlalchemy import func, select
 
-from portal.config import local_database_url
 from portal.demo.seed import seed
 from portal.extensions import db
 from portal.models import Account, Area, Patrol, PatrolActivity, Team
@@ -60,36 +67,7 @@ def timed(function: Callable[[], object]) -> tuple[float, float]:
     return statistics.median(runs), runs[min(len(runs) - 1, round(0.99 * (len(runs) - 1)))]
 
 
-def opener(client, path: str) -> Callable[[], int]:
-    def open_page() -> int:
-        response = client.get(path)
-        if response.status_code != 200:
-            body = response.get_data(as_text=True)
-            message = re.findall(r'role="alert"[^>]*>([^<]*)', body)
-            raise AssertionError(f"{path} answered {response.status_code}: {message}")
-        return len(response.get_data())
-
-    return open_page
-
-
 # --- baselines ----------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def without_indexes(url: str) -> Iterator[None]:
-    """The patrol indexes dropped (as the tables' owner), and made again afterwards."""
-    owner = create_engine(local_database_url(url.rsplit("/", 1)[1], role="owner"))
-    with owner.begin() as connection:
-        for name in INDEXES:
-            connection.execute(text(f"DROP INDEX {name}"))
-    try:
-        yield
-    finally:
-        with owner.begin() as connection:
-            for statement in INDEXES.values():
-                connection.execute(text(statement))
-        owner.dispose()
-        analyze(url)
 
 
 def _raw_per_village(first: date, last: date):
@@ -242,7 +220,7 @@ def main(scale: float = 1.0) -> None:
             sizes[name] = open_page()
             results[name] = timed(open_page)
         baselines = {}
-        with without_indexes(url):
+        with without_indexes(url, INDEXES):
             for name, (client, path, kind) in pages.items():
                 if kind == "index":
                     baselines[name] = timed(opener(client, path))[0]

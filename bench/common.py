@@ -3,7 +3,9 @@ it, and the demo data they seed."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Callable, Iterator
 
 from flask_migrate import upgrade
 from sqlalchemy import create_engine, text
@@ -74,3 +76,35 @@ def signed_in(app, username: str):
     )
     assert response.status_code == 302, response.status_code
     return client
+
+
+def opener(client, path: str) -> Callable[[], int]:
+    """Open a page (a 200, or the run fails saying what the page said); its size in bytes."""
+
+    def open_page() -> int:
+        response = client.get(path)
+        if response.status_code != 200:
+            body = response.get_data(as_text=True)
+            message = re.findall(r'role="alert"[^>]*>([^<]*)', body)
+            raise AssertionError(f"{path} answered {response.status_code}: {message}")
+        return len(response.get_data())
+
+    return open_page
+
+
+@contextlib.contextmanager
+def without_indexes(url: str, indexes: dict[str, str]) -> Iterator[None]:
+    """The named indexes dropped (as the tables' owner) for a baseline, and made again after
+    from their CREATE statements."""
+    owner = create_engine(local_database_url(url.rsplit("/", 1)[1], role="owner"))
+    with owner.begin() as connection:
+        for name in indexes:
+            connection.execute(text(f"DROP INDEX {name}"))
+    try:
+        yield
+    finally:
+        with owner.begin() as connection:
+            for statement in indexes.values():
+                connection.execute(text(statement))
+        owner.dispose()
+        analyze(url)
