@@ -1111,4 +1111,7 @@ EN: dict[str, str] = {
     "Bản đồ nhiệt: màu càng đậm, càng nhiều việc (đếm theo ô khoảng 200 m).": "Heat map: the deeper the colour, the more items (counted in cells of about 200 m).",
     "Mỗi vòng tròn là một thôn, tổ dân phố: vòng càng lớn, càng nhiều việc. Chạm vào để xem số việc.": "Each circle is a village: the larger, the more items. Tap it to see the count.",
     "Chọn một xã, phường để xem từng việc.": "Choose a commune to see each item.",
+    # --- issue 13: UX walk ---
+    "Nếu bạn đã chọn ảnh, hãy chọn lại ảnh: ảnh không được giữ khi tin chưa gửi được.": "If you chose a photo, choose it again: a photo is not kept when a report could not be sent.",
+    "Mã gồm 8 chữ và số, hiện ra ngay sau khi bạn gửi tin, ví dụ 7K2M-9QXA.": "The code has 8 letters and digits and is shown as soon as you send a report, for example 7K2M-9QXA.",
 }
