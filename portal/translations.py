@@ -1115,4 +1115,7 @@ EN: dict[str, str] = {
     "Việc xảy ra quá {n} ngày trước: không ghi nhận được.": "It happened more than {n} days ago: it cannot be recorded.",
     "Số hồ sơ chỉ gồm chữ, số và dấu, trên một dòng.": "A case reference holds letters, digits and punctuation only, on one line.",
     "Tham số “{name}” chứa ký tự không hợp lệ.": "Parameter “{name}” holds a character that is not allowed.",
+    # --- issue 13: UX walk ---
+    "Nếu bạn đã chọn ảnh, hãy chọn lại ảnh: ảnh không được giữ khi tin chưa gửi được.": "If you chose a photo, choose it again: a photo is not kept when a report could not be sent.",
+    "Mã gồm 8 chữ và số, hiện ra ngay sau khi bạn gửi tin, ví dụ 7K2M-9QXA.": "The code has 8 letters and digits and is shown as soon as you send a report, for example 7K2M-9QXA.",
 }

@@ -29,7 +29,20 @@
       pin.on("dragend", function () { place(pin.getLatLng(), "map"); });
     }
     ask(point);
+    forget("where-error");
   }
+
+  // a field the user has just answered no longer shows the error the server gave it
+  function forget(id) {
+    var said = document.getElementById(id);
+    if (said) { said.remove(); }
+  }
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (field.name === "kind") { forget("kind-error"); return; }
+    if (field.id === "description" && field.value.trim().length < 10) { return; }
+    if (field.id) { forget(field.id + "-error"); }
+  });
 
   if (map) {
     map.on("click", function (event) {
@@ -67,6 +80,7 @@
   document.addEventListener("change", function (event) {
     if (event.target.id !== "tip-village" || !event.target.value) { return; }
     lat.value = ""; lon.value = ""; how.value = "";
+    forget("where-error");
     if (pin) { map.removeLayer(pin); pin = null; }
     document.getElementById("tip-placed").innerHTML = "";
   });
