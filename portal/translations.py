@@ -992,9 +992,7 @@ EN: dict[str, str] = {
     "Tin báo ở đây do cán bộ công an xã, phường nơi xảy ra việc đọc và xử lý trong giờ làm việc, không phải ngay lập tức. Tổ bảo vệ an ninh, trật tự ở đó được biết nội dung tin và nơi xảy ra, không được biết bạn là ai.": "Reports sent here are read and handled by the police officers of the commune where it happened, during working hours, not at once. The local security team learns what you reported and where, never who you are.",
     "Tin báo, sự việc": "Reports and incidents",
     "Tin chưa được gửi. Hãy sửa những chỗ được ghi bên dưới.": "The report was not sent. Correct what is marked below.",
-    "Tin có giá trị": "Valuable",
     "Tin của bạn được gộp với một tin khác về cùng việc; tình trạng là của tin đó.": "Your report was merged with another report of the same event; the status is that report's.",
-    "Tin không có giá trị": "Not valuable",
     "Tin này chưa được gộp.": "This report has not been merged.",
     "Tin này đã được gộp rồi.": "This report is already merged.",
     "Tin này đã được gộp vào": "This report was merged into",
@@ -1118,4 +1116,10 @@ EN: dict[str, str] = {
     # --- issue 13: UX walk ---
     "Nếu bạn đã chọn ảnh, hãy chọn lại ảnh: ảnh không được giữ khi tin chưa gửi được.": "If you chose a photo, choose it again: a photo is not kept when a report could not be sent.",
     "Mã gồm 8 chữ và số, hiện ra ngay sau khi bạn gửi tin, ví dụ 7K2M-9QXA.": "The code has 8 letters and digits and is shown as soon as you send a report, for example 7K2M-9QXA.",
+    "Đánh dấu đã kiểm tra": "Mark as checked",
+    "Đánh giá: có giá trị": "Assess: valuable",
+    "Đánh giá: không có giá trị": "Assess: not valuable",
+    "Kết thúc xử lý": "Close",
+    "người dân gửi tin": "a citizen's tip",
+    "Đã lưu sự việc.": "The incident is saved.",
 }

@@ -398,7 +398,9 @@ def test_the_leader_records_a_violation_on_a_patrol_and_the_officer_sees_it(
     leader = signed_in(app, "totruong")
     response = record(leader, team_incident(place, patrol_id=str(patrol.id), handed_to_police="1"))
     assert response.status_code == 303, response.get_data(as_text=True)[:2000]
-    incident_id = int(re.search(r"/incidents/(\d+)$", response.headers["Location"]).group(1))
+    location = response.headers["Location"]
+    incident_id = int(re.search(r"/incidents/(\d+)\?saved=1$", location).group(1))
+    assert 'data-testid="saved"' in leader.get(location).get_data(as_text=True)
     session.expire_all()
     row = session.get(Incident, incident_id)
     assert (row.source, row.kind, row.violation_kind) == ("team", "violation", "public_order")
@@ -476,7 +478,7 @@ def test_a_patrol_page_lists_the_incidents_found_on_it(app, demo, session, place
     patrol_id = _patrol(session, team, status="done").id
     answer = record(leader, team_incident(place, patrol_id=str(patrol_id)))
     assert answer.status_code == 303, answer.get_data(as_text=True)[:500]
-    incident_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+    incident_id = int(re.search(r"/incidents/(\d+)", answer.headers["Location"]).group(1))
     page = leader.get(f"/patrols/{patrol_id}").get_data(as_text=True)
     listed = re.search(r'data-testid="patrol-incidents">(.*?)</ul>', page, re.S)
     assert listed and f"/incidents/{incident_id}" in listed.group(1)
@@ -493,3 +495,16 @@ def test_a_leader_cannot_tell_whether_a_reporter_left_a_contact(app, demo, sessi
         assert "ẩn danh" not in page and "liên lạc" not in page.lower()
     officer = signed_in(app, "canbo.xa")
     assert "ẩn danh" in officer.get(f"/incidents/{anonymous.id}").get_data(as_text=True)
+
+
+def test_recording_from_a_patrol_starts_at_the_patrols_time(app, demo, session, place):
+    team = SimpleNamespace(id=place.team_id, commune_id=place.team_commune_id)
+    patrol = _patrol(session, team, status="done")
+    leader = signed_in(app, "totruong")
+    page = leader.get(f"/incidents/new?team_id={team.id}&patrol_id={patrol.id}")
+    from portal.incidents.filters import LOCAL_TZ
+    from portal.models import Patrol
+
+    row = session.get(Patrol, patrol.id)
+    started = (row.started_at or row.planned_start).astimezone(LOCAL_TZ)
+    assert f'value="{started:%Y-%m-%dT%H:%M}"' in page.get_data(as_text=True)

@@ -60,12 +60,12 @@ STEPS = {
     "pass": ((Status.VALUABLE,), Status.PASSED),
     "close": ((Status.PASSED, Status.NOT_VALUABLE), Status.CLOSED),
 }
-STEP_LABELS = {
-    "check": "Đã kiểm tra",
-    "valuable": "Tin có giá trị",
-    "not_valuable": "Tin không có giá trị",
+STEP_LABELS = {  # the buttons: what the officer does
+    "check": "Đánh dấu đã kiểm tra",
+    "valuable": "Đánh giá: có giá trị",
+    "not_valuable": "Đánh giá: không có giá trị",
     "pass": "Chuyển công an",
-    "close": "Kết thúc",
+    "close": "Kết thúc xử lý",
 }
 
 audit.AUDITED[Incident] = ("incident", lambda o: ("incident", o.id))
@@ -448,7 +448,10 @@ def record_page(form: RecordForm) -> RecordPage:
             )
         )
     if not form.occurred_at:
-        form.occurred_at = datetime.now(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
+        # from a patrol's page: during that patrol (its start), not the moment of typing
+        patrol = next((p for p in patrols if str(p.id) == form.patrol_id), None)
+        when = (patrol.started_at or patrol.planned_start) if patrol else datetime.now(UTC)
+        form.occurred_at = when.astimezone(LOCAL_TZ).strftime("%Y-%m-%dT%H:%M")
     return RecordPage(
         form, teams, villages, patrols, kinds.kind_choices(TEAM_KINDS), list(VIOLATION_KINDS), team
     )

@@ -38,7 +38,8 @@ def item(incident_id: int):
     view = services.item(incident_id, page_arg("history_page"))
     if htmx and htmx.target == "history":
         return history_fragment(view.history, "incidents.item", incident_id=incident_id)
-    return render_template("incidents/item.html", view=view, errors={})
+    saved = request.args.get("saved") == "1"
+    return render_template("incidents/item.html", view=view, errors={}, saved=saved)
 
 
 def _item_after(incident_id: int, errors: dict, status: int = 200):
@@ -111,7 +112,7 @@ def record():
     except FormInvalid as exc:
         page = services.record_page_with_map(form)
         return render_template("incidents/record.html", page=page, errors=exc.fields), exc.status
-    return see("incidents.item", incident_id=incident.id)
+    return see("incidents.item", incident_id=incident.id, saved=1)
 
 
 from portal.incidents import map_views  # noqa: E402, F401  (the maps' routes, same blueprint)
