@@ -508,3 +508,21 @@ def test_recording_from_a_patrol_starts_at_the_patrols_time(app, demo, session, 
     row = session.get(Patrol, patrol.id)
     started = (row.started_at or row.planned_start).astimezone(LOCAL_TZ)
     assert f'value="{started:%Y-%m-%dT%H:%M}"' in page.get_data(as_text=True)
+
+
+def test_the_admin_narrows_the_citys_queue_to_a_commune(app, demo, session, place):
+    tip = add_tip(session, place)
+    admin = signed_in(app, "quantri")
+    page = admin.get("/incidents/").get_data(as_text=True)
+    assert f'<option value="{place.commune_id}"' in page  # the commune filter
+    commune_name = session.get(Area, place.commune_id).name
+    row = re.search(rf'data-testid="incident-{tip.id}">(.*?)</tr>', page, re.S).group(1)
+    assert commune_name in row  # the place says which commune
+    other = session.scalar(
+        select(Area.id).where(Area.level == "commune", Area.id != place.commune_id).limit(1)
+    )
+    assert tip.id in queue_ids(admin, f"?commune_id={place.commune_id}")
+    assert tip.id not in queue_ids(admin, f"?commune_id={other}")
+    # an officer's page has no such filter: their commune is their scope
+    officer_page = signed_in(app, "canbo.xa").get("/incidents/").get_data(as_text=True)
+    assert 'name="commune_id"' not in officer_page

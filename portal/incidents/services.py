@@ -102,9 +102,16 @@ def _get(incident_id: int, *, lock: bool = False) -> Incident:
 def queue_query(filters: Filters):
     """The items in scope and filters, newest first, with their village's and team's names."""
     village = aliased(Area)
+    commune = aliased(Area)
     query = (
-        select(Incident, village.name.label("village"), Team.name.label("team"))
+        select(
+            Incident,
+            village.name.label("village"),
+            commune.name.label("commune"),
+            Team.name.label("team"),
+        )
         .outerjoin(village, village.id == Incident.area_id)
+        .join(commune, commune.id == Incident.commune_id)
         .outerjoin(Team, Team.id == Incident.team_id)
         .order_by(Incident.received_at.desc(), Incident.id.desc())
     )
@@ -118,6 +125,7 @@ class QueueView:
     counts: dict[str, int]  # items by status in scope and period (the tabs)
     can_triage: bool
     can_record: bool
+    communes: list = field(default_factory=list)  # the admin's commune filter
 
 
 def queue(filters: Filters, page: int) -> QueueView:
@@ -128,12 +136,20 @@ def queue(filters: Filters, page: int) -> QueueView:
         ),
     )
     counts = dict(db.session.execute(counted).all())
+    communes = []
+    if current_scope().is_admin:
+        communes = db.session.execute(
+            select(Area.id, Area.name)
+            .where(Area.level == "commune", Area.valid_to.is_(None))
+            .order_by(Area.name_search)
+        ).all()
     return QueueView(
         filters,
         paginate(queue_query(filters), page, rows=True),
         counts,
         can_triage(),
         current_scope().role in (AccountRole.COMMUNE_OFFICER, AccountRole.TEAM_LEADER),
+        communes,
     )
 
 
