@@ -269,6 +269,8 @@ def _display(value, entity_type: str = "", field: str = "") -> str:
         return _(labels[value])
     if isinstance(value, bool):
         return _("Có") if value else _("Không")
+    if isinstance(value, dict) and value.get("type") == "Point" and value.get("bbox"):
+        return f"{value['bbox'][1]:.5f}, {value['bbox'][0]:.5f}"  # lat, lon
     if isinstance(value, dict) and "vertices" in value:
         return _("{type}, {n} đỉnh", type=value["type"], n=value["vertices"])
     if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
@@ -285,6 +287,15 @@ def _display(value, entity_type: str = "", field: str = "") -> str:
     return str(value)
 
 
+# a field that means something else on one kind of row (an incident's geom is a point)
+ENTITY_FIELD_LABELS = {("incident", "geom"): "Vị trí"}
+
+
+def _field_label(field: str, entity_type: str = "") -> str:
+    found = ENTITY_FIELD_LABELS.get((entity_type, field)) or FIELD_LABELS.get(field)
+    return _(found) if found else field
+
+
 def init_app(app) -> None:
     # on the Session class: every session the portal, the CLI or the tests open is covered
     if not event.contains(Session, "after_flush", _after_flush):
@@ -292,7 +303,7 @@ def init_app(app) -> None:
     app.jinja_env.globals.update(
         action_label=lambda a: label(ACTION_LABELS, a),
         entity_label=lambda e: label(ENTITY_LABELS, e),
-        field_label=lambda f: _(FIELD_LABELS[f]) if f in FIELD_LABELS else f,
+        field_label=_field_label,
         audit_value=_display,
         local_time=lambda t: t.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M"),
     )

@@ -71,6 +71,7 @@ def message_tables() -> set[str]:
         audit.ACTION_LABELS,
         audit.ENTITY_LABELS,
         audit.FIELD_LABELS,
+        audit.ENTITY_FIELD_LABELS,
         JOB_KINDS,
         JOB_STAGES,
         JOB_STATUSES,

@@ -526,3 +526,13 @@ def test_the_admin_narrows_the_citys_queue_to_a_commune(app, demo, session, plac
     # an officer's page has no such filter: their commune is their scope
     officer_page = signed_in(app, "canbo.xa").get("/incidents/").get_data(as_text=True)
     assert 'name="commune_id"' not in officer_page
+
+
+def test_an_items_history_reads_its_place_as_coordinates(app, demo, session, place):
+    leader = signed_in(app, "totruong")
+    answer = record(leader, team_incident(place))
+    assert answer.status_code == 303
+    page = leader.get(answer.headers["Location"]).get_data(as_text=True)
+    history = re.search(r'id="history".*', page, re.S).group(0)
+    assert f"{place.lat:.5f}, {place.lon:.5f}" in history
+    assert "SRID" not in history and "Ranh giới" not in history

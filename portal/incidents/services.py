@@ -16,6 +16,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
 from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
@@ -549,7 +551,7 @@ def record(form: RecordForm) -> Incident:
         occurred_at=when,
         description=form.description,
         place_note=form.place_note or None,
-        geom=f"SRID=4326;POINT({where.lon} {where.lat})",
+        geom=from_shape(Point(where.lon, where.lat), srid=4326),
         located_by=LocatedBy.VILLAGE
         if not (form.lat and form.lon)
         else (form.located_by if form.located_by in (LocatedBy.MAP, LocatedBy.GPS) else "map"),

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+from geoalchemy2.shape import from_shape
+from shapely.geometry import Point
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -239,7 +241,7 @@ def submit(tip: TipInput, address: str | None, device: str | None) -> Incident:
         occurred_at=tip.occurred_at,
         description=tip.description,
         place_note=tip.place_note,
-        geom=f"SRID=4326;POINT({where.lon} {where.lat})",
+        geom=from_shape(Point(where.lon, where.lat), srid=4326),
         located_by=tip.located_by,
         area_id=where.village_id,
         commune_id=where.commune_id,
