@@ -110,9 +110,12 @@ def ids_on_map(body: str) -> set[int]:
 
 
 def heat_cells(body: str) -> list:
-    match = re.search(r"L\.heatLayer\(\s*(\[.*?\]\])", map_script(body), re.S)
+    """The heat layer's cells (lat, lon, weight), from the grid's rows and columns."""
+    script = map_script(body)
+    match = re.search(r"var rows = (\[.*?\]\]);\s*var grid = ([0-9.]+);", script, re.S)
     assert match, "no heat layer on the page"
-    return json.loads(match.group(1))
+    grid = float(match.group(2))
+    return [[(r + 0.5) * grid, (c + 0.5) * grid, w] for r, c, w in json.loads(match.group(1))]
 
 
 def get(client, url, **headers):
