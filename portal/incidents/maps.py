@@ -323,8 +323,10 @@ def map_page(scope: Scope, args, item_url: str) -> MapPage:
         maps.add_heat(m, cells, _("Mật độ sự việc"), grid=GRID)
     else:
         where_is = village_points()
+        # the label translated once, filled in 5,000 times
+        label = _("{village}, {commune}: {n} việc", village="{0}", commune="{1}", n="{2}")
         places = [
-            (lat, lon, n, _("{village}, {commune}: {n} việc", village=v, commune=c, n=n))
+            (lat, lon, n, label.format(v, c, n))
             for area_id, n in db.session.execute(village_counts_query(scope, filters))
             if area_id in where_is
             for lat, lon, v, c in [where_is[area_id]]
