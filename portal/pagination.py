@@ -29,9 +29,15 @@ class Page:
 
 
 def paginate(
-    query: Select, page: int = 1, per_page: int | None = None, *, rows: bool = False
+    query: Select,
+    page: int = 1,
+    per_page: int | None = None,
+    *,
+    rows: bool = False,
+    total: int | None = None,
 ) -> Page:
-    """Run one page of an ordered select() of entities (or of rows), and count the whole."""
+    """Run one page of an ordered select() of entities (or of rows), and count the whole
+    (unless the caller knows the total already)."""
     per_page = per_page or current_app.config["PAGE_SIZE"]
     page = max(page, 1)
     one_page = query.limit(per_page).offset((page - 1) * per_page)
@@ -39,6 +45,7 @@ def paginate(
     items = list(result)
     # counted over the query's rows without its columns: an entity's shapes or JSON are not
     # read just to be counted
-    counted = query.order_by(None).with_only_columns(literal(1), maintain_column_froms=True)
-    total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
+    if total is None:
+        counted = query.order_by(None).with_only_columns(literal(1), maintain_column_froms=True)
+        total = db.session.scalar(select(func.count()).select_from(counted.subquery()))
     return Page(items, page, per_page, total)

@@ -86,6 +86,7 @@ def upgrade():
     )
     op.create_index("ix_incidents_commune_received", "incidents", ["commune_id", "received_at"])
     op.create_index("ix_incidents_occurred", "incidents", ["occurred_at"])
+    op.create_index("ix_incidents_received", "incidents", ["received_at"])
     op.create_index("ix_incidents_area_occurred", "incidents", ["area_id", "occurred_at"])
     op.create_index("ix_incidents_team_occurred", "incidents", ["team_id", "occurred_at"])
     op.create_index("ix_incidents_patrol", "incidents", ["patrol_id"])

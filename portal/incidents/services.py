@@ -145,9 +145,12 @@ def queue(filters: Filters, page: int) -> QueueView:
             .where(Area.level == "commune", Area.valid_to.is_(None))
             .order_by(Area.name_search)
         ).all()
+    # the counts by status cover the same items: the page's total is their sum, not a query
+    shown = filters.statuses or (Status.OPEN if filters.open_only else Status.ALL)
+    total = sum(counts.get(s, 0) for s in shown)
     return QueueView(
         filters,
-        paginate(queue_query(filters), page, rows=True),
+        paginate(queue_query(filters), page, rows=True, total=total),
         counts,
         can_triage(),
         current_scope().role in (AccountRole.COMMUNE_OFFICER, AccountRole.TEAM_LEADER),

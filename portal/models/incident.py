@@ -91,6 +91,7 @@ class Incident(db.Model):
         # the commune's queue, newest first; the city's period; a village's and a team's items
         Index("ix_incidents_commune_received", "commune_id", "received_at"),
         Index("ix_incidents_occurred", "occurred_at"),
+        Index("ix_incidents_received", "received_at"),  # the city's queue, newest first
         Index("ix_incidents_area_occurred", "area_id", "occurred_at"),
         Index("ix_incidents_team_occurred", "team_id", "occurred_at"),
         Index("ix_incidents_patrol", "patrol_id"),
