@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Select, false, or_, select
 
 from portal.errors import MESSAGES, NotFound
+from portal.extensions import db
 from portal.i18n import _
 from portal.models import Account, AccountRole, Area, Incident, Member, Team, TeamArea
 
@@ -86,21 +87,18 @@ class Scope:
             return query.where(model.team_id == self.team_id)
         return query.where(false())
 
-    def incidents(self, query: Select) -> Select:
-        """Restrict a query over Incident: an officer's commune, a leader's team and villages."""
+    def incidents(self, query: Select, model=Incident) -> Select:
+        """Restrict a query over Incident (or an alias of it, `model`): an officer's commune, a
+        leader's team and villages."""
         if self.is_admin:
             return query
         if self.role == AccountRole.COMMUNE_OFFICER:
-            return query.where(Incident.commune_id == self.commune_id)
+            return query.where(model.commune_id == self.commune_id)
         if self.role == AccountRole.TEAM_LEADER:
             # the team's few villages as a list: with a subquery inside the OR, PostgreSQL read
             # every incident of the city; with values, it reads the two indexes
-            from portal.extensions import db
-
             villages = db.session.scalars(self._covered_areas()).all()
-            return query.where(
-                or_(Incident.team_id == self.team_id, Incident.area_id.in_(villages))
-            )
+            return query.where(or_(model.team_id == self.team_id, model.area_id.in_(villages)))
         return query.where(false())
 
     @property

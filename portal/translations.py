@@ -1021,7 +1021,6 @@ EN: dict[str, str] = {
     "Việc xảy ra quá {n} ngày: hãy báo trực tiếp công an xã, phường.": "It happened more than {n} days ago: report it to the commune police in person.",
     "Ví dụ: trước số 12 ngõ 5, cạnh chợ": "For example: in front of no. 12, lane 5, next to the market",
     "Vị trí của điện thoại": "The phone's location",
-    "Vị trí không hợp lệ.": "The position is not valid.",
     "Xem tình trạng": "Check the status",
     "Xã, phường này chưa có thôn, tổ dân phố trong dữ liệu.": "This commune has no villages in the data yet.",
     "Xảy ra lúc": "Happened at",

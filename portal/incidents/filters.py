@@ -4,7 +4,7 @@ the query string (a bad one is a 400 naming it) and applied to a select() over I
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select
@@ -99,6 +99,29 @@ def parse_filters(args, *, default_days: int = 30) -> Filters:
             raise BadParameter("commune_id", _("Giá trị không đúng."))
     open_only = args.get("open", "") == "1"
     return Filters(start, end, kinds, statuses, source, commune_id, open_only)
+
+
+FUTURE_SLACK = timedelta(minutes=10)  # a phone's clock a little ahead
+
+
+def occurred_at(text: str, oldest_days: int, too_old: str) -> tuple[datetime | None, str | None]:
+    """When something happened, as a form or JSON gives it (ISO; without an offset it is
+    Vietnam's local time), and what is wrong with it: missing, not a time, in the future, or
+    more than `oldest_days` ago (`too_old`, the caller's message)."""
+    if not text:
+        return None, _("Cho biết việc xảy ra lúc nào.")
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None, _("Thời gian không đúng dạng (ngày, giờ).")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=LOCAL_TZ)
+    now = datetime.now(UTC)
+    if when > now + FUTURE_SLACK:
+        return when, _("Thời gian xảy ra không được ở tương lai.")
+    if when < now - timedelta(days=oldest_days):
+        return when, too_old
+    return when, None
 
 
 def bounds(filters: Filters) -> tuple[datetime, datetime]:

@@ -13,7 +13,7 @@ villages' items without it.
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from geoalchemy2.shape import from_shape
@@ -22,12 +22,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import aliased
 
 from portal import audit
-from portal.errors import FormInvalid, NotFound
+from portal.errors import BadParameter, FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _
 from portal.incidents import filters as incident_filters
 from portal.incidents import kinds, placement
-from portal.incidents.filters import LOCAL_TZ, Filters
+from portal.incidents.filters import LOCAL_TZ, Filters, occurred_at
+from portal.lookup.services import coordinate
 from portal.models import (
     TEAM_KINDS,
     VIOLATION_KINDS,
@@ -133,9 +134,7 @@ class QueueView:
 def queue(filters: Filters, page: int) -> QueueView:
     counted = incident_filters.apply(
         current_scope().incidents(select(Incident.status, func.count()).group_by(Incident.status)),
-        Filters(
-            filters.since, filters.until, filters.kinds, (), filters.source, filters.commune_id
-        ),
+        replace(filters, statuses=(), open_only=False),  # every status: the tabs
     )
     counts = dict(db.session.execute(counted).all())
     communes = []
@@ -229,10 +228,8 @@ def _get_or_none(incident_id: int | None) -> Incident | None:
 def duplicates_query(incident: Incident):
     """Items in scope of the same kind within 200 m and 24 hours of this one, nearest first."""
     other = aliased(Incident)
-    distance = func.ST_Distance(
-        func.Geography(other.geom),
-        func.Geography(select(Incident.geom).where(Incident.id == incident.id).scalar_subquery()),
-    )
+    here = func.Geography(select(Incident.geom).where(Incident.id == incident.id).scalar_subquery())
+    distance = func.ST_Distance(func.Geography(other.geom), here)
     query = (
         select(other, distance.label("metres"))
         .where(
@@ -243,24 +240,12 @@ def duplicates_query(incident: Incident):
                 incident.occurred_at - timedelta(hours=DUPLICATE_HOURS),
                 incident.occurred_at + timedelta(hours=DUPLICATE_HOURS),
             ),
-            func.ST_DWithin(
-                func.Geography(other.geom),
-                func.Geography(
-                    select(Incident.geom).where(Incident.id == incident.id).scalar_subquery()
-                ),
-                DUPLICATE_METRES,
-            ),
+            func.ST_DWithin(func.Geography(other.geom), here, DUPLICATE_METRES),
         )
         .order_by(distance, other.id)
         .limit(20)
     )
-    # the scope's condition is written over Incident: apply it to the other row
-    scope = current_scope()
-    if scope.is_admin:
-        return query
-    if scope.role == AccountRole.COMMUNE_OFFICER:
-        return query.where(other.commune_id == scope.commune_id)
-    return query.where(other.team_id == scope.team_id)
+    return current_scope().incidents(query, other)
 
 
 def duplicates(incident: Incident) -> list:
@@ -500,20 +485,11 @@ def record(form: RecordForm) -> Incident:
         errors["kind"] = _("Chọn loại sự việc trong danh sách.")
     if form.kind == "violation" and form.violation_kind not in VIOLATION_KINDS:
         errors["violation_kind"] = _("Chọn loại vi phạm.")
-    when = None
-    try:
-        when = datetime.fromisoformat(form.occurred_at)
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=LOCAL_TZ)
-        if when > datetime.now(UTC) + timedelta(minutes=10):
-            errors["occurred_at"] = _("Thời gian xảy ra không được ở tương lai.")
-        elif when < datetime.now(UTC) - timedelta(days=RECORD_OLDEST_DAYS):
-            # year 1 was stored, and broke every page reading it (1 BC in UTC, overflows)
-            errors["occurred_at"] = _(
-                "Việc xảy ra quá {n} ngày trước: không ghi nhận được.", n=RECORD_OLDEST_DAYS
-            )
-    except ValueError:
-        errors["occurred_at"] = _("Thời gian không đúng dạng (ngày, giờ).")
+    too_old = _("Việc xảy ra quá {n} ngày trước: không ghi nhận được.", n=RECORD_OLDEST_DAYS)
+    # year 1 was once stored, and broke every page reading it (1 BC in UTC, overflows)
+    when, problem = occurred_at(form.occurred_at, RECORD_OLDEST_DAYS, too_old)
+    if problem:
+        errors["occurred_at"] = problem
     if len(form.description) < 5:
         errors["description"] = _("Mô tả sự việc, ít nhất 5 ký tự.")
     elif len(form.description) > 2000:
@@ -530,17 +506,19 @@ def record(form: RecordForm) -> Incident:
     where = None
     try:
         if form.lat and form.lon:
-            where = placement.at_point(float(form.lat), float(form.lon))
+            where = placement.at_point(
+                coordinate("lat", form.lat, 90), coordinate("lon", form.lon, 180)
+            )
         elif form.village_id:
             if form.village_id not in {str(v.id) for v in page.villages}:
                 raise placement.OutsideService(_("Chọn thôn, tổ dân phố của tổ trong danh sách."))
             where = placement.in_village(int(form.village_id))
         else:
             errors["where"] = _("Cho biết nơi xảy ra: chạm vào bản đồ hoặc chọn thôn, tổ dân phố.")
-    except (ValueError, placement.OutsideService) as exc:
-        errors["where"] = (
-            str(exc) if isinstance(exc, placement.OutsideService) else _("Vị trí không hợp lệ.")
-        )
+    except placement.OutsideService as exc:
+        errors["where"] = str(exc)
+    except BadParameter as exc:  # not a number, or off the globe
+        errors["where"] = exc.message
     if where is not None and team is not None and where.commune_id != team.commune_id:
         # writes are scoped like reads: a team records what happens in its own commune
         errors["where"] = _("Nơi xảy ra nằm ngoài xã, phường của tổ.")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
@@ -22,7 +22,7 @@ from portal.errors import DomainError, FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _
 from portal.incidents import kinds, placement
-from portal.incidents.filters import LOCAL_TZ
+from portal.incidents.filters import LOCAL_TZ, occurred_at
 from portal.inputs import to_id
 from portal.lookup.services import coordinate
 from portal.models import (
@@ -43,7 +43,6 @@ PLACE_NOTE_MAX = 200
 CONTACT_MAX = 200
 NAME_MAX = 120
 OLDEST_DAYS = 90  # a tip about something older goes to the police in person
-FUTURE_SLACK = timedelta(minutes=10)  # a phone's clock a little ahead
 PHONE = re.compile(r"^(\+?84|0)\d{8,10}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 
@@ -84,25 +83,10 @@ def _text(value) -> str:
 
 
 def _when(value, errors: dict) -> datetime | None:
-    """An ISO date-time: with an offset as given, without one as Vietnam's local time."""
-    text = _text(value)
-    if not text:
-        errors["occurred_at"] = _("Cho biết việc xảy ra lúc nào.")
-        return None
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        errors["occurred_at"] = _("Thời gian không đúng dạng (ngày, giờ).")
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=LOCAL_TZ)
-    now = datetime.now(UTC)
-    if when > now + FUTURE_SLACK:
-        errors["occurred_at"] = _("Thời gian xảy ra không được ở tương lai.")
-    elif when < now - timedelta(days=OLDEST_DAYS):
-        errors["occurred_at"] = _(
-            "Việc xảy ra quá {n} ngày: hãy báo trực tiếp công an xã, phường.", n=OLDEST_DAYS
-        )
+    too_old = _("Việc xảy ra quá {n} ngày: hãy báo trực tiếp công an xã, phường.", n=OLDEST_DAYS)
+    when, problem = occurred_at(_text(value), OLDEST_DAYS, too_old)
+    if problem:
+        errors["occurred_at"] = problem
     return when
 
 
