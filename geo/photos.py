@@ -130,6 +130,7 @@ def reencode_in_child(data: bytes, args: dict, progress) -> dict:
 
 
 def _reencode(data: bytes, limits: Limits) -> tuple[bytes, int, int]:
+    sandbox.require_child()  # a decoder opens a file from outside only in the confined child
     from PIL import Image, ImageOps
 
     first_look(data, limits)

@@ -4,7 +4,6 @@ counts per village, filtered through HTMX."""
 from __future__ import annotations
 
 from flask import render_template, request, url_for
-from werkzeug.routing import BuildError
 
 from portal.extensions import htmx
 from portal.incidents import maps
@@ -16,12 +15,8 @@ _ANY_ID = 987654321  # stands for an item's id while building the pattern of its
 
 
 def item_url() -> str:
-    """An item's page with "{id}" for its id (a plain path until that page's endpoint exists)."""
-    try:
-        url = url_for("incidents.item", incident_id=_ANY_ID)
-    except BuildError:
-        url = url_for("incidents.map").rsplit("/", 1)[0] + f"/{_ANY_ID}"
-    return url.replace(str(_ANY_ID), "{id}")
+    """An item's page with "{id}" for its id."""
+    return url_for("incidents.item", incident_id=_ANY_ID).replace(str(_ANY_ID), "{id}")
 
 
 @bp.get("/map", endpoint="map")

@@ -134,25 +134,39 @@ def village_counts_query(scope: Scope, filters: Filters) -> Select:
     )
 
 
-_VILLAGE_POINTS: dict = {}
+def _areas_version(level: str) -> tuple:
+    """What changes when a level's current areas change: made or ended (count, largest id),
+    a boundary edited (updated_at), a rename (the names' digest: renames leave updated_at)."""
+    return tuple(
+        db.session.execute(
+            select(
+                func.count(Area.id),
+                func.max(Area.id),
+                func.max(Area.updated_at),
+                func.md5(func.string_agg(Area.name, aggregate_order_by(literal("|"), Area.id))),
+            ).where(Area.level == level, Area.valid_to.is_(None))
+        ).one()
+    )
+
+
+# Work on the city's areas kept in the process (one city per deployment) until they change:
+# name → (version, value)
+_KEPT: dict[str, tuple[tuple, object]] = {}
+
+
+def _kept(name: str, version: tuple, build):
+    found = _KEPT.get(name)
+    if found is None or found[0] != version:
+        found = _KEPT[name] = (version, build())
+    return found[1]
 
 
 def village_points() -> dict[int, tuple[float, float, str, str]]:
-    """Every current village's point inside it, name and commune's name, kept in the process
-    until a village changes: finding 5,400 points on their polygons cost 80 ms a page.
+    """Every current village's point inside it, name and commune's name, kept until a village
+    changes: finding 5,400 points on their polygons cost 80 ms a page (a commune's rename
+    shows when a village next changes)."""
 
-    A change is a village made or ended (count, largest id), a boundary edited (updated_at) or
-    a village renamed (the names' digest: a rename does not touch updated_at); a commune's
-    rename shows when its villages next change."""
-    changed = select(
-        func.count(Area.id),
-        func.max(Area.id),
-        func.max(Area.updated_at),
-        func.md5(func.string_agg(Area.name, aggregate_order_by(literal("|"), Area.id))),
-    ).where(Area.level == Level.VILLAGE, Area.valid_to.is_(None))
-    key = tuple(db.session.execute(changed).one())
-    points = _VILLAGE_POINTS.get(key)
-    if points is None:
+    def build() -> dict:
         commune = aliased(Area)
         point = func.ST_PointOnSurface(Area.geom)
         rows = db.session.execute(
@@ -160,10 +174,9 @@ def village_points() -> dict[int, tuple[float, float, str, str]]:
             .join(commune, commune.id == Area.parent_id)
             .where(Area.level == Level.VILLAGE, Area.valid_to.is_(None), Area.geom.is_not(None))
         )
-        points = {area_id: (lat, lon, name, c) for area_id, lat, lon, name, c in rows}
-        _VILLAGE_POINTS.clear()
-        _VILLAGE_POINTS[key] = points
-    return points
+        return {area_id: (lat, lon, name, c) for area_id, lat, lon, name, c in rows}
+
+    return _kept("village_points", _areas_version(Level.VILLAGE), build)
 
 
 def _current_communes(scope: Scope) -> Select:
@@ -200,23 +213,12 @@ def _outlines(query: Select, tolerance: float, digits: int = 5) -> dict:
     }
 
 
-# The city's commune outlines, for orientation: simplifying 126 real boundaries costs about
-# 200 ms, so they are kept in the process until a commune changes (one city per deployment).
-_CITY_OUTLINES: dict[tuple, dict] = {}
-
-
 def _city_outlines(areas: Select, tolerance: float) -> dict:
-    """The communes' outlines, drawn faintly: coarser than a pixel (2), to 4 decimals (~10 m)."""
-    changed = select(func.count(Area.id), func.max(Area.updated_at)).where(
-        Area.level == Level.COMMUNE, Area.valid_to.is_(None)
-    )
-    key = (*db.session.execute(changed).one(), tolerance)
-    outlines = _CITY_OUTLINES.get(key)
-    if outlines is None:
-        outlines = _outlines(areas, 2 * tolerance, digits=4)
-        _CITY_OUTLINES.clear()
-        _CITY_OUTLINES[key] = outlines
-    return outlines
+    """The communes' outlines, drawn faintly: coarser than a pixel (2), to 4 decimals (~10 m);
+    simplifying 126 real boundaries costs about 200 ms, so they are kept until a commune
+    changes."""
+    version = (*_areas_version(Level.COMMUNE), tolerance)
+    return _kept("city_outlines", version, lambda: _outlines(areas, 2 * tolerance, digits=4))
 
 
 # --- the page ------------------------------------------------------------------------------

@@ -28,6 +28,8 @@ from portal.i18n import _
 from portal.incidents import filters as incident_filters
 from portal.incidents import kinds, placement
 from portal.incidents.filters import LOCAL_TZ, Filters, occurred_at
+from portal.lookup import maps as lookup_maps
+from portal.lookup import services as lookup
 from portal.lookup.services import coordinate
 from portal.models import (
     TEAM_KINDS,
@@ -43,6 +45,7 @@ from portal.models import (
     Source,
     Status,
     Team,
+    TeamArea,
     TipContact,
 )
 from portal.pagination import Page, paginate
@@ -436,8 +439,6 @@ def record_page(form: RecordForm) -> RecordPage:
     team = next((t for t in teams if str(t.id) == form.team_id), None)
     villages, patrols = [], []
     if team is not None:
-        from portal.models import TeamArea
-
         villages = db.session.execute(
             select(Area.id, Area.name)
             .join(TeamArea, TeamArea.area_id == Area.id)
@@ -465,9 +466,6 @@ def record_page(form: RecordForm) -> RecordPage:
 
 def record_page_with_map(form: RecordForm) -> RecordPage:
     """The form's page, with the map of the chosen team's commune to place a pin on."""
-    from portal.lookup import maps as lookup_maps
-    from portal.lookup import services as lookup
-
     page = record_page(form)
     if page.team is not None:
         page.map = lookup_maps.for_card(lookup.for_area(page.team.commune_id))

@@ -9,7 +9,7 @@ from portal.extensions import htmx
 from portal.incidents import filters, kinds, services
 from portal.models import INCIDENT_KINDS
 from portal.security import protect_blueprint
-from portal.web import changed, history_fragment, page_arg, see
+from portal.web import changed, form_id, history_fragment, page_arg, see
 
 bp = Blueprint("incidents", __name__, url_prefix="/incidents")
 protect_blueprint(bp)
@@ -73,8 +73,6 @@ def undo(incident_id: int):
 
 @bp.post("/<int:incident_id>/merge")
 def merge(incident_id: int):
-    from portal.web import form_id
-
     try:
         target = services.merge(incident_id, form_id("into") or 0)
     except FormInvalid as exc:

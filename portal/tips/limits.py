@@ -56,38 +56,42 @@ def _lock(key_hashes: list[bytes]) -> None:
         )
 
 
+def _take(found: list[bytes], windows: list[tuple[timedelta, int]], count: bool) -> None:
+    """Check the keys against each (window, limit) in one pass over their rows, then (with
+    count) count one more for each; TooMany, counting nothing, when a limit is reached."""
+    if count:
+        _lock(found)
+    now = datetime.now(UTC)
+    columns = []
+    for window, _limit in windows:
+        recent = TipLimit.at > now - window
+        columns += [func.count().filter(recent), func.min(TipLimit.at).filter(recent)]
+    longest = max(window for window, _limit in windows)
+    rows = db.session.execute(
+        select(*columns)
+        .where(TipLimit.key.in_(found), TipLimit.at > now - longest)
+        .group_by(TipLimit.key)
+    ).all()
+    for row in rows:
+        for i, (window, limit) in enumerate(windows):
+            used, oldest = row[2 * i], row[2 * i + 1]
+            if used >= limit:
+                seconds = (oldest + window - now).total_seconds()
+                raise TooMany(max(1, int(seconds // 60) + 1))
+    if count:
+        db.session.execute(insert(TipLimit), [{"key": k} for k in found])
+        db.session.execute(delete(TipLimit).where(TipLimit.at < now - KEEP))  # kept briefly
+
+
 def take(address: str | None, device: str | None, *, count: bool = True) -> None:
     """Count one tip, or raise TooMany (and count nothing) when a limit is reached; with
     count=False only check (before the costly work, such as re-encoding a photo)."""
     config = current_app.config
-    found = keys(address, device)
-    if count:
-        _lock(found)
-    now = datetime.now(UTC)
-    hour = now - timedelta(hours=1)
-    # both windows in one pass over the key's rows of the last day
-    rows = db.session.execute(
-        select(
-            func.count().filter(TipLimit.at > hour),
-            func.min(TipLimit.at).filter(TipLimit.at > hour),
-            func.count(),
-            func.min(TipLimit.at),
-        )
-        .where(TipLimit.key.in_(found), TipLimit.at > now - timedelta(days=1))
-        .group_by(TipLimit.key)
-    ).all()
-    for in_hour, oldest_in_hour, in_day, oldest_in_day in rows:
-        for used, oldest, limit, window in (
-            (in_hour, oldest_in_hour, config["TIP_MAX_PER_HOUR"], timedelta(hours=1)),
-            (in_day, oldest_in_day, config["TIP_MAX_PER_DAY"], timedelta(days=1)),
-        ):
-            if used >= limit:
-                seconds = (oldest + window - now).total_seconds()
-                raise TooMany(max(1, int(seconds // 60) + 1))
-    if not count:
-        return
-    db.session.execute(insert(TipLimit), [{"key": k} for k in found])
-    db.session.execute(delete(TipLimit).where(TipLimit.at < now - KEEP))  # kept briefly
+    windows = [
+        (timedelta(hours=1), config["TIP_MAX_PER_HOUR"]),
+        (timedelta(days=1), config["TIP_MAX_PER_DAY"]),
+    ]
+    _take(keys(address, device), windows, count)
 
 
 def _wide(address: str | None) -> str | None:
@@ -104,13 +108,5 @@ def _wide(address: str | None) -> str | None:
 
 def take_status_look(address: str | None) -> None:
     """Count one status look-up by receipt for the address; TooMany past the hourly limit."""
-    found = keys(_wide(address), None, kind="status")
-    _lock(found)
-    now = datetime.now(UTC)
-    db.session.execute(delete(TipLimit).where(TipLimit.at < now - KEEP))  # kept briefly
-    count = db.session.scalar(
-        select(func.count()).where(TipLimit.key == found[0], TipLimit.at > now - timedelta(hours=1))
-    )
-    if count >= current_app.config["TIP_STATUS_PER_HOUR"]:
-        raise TooMany(60)
-    db.session.execute(insert(TipLimit), [{"key": found[0]}])
+    limit = current_app.config["TIP_STATUS_PER_HOUR"]
+    _take(keys(_wide(address), None, kind="status"), [(timedelta(hours=1), limit)], True)

@@ -24,6 +24,8 @@ from portal.i18n import _
 from portal.incidents import kinds, placement
 from portal.incidents.filters import LOCAL_TZ, occurred_at
 from portal.inputs import to_id
+from portal.lookup import maps as lookup_maps
+from portal.lookup import services as lookup
 from portal.lookup.services import coordinate
 from portal.models import (
     TIP_KINDS,
@@ -385,9 +387,6 @@ def villages_of(commune_id: int | None) -> list:
 
 
 def form_page(area_id: int | None, commune_id: int | None, values=None, errors=None) -> FormPage:
-    from portal.lookup import maps as lookup_maps
-    from portal.lookup import services as lookup
-
     page_map = card = None
     if area_id is not None:
         card = lookup.for_area(area_id)  # NotFound for an area that is not current
