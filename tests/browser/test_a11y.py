@@ -21,8 +21,8 @@ def violations(page) -> list[str]:
     """axe's serious and critical violations on the page as it is now, one line each."""
     page.add_script_tag(path=str(AXE))
     result = page.evaluate(
-        "axe.run(document, {resultTypes: ['violations'],"
-        " runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"
+        "axe.run(document, {resultTypes: ['violations'], runOnly: {type: 'tag',"
+        " values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})"
     )
     found = []
     for v in result["violations"]:
