@@ -1,0 +1,89 @@
+"""Queries of the street layer; each returns a select() that the caller executes."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Select, Text, case, cast, func, literal, select
+
+from portal.models import Street
+from portal.text import like_pattern
+
+# The words a street's name starts with, folded: a search for "phố hàng gai" and "hang gai"
+# must find the same street, and "Ngõ Huyện" is found by "huyen" too.
+PREFIXES = ("pho", "duong", "ngo", "ngach", "hem", "p.", "d.", "p", "d")
+_PREFIX_SQL = r"^(pho|duong|ngo|ngach|hem|p\.|d\.)\s+"
+
+
+def _envelope(bbox: tuple[float, float, float, float]):
+    return func.ST_MakeEnvelope(*bbox, 4326)
+
+
+def in_view(bbox: tuple[float, float, float, float], zoom: int, limit: int) -> Select:
+    """The lines drawn at this zoom inside bbox, clipped to it and simplified to about a pixel,
+    as one JSON array of GeoJSON features (name and class only); majors first, for the cap."""
+    envelope = _envelope(bbox)
+    pixel = 360 / (256 * 2**zoom)  # degrees of longitude per pixel at this zoom
+    shape = func.ST_SimplifyPreserveTopology(func.ST_ClipByBox2D(Street.geom, envelope), pixel)
+    rows = (
+        select(Street.name, Street.highway, shape.label("shape"))
+        .where(Street.geom.op("&&")(envelope), Street.min_zoom <= zoom)
+        .order_by(Street.min_zoom, Street.name.is_(None), Street.id)
+        .limit(limit)
+        .subquery()
+    )
+    digits = 6 if zoom >= 16 else 5  # about 10 cm, or a metre where a pixel is 2 m or more
+    feature = func.json_build_object(
+        "type",
+        "Feature",
+        "properties",
+        func.json_build_object("name", rows.c.name, "highway", rows.c.highway),
+        "geometry",
+        cast(func.ST_AsGeoJSON(rows.c.shape, digits), JSON),
+    )
+    return select(
+        cast(func.coalesce(func.json_agg(feature), cast(literal("[]"), JSON)), Text),
+        func.count(),
+    ).where(~func.ST_IsEmpty(rows.c.shape))
+
+
+def matching(folded: str, stripped: str, limit: int, cluster_degrees: float) -> Select:
+    """Named streets whose folded name holds the query, one row per name and place (segments of
+    one name within cluster_degrees of each other are one street), best match first."""
+    bare = func.regexp_replace(Street.name_search, _PREFIX_SQL, "")
+    rank = case(
+        (Street.name_search == folded, 0),
+        (bare == stripped, 1),
+        (bare.like(stripped + "%"), 2),
+        ((" " + Street.name_search).like(like_pattern(" " + stripped)), 3),
+        else_=4,
+    )
+    hits = (
+        select(
+            Street.name,
+            Street.geom,
+            rank.label("rank"),
+            func.ST_ClusterDBSCAN(Street.geom, cluster_degrees, 1)
+            .over(partition_by=Street.name)
+            .label("place"),
+        )
+        .where(Street.name_search.is_not(None))
+        .where(Street.name_search.like(like_pattern(stripped)))
+        .subquery()
+    )
+    merged = func.ST_Collect(hits.c.geom)
+    middle = func.ST_ClosestPoint(merged, func.ST_Centroid(merged))
+    extent = func.ST_Extent(hits.c.geom)
+    return (
+        select(
+            hits.c.name,
+            func.min(hits.c.rank).label("rank"),
+            func.ST_XMin(extent).label("minx"),
+            func.ST_YMin(extent).label("miny"),
+            func.ST_XMax(extent).label("maxx"),
+            func.ST_YMax(extent).label("maxy"),
+            func.ST_X(middle).label("lon"),
+            func.ST_Y(middle).label("lat"),
+        )
+        .group_by(hits.c.name, hits.c.place)
+        .order_by(func.min(hits.c.rank), func.length(hits.c.name), hits.c.name, hits.c.place)
+        .limit(limit)
+    )
