@@ -246,3 +246,43 @@ def test_one_name_in_two_places_is_two_streets(streets):
 def test_short_or_unknown_queries_find_nothing(streets):
     assert services.search("p") == [] and services.search("phố") == []
     assert services.search("không có phố này") == []
+
+
+# --- on the maps and in the look-up ------------------------------------------------------
+
+
+def test_the_look_up_search_lists_streets_that_move_the_map(client, streets, demo):
+    page = client.get("/tra-cuu", query_string={"q": "phố hàng gai"}).get_data(as_text=True)
+    assert "Phố Hàng Gai" in page and 'data-street-bbox="105.849,21.033,105.852,21.0339"' in page
+    assert "/tra-cuu/diem?lat=21.03" in page  # without JavaScript: the card of its middle
+    fragment = client.get(
+        "/tra-cuu",
+        query_string={"q": "hang bong"},
+        headers={"HX-Request": "true", "HX-Target": "lookup-results"},
+    ).get_data(as_text=True)
+    assert "Phố Hàng Bông" in fragment and "Phố Hàng Gai" not in fragment
+
+
+def test_a_street_name_is_text_on_the_page(client, streets, demo):
+    page = client.get("/tra-cuu", query_string={"q": "test"}).get_data(as_text=True)
+    assert "Đường &lt;b&gt;Test&lt;/b&gt;" in page and "<b>Test</b>" not in page
+
+
+def test_maps_carry_the_street_layer_and_its_credit(client, demo):
+    page = client.get("/tra-cuu").get_data(as_text=True)
+    assert '"streetsUrl": "/ban-do/duong"' in page
+    assert "leaflet.textpath.js" in page and "js/streets.js" in page
+    assert '"attributionControl": true' in page
+
+
+def test_a_tile_server_keeps_its_tiles_and_no_street_layer(app):
+    from portal import mapping
+
+    app.config["MAP_TILE_URL"] = "https://tiles.example.vn/{z}/{x}/{y}.png"
+    try:
+        with app.test_request_context():
+            parts = mapping.render(mapping.new_map((105.8, 21.0, 105.9, 21.1)))
+    finally:
+        app.config["MAP_TILE_URL"] = None
+    assert "tiles.example.vn" in parts.script
+    assert "streetsUrl" not in parts.script and not any("streets.js" in u for u in parts.js)
