@@ -46,7 +46,7 @@ CENTRE = {
 UNNAMED = {
     "type": "FeatureCollection",
     "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
-    "features": [feature([[105.8495, 21.0320], [105.8505, 21.0345]])],
+    "features": [feature([[105.8495, 21.0310], [105.8505, 21.0345]])],  # 400 m
 }
 
 
@@ -114,6 +114,17 @@ def test_import_replaces_its_source_only(streets, tmp_path):
     assert (row.name_search, row.min_zoom) == ("pho quoc tu giam", 15)
     unnamed = streets.scalars(select(Street).where(Street.source == "city")).one()
     assert (unnamed.name, unnamed.name_search, unnamed.min_zoom) == (None, None, 14)
+
+
+def test_unclassed_lines_are_drawn_by_length():
+    assert [services.min_zoom(None, m) for m in (50, 400, 2500)] == [15, 14, 13]
+    assert [services.min_zoom(c) for c in ("primary_link", "residential", "service")] == [
+        13,
+        15,
+        16,
+    ]
+    line = read_roads(json.dumps(UNNAMED).encode()).roads[0].geometry
+    assert services.length_m(line) == pytest.approx(403, rel=0.02)
 
 
 def test_cli_imports_once_and_skips_missing_files(app, session, tmp_path):

@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from flask import current_app
 from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiLineString
@@ -39,21 +40,34 @@ MAX_FEATURES = 6000  # a cap on one answer: majors are kept first
 MAX_AGE = 24 * 3600  # seconds: streets change by imports, not by the minute
 
 # The first zoom each OSM class is drawn at: main roads at the city's zoom, streets at the
-# ward's, alleys and paths at street level. Unknown classes (the unnamed 2017 network) at 14.
+# ward's, alleys and paths at street level. A line of no known class (the unnamed 2017
+# network) by its length: the long ones are the city's main roads.
 _MAJOR = {"motorway", "trunk", "primary", "secondary"}
 _MIDDLE = {"tertiary", "unclassified", "residential", "living_street", "pedestrian", "road"}
 
 
-def min_zoom(highway: str | None) -> int:
-    """The first zoom a line of this OSM highway class is drawn at."""
+def min_zoom(highway: str | None, length_m: float = 0.0) -> int:
+    """The first zoom a line of this OSM highway class (and length, if unclassed) is drawn at."""
     if highway is None:
-        return 14
+        return 13 if length_m >= 1000 else 14 if length_m >= 300 else 15
     base = highway.removesuffix("_link")
     if base in _MAJOR:
         return 13
     if base in _MIDDLE:
         return 15
     return 16
+
+
+def length_m(geom) -> float:
+    """A line's length in metres, near enough for choosing a zoom (equirectangular)."""
+    total = 0.0
+    for line in getattr(geom, "geoms", [geom]):
+        xy = np.asarray(line.coords)
+        lat = math.radians(float(xy[:, 1].mean()))
+        dx = np.diff(xy[:, 0]) * math.cos(lat)
+        dy = np.diff(xy[:, 1])
+        total += float(np.hypot(dx, dy).sum()) * 111_320
+    return total
 
 
 # --- import ------------------------------------------------------------------------------
@@ -83,7 +97,7 @@ def import_file(path: Path, source: str | None = None) -> Imported:
                 "name": road.name,
                 "name_search": fold(road.name)[:200] if road.name else None,
                 "highway": road.highway,
-                "min_zoom": min_zoom(road.highway),
+                "min_zoom": min_zoom(road.highway, length_m(geom)),
                 "source": source,
                 "geom": from_shape(geom, srid=4326),
             }
