@@ -152,11 +152,12 @@
     this.label(zoom);
   };
 
-  // Names along the lines at street zoom: each on a line long enough to hold it, and the same
-  // name not again within 250 px.
+  // Names along the lines at street zoom: each on a line long enough to hold it, the same
+  // name not again within 250 px, and no name centred on another's middle.
   StreetLayer.prototype.label = function (zoom) {
     var map = this.map;
     var placed = {};
+    var middles = [];
     var size = zoom >= 17 ? 12 : 11;
     this.fills.forEach(function (c) {
       var text = null;
@@ -165,10 +166,12 @@
         var length = 0;
         for (var i = 1; i < points.length; i += 1) { length += points[i].distanceTo(points[i - 1]); }
         var middle = points[Math.floor(points.length / 2)];
-        var near = (placed[c.name] || []).some(function (p) { return p.distanceTo(middle) < 250; });
+        var near = (placed[c.name] || []).some(function (p) { return p.distanceTo(middle) < 250; }) ||
+          middles.some(function (p) { return p.distanceTo(middle) < 40; });
         if (length > c.name.length * size * 0.55 + 16 && !near) {
           text = c.name;
           (placed[c.name] = placed[c.name] || []).push(middle);
+          middles.push(middle);
         }
       }
       if (text !== (c.text || null)) {
