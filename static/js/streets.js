@@ -146,8 +146,10 @@
     (this.casings || []).forEach(function (c) {
       c.line.setStyle({ color: c.rank >= 3 ? "#9d968a" : "#b3b3b3", weight: WIDTH[c.rank] * k + 2, opacity: 1 });
     });
+    var chosen = this.chosen;  // the street a search led to stands out
     this.fills.forEach(function (c) {
-      c.line.setStyle({ color: c.rank >= 3 ? "#fffdf5" : "#ffffff", weight: WIDTH[c.rank] * k, opacity: 1 });
+      var colour = c.name && c.name === chosen ? "#f4a261" : c.rank >= 3 ? "#fffdf5" : "#ffffff";
+      c.line.setStyle({ color: colour, weight: WIDTH[c.rank] * k, opacity: 1 });
     });
     this.label(zoom);
   };
@@ -158,6 +160,7 @@
     var map = this.map;
     var placed = {};
     var middles = [];
+    var chosen = this.chosen;
     var size = zoom >= 17 ? 12 : 11;
     this.fills.forEach(function (c) {
       var text = null;
@@ -167,7 +170,7 @@
         for (var i = 1; i < points.length; i += 1) { length += points[i].distanceTo(points[i - 1]); }
         var middle = points[Math.floor(points.length / 2)];
         var near = (placed[c.name] || []).some(function (p) { return p.distanceTo(middle) < 250; }) ||
-          middles.some(function (p) { return p.distanceTo(middle) < 40; });
+          (c.name !== chosen && middles.some(function (p) { return p.distanceTo(middle) < 40; }));
         if (length > c.name.length * size * 0.55 + 16 && !near) {
           text = c.name;
           (placed[c.name] = placed[c.name] || []).push(middle);
@@ -208,6 +211,7 @@
     if (!link || !map) { return; }
     event.preventDefault();
     var b = link.dataset.streetBbox.split(",").map(Number);
+    if (map.streets) { map.streets.chosen = link.textContent.trim(); map.streets.restyle(); }
     map.fitBounds([[b[1], b[0]], [b[3], b[2]]], { maxZoom: 17, padding: [24, 24] });
     frame.scrollIntoView({ behavior: "smooth", block: "center" });
   });
