@@ -93,6 +93,7 @@
       if (this.controller) { this.controller.abort(); this.controller = null; }
       this.asked = null;
       this.map.removeLayer(this.group);
+      this.credit(false);
       return;
     }
     var z = Math.min(zoom, MAX_ZOOM);
@@ -137,7 +138,14 @@
     this.casings = casings;
     this.fills = fills;
     if (!this.map.hasLayer(group)) { group.addTo(this.map); }
+    this.credit(true);
     this.restyle();
+  };
+
+  // The credit box shows with the streets only (it would be an empty sliver without them).
+  StreetLayer.prototype.credit = function (shown) {
+    var control = this.map.attributionControl;
+    if (control) { control.getContainer().style.display = shown ? "" : "none"; }
   };
 
   StreetLayer.prototype.restyle = function () {
@@ -198,8 +206,9 @@
 
   L.Map.addInitHook(function () {
     if (this.options.streetsUrl && L.Polyline.prototype.setText) {
-      this.streets = new StreetLayer(this, this.options.streetsUrl);
       if (this.attributionControl) { this.attributionControl.setPrefix(false); }
+      this.streets = new StreetLayer(this, this.options.streetsUrl);
+      this.streets.credit(false);
     }
   });
 
