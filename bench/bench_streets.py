@@ -5,6 +5,7 @@ without the GiST index; bytes are the uncompressed GeoJSON (and gzip), against s
 files whole. Then the street search. Prints its figures last:
     streets z16 views=… p50_ms=… p99_ms=… bytes_p50=… gzip_p50=… lines_p50=…
         baseline_p50_ms=… baseline_ratio=… whole_file_bytes=… bytes_ratio=…
+        db_p50_ms=… baseline_db_p50_ms=… db_baseline_ratio=…  (inside PostgreSQL)
     streets_search p50_ms=… p99_ms=…
 """
 
@@ -13,14 +14,17 @@ from __future__ import annotations
 import gzip
 import math
 import random
+import re
 import statistics
 import sys
 import time
 
 from common import SHARED, analyze, bench_app, drop, fresh_database, without_indexes
+from sqlalchemy import text
+from sqlalchemy.dialects import postgresql
 
 from portal.extensions import db
-from portal.streets import services
+from portal.streets import queries, services
 
 ZOOMS = (14, 16, 18)
 VIEWS = 150  # per zoom
@@ -68,6 +72,25 @@ def timed(
     return times, sizes, packed, lines
 
 
+def executed_ms(app, boxes: list[str], zoom: int) -> list[float]:
+    """The layer's query inside PostgreSQL for each view (EXPLAIN ANALYZE's execution time):
+    what the index changes, apart from the app and a busy machine."""
+    out = []
+    with app.app_context():
+        for box in boxes:
+            bbox = tuple(float(v) for v in box.split(","))
+            query = queries.in_view(bbox, zoom, services.MAX_FEATURES)
+            sql = str(
+                query.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True})
+            )
+            plan = "\n".join(
+                r[0] for r in db.session.execute(text("EXPLAIN (ANALYZE, TIMING OFF) " + sql))
+            )
+            out.append(float(re.search(r"Execution Time: ([\d.]+) ms", plan).group(1)))
+        db.session.remove()
+    return out
+
+
 def main() -> None:
     paths = [SHARED / name for name in services.DEFAULT_FILES]
     if not all(p.exists() for p in paths):
@@ -94,8 +117,10 @@ def main() -> None:
         for z in ZOOMS:  # warm the caches of the database and the app alike for both runs
             timed(client, asked[z][:10], z)
         ours = {z: timed(client, asked[z], z) for z in ZOOMS}
+        ours_db = {z: executed_ms(app, asked[z], z) for z in ZOOMS}
         with without_indexes(url, GIST):
             baseline = {z: timed(client, asked[z], z)[0] for z in ZOOMS}
+            baseline_db = {z: executed_ms(app, asked[z], z) for z in ZOOMS}
         with app.app_context():
             search_times = []
             for _ in range(10):
@@ -110,6 +135,7 @@ def main() -> None:
             p50 = statistics.median(times)
             base_p50 = statistics.median(baseline[z])
             bytes_p50 = int(statistics.median(sizes))
+            db_p50, base_db_p50 = statistics.median(ours_db[z]), statistics.median(baseline_db[z])
             print(
                 f"streets z{z} views={len(times)} p50_ms={p50:.1f}"
                 f" p99_ms={percentile(times, 99):.1f}"
@@ -117,6 +143,8 @@ def main() -> None:
                 f" lines_p50={int(statistics.median(lines))} baseline_p50_ms={base_p50:.1f}"
                 f" baseline_ratio={base_p50 / p50:.1f} whole_file_bytes={whole}"
                 f" bytes_ratio={whole / bytes_p50:.0f}"
+                f" db_p50_ms={db_p50:.1f} baseline_db_p50_ms={base_db_p50:.1f}"
+                f" db_baseline_ratio={base_db_p50 / db_p50:.1f}"
             )
         print(
             f"streets_search p50_ms={statistics.median(search_times):.1f}"
