@@ -57,6 +57,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.jobs.views import bp as jobs_bp
     from portal.lookup.views import bp as lookup_bp
     from portal.patrols.views import bp as patrols_bp
+    from portal.streets.views import bp as streets_bp
     from portal.teams.views import bp as teams_bp
     from portal.tips.views import bp as tips_bp
 
@@ -73,6 +74,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(duty_bp)
     app.register_blueprint(incidents_bp)
     app.register_blueprint(tips_bp)
+    app.register_blueprint(streets_bp)  # issue 14: streets
 
     @app.get("/")
     def home():

@@ -1,5 +1,5 @@
 """Command-line tools: `flask --app wsgi import-boundaries`, `seed-demo`, `seed-patrols`,
-`seed-incidents`."""
+`seed-incidents`, `import-streets`."""
 
 from __future__ import annotations
 
@@ -271,6 +271,34 @@ def register(app: Flask) -> None:
             ids = sorted(found.values())
         job = run_job(coverage.JOB_KIND, {"commune_ids": ids}, "refresh-coverage", "coverage")
         click.echo(f"Đã tính độ phủ của {job.result['communes']} xã, phường.")
+
+    # --- issue 14: streets ---
+    @app.cli.command("import-streets")
+    @click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))
+    @click.option("--if-empty", is_flag=True, help="Do nothing when streets are already loaded.")
+    def import_streets(paths, if_empty):
+        """Load OpenStreetMap road lines (GeoJSON) for the maps' street layer, each file's rows
+        replaced at once; by default the two Hanoi files beside the project, when present."""
+        from geo.features import FileProblem
+        from portal.extensions import db
+        from portal.streets import services as streets
+
+        if if_empty and not streets.is_empty():
+            click.echo("Đã có dữ liệu đường phố: bỏ qua.")
+            return
+        for path in paths or streets.default_paths():
+            if not path.is_file():
+                click.echo(f"Không có tệp {path}: bỏ qua.")
+                continue
+            try:
+                done = streets.import_file(path)
+            except FileProblem as exc:
+                raise click.ClickException(f"{path.name}: {exc}") from None
+            click.echo(
+                f"Đã nhập {path.name}: {done.lines} đoạn đường ({done.named} có tên), "
+                f"{done.skipped} bỏ qua. © OpenStreetMap contributors (ODbL)."
+            )
+        db.session.commit()
 
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Run the queued jobs, then stop.")

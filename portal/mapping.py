@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import current_app, url_for
 
 from geo import maps
-from portal.assets import vendor_url
+from portal.assets import static_url, vendor_url
 from portal.i18n import _
 
 EXTRA_ASSETS = {
@@ -33,7 +33,13 @@ def new_map(bounds):
         leaflet_js=vendor_url("leaflet/dist/leaflet.js"),
         leaflet_css=vendor_url("leaflet/dist/leaflet.css"),
     )
-    return maps.new_map(assets, tiles, tuple(bounds))
+    m = maps.new_map(assets, tiles, tuple(bounds))
+    if tiles is None:
+        # our own OpenStreetMap street layer (a tile server draws its streets itself), with its
+        # attribution: static/js/streets.js reads the URL from the map's options
+        m.options["attributionControl"] = True
+        m.options["streetsUrl"] = url_for("streets.features")
+    return m
 
 
 def render(m, extras: tuple[str, ...] = ()) -> maps.MapParts:
@@ -43,7 +49,11 @@ def render(m, extras: tuple[str, ...] = ()) -> maps.MapParts:
         m.add_js_link(name, vendor_url(js))
         for i, css in enumerate(stylesheets):
             m.add_css_link(f"{name}_css{i or ''}", vendor_url(css))
-    return maps.render_parts(m, own_prefixes=(url_for("vendor", filename=""),))
+    if m.options.get("streetsUrl"):
+        m.add_js_link("textpath", vendor_url("leaflet-textpath/leaflet.textpath.js"))
+        m.add_js_link("streets", static_url("js/streets.js"))
+    own = (url_for("vendor", filename=""), url_for("static", filename=""))
+    return maps.render_parts(m, own_prefixes=own)
 
 
 def tolerance(bounds) -> float:

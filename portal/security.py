@@ -87,7 +87,7 @@ def protect_blueprint(bp) -> None:
 
 
 # Files that are the same for everyone, signed in or not: browsers may keep them.
-SHARED_FILES = frozenset({"static", "vendor"})
+SHARED_FILES = frozenset({"static", "vendor", "streets.features"})  # + the OSM street layer
 
 
 def _no_store_when_signed_in(response: Response) -> Response:

@@ -1121,4 +1121,18 @@ EN: dict[str, str] = {
     "Kết thúc xử lý": "Close",
     "người dân gửi tin": "a citizen's tip",
     "Đã lưu sự việc.": "The incident is saved.",
+    # --- issue 14: streets ---
+    "Đường phố": "Streets",
+    "Chọn một đường phố để đưa bản đồ tới đó, rồi chạm vào nhà bạn.": (
+        "Choose a street to move the map there, then tap your house."
+    ),
+    "Tham số z phải là một mức thu phóng từ 0 đến 22.": (
+        "The z parameter must be a zoom level from 0 to 22."
+    ),
+    "Tham số bbox phải là bốn số: kinh độ, vĩ độ nhỏ nhất rồi lớn nhất.": (
+        "The bbox parameter must be four numbers: the smallest longitude and latitude, then the largest."
+    ),
+    "Vùng bbox quá rộng cho mức thu phóng này: hãy phóng to bản đồ.": (
+        "The bbox is too wide for this zoom level: zoom the map in."
+    ),
 }

@@ -54,6 +54,7 @@ def test_geometry_columns_are_typed_with_srid_and_gist_indexed(app):
             ("patrol_tracks", "geom", "MULTILINESTRING", 4326),  # GPS tracks as uploaded
             ("patrol_tracks", "off_route", "MULTILINESTRING", 4326),
             ("route_versions", "geom", "MULTILINESTRING", 4326),
+            ("streets", "geom", "MULTILINESTRING", 4326),  # OSM roads under the maps
         ]
         index = connection.execute(
             text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_areas_geom'")

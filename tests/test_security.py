@@ -33,6 +33,7 @@ PUBLIC = {
     "tips.api_send",
     "tips.api_status",
     "tips.openapi",
+    "streets.features",  # issue 14: OpenStreetMap's streets under the maps, public data
 }
 
 

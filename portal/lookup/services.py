@@ -18,6 +18,7 @@ from portal.lookup import maps, queries
 from portal.lookup.cache import TimedCache
 from portal.models import Level, Role
 from portal.pagination import Page, paginate
+from portal.streets import services as streets
 from portal.text import search_text
 
 VILLAGES_PER_PAGE = 100
@@ -230,7 +231,9 @@ def search(text: str, page: int = 1) -> Page | None:
     folded = search_text(text)
     if folded is None:
         return None
-    return paginate(queries.search(folded), page, rows=True)
+    found = paginate(queries.search(folded), page, rows=True)
+    found.notes["streets"] = streets.search(text) if page == 1 else []  # issue 14: streets
+    return found
 
 
 @dataclass

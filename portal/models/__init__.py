@@ -40,6 +40,7 @@ from portal.models.patrol import (
     RouteVersion,
 )
 from portal.models.police import PoliceContact
+from portal.models.street import Street
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
 
 __all__ = [
@@ -88,6 +89,7 @@ __all__ = [
     "SizingRule",
     "Source",
     "Status",
+    "Street",
     "Team",
     "TeamArea",
     "TipContact",
