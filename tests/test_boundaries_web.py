@@ -305,3 +305,99 @@ def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(app, admin, 
         assert "Tệp tải lên vượt quá 50 MB." in response.get_data(as_text=True)
     finally:
         app.config["MAX_CONTENT_LENGTH"] = 55 * 1024 * 1024
+
+
+def map_layers(page: str) -> str:
+    """The change page's map script (folium's), where the layers' names and styles are."""
+    return page[page.index('data-testid="change-map"') :]
+
+
+def features(script: str) -> list[dict]:
+    """The GeoJSON features folium put in the page's script, in their order."""
+    found = []
+    for match in re.finditer(r'_add\((\{"features".*?\})\);', script):
+        found.extend(json.loads(match.group(1))["features"])
+    return found
+
+
+def test_the_change_page_maps_the_boundary_before_and_after(admin, demo):
+    village = demo.scalar(select(Area).where(Area.code == "00004-003"))
+    smaller = to_shape(village.geom).buffer(-0.0003)
+    response = post(
+        admin,
+        f"/boundaries/villages/{village.id}/edit",
+        {
+            "action": "edit",
+            "geometry": json.dumps(shapely.geometry.mapping(smaller)),
+            "decision_number": "32/QĐ-UBND",
+            "decision_date": TODAY,
+        },
+    )
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    script = map_layers(page)
+    assert '"dashArray": "6 5"' in script  # the earlier outline is dashed
+    # both outlines are drawn: the earlier one reaches further out than the new one
+    drawn = [shapely.geometry.shape(f["geometry"]) for f in features(script)]
+    assert len(drawn) == 2
+    assert drawn[0].area > drawn[1].area
+    assert drawn[0].buffer(1e-5).contains(to_shape(village.geom).buffer(-1e-5))
+    labels = [f["properties"]["label"] for f in features(script)]
+    assert labels == [f"{village.name} (trước)", f"{village.name} (sau)"]
+    before = page[page.index('data-testid="change-before"') :]
+    assert village.name in before.split("</dd>")[0]
+
+
+def test_a_split_shows_both_parts_after_and_the_whole_before(admin, demo):
+    village = demo.scalar(select(Area).where(Area.code == "00004-003"))
+    minx, miny, maxx, maxy = to_shape(village.geom).bounds
+    mid = (miny + maxy) / 2
+    line = {"type": "LineString", "coordinates": [[minx - 0.001, mid], [maxx + 0.001, mid]]}
+    response = post(
+        admin,
+        f"/boundaries/villages/{village.id}/edit",
+        {
+            "action": "split",
+            "line": json.dumps(line),
+            "name_a": "Phần <b>A</b>",
+            "name_b": "Phần B",
+            "decision_number": "33/QĐ-UBND",
+            "decision_date": TODAY,
+        },
+    )
+    assert response.status_code == 303
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    labels = [f["properties"]["label"] for f in features(map_layers(page))]
+    # every part is drawn, its name escaped once (geo.maps.text): it shows as typed
+    assert labels == [
+        f"{village.name} (trước)",
+        "Phần &lt;b&gt;A&lt;/b&gt; (sau)",
+        "Phần B (sau)",
+    ]
+
+
+def test_an_imported_update_records_the_boundary_it_replaced(app, demo):
+    officer = signed_in(app, "canbo.xa")
+    shrunk = demo.scalar(select(Area).where(Area.code == "00004-001"))
+    shrink = ("00004-001", lambda g: g.buffer(-0.0001))
+    response = upload(officer, villages_file(demo, change=shrink), "ba_dinh.geojson")
+    done = post(
+        officer,
+        response.headers["Location"] + "/commit",
+        {"mode": "all", "decision_number": "6/QĐ-UBND", "decision_date": TODAY},
+    )
+    assert done.status_code == 303
+    batch = demo.scalar(select(ImportBatch).order_by(ImportBatch.id.desc()))
+    change = demo.get(BoundaryChange, batch.result["change_id"])
+    # the import names what it changed before and after, as an edit does, with its version
+    assert change.before_ids == [shrunk.id] and shrunk.id in change.after_ids
+    assert len(change.version_ids) == 1
+    page = officer.get(f"/boundaries/changes/{change.id}").get_data(as_text=True)
+    before = page[page.index('data-testid="change-before"') :].split("</dd>")[0]
+    assert shrunk.name in before and "—" not in before
+    assert len(features(map_layers(page))) == len(change.after_ids) + 1
+    # a change recorded before imports named their updates reads them from its versions
+    change.before_ids = []
+    demo.flush()
+    page = officer.get(f"/boundaries/changes/{change.id}").get_data(as_text=True)
+    before = page[page.index('data-testid="change-before"') :].split("</dd>")[0]
+    assert shrunk.name in before

@@ -17,7 +17,16 @@ from portal.boundaries import batches, editing
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _
-from portal.models import Area, AreaShape, BoundaryChange, BoundaryFlag, ImportBatch, Job, Level
+from portal.models import (
+    Area,
+    AreaShape,
+    AreaVersion,
+    BoundaryChange,
+    BoundaryFlag,
+    ImportBatch,
+    Job,
+    Level,
+)
 from portal.pagination import Page, paginate
 from portal.security import current_scope
 
@@ -223,24 +232,120 @@ def discard(batch_id: int) -> ImportBatch:
     return batch
 
 
-def get_change(change_id: int) -> tuple[BoundaryChange, list, list, list[BoundaryFlag]]:
-    """A change with the names of the areas it ended and made (their shapes are not read)."""
+# the change page's map: the outlines before (dashed grey) and after (solid) the change
+STYLE_BEFORE = {"color": "#495057", "weight": 2, "dashArray": "6 5", "fillOpacity": 0.04}
+STYLE_AFTER = {"color": "#d62828", "weight": 3, "fillColor": "#f77f00", "fillOpacity": 0.18}
+CHANGE_MAP_MAX_AREAS = 300  # a city-wide import names more areas than a map can show usefully
+
+
+@dataclass
+class ChangeView:
+    change: BoundaryChange
+    before: list  # (id, name) of the areas as they were before, in the change's order
+    after: list  # (id, name) of the areas the change made or changed
+    flags: list[BoundaryFlag]
+    map: maps.MapParts | None
+
+
+def _change_shapes(change: BoundaryChange) -> tuple[dict, dict]:
+    """{area_id: (name, WKB)} before and after the change.
+
+    Before: an area changed in place as its version kept by this change (version_ids), an
+    area it ended as stored. After: each area as the next change to touch it kept it (its
+    version with the lowest later change_id), else as it is now: the change's own result even
+    after later edits.
+    """
+    kept = db.session.execute(
+        select(AreaVersion.area_id, AreaVersion.name, AreaVersion.geom).where(
+            AreaVersion.id.in_(list(change.version_ids or []))
+        )
+    ).all()
+    before = {row.area_id: (row.name, row.geom) for row in kept}
+    ended = [i for i in change.before_ids if i not in before]
+    ids = list(dict.fromkeys([*ended, *change.after_ids]))
+    current = {
+        row.id: (row.name, row.geom)
+        for row in db.session.execute(select(Area.id, Area.name, Area.geom).where(Area.id.in_(ids)))
+    }
+    for i in ended:
+        if i in current:
+            before[i] = current[i]
+    later = db.session.execute(
+        select(AreaVersion.area_id, AreaVersion.name, AreaVersion.geom)
+        .where(
+            AreaVersion.area_id.in_(list(change.after_ids)),
+            AreaVersion.change_id > change.id,
+        )
+        .order_by(AreaVersion.change_id.desc())
+    ).all()
+    after = {i: current[i] for i in change.after_ids if i in current}
+    # newest first, so that each area ends with the version of the first change after this one
+    after.update({row.area_id: (row.name, row.geom) for row in later})
+    return before, after
+
+
+def _change_map(before: dict, after: dict) -> maps.MapParts | None:
+    """Before (dashed grey) and after (solid) on one map, every part of a split or merge."""
+    shapes = {
+        side: [(name, to_shape(geom)) for name, geom in found.values() if geom is not None]
+        for side, found in (("before", before), ("after", after))
+    }
+    everything = [g for found in shapes.values() for _name, g in found]
+    if not everything:
+        return None
+    minx, miny, maxx, maxy = shapely.union_all(everything).bounds
+    pad = max(maxx - minx, maxy - miny) * 0.08 or 0.002
+    bounds = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    tolerance = mapping.tolerance(bounds)
+    m = mapping.new_map(bounds)
+    for side, name, style, word in (
+        ("before", _("Trước thay đổi"), STYLE_BEFORE, _("trước")),
+        ("after", _("Sau thay đổi"), STYLE_AFTER, _("sau")),
+    ):
+        features = [
+            {
+                "type": "Feature",
+                "geometry": maps.display_shape(g, tolerance),
+                # escaped once, by add_line (geo.maps.text)
+                "properties": {"label": f"{area_name} ({word})"},
+            }
+            for area_name, g in shapes[side]
+        ]
+        if features:
+            maps.add_line(m, {"type": "FeatureCollection", "features": features}, name, style)
+    return mapping.render(m)
+
+
+def get_change(change_id: int) -> ChangeView:
+    """A change: the names of the areas it ended, changed and made, and a map of both states."""
     editing.require_editor()
     change = db.session.scalar(_changes().where(BoundaryChange.id == change_id))
     if change is None:
         raise NotFound(_("Không tìm thấy thay đổi số {id}.", id=change_id))
+    # an import before before_ids named its updated areas: they are its versions' areas
+    version_areas = list(
+        db.session.scalars(
+            select(AreaVersion.area_id)
+            .where(AreaVersion.id.in_(list(change.version_ids or [])))
+            .order_by(AreaVersion.id)
+        )
+    )
+    before_ids = list(dict.fromkeys([*change.before_ids, *version_areas]))
     named = {
         row.id: row
         for row in db.session.execute(
-            select(Area.id, Area.name).where(Area.id.in_([*change.before_ids, *change.after_ids]))
+            select(Area.id, Area.name).where(Area.id.in_([*before_ids, *change.after_ids]))
         )
     }
-    before = [named[i] for i in change.before_ids if i in named]
+    before = [named[i] for i in before_ids if i in named]
     after = [named[i] for i in change.after_ids if i in named]
     flags = list(
         db.session.scalars(select(BoundaryFlag).where(BoundaryFlag.change_id == change.id))
     )
-    return change, before, after, flags
+    shown = None
+    if len(before_ids) + len(change.after_ids) <= CHANGE_MAP_MAX_AREAS:
+        shown = _change_map(*_change_shapes(change))
+    return ChangeView(change, before, after, flags, shown)
 
 
 # A boundary with more vertices than this is edited as its stored simplified shape: the

@@ -110,13 +110,11 @@ def discard(batch_id: int):
 
 @bp.get("/changes/<int:change_id>")
 def change(change_id: int, errors=None, status=200):
-    found, before, after, flags = services.get_change(change_id)
+    view = services.get_change(change_id)
     return render_template(
         "boundaries/change.html",
-        change=found,
-        before=before,
-        after=after,
-        flags=flags,
+        view=view,
+        change=view.change,
         errors=errors or {},
     ), status
 
