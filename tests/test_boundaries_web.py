@@ -401,3 +401,31 @@ def test_an_imported_update_records_the_boundary_it_replaced(app, demo):
     page = officer.get(f"/boundaries/changes/{change.id}").get_data(as_text=True)
     before = page[page.index('data-testid="change-before"') :].split("</dd>")[0]
     assert shrunk.name in before
+
+
+def test_the_merge_form_maps_the_villages_and_who_borders_whom(admin, demo):
+    commune = demo.scalar(select(Area).where(Area.code == "00004"))
+    villages = demo.scalars(
+        select(Area).where(Area.parent_id == commune.id, Area.valid_to.is_(None))
+    ).all()
+    page = admin.get(f"/boundaries/communes/{commune.id}/merge").get_data(as_text=True)
+    assert 'data-testid="merge-map"' in page and "merge-map.js" in page
+    shapes = json.loads(re.search(r'id="merge-villages">(.*?)</script>', page).group(1))
+    neighbours = json.loads(re.search(r'id="merge-neighbours">(.*?)</script>', page).group(1))
+    assert {f["properties"]["id"] for f in shapes["features"]} == {v.id for v in villages}
+    # the checkboxes stay: the form without the map, and for screen readers
+    assert page.count('name="area_ids"') == len(villages)
+    full = {v.id: to_shape(v.geom) for v in villages}
+    pairs = {(int(a), b) for a, found in neighbours.items() for b in found}
+    assert pairs and all((b, a) in pairs for a, b in pairs)  # both ways
+    for a, b in pairs:  # each pair shares a border longer than a corner
+        assert full[a].boundary.intersection(full[b].buffer(1e-5)).length > 5e-5
+    for a in full:
+        for b in full:
+            if a == b:
+                continue
+            shared = full[a].boundary.intersection(full[b].buffer(1e-5)).length
+            if full[a].distance(full[b]) > 1e-4:
+                assert (a, b) not in pairs  # apart: not a neighbour
+            elif shared > 1e-3:
+                assert (a, b) in pairs  # a long common border (about 100 m): a neighbour

@@ -411,7 +411,47 @@ def editable_village(area_id: int) -> EditView:
     return EditView(area, mapping.render(m, extras=("geoman",)), geometry, shape.vertices, shown)
 
 
-def merge_choices(commune_id: int) -> tuple[Area, list[Area]]:
+# a neighbour shares a border, not a corner: at least this much of it (degrees, about 5 m)
+NEIGHBOUR_BORDER = 0.00005
+NEIGHBOUR_GAP = 0.00001  # outlines from real files leave hairline gaps (about a metre)
+
+
+@dataclass
+class MergeView:
+    commune: Area
+    villages: list[Area]
+    map: maps.MapParts | None
+    shapes: dict  # the villages for the page's script: id, name (map text), outline
+    neighbours: dict[int, list[int]]  # village id: the ids of those sharing a border with it
+
+
+def _neighbours(ids: list[int]) -> dict[int, list[int]]:
+    """Which of these villages share a border (longer than a corner) with which, in one query
+    on their drawn shapes."""
+    a, b = AreaShape.__table__.alias("a"), AreaShape.__table__.alias("b")
+    pairs = db.session.execute(
+        select(a.c.area_id, b.c.area_id).where(
+            a.c.area_id.in_(ids),
+            b.c.area_id.in_(ids),
+            a.c.area_id < b.c.area_id,
+            func.ST_DWithin(a.c.geom, b.c.geom, NEIGHBOUR_GAP),
+            func.ST_Length(
+                func.ST_Intersection(
+                    func.ST_Boundary(a.c.geom), func.ST_Buffer(b.c.geom, NEIGHBOUR_GAP)
+                )
+            )
+            > NEIGHBOUR_BORDER,
+        )
+    ).all()
+    found: dict[int, list[int]] = {i: [] for i in ids}
+    for one, other in pairs:
+        found[one].append(other)
+        found[other].append(one)
+    return found
+
+
+def merge_choices(commune_id: int) -> MergeView:
+    """The commune's current villages to pick from, on a map, with who borders whom."""
     editing.require_editor()
     commune = db.session.scalar(
         current_scope()
@@ -420,10 +460,53 @@ def merge_choices(commune_id: int) -> tuple[Area, list[Area]]:
     )
     if commune is None:
         raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=commune_id))
-    villages = db.session.scalars(
-        select(Area)
-        .where(Area.parent_id == commune.id, Area.valid_to.is_(None))
-        .options(load_only(Area.id, Area.name, Area.code))
-        .order_by(Area.code, Area.name)
-    ).all()
-    return commune, list(villages)
+    villages = list(
+        db.session.scalars(
+            select(Area)
+            .where(Area.parent_id == commune.id, Area.valid_to.is_(None))
+            .options(load_only(Area.id, Area.name, Area.code))
+            .order_by(Area.code, Area.name)
+        )
+    )
+    ids = [v.id for v in villages]
+    extent = db.session.execute(
+        select(
+            func.ST_XMin(func.ST_Extent(AreaShape.geom)),
+            func.ST_YMin(func.ST_Extent(AreaShape.geom)),
+            func.ST_XMax(func.ST_Extent(AreaShape.geom)),
+            func.ST_YMax(func.ST_Extent(AreaShape.geom)),
+        ).where(AreaShape.area_id.in_(ids))
+    ).one()
+    if not ids or extent[0] is None:
+        return MergeView(commune, villages, None, {"type": "FeatureCollection", "features": []}, {})
+    bounds = tuple(extent)
+    outlines = dict(
+        db.session.execute(
+            select(
+                AreaShape.area_id,
+                func.ST_AsGeoJSON(
+                    func.ST_SimplifyPreserveTopology(AreaShape.geom, mapping.tolerance(bounds)), 6
+                ),
+            ).where(AreaShape.area_id.in_(ids))
+        ).all()
+    )
+    shapes = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": json.loads(outlines[v.id]),
+                # the script shows it in a tooltip, which takes HTML: escaped once here
+                "properties": {"id": v.id, "name": maps.text(v.name)},
+            }
+            for v in villages
+            if v.id in outlines
+        ],
+    }
+    return MergeView(
+        commune,
+        villages,
+        mapping.render(mapping.new_map(bounds)),
+        shapes,
+        _neighbours(ids),
+    )

@@ -185,11 +185,12 @@ def merge(commune_id: int):
             errors, status = exc.fields, exc.status
         else:
             return see("boundaries.change", change_id=change.id)
-    commune, villages = services.merge_choices(commune_id)
+    view = services.merge_choices(commune_id)
     return render_template(
         "boundaries/merge.html",
-        commune=commune,
-        villages=villages,
+        view=view,
+        commune=view.commune,
+        villages=view.villages,
         errors=errors,
         form=request.form,
     ), status
