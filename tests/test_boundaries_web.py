@@ -429,3 +429,31 @@ def test_the_merge_form_maps_the_villages_and_who_borders_whom(admin, demo):
                 assert (a, b) not in pairs  # apart: not a neighbour
             elif shared > 1e-3:
                 assert (a, b) in pairs  # a long common border (about 100 m): a neighbour
+
+
+def test_the_split_preview_names_the_northern_part_a_and_writes_nothing(admin, demo):
+    village = demo.scalar(select(Area).where(Area.code == "00004-003"))
+    minx, miny, maxx, maxy = to_shape(village.geom).bounds
+    mid = (miny + maxy) / 2
+    line = {"type": "LineString", "coordinates": [[minx - 0.001, mid], [maxx + 0.001, mid]]}
+    url = f"/boundaries/villages/{village.id}/split-preview"
+    villages, changes = count(demo, "village"), demo.scalar(select(func.max(BoundaryChange.id)))
+    answer = post(admin, url, {"line": json.dumps(line)})
+    assert answer.status_code == 200
+    parts = answer.get_json()["features"]
+    assert [p["properties"]["part"] for p in parts] == ["A", "B"]
+    a, b = (shapely.geometry.shape(p["geometry"]) for p in parts)
+    assert a.centroid.y > mid > b.centroid.y  # A is the northern part, as the split names it
+    for part, shape in zip(parts, (a, b), strict=True):
+        assert shape.contains(shapely.Point(part["properties"]["label_at"]))
+    assert count(demo, "village") == villages
+    assert demo.scalar(select(func.max(BoundaryChange.id))) == changes
+    short = {"type": "LineString", "coordinates": [[minx - 0.001, mid], [minx - 0.0005, mid]]}
+    refused = post(admin, url, {"line": json.dumps(short)})
+    assert refused.status_code == 422
+    assert "đúng hai phần" in refused.get_json()["error"]
+    # the editor offers it, with undo and cancel, and the split's button is a primary one
+    page = admin.get(f"/boundaries/villages/{village.id}/edit").get_data(as_text=True)
+    assert f'data-preview="{url}"' in page
+    assert 'id="undo"' in page and 'id="cancel-edits"' in page
+    assert re.search(r'<button type="submit" class="primary"[^>]*id="save-split"', page)

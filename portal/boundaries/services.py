@@ -450,6 +450,28 @@ def _neighbours(ids: list[int]) -> dict[int, list[int]]:
     return found
 
 
+def split_preview(area_id: int, line: dict | None) -> str:
+    """The parts of a split as GeoJSON: each with its letter and a point inside it for the
+    letter's label (the letters are ours; the page adds the names the planner types)."""
+    pieces = editing.split_preview(area_id, line)
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": maps.display_shape(piece, 0),
+                    "properties": {
+                        "part": part,
+                        "label_at": list(piece.point_on_surface().coords[0]),
+                    },
+                }
+                for part, piece in zip(("A", "B"), pieces, strict=True)
+            ],
+        }
+    )
+
+
 def merge_choices(commune_id: int) -> MergeView:
     """The commune's current villages to pick from, on a map, with who borders whom."""
     editing.require_editor()

@@ -170,6 +170,16 @@ def edit(area_id: int):
     ), status
 
 
+@bp.post("/villages/<int:area_id>/split-preview")
+def split_preview(area_id: int):
+    """The two parts a drawn line would make, labelled A (north) and B, for the editor's map."""
+    try:
+        body = services.split_preview(area_id, _geojson_field("line"))
+    except FormInvalid as exc:
+        return {"error": " ".join(exc.fields.values())}, exc.status
+    return Response(body, mimetype="application/geo+json")
+
+
 @bp.route("/communes/<int:commune_id>/merge", methods=["GET", "POST"])
 def merge(commune_id: int):
     errors, status = {}, 200
