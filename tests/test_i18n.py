@@ -72,6 +72,8 @@ def message_tables() -> set[str]:
         audit.ENTITY_LABELS,
         audit.FIELD_LABELS,
         audit.ENTITY_FIELD_LABELS,
+        audit.LEVEL_LABELS,
+        audit.DUTY_RULE_LABELS,
         JOB_KINDS,
         JOB_STAGES,
         JOB_STATUSES,
