@@ -380,6 +380,13 @@ def test_an_imported_update_records_the_boundary_it_replaced(app, demo):
     shrunk = demo.scalar(select(Area).where(Area.code == "00004-001"))
     shrink = ("00004-001", lambda g: g.buffer(-0.0001))
     response = upload(officer, villages_file(demo, change=shrink), "ba_dinh.geojson")
+    # the level in words on the batch and in the upload list, never its code
+    assert "Cấp: Thôn, tổ dân phố" in officer.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+    listed = officer.get("/boundaries/", headers={**HX, "HX-Target": "batches"})
+    assert "Thôn, tổ dân phố ·" in listed.get_data(as_text=True)
+    assert "village" not in re.sub(r"<[^>]+>", "", listed.get_data(as_text=True))
     done = post(
         officer,
         response.headers["Location"] + "/commit",
