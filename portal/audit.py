@@ -342,9 +342,26 @@ def referenced_names(entries) -> dict[tuple[str, int], str]:
     return {(t, i): name for t, i, name in db.session.execute(union_all(*parts))}
 
 
+# ids of rows with no name to show (a patrol, a version): shown as numbers people can quote
+NUMBERED = {"patrol_id", "route_id", "route_version_id", "current_version_id", "merged_into_id"}
+SHARES = {"followed_share"}  # 0..1, read as a percentage
+GEOMETRY_TYPES = {
+    "Point": "Điểm",
+    "MultiPoint": "Điểm",
+    "LineString": "Đường",
+    "MultiLineString": "Đường",
+    "Polygon": "Vùng",
+    "MultiPolygon": "Vùng",
+}
+
+
 def _display(value, entity_type: str = "", field: str = "", names: dict | None = None) -> str:
     if value is None:
         return "—"
+    if field in NUMBERED and isinstance(value, int):
+        return f"#{value}"
+    if field in SHARES and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{round(value * 100)}%"
     table = _reference(entity_type, field)
     if table and names is not None and isinstance(value, int | list):
         ids = value if isinstance(value, list) else [value]
@@ -364,7 +381,8 @@ def _display(value, entity_type: str = "", field: str = "", names: dict | None =
     if isinstance(value, str) and len(value) == 8 and value[2:3] == ":" and value[5:6] == ":":
         return value[:5]  # a time of day (a night shift's start): hours and minutes
     if isinstance(value, dict) and "vertices" in value:
-        return _("{type}, {n} đỉnh", type=value["type"], n=value["vertices"])
+        kind = GEOMETRY_TYPES.get(value["type"])
+        return _("{type}, {n} đỉnh", type=_(kind) if kind else value["type"], n=value["vertices"])
     if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
         # dates and times are logged in ISO form: shown as people read them, in Vietnam's time
         try:

@@ -1180,4 +1180,7 @@ EN: dict[str, str] = {
     "Quận, huyện": "District",
     "Ca đêm": "Night shifts",
     "Số giờ mỗi ngày": "Hours a day",
+    "Điểm": "Point",
+    "Đường": "Line",
+    "Vùng": "Area",
 }

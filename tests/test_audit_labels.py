@@ -67,6 +67,9 @@ def test_every_coded_value_has_a_vietnamese_label(app):
         (False, "joint_police", "Không"),
         (1234.5, "length_m", "1.234,5"),
         ("22:00:00", "night_start", "22:00"),
+        (0.875, "followed_share", "88%"),
+        (1107535, "patrol_id", "#1107535"),
+        ({"type": "MultiLineString", "vertices": 5, "bbox": [1, 2, 3, 4]}, "geom", "Đường, 5 đỉnh"),
     ],
 )
 def test_values_read_as_people_write_them(app, value, field, shown):

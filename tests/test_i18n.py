@@ -75,6 +75,7 @@ def message_tables() -> set[str]:
         audit.ENTITY_FIELD_LABELS,
         audit.LEVEL_LABELS,
         audit.DUTY_RULE_LABELS,
+        audit.GEOMETRY_TYPES,
         JOB_KINDS,
         JOB_STAGES,
         JOB_STATUSES,
