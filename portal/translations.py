@@ -1124,7 +1124,7 @@ EN: dict[str, str] = {
     "Sau thay đổi": "After the change",
     "sau": "after",
     "trước thay đổi (nét đứt)": "before the change (dashed)",
-    "sau thay đổi": "after the change",
+    "sau thay đổi, mỗi địa bàn một màu": "after the change, each area in its own colour",
     "Thay đổi gồm quá nhiều địa bàn để vẽ trên một bản đồ; xem từng địa bàn theo các liên kết.": (
         "The change covers too many areas to draw on one map; open each area from its link."
     ),

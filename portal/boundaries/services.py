@@ -233,8 +233,8 @@ def discard(batch_id: int) -> ImportBatch:
 
 
 # the change page's map: the outlines before (dashed grey) and after (solid) the change
-STYLE_BEFORE = {"color": "#495057", "weight": 2, "dashArray": "6 5", "fillOpacity": 0.04}
-STYLE_AFTER = {"color": "#d62828", "weight": 3, "fillColor": "#f77f00", "fillOpacity": 0.18}
+STYLE_BEFORE = {"color": "#212529", "weight": 2.5, "dashArray": "6 5", "fill": False}
+AFTER_COLOURS = ("#d62828", "#1d4e89", "#2d6a4f", "#7b2cbf", "#b5651d")
 CHANGE_MAP_MAX_AREAS = 300  # a city-wide import names more areas than a map can show usefully
 
 
@@ -298,21 +298,29 @@ def _change_map(before: dict, after: dict) -> maps.MapParts | None:
     bounds = (minx - pad, miny - pad, maxx + pad, maxy + pad)
     tolerance = mapping.tolerance(bounds)
     m = mapping.new_map(bounds)
-    for side, name, style, word in (
-        ("before", _("Trước thay đổi"), STYLE_BEFORE, _("trước")),
-        ("after", _("Sau thay đổi"), STYLE_AFTER, _("sau")),
-    ):
-        features = [
-            {
-                "type": "Feature",
-                "geometry": maps.display_shape(g, tolerance),
-                # escaped once, by add_line (geo.maps.text)
-                "properties": {"label": f"{area_name} ({word})"},
-            }
-            for area_name, g in shapes[side]
-        ]
-        if features:
-            maps.add_line(m, {"type": "FeatureCollection", "features": features}, name, style)
+
+    def collection(side: str, word: str) -> dict:
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": maps.display_shape(g, tolerance),
+                    # escaped once, by the add_* helpers (geo.maps.text)
+                    "properties": {
+                        "label": f"{area_name} ({word})",
+                        "colour": AFTER_COLOURS[i % len(AFTER_COLOURS)],
+                    },
+                }
+                for i, (area_name, g) in enumerate(shapes[side])
+            ],
+        }
+
+    # after first, each part in its own colour; before on top, unfilled and dashed, so that its
+    # outline shows where it runs under the new ones (a split's outer edge is both)
+    maps.add_lines(m, collection("after", _("sau")), _("Sau thay đổi"))
+    if shapes["before"]:
+        maps.add_line(m, collection("before", _("trước")), _("Trước thay đổi"), STYLE_BEFORE)
     return mapping.render(m)
 
 
