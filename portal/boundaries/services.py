@@ -284,6 +284,28 @@ def _change_shapes(change: BoundaryChange) -> tuple[dict, dict]:
     return before, after
 
 
+def _surroundings(bounds, drawn: set[int], tolerance: float) -> dict:
+    """The current villages around a change, faint, for orientation (names as tooltips)."""
+    rows = db.session.execute(
+        select(Area.name, func.ST_AsGeoJSON(func.ST_Simplify(AreaShape.geom, tolerance, True), 6))
+        .join(AreaShape, AreaShape.area_id == Area.id)
+        .where(
+            Area.level == "village",
+            Area.valid_to.is_(None),
+            Area.id.not_in(drawn or {0}),
+            func.ST_Intersects(AreaShape.geom, func.ST_MakeEnvelope(*bounds, 4326)),
+        )
+        .limit(300)
+    ).all()
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": json.loads(g), "properties": {"name": name}}
+            for name, g in rows
+        ],
+    }
+
+
 def _change_map(before: dict, after: dict) -> maps.MapParts | None:
     """Before (dashed grey) and after (solid) on one map, every part of a split or merge."""
     shapes = {
@@ -298,6 +320,9 @@ def _change_map(before: dict, after: dict) -> maps.MapParts | None:
     bounds = (minx - pad, miny - pad, maxx + pad, maxy + pad)
     tolerance = mapping.tolerance(bounds)
     m = mapping.new_map(bounds)
+    maps.add_faint(
+        m, _surroundings(bounds, {*before, *after}, tolerance), _("Địa bàn lân cận"), ["name"]
+    )
 
     def collection(side: str, word: str) -> dict:
         return {
