@@ -417,14 +417,20 @@ def test_the_merge_form_maps_the_villages_and_who_borders_whom(admin, demo):
     villages = demo.scalars(
         select(Area).where(Area.parent_id == commune.id, Area.valid_to.is_(None))
     ).all()
+    full = {v.id: to_shape(v.geom) for v in villages}
+    villages[0].name = "Tổ <img src=x onerror=alert(1)>"
+    demo.commit()
     page = admin.get(f"/boundaries/communes/{commune.id}/merge").get_data(as_text=True)
+    assert "<img" not in page  # in the list escaped by Jinja, on the map as map text
     assert 'data-testid="merge-map"' in page and "merge-map.js" in page
     shapes = json.loads(re.search(r'id="merge-villages">(.*?)</script>', page).group(1))
     neighbours = json.loads(re.search(r'id="merge-neighbours">(.*?)</script>', page).group(1))
-    assert {f["properties"]["id"] for f in shapes["features"]} == {v.id for v in villages}
+    assert {f["properties"]["id"] for f in shapes["features"]} == set(full)
+    assert "Tổ &lt;img src=x onerror=alert(1)&gt;" in {
+        f["properties"]["name"] for f in shapes["features"]
+    }
     # the checkboxes stay: the form without the map, and for screen readers
-    assert page.count('name="area_ids"') == len(villages)
-    full = {v.id: to_shape(v.geom) for v in villages}
+    assert page.count('name="area_ids"') == len(full)
     pairs = {(int(a), b) for a, found in neighbours.items() for b in found}
     assert pairs and all((b, a) in pairs for a, b in pairs)  # both ways
     for a, b in pairs:  # each pair shares a border longer than a corner
