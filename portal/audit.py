@@ -16,10 +16,11 @@ import shapely
 from flask import g, has_request_context, request
 from geoalchemy2.elements import WKBElement
 from geoalchemy2.shape import to_shape
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import event, insert, inspect, literal, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
+from portal.extensions import db
 from portal.i18n import _, label
 from portal.models import (
     Account,
@@ -254,6 +255,40 @@ FIELD_LABELS = {
     "recorded_by": "Người ghi",
     "merged_into_id": "Gộp vào tin",
     "has_photo": "Có ảnh",
+    # teams and members
+    "established_on": "Ngày thành lập",
+    "dissolved_on": "Ngày giải thể",
+    "birth_date": "Ngày sinh",
+    "residence_area_id": "Nơi cư trú",
+    "resident_since": "Cư trú từ",
+    "education": "Trình độ học vấn",
+    "age_approval": "Chấp thuận về tuổi",
+    "appointment_number": "Số quyết định công nhận",
+    "appointment_date": "Ngày công nhận",
+    "appointment_signer": "Người ký quyết định",
+    "left_on": "Ngày thôi tham gia",
+    "left_decision": "Quyết định thôi tham gia",
+    # the city's rules
+    "province_id": "Tỉnh, thành phố",
+    "min_members": "Số thành viên tối thiểu",
+    "max_members": "Số thành viên tối đa",
+    "max_deputies": "Số tổ phó tối đa",
+    "population_base": "Dân số chuẩn",
+    "population_step": "Dân số mỗi bậc thêm",
+    "route_tolerance_m": "Sai lệch cho phép so với tuyến (m)",
+    "duty_rule": "Cách tính thời gian trực",
+    "min_hours_per_day": "Số giờ trực tối thiểu mỗi ngày",
+    "night_start": "Ca đêm bắt đầu",
+    "night_end": "Ca đêm kết thúc",
+    "min_night_hours": "Số giờ trực đêm tối thiểu",
+    "max_per_month": "Số ca tối đa mỗi tháng",
+    # GPS tracks
+    "points": "Số điểm GPS",
+    "followed_share": "Tỷ lệ đi đúng tuyến",
+    "off_route": "Đoạn đi ngoài tuyến",
+    "filename": "Tệp",
+    "uploaded_by": "Người tải lên",
+    "uploaded_at": "Tải lên lúc",
 }
 
 
@@ -261,9 +296,77 @@ FIELD_LABELS = {
 VALUE_LABELS: dict[tuple[str, str], dict[str, str]] = {}
 
 
-def _display(value, entity_type: str = "", field: str = "") -> str:
+# fields holding the id of another row, shown by that row's name: which table it names
+REFERENCES = {
+    "parent_id": "area",
+    "commune_id": "area",
+    "area_id": "area",
+    "residence_area_id": "area",
+    "province_id": "area",
+    "team_id": "team",
+    "member_id": "member",
+    "area_ids": "area",
+}
+# a field that names another table on one kind of row
+ENTITY_REFERENCES: dict[tuple[str, str], str] = {}
+
+
+def _reference(entity_type: str, field: str) -> str | None:
+    return ENTITY_REFERENCES.get((entity_type, field)) or REFERENCES.get(field)
+
+
+def referenced_names(entries) -> dict[tuple[str, int], str]:
+    """The names of the areas, teams and members a page of history entries names by id, in
+    one query for the page: {(table, id): name}."""
+    wanted: dict[str, set[int]] = {"area": set(), "team": set(), "member": set()}
+    for entry in entries:
+        for field, values in (entry.changes or {}).items():
+            table = _reference(entry.entity_type, field)
+            if table is None:
+                continue
+            for value in values:
+                for one in value if isinstance(value, list) else [value]:
+                    if isinstance(one, int) and not isinstance(one, bool):
+                        wanted[table].add(one)
+    parts = [
+        select(literal(table).label("t"), model.id, getattr(model, column)).where(model.id.in_(ids))
+        for table, model, column in (
+            ("area", Area, "name"),
+            ("team", Team, "name"),
+            ("member", Member, "full_name"),
+        )
+        if (ids := sorted(wanted[table]))
+    ]
+    if not parts:
+        return {}
+    return {(t, i): name for t, i, name in db.session.execute(union_all(*parts))}
+
+
+# ids of rows with no name to show (a patrol, a version): shown as numbers people can quote
+NUMBERED = {"patrol_id", "route_id", "route_version_id", "current_version_id", "merged_into_id"}
+SHARES = {"followed_share"}  # 0..1, read as a percentage
+GEOMETRY_TYPES = {
+    "Point": "Điểm",
+    "MultiPoint": "Điểm",
+    "LineString": "Đường",
+    "MultiLineString": "Đường",
+    "Polygon": "Vùng",
+    "MultiPolygon": "Vùng",
+}
+
+
+def _display(value, entity_type: str = "", field: str = "", names: dict | None = None) -> str:
     if value is None:
         return "—"
+    if field in NUMBERED and isinstance(value, int):
+        return f"#{value}"
+    if field in SHARES and isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{round(value * 100)}%"
+    table = _reference(entity_type, field)
+    if table and names is not None and isinstance(value, int | list):
+        ids = value if isinstance(value, list) else [value]
+        # a name not found (a row since deleted) keeps its number
+        return ", ".join(names.get((table, i)) or f"#{i}" for i in ids)
     labels = VALUE_LABELS.get((entity_type, field))
     if labels and isinstance(value, str) and value in labels:
         return _(labels[value])
@@ -271,8 +374,15 @@ def _display(value, entity_type: str = "", field: str = "") -> str:
         return _("Có") if value else _("Không")
     if isinstance(value, dict) and value.get("type") == "Point" and value.get("bbox"):
         return f"{value['bbox'][1]:.5f}, {value['bbox'][0]:.5f}"  # lat, lon
+    if isinstance(value, float):
+        # as Vietnamese writes it: 1.234,5
+        shown = f"{value:,.2f}".rstrip("0").rstrip(".")
+        return shown.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    if isinstance(value, str) and len(value) == 8 and value[2:3] == ":" and value[5:6] == ":":
+        return value[:5]  # a time of day (a night shift's start): hours and minutes
     if isinstance(value, dict) and "vertices" in value:
-        return _("{type}, {n} đỉnh", type=value["type"], n=value["vertices"])
+        kind = GEOMETRY_TYPES.get(value["type"])
+        return _("{type}, {n} đỉnh", type=_(kind) if kind else value["type"], n=value["vertices"])
     if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
         # dates and times are logged in ISO form: shown as people read them, in Vietnam's time
         try:
@@ -296,14 +406,49 @@ def _field_label(field: str, entity_type: str = "") -> str:
     return _(found) if found else field
 
 
+def _register_value_labels() -> None:
+    """The coded values of the audited rows, by their features' own Vietnamese labels (imported
+    here: those features import this module)."""
+    from portal.accounts.services import ROLE_LABELS as ACCOUNT_ROLES
+    from portal.areas.services import KIND_LABELS as AREA_KINDS
+    from portal.patrols.services import STATUS_LABELS as PATROL_STATUS
+    from portal.patrols.services import VIOLATION_LABELS
+    from portal.teams.services import EDUCATION_LABELS, ROLE_LABELS
+
+    VALUE_LABELS.update(
+        {
+            ("area", "level"): LEVEL_LABELS,
+            ("area", "kind"): AREA_KINDS,
+            ("member", "role"): ROLE_LABELS,
+            ("member", "education"): EDUCATION_LABELS,
+            ("account", "role"): {str(k): v for k, v in ACCOUNT_ROLES.items()},
+            ("patrol_rules", "duty_rule"): DUTY_RULE_LABELS,
+            ("patrol", "status"): PATROL_STATUS,
+            ("patrol_finding", "kind"): VIOLATION_LABELS,
+            ("incident", "violation_kind"): VIOLATION_LABELS,
+        }
+    )
+
+
+LEVEL_LABELS = {
+    "province": "Tỉnh, thành phố",
+    "district": "Quận, huyện",
+    "commune": "Xã, phường",
+    "village": "Thôn, tổ dân phố",
+}
+DUTY_RULE_LABELS = {"daily_hours": "Số giờ mỗi ngày", "night_shifts": "Ca đêm"}
+
+
 def init_app(app) -> None:
     # on the Session class: every session the portal, the CLI or the tests open is covered
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
+    _register_value_labels()
     app.jinja_env.globals.update(
         action_label=lambda a: label(ACTION_LABELS, a),
         entity_label=lambda e: label(ENTITY_LABELS, e),
         field_label=_field_label,
         audit_value=_display,
+        audit_names=referenced_names,
         local_time=lambda t: t.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M"),
     )

@@ -268,7 +268,6 @@ EN: dict[str, str] = {
     "Không đọc được loại tệp này (nhận GeoJSON, Shapefile nén zip, GeoPackage, KML)": "This kind of file cannot be read (GeoJSON, zipped Shapefile, GeoPackage and KML can)",
     "Không đọc được tệp": "The file cannot be read",
     "Kiểm tra tệp": "Check the file",
-    "Kéo các đỉnh để sửa; đỉnh tự bám vào ranh giới các thôn bên cạnh. “Vẽ lại” để vẽ ranh giới mới từ đầu; “Vẽ đường tách” để tách thôn làm hai.": "Drag the vertices to edit; they snap to the neighbouring boundaries. “Redraw” draws a new boundary from scratch; “Draw split line” splits the village in two.",
     "Lưu ranh giới": "Save the boundary",
     "Lần tải lên này đã được xử lý.": "This upload has already been handled.",
     "Lỗi": "Error",
@@ -278,8 +277,6 @@ EN: dict[str, str] = {
     "Nhập số quyết định.": "Enter the decision number.",
     "Nhập tệp": "File import",
     "Nằm ngoài đơn vị cấp trên {m} m²": "{m} m² outside the parent unit",
-    "Phần phía bắc": "Northern part",
-    "Phần phía nam": "Southern part",
     "Quá nhiều đỉnh cho một đối tượng": "Too many vertices for one feature",
     "Ranh giới mới không còn phần nào trong xã, phường.": "Nothing of the new boundary lies in the commune.",
     "Sửa hoặc tách ranh giới": "Edit or split the boundary",
@@ -1135,4 +1132,69 @@ EN: dict[str, str] = {
     "Vùng bbox quá rộng cho mức thu phóng này: hãy phóng to bản đồ.": (
         "The bbox is too wide for this zoom level: zoom the map in."
     ),
+    # --- issue 14: boundaries pages (change map, merge map, editor) and histories' labels ---
+    "Trước thay đổi": "Before the change",
+    "trước": "before",
+    "Sau thay đổi": "After the change",
+    "sau": "after",
+    "trước thay đổi (nét đứt)": "before the change (dashed)",
+    "sau thay đổi, mỗi địa bàn một màu": "after the change, each area in its own colour",
+    "Thay đổi gồm quá nhiều địa bàn để vẽ trên một bản đồ; xem từng địa bàn theo các liên kết.": (
+        "The change covers too many areas to draw on one map; open each area from its link."
+    ),
+    "không có (địa bàn mới)": "none (new areas)",
+    "Phóng to để sửa đỉnh: ở mức thu nhỏ này các đỉnh chồng lên nhau.": (
+        "Zoom in to edit the vertices: at this zoom they pile on each other."
+    ),
+    "Kéo các đỉnh để sửa (chỉ hiện các đỉnh gần con trỏ); đỉnh tự bám vào ranh giới các thôn bên cạnh. “Vẽ lại” để vẽ ranh giới mới từ đầu; “Vẽ đường tách” để tách thôn làm hai: phần A ở phía bắc, phần B ở phía nam.": (
+        "Drag the vertices to edit (only those near the pointer are shown); they snap to the"
+        " neighbouring villages' boundaries. “Redraw” draws a new boundary from scratch; “Draw"
+        " split line” splits the village in two: part A to the north, part B to the south."
+    ),
+    "Quay lại một bước": "Undo one step",
+    "Về ranh giới đã lưu": "Back to the saved boundary",
+    "Phần A (phía bắc)": "Part A (north)",
+    "Phần B (phía nam)": "Part B (south)",
+    "Chạm vào một thôn, tổ dân phố trên bản đồ để chọn hoặc bỏ chọn. Khi đã chọn, các địa bàn giáp ranh được tô nổi để chọn tiếp; địa bàn không giáp ranh bị làm mờ.": (
+        "Tap a village on the map to choose it or leave it out. Once one is chosen, the areas"
+        " bordering the choice are highlighted to choose next; those not bordering it are dimmed."
+    ),
+    "đã chọn": "chosen",
+    "giáp ranh, có thể gộp": "bordering: can be merged",
+    "không giáp ranh": "not bordering",
+    "Chưa chọn địa bàn nào.": "No area chosen yet.",
+    "Đã chọn {n}: {names}": "{n} chosen: {names}",
+    "Các địa bàn đã chọn không liền nhau.": "The chosen areas are not all joined.",
+    "Ngày thành lập": "Established on",
+    "Ngày giải thể": "Dissolved on",
+    "Cư trú từ": "Resident since",
+    "Chấp thuận về tuổi": "Approval for age",
+    "Số quyết định công nhận": "Appointment decision number",
+    "Ngày công nhận": "Appointment date",
+    "Người ký quyết định": "Decision signed by",
+    "Ngày thôi tham gia": "Left on",
+    "Quyết định thôi tham gia": "Decision to leave",
+    "Số thành viên tối thiểu": "Fewest members",
+    "Số thành viên tối đa": "Most members",
+    "Số tổ phó tối đa": "Most deputies",
+    "Dân số chuẩn": "Base population",
+    "Dân số mỗi bậc thêm": "Population per extra step",
+    "Sai lệch cho phép so với tuyến (m)": "Allowed distance from the route (m)",
+    "Cách tính thời gian trực": "How duty time is counted",
+    "Số giờ trực tối thiểu mỗi ngày": "Fewest duty hours a day",
+    "Ca đêm bắt đầu": "Night shift starts",
+    "Ca đêm kết thúc": "Night shift ends",
+    "Số giờ trực đêm tối thiểu": "Fewest night duty hours",
+    "Số ca tối đa mỗi tháng": "Most shifts a month",
+    "Số điểm GPS": "GPS points",
+    "Tỷ lệ đi đúng tuyến": "Share on the route",
+    "Đoạn đi ngoài tuyến": "Stretches off the route",
+    "Người tải lên": "Uploaded by",
+    "Tải lên lúc": "Uploaded at",
+    "Quận, huyện": "District",
+    "Ca đêm": "Night shifts",
+    "Số giờ mỗi ngày": "Hours a day",
+    "Điểm": "Point",
+    "Đường": "Line",
+    "Vùng": "Area",
 }

@@ -305,3 +305,170 @@ def test_an_upload_over_the_size_limit_is_refused_before_it_is_read(app, admin, 
         assert "Tệp tải lên vượt quá 50 MB." in response.get_data(as_text=True)
     finally:
         app.config["MAX_CONTENT_LENGTH"] = 55 * 1024 * 1024
+
+
+def map_layers(page: str) -> str:
+    """The change page's map script (folium's), where the layers' names and styles are."""
+    return page[page.index('data-testid="change-map"') :]
+
+
+def features(script: str) -> list[dict]:
+    """The before and after features folium put in the page's script, in their order."""
+    found = []
+    for match in re.finditer(r'_add\((\{"features".*?\})\);', script):
+        found.extend(json.loads(match.group(1))["features"])
+    # the faint villages around, for orientation, carry a name rather than a label
+    return [f for f in found if "label" in f["properties"]]
+
+
+def test_the_change_page_maps_the_boundary_before_and_after(admin, demo):
+    village = demo.scalar(select(Area).where(Area.code == "00004-003"))
+    smaller = to_shape(village.geom).buffer(-0.0003)
+    response = post(
+        admin,
+        f"/boundaries/villages/{village.id}/edit",
+        {
+            "action": "edit",
+            "geometry": json.dumps(shapely.geometry.mapping(smaller)),
+            "decision_number": "32/QĐ-UBND",
+            "decision_date": TODAY,
+        },
+    )
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    script = map_layers(page)
+    assert '"dashArray": "6 5"' in script  # the earlier outline is dashed
+    # both outlines are drawn: the earlier one reaches further out than the new one
+    drawn = {
+        f["properties"]["label"]: shapely.geometry.shape(f["geometry"]) for f in features(script)
+    }
+    assert set(drawn) == {f"{village.name} (trước)", f"{village.name} (sau)"}
+    before, after = drawn[f"{village.name} (trước)"], drawn[f"{village.name} (sau)"]
+    assert before.area > after.area
+    assert before.buffer(1e-5).contains(to_shape(village.geom).buffer(-1e-5))
+    before = page[page.index('data-testid="change-before"') :]
+    assert village.name in before.split("</dd>")[0]
+
+
+def test_a_split_shows_both_parts_after_and_the_whole_before(admin, demo):
+    village = demo.scalar(select(Area).where(Area.code == "00004-003"))
+    minx, miny, maxx, maxy = to_shape(village.geom).bounds
+    mid = (miny + maxy) / 2
+    line = {"type": "LineString", "coordinates": [[minx - 0.001, mid], [maxx + 0.001, mid]]}
+    response = post(
+        admin,
+        f"/boundaries/villages/{village.id}/edit",
+        {
+            "action": "split",
+            "line": json.dumps(line),
+            "name_a": "Phần <b>A</b>",
+            "name_b": "Phần B",
+            "decision_number": "33/QĐ-UBND",
+            "decision_date": TODAY,
+        },
+    )
+    assert response.status_code == 303
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    labels = [f["properties"]["label"] for f in features(map_layers(page))]
+    # every part is drawn, its name escaped once (geo.maps.text): it shows as typed
+    assert labels == [
+        "Phần &lt;b&gt;A&lt;/b&gt; (sau)",
+        "Phần B (sau)",
+        f"{village.name} (trước)",
+    ]
+
+
+def test_an_imported_update_records_the_boundary_it_replaced(app, demo):
+    officer = signed_in(app, "canbo.xa")
+    shrunk = demo.scalar(select(Area).where(Area.code == "00004-001"))
+    shrink = ("00004-001", lambda g: g.buffer(-0.0001))
+    response = upload(officer, villages_file(demo, change=shrink), "ba_dinh.geojson")
+    # the level in words on the batch and in the upload list, never its code
+    assert "Cấp: Thôn, tổ dân phố" in officer.get(response.headers["Location"]).get_data(
+        as_text=True
+    )
+    listed = officer.get("/boundaries/", headers={**HX, "HX-Target": "batches"})
+    assert "Thôn, tổ dân phố ·" in listed.get_data(as_text=True)
+    assert "village" not in re.sub(r"<[^>]+>", "", listed.get_data(as_text=True))
+    done = post(
+        officer,
+        response.headers["Location"] + "/commit",
+        {"mode": "all", "decision_number": "6/QĐ-UBND", "decision_date": TODAY},
+    )
+    assert done.status_code == 303
+    batch = demo.scalar(select(ImportBatch).order_by(ImportBatch.id.desc()))
+    change = demo.get(BoundaryChange, batch.result["change_id"])
+    # the import names what it changed before and after, as an edit does, with its version
+    assert change.before_ids == [shrunk.id] and shrunk.id in change.after_ids
+    assert len(change.version_ids) == 1
+    page = officer.get(f"/boundaries/changes/{change.id}").get_data(as_text=True)
+    before = page[page.index('data-testid="change-before"') :].split("</dd>")[0]
+    assert shrunk.name in before and "—" not in before
+    assert len(features(map_layers(page))) == len(change.after_ids) + 1
+    # a change recorded before imports named their updates reads them from its versions
+    change.before_ids = []
+    demo.flush()
+    page = officer.get(f"/boundaries/changes/{change.id}").get_data(as_text=True)
+    before = page[page.index('data-testid="change-before"') :].split("</dd>")[0]
+    assert shrunk.name in before
+
+
+def test_the_merge_form_maps_the_villages_and_who_borders_whom(admin, demo):
+    commune = demo.scalar(select(Area).where(Area.code == "00004"))
+    villages = demo.scalars(
+        select(Area).where(Area.parent_id == commune.id, Area.valid_to.is_(None))
+    ).all()
+    full = {v.id: to_shape(v.geom) for v in villages}
+    villages[0].name = "Tổ <img src=x onerror=alert(1)>"
+    demo.commit()
+    page = admin.get(f"/boundaries/communes/{commune.id}/merge").get_data(as_text=True)
+    assert "<img" not in page  # in the list escaped by Jinja, on the map as map text
+    assert 'data-testid="merge-map"' in page and "merge-map.js" in page
+    shapes = json.loads(re.search(r'id="merge-villages">(.*?)</script>', page).group(1))
+    neighbours = json.loads(re.search(r'id="merge-neighbours">(.*?)</script>', page).group(1))
+    assert {f["properties"]["id"] for f in shapes["features"]} == set(full)
+    assert "Tổ &lt;img src=x onerror=alert(1)&gt;" in {
+        f["properties"]["name"] for f in shapes["features"]
+    }
+    # the checkboxes stay: the form without the map, and for screen readers
+    assert page.count('name="area_ids"') == len(full)
+    pairs = {(int(a), b) for a, found in neighbours.items() for b in found}
+    assert pairs and all((b, a) in pairs for a, b in pairs)  # both ways
+    for a, b in pairs:  # each pair shares a border longer than a corner
+        assert full[a].boundary.intersection(full[b].buffer(1e-5)).length > 5e-5
+    for a in full:
+        for b in full:
+            if a == b:
+                continue
+            shared = full[a].boundary.intersection(full[b].buffer(1e-5)).length
+            if full[a].distance(full[b]) > 1e-4:
+                assert (a, b) not in pairs  # apart: not a neighbour
+            elif shared > 1e-3:
+                assert (a, b) in pairs  # a long common border (about 100 m): a neighbour
+
+
+def test_the_split_preview_names_the_northern_part_a_and_writes_nothing(admin, demo):
+    village = demo.scalar(select(Area).where(Area.code == "00004-003"))
+    minx, miny, maxx, maxy = to_shape(village.geom).bounds
+    mid = (miny + maxy) / 2
+    line = {"type": "LineString", "coordinates": [[minx - 0.001, mid], [maxx + 0.001, mid]]}
+    url = f"/boundaries/villages/{village.id}/split-preview"
+    villages, changes = count(demo, "village"), demo.scalar(select(func.max(BoundaryChange.id)))
+    answer = post(admin, url, {"line": json.dumps(line)})
+    assert answer.status_code == 200
+    parts = answer.get_json()["features"]
+    assert [p["properties"]["part"] for p in parts] == ["A", "B"]
+    a, b = (shapely.geometry.shape(p["geometry"]) for p in parts)
+    assert a.centroid.y > mid > b.centroid.y  # A is the northern part, as the split names it
+    for part, shape in zip(parts, (a, b), strict=True):
+        assert shape.contains(shapely.Point(part["properties"]["label_at"]))
+    assert count(demo, "village") == villages
+    assert demo.scalar(select(func.max(BoundaryChange.id))) == changes
+    short = {"type": "LineString", "coordinates": [[minx - 0.001, mid], [minx - 0.0005, mid]]}
+    refused = post(admin, url, {"line": json.dumps(short)})
+    assert refused.status_code == 422
+    assert "đúng hai phần" in refused.get_json()["error"]
+    # the editor offers it, with undo and cancel, and the split's button is a primary one
+    page = admin.get(f"/boundaries/villages/{village.id}/edit").get_data(as_text=True)
+    assert f'data-preview="{url}"' in page
+    assert 'id="undo"' in page and 'id="cancel-edits"' in page
+    assert re.search(r'<button type="submit" class="primary"[^>]*id="save-split"', page)

@@ -249,25 +249,17 @@ def _end(area: Area, on: date) -> None:
     area.valid_to = max(on, area.valid_from)
 
 
-def split(
-    area_id: int, line: dict, names: tuple[str, str], number: str, when: str
-) -> BoundaryChange:
-    """Split a village in two along a drawn line; its team covers both parts."""
-    area = village(area_id)
-    number, when = decision(number, when)
-    errors = {}
-    names = tuple(nfc(n or "") for n in names)
-    errors.update(too_long({"names": max(names, key=len)}, names=Area.name))
-    if not all(names):
-        errors["names"] = _("Đặt tên cho cả hai phần.")
+def _cut_line(line: dict | None) -> LineString | None:
     try:
         cut = LineString(shape(line)) if line and line.get("type") == "LineString" else None
     except (ValueError, TypeError, AttributeError):
         cut = None
-    if cut is None or cut.is_empty:
-        errors["line"] = _("Vẽ một đường cắt ngang thôn.")
-    if errors:
-        raise FormInvalid(errors)
+    return None if cut is None or cut.is_empty else cut
+
+
+def split_pieces(area: Area, cut: LineString) -> list:
+    """The two parts a line cuts the village into, the northern (A) first; refused in words
+    unless there are exactly two."""
     polygon = to_shape(area.geom)
     pieces = [p for p in split_polygon(polygon, cut).geoms if p.area > 0]
     if len(pieces) != 2:
@@ -279,7 +271,35 @@ def split(
                 )
             }
         )
-    pieces.sort(key=lambda p: (-p.centroid.y, p.centroid.x))  # the northern part first
+    return sorted(pieces, key=lambda p: (-p.centroid.y, p.centroid.x))
+
+
+def split_preview(area_id: int, line: dict | None) -> list:
+    """The parts a split along the line would make (A, B), written nowhere: for the editor."""
+    area = village(area_id)
+    cut = _cut_line(line)
+    if cut is None:
+        raise FormInvalid({"line": _("Vẽ một đường cắt ngang thôn.")})
+    return split_pieces(area, cut)
+
+
+def split(
+    area_id: int, line: dict, names: tuple[str, str], number: str, when: str
+) -> BoundaryChange:
+    """Split a village in two along a drawn line; its team covers both parts."""
+    area = village(area_id)
+    number, when = decision(number, when)
+    errors = {}
+    names = tuple(nfc(n or "") for n in names)
+    errors.update(too_long({"names": max(names, key=len)}, names=Area.name))
+    if not all(names):
+        errors["names"] = _("Đặt tên cho cả hai phần.")
+    cut = _cut_line(line)
+    if cut is None:
+        errors["line"] = _("Vẽ một đường cắt ngang thôn.")
+    if errors:
+        raise FormInvalid(errors)
+    pieces = split_pieces(area, cut)
     total = sum(area_m2(p) for p in pieces)
     new = [
         _new_village(

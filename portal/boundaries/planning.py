@@ -522,6 +522,9 @@ def apply_plan(
         area.decision_date = decision_date
     db.session.flush()
     report.area_ids.extend(a.id for a in new_areas)
+    # an updated area is both before and after (as an edit records it): its earlier state is
+    # the version named in version_ids, which the change page draws and a revert restores
+    change.before_ids = [v.area_id for v in versions]
     change.after_ids = list(report.area_ids)
     change.version_ids = [v.id for v in versions]
     report.change_id = change.id

@@ -17,7 +17,16 @@ from portal.boundaries import batches, editing
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _
-from portal.models import Area, AreaShape, BoundaryChange, BoundaryFlag, ImportBatch, Job, Level
+from portal.models import (
+    Area,
+    AreaShape,
+    AreaVersion,
+    BoundaryChange,
+    BoundaryFlag,
+    ImportBatch,
+    Job,
+    Level,
+)
 from portal.pagination import Page, paginate
 from portal.security import current_scope
 
@@ -223,24 +232,153 @@ def discard(batch_id: int) -> ImportBatch:
     return batch
 
 
-def get_change(change_id: int) -> tuple[BoundaryChange, list, list, list[BoundaryFlag]]:
-    """A change with the names of the areas it ended and made (their shapes are not read)."""
+# the change page's map: the outlines before (dashed grey) and after (solid) the change
+STYLE_BEFORE = {"color": "#212529", "weight": 2.5, "dashArray": "6 5", "fill": False}
+AFTER_COLOURS = ("#d62828", "#1d4e89", "#2d6a4f", "#7b2cbf", "#b5651d")
+CHANGE_MAP_MAX_AREAS = 300  # a city-wide import names more areas than a map can show usefully
+
+
+@dataclass
+class ChangeView:
+    change: BoundaryChange
+    before: list  # (id, name) of the areas as they were before, in the change's order
+    after: list  # (id, name) of the areas the change made or changed
+    flags: list[BoundaryFlag]
+    map: maps.MapParts | None
+
+
+def _change_shapes(change: BoundaryChange) -> tuple[dict, dict]:
+    """{area_id: (name, WKB)} before and after the change.
+
+    Before: an area changed in place as its version kept by this change (version_ids), an
+    area it ended as stored. After: each area as the next change to touch it kept it (its
+    version with the lowest later change_id), else as it is now: the change's own result even
+    after later edits.
+    """
+    kept = db.session.execute(
+        select(AreaVersion.area_id, AreaVersion.name, AreaVersion.geom).where(
+            AreaVersion.id.in_(list(change.version_ids or []))
+        )
+    ).all()
+    before = {row.area_id: (row.name, row.geom) for row in kept}
+    ended = [i for i in change.before_ids if i not in before]
+    ids = list(dict.fromkeys([*ended, *change.after_ids]))
+    current = {
+        row.id: (row.name, row.geom)
+        for row in db.session.execute(select(Area.id, Area.name, Area.geom).where(Area.id.in_(ids)))
+    }
+    for i in ended:
+        if i in current:
+            before[i] = current[i]
+    later = db.session.execute(
+        select(AreaVersion.area_id, AreaVersion.name, AreaVersion.geom)
+        .where(
+            AreaVersion.area_id.in_(list(change.after_ids)),
+            AreaVersion.change_id > change.id,
+        )
+        .order_by(AreaVersion.change_id.desc())
+    ).all()
+    after = {i: current[i] for i in change.after_ids if i in current}
+    # newest first, so that each area ends with the version of the first change after this one
+    after.update({row.area_id: (row.name, row.geom) for row in later})
+    return before, after
+
+
+def _surroundings(bounds, drawn: set[int], tolerance: float) -> dict:
+    """The current villages around a change, faint, for orientation (names as tooltips)."""
+    rows = db.session.execute(
+        select(Area.name, func.ST_AsGeoJSON(func.ST_Simplify(AreaShape.geom, tolerance, True), 6))
+        .join(AreaShape, AreaShape.area_id == Area.id)
+        .where(
+            Area.level == "village",
+            Area.valid_to.is_(None),
+            Area.id.not_in(drawn or {0}),
+            func.ST_Intersects(AreaShape.geom, func.ST_MakeEnvelope(*bounds, 4326)),
+        )
+        .limit(300)
+    ).all()
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": json.loads(g), "properties": {"name": name}}
+            for name, g in rows
+        ],
+    }
+
+
+def _change_map(before: dict, after: dict) -> maps.MapParts | None:
+    """Before (dashed grey) and after (solid) on one map, every part of a split or merge."""
+    shapes = {
+        side: [(name, to_shape(geom)) for name, geom in found.values() if geom is not None]
+        for side, found in (("before", before), ("after", after))
+    }
+    everything = [g for found in shapes.values() for _name, g in found]
+    if not everything:
+        return None
+    minx, miny, maxx, maxy = shapely.union_all(everything).bounds
+    pad = max(maxx - minx, maxy - miny) * 0.08 or 0.002
+    bounds = (minx - pad, miny - pad, maxx + pad, maxy + pad)
+    tolerance = mapping.tolerance(bounds)
+    m = mapping.new_map(bounds)
+    maps.add_faint(
+        m, _surroundings(bounds, {*before, *after}, tolerance), _("Địa bàn lân cận"), ["name"]
+    )
+
+    def collection(side: str, word: str) -> dict:
+        return {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": maps.display_shape(g, tolerance),
+                    # escaped once, by the add_* helpers (geo.maps.text)
+                    "properties": {
+                        "label": f"{area_name} ({word})",
+                        "colour": AFTER_COLOURS[i % len(AFTER_COLOURS)],
+                    },
+                }
+                for i, (area_name, g) in enumerate(shapes[side])
+            ],
+        }
+
+    # after first, each part in its own colour; before on top, unfilled and dashed, so that its
+    # outline shows where it runs under the new ones (a split's outer edge is both)
+    maps.add_lines(m, collection("after", _("sau")), _("Sau thay đổi"))
+    if shapes["before"]:
+        maps.add_line(m, collection("before", _("trước")), _("Trước thay đổi"), STYLE_BEFORE)
+    return mapping.render(m)
+
+
+def get_change(change_id: int) -> ChangeView:
+    """A change: the names of the areas it ended, changed and made, and a map of both states."""
     editing.require_editor()
     change = db.session.scalar(_changes().where(BoundaryChange.id == change_id))
     if change is None:
         raise NotFound(_("Không tìm thấy thay đổi số {id}.", id=change_id))
+    # an import before before_ids named its updated areas: they are its versions' areas
+    version_areas = list(
+        db.session.scalars(
+            select(AreaVersion.area_id)
+            .where(AreaVersion.id.in_(list(change.version_ids or [])))
+            .order_by(AreaVersion.id)
+        )
+    )
+    before_ids = list(dict.fromkeys([*change.before_ids, *version_areas]))
     named = {
         row.id: row
         for row in db.session.execute(
-            select(Area.id, Area.name).where(Area.id.in_([*change.before_ids, *change.after_ids]))
+            select(Area.id, Area.name).where(Area.id.in_([*before_ids, *change.after_ids]))
         )
     }
-    before = [named[i] for i in change.before_ids if i in named]
+    before = [named[i] for i in before_ids if i in named]
     after = [named[i] for i in change.after_ids if i in named]
     flags = list(
         db.session.scalars(select(BoundaryFlag).where(BoundaryFlag.change_id == change.id))
     )
-    return change, before, after, flags
+    shown = None
+    if len(before_ids) + len(change.after_ids) <= CHANGE_MAP_MAX_AREAS:
+        shown = _change_map(*_change_shapes(change))
+    return ChangeView(change, before, after, flags, shown)
 
 
 # A boundary with more vertices than this is edited as its stored simplified shape: the
@@ -306,7 +444,69 @@ def editable_village(area_id: int) -> EditView:
     return EditView(area, mapping.render(m, extras=("geoman",)), geometry, shape.vertices, shown)
 
 
-def merge_choices(commune_id: int) -> tuple[Area, list[Area]]:
+# a neighbour shares a border, not a corner: at least this much of it (degrees, about 5 m)
+NEIGHBOUR_BORDER = 0.00005
+NEIGHBOUR_GAP = 0.00001  # outlines from real files leave hairline gaps (about a metre)
+
+
+@dataclass
+class MergeView:
+    commune: Area
+    villages: list[Area]
+    map: maps.MapParts | None
+    shapes: dict  # the villages for the page's script: id, name (map text), outline
+    neighbours: dict[int, list[int]]  # village id: the ids of those sharing a border with it
+
+
+def _neighbours(ids: list[int]) -> dict[int, list[int]]:
+    """Which of these villages share a border (longer than a corner) with which, in one query
+    on their drawn shapes."""
+    a, b = AreaShape.__table__.alias("a"), AreaShape.__table__.alias("b")
+    pairs = db.session.execute(
+        select(a.c.area_id, b.c.area_id).where(
+            a.c.area_id.in_(ids),
+            b.c.area_id.in_(ids),
+            a.c.area_id < b.c.area_id,
+            func.ST_DWithin(a.c.geom, b.c.geom, NEIGHBOUR_GAP),
+            func.ST_Length(
+                func.ST_Intersection(
+                    func.ST_Boundary(a.c.geom), func.ST_Buffer(b.c.geom, NEIGHBOUR_GAP)
+                )
+            )
+            > NEIGHBOUR_BORDER,
+        )
+    ).all()
+    found: dict[int, list[int]] = {i: [] for i in ids}
+    for one, other in pairs:
+        found[one].append(other)
+        found[other].append(one)
+    return found
+
+
+def split_preview(area_id: int, line: dict | None) -> str:
+    """The parts of a split as GeoJSON: each with its letter and a point inside it for the
+    letter's label (the letters are ours; the page adds the names the planner types)."""
+    pieces = editing.split_preview(area_id, line)
+    return json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": maps.display_shape(piece, 0),
+                    "properties": {
+                        "part": part,
+                        "label_at": list(piece.point_on_surface().coords[0]),
+                    },
+                }
+                for part, piece in zip(("A", "B"), pieces, strict=True)
+            ],
+        }
+    )
+
+
+def merge_choices(commune_id: int) -> MergeView:
+    """The commune's current villages to pick from, on a map, with who borders whom."""
     editing.require_editor()
     commune = db.session.scalar(
         current_scope()
@@ -315,10 +515,53 @@ def merge_choices(commune_id: int) -> tuple[Area, list[Area]]:
     )
     if commune is None:
         raise NotFound(_("Không tìm thấy địa bàn số {id}.", id=commune_id))
-    villages = db.session.scalars(
-        select(Area)
-        .where(Area.parent_id == commune.id, Area.valid_to.is_(None))
-        .options(load_only(Area.id, Area.name, Area.code))
-        .order_by(Area.code, Area.name)
-    ).all()
-    return commune, list(villages)
+    villages = list(
+        db.session.scalars(
+            select(Area)
+            .where(Area.parent_id == commune.id, Area.valid_to.is_(None))
+            .options(load_only(Area.id, Area.name, Area.code))
+            .order_by(Area.code, Area.name)
+        )
+    )
+    ids = [v.id for v in villages]
+    extent = db.session.execute(
+        select(
+            func.ST_XMin(func.ST_Extent(AreaShape.geom)),
+            func.ST_YMin(func.ST_Extent(AreaShape.geom)),
+            func.ST_XMax(func.ST_Extent(AreaShape.geom)),
+            func.ST_YMax(func.ST_Extent(AreaShape.geom)),
+        ).where(AreaShape.area_id.in_(ids))
+    ).one()
+    if not ids or extent[0] is None:
+        return MergeView(commune, villages, None, {"type": "FeatureCollection", "features": []}, {})
+    bounds = tuple(extent)
+    outlines = dict(
+        db.session.execute(
+            select(
+                AreaShape.area_id,
+                func.ST_AsGeoJSON(
+                    func.ST_SimplifyPreserveTopology(AreaShape.geom, mapping.tolerance(bounds)), 6
+                ),
+            ).where(AreaShape.area_id.in_(ids))
+        ).all()
+    )
+    shapes = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": json.loads(outlines[v.id]),
+                # the script shows it in a tooltip, which takes HTML: escaped once here
+                "properties": {"id": v.id, "name": maps.text(v.name)},
+            }
+            for v in villages
+            if v.id in outlines
+        ],
+    }
+    return MergeView(
+        commune,
+        villages,
+        mapping.render(mapping.new_map(bounds)),
+        shapes,
+        _neighbours(ids),
+    )

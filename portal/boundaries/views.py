@@ -25,10 +25,12 @@ CHANGE_KINDS = {
     "revert": "Hoàn tác",
     "import": "Nhập tệp",
 }
+UPLOAD_LEVELS = {"village": "Thôn, tổ dân phố", "commune": "Xã, phường"}
 PLAN_ACTIONS = {"create": "mới", "update": "cập nhật", "unchanged": "không đổi", "blocked": "lỗi"}
 bp.add_app_template_global(lambda s: label(BATCH_STATUS, s), "batch_status")
 bp.add_app_template_global(lambda a: label(PLAN_ACTIONS, a), "action_label_plan")
 bp.add_app_template_global(lambda k: label(CHANGE_KINDS, k), "change_kind")
+bp.add_app_template_global(lambda v: label(UPLOAD_LEVELS, v), "upload_level")
 
 
 @bp.get("/")
@@ -110,13 +112,11 @@ def discard(batch_id: int):
 
 @bp.get("/changes/<int:change_id>")
 def change(change_id: int, errors=None, status=200):
-    found, before, after, flags = services.get_change(change_id)
+    view = services.get_change(change_id)
     return render_template(
         "boundaries/change.html",
-        change=found,
-        before=before,
-        after=after,
-        flags=flags,
+        view=view,
+        change=view.change,
         errors=errors or {},
     ), status
 
@@ -172,6 +172,16 @@ def edit(area_id: int):
     ), status
 
 
+@bp.post("/villages/<int:area_id>/split-preview")
+def split_preview(area_id: int):
+    """The two parts a drawn line would make, labelled A (north) and B, for the editor's map."""
+    try:
+        body = services.split_preview(area_id, _geojson_field("line"))
+    except FormInvalid as exc:
+        return {"error": " ".join(exc.fields.values())}, exc.status
+    return Response(body, mimetype="application/geo+json")
+
+
 @bp.route("/communes/<int:commune_id>/merge", methods=["GET", "POST"])
 def merge(commune_id: int):
     errors, status = {}, 200
@@ -187,11 +197,12 @@ def merge(commune_id: int):
             errors, status = exc.fields, exc.status
         else:
             return see("boundaries.change", change_id=change.id)
-    commune, villages = services.merge_choices(commune_id)
+    view = services.merge_choices(commune_id)
     return render_template(
         "boundaries/merge.html",
-        commune=commune,
-        villages=villages,
+        view=view,
+        commune=view.commune,
+        villages=view.villages,
         errors=errors,
         form=request.form,
     ), status
