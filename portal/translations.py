@@ -1144,4 +1144,5 @@ EN: dict[str, str] = {
     "Đã lưu thành viên {name}.": "Member {name} saved.",
     "Đủ người, có tổ trưởng": "Fully staffed, with a leader",
     "đã có tổ: {team}": "already has a team: {team}",
+    "{area} đã có tổ: {team}. Mỗi địa bàn chỉ có một tổ.": "{area} already has a team: {team}. Each area has one team.",
 }

@@ -122,6 +122,16 @@ def new_team_form(commune_id: int | None, village_id: int | None = None) -> tupl
             return TeamForm(commune_id=commune_id), _(
                 "Không thể lập tổ cho địa bàn đã chọn; hãy chọn xã, phường và thôn, tổ dân phố."
             )
+        owner = db.session.execute(
+            select(Area.name, Team.name)
+            .join(TeamArea, TeamArea.area_id == Area.id)
+            .join(Team, Team.id == TeamArea.team_id)
+            .where(Area.id == village.id, TeamArea.active())
+        ).first()
+        if owner is not None:  # one team per village: shown, not ticked
+            return TeamForm(commune_id=village.parent_id), _(
+                "{area} đã có tổ: {team}. Mỗi địa bàn chỉ có một tổ.", area=owner[0], team=owner[1]
+            )
         return TeamForm(commune_id=village.parent_id, area_ids=[village.id]), ""
     if commune_id is not None:
         _commune(commune_id)

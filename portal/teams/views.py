@@ -171,9 +171,18 @@ def validate_member(team_id: int):
     errors = management.check_member(team, form, id_arg("member_id"))
     name = request.args.get("field", "")
     # the changed field's message, and out of band those of the fields whose rule reads it
+    # (a date not filled in yet is not blamed for being empty before one reaches it; an empty
+    # approval is the very thing its rule asks for)
     others = [f for f in management.checked_together(name) if f != name]
     return _field_error(name, errors) + "".join(
-        render_template("teams/_field_error.html", name=f, message=errors.get(f, ""), oob=True)
+        render_template(
+            "teams/_field_error.html",
+            name=f,
+            message=errors.get(f, "")
+            if request.form.get(f, "").strip() or f == "age_approval"
+            else "",
+            oob=True,
+        )
         for f in others
     )
 
