@@ -64,15 +64,14 @@ def name_order(column) -> list:
 
 
 def team_rows(scope: Scope, folded: str = "", commune_id: int | None = None) -> Select:
-    """Teams in scope with their commune, villages, serving members, leader, the size the
-    province's rule needs and their status (the coverage page's team problems), unordered."""
+    """Teams in scope with their commune, villages and serving members counted, the size the
+    province's rule needs and their status (the coverage page's team problems), unordered:
+    what the list sorts and filters on (names are read for one page: team_details)."""
     members = (
         select(
             Member.team_id,
             func.count().label("size"),
             func.count().filter(Member.role == "leader").label("leaders"),
-            func.min(Member.full_name).filter(Member.role == "leader").label("leader"),
-            func.min(Member.phone).filter(Member.role == "leader").label("leader_phone"),
         )
         .where(Member.left_on.is_(None))
         .group_by(Member.team_id)
@@ -82,9 +81,6 @@ def team_rows(scope: Scope, folded: str = "", commune_id: int | None = None) -> 
     villages = (
         select(
             TeamArea.team_id,
-            func.string_agg(
-                village.name, aggregate_order_by(literal_column("', '"), village.name)
-            ).label("villages"),
             func.count().label("village_count"),
             func.sum(village.population).label("population"),
         )
@@ -123,13 +119,10 @@ def team_rows(scope: Scope, folded: str = "", commune_id: int | None = None) -> 
             Team.phone,
             Team.commune_id,
             commune.name.label("commune"),
-            villages.c.villages,
             func.coalesce(villages.c.village_count, 0).label("village_count"),
             size.label("size"),
             needed,
             leaders.label("leaders"),
-            members.c.leader,
-            members.c.leader_phone,
             maximum.label("maximum"),
             status,
         )
@@ -188,4 +181,27 @@ def communes_with_teams(scope: Scope) -> Select:
         .order_by(
             *name_order(func.regexp_replace(Area.name, r"^(Phường|Xã|Thị trấn|Đặc khu) ", ""))
         )
+    )
+
+
+def team_details(team_ids: list[int]) -> Select:
+    """For one page of the list: each team's leader (name, phone) and its villages' names."""
+    leader = aliased(Member, name="leader")
+    village = aliased(Area, name="village")
+    names = (
+        select(
+            func.string_agg(village.name, aggregate_order_by(literal_column("', '"), village.name))
+        )
+        .join(TeamArea, TeamArea.area_id == village.id)
+        .where(TeamArea.team_id == Team.id, TeamArea.active())
+        .correlate(Team)
+        .scalar_subquery()
+    )
+    return (
+        select(Team.id, leader.full_name, leader.phone, names.label("villages"))
+        .outerjoin(
+            leader,
+            and_(leader.team_id == Team.id, leader.role == "leader", leader.left_on.is_(None)),
+        )
+        .where(Team.id.in_(team_ids))
     )

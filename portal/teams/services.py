@@ -81,6 +81,26 @@ def problems(row) -> list[str]:
 
 
 @dataclass
+class ListedTeam:
+    """A row of the teams list: its figures, then its leader and villages by name."""
+
+    id: int
+    name: str
+    phone: str | None
+    commune_id: int
+    commune: str
+    village_count: int
+    size: int
+    needed: int
+    leaders: int
+    maximum: int | None
+    status: str
+    leader: str | None = None
+    leader_phone: str | None = None
+    villages: str | None = None
+
+
+@dataclass
 class TeamList:
     """The teams list's query as asked (kept by its pager, sort links and filters)."""
 
@@ -126,7 +146,20 @@ def list_teams(asked: TeamList | None = None, page: int = 1) -> Page:
     query = queries.ordered(
         queries.filtered(rows, asked.status), rows, asked.sort, asked.descending
     )
-    return paginate(query, page, rows=True)
+    listed = paginate(query, page, rows=True)
+    # the names of one page's teams, in a second query (not one per row)
+    ids = [row.id for row in listed.items]
+    details = {row.id: row for row in db.session.execute(queries.team_details(ids))}
+    listed.items = [
+        ListedTeam(
+            **row._mapping,
+            leader=details[row.id].full_name,
+            leader_phone=details[row.id].phone,
+            villages=details[row.id].villages,
+        )
+        for row in listed.items
+    ]
+    return listed
 
 
 def commune_choices() -> list[tuple[int, str]]:
