@@ -455,3 +455,14 @@ def test_a_leader_lands_on_their_week_not_the_area_tree(app, demo):
     client = app.test_client()
     response = login(client, "totruong", "to-dan-pho-vung-manh")
     assert client.get(response.headers["Location"]).headers["Location"].endswith("/patrols/")
+
+
+def test_a_village_that_has_a_team_is_named_not_ticked(app, demo, team):
+    officer = signed_in(app, "canbo.xa")
+    taken = demo.scalar(
+        select(TeamArea.area_id).where(TeamArea.team_id == team.id, TeamArea.valid_to.is_(None))
+    )
+    body = officer.get(f"/teams/new?village={taken}").get_data(as_text=True)
+    notice = body[body.index('data-testid="notice"') :].split("</div>")[0]
+    assert f"đã có tổ: {team.name}" in notice
+    assert f'value="{taken}" checked' not in body and f'value="{taken}" disabled' in body
