@@ -438,6 +438,15 @@ def main() -> None:
         PageRun("dry_run_features_city_view", admin, f"{batch}/features.geojson?bbox={city_view}"),
         PageRun("team_page", officer, f"/teams/{place['team']}"),
         PageRun("teams_list", admin, "/teams/"),
+        # issue 14: the list's columns (commune, villages, size, leader, status) come from one
+        # query with the members and villages aggregated; sorted by status, and a filter's swap
+        PageRun("teams_list_by_status", admin, "/teams/?sort=status"),
+        PageRun(
+            "teams_list_filter",
+            admin,
+            "/teams/?q=so+7&status=understaffed&sort=size&desc=1",
+            {**HX, "HX-Target": "team-list"},
+        ),
         PageRun("areas_index", admin, "/areas/"),
         PageRun("areas_city", admin, f"/areas/{province}"),
         PageRun(

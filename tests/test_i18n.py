@@ -50,6 +50,8 @@ def message_tables() -> set[str]:
     from portal.patrols import routes as patrol_routes
     from portal.patrols import services as patrols
     from portal.patrols.tracks import PROBLEM_TEXT as TRACK_PROBLEMS
+    from portal.teams import management as teams_management
+    from portal.teams import services as teams_services
     from portal.teams.services import EDUCATION_LABELS
     from portal.teams.services import ROLE_LABELS as MEMBER_ROLES
     from portal.tips import services as tips
@@ -93,6 +95,11 @@ def message_tables() -> set[str]:
         incidents.STEP_LABELS,
         tips.STEP_LABELS,
         tips.PHOTO_MESSAGES,
+        # issue 14: teams and members
+        teams_management.MEMBER_FIELD_LABELS,
+        teams_management.TEAM_FIELD_LABELS,
+        teams_services.STATUS_LABELS,
+        teams_services.SORT_LABELS,
     ]
     return {text for table in tables for text in table.values()}
 

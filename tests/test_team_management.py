@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from portal.models import Area, AuditEntry, Member, Team, TeamArea
-from tests.conftest import csrf_token, signed_in
+from tests.conftest import csrf_token, login, signed_in
 
 TODAY = date.today()
 
@@ -261,3 +262,207 @@ def test_correcting_a_member_keeps_the_rules_and_the_old_values(admin, demo, tea
         .order_by(AuditEntry.id.desc())
     )
     assert entry.changes["full_name"][1] == "Tên Đã Sửa"
+
+
+# --- issue 14: teams and members ---------------------------------------------------------------
+
+
+def free_village(session, commune_id=None):
+    """A current village without a team (of the commune, when given)."""
+    covered = select(TeamArea.area_id).where(TeamArea.valid_to.is_(None))
+    query = select(Area).where(
+        Area.level == "village", Area.valid_to.is_(None), Area.id.not_in(covered)
+    )
+    if commune_id is not None:
+        query = query.where(Area.parent_id == commune_id)
+    village = session.scalar(query.order_by(Area.id).limit(1))
+    if village is None:  # the demo covers every village of the commune: free one
+        row = session.scalar(
+            select(TeamArea)
+            .join(Area, Area.id == TeamArea.area_id)
+            .where(Area.parent_id == commune_id, TeamArea.valid_to.is_(None))
+            .order_by(TeamArea.id.desc())
+            .limit(1)
+        )
+        session.delete(row)
+        session.commit()
+        village = session.get(Area, row.area_id)
+    return village
+
+
+def test_creating_a_team_for_a_village_prefills_it_and_marks_the_taken_ones(app, demo, team):
+    officer = signed_in(app, "canbo.xa")
+    village = free_village(demo, team.commune_id)
+    taken = demo.scalar(
+        select(TeamArea.area_id).where(TeamArea.team_id == team.id, TeamArea.valid_to.is_(None))
+    )
+    body = officer.get(f"/teams/new?village={village.id}").get_data(as_text=True)
+    assert f'<option value="{team.commune_id}" selected>' in body
+    assert f'name="area_ids" value="{village.id}" checked' in body
+    # a village with a team cannot be chosen, and says which team has it
+    assert f'name="area_ids" value="{taken}" disabled' in body
+    assert f"đã có tổ: {team.name}" in body
+
+
+def test_a_village_out_of_scope_or_unknown_is_ignored_with_a_message(app, demo):
+    officer = signed_in(app, "canbo.xa")
+    ba_dinh = demo.scalar(select(Area.id).where(Area.code == "00004"))
+    elsewhere = demo.scalar(
+        select(Area)
+        .where(Area.level == "village", Area.parent_id != ba_dinh, Area.valid_to.is_(None))
+        .limit(1)
+    )
+    for asked in (str(elsewhere.id), "999999", "abc"):
+        response = officer.get(f"/teams/new?village={asked}")
+        body = response.get_data(as_text=True)
+        assert response.status_code == 200
+        assert 'data-testid="notice"' in body and "Không thể lập tổ" in body
+        assert elsewhere.name not in body and "checked" not in body
+
+
+def test_the_teams_list_shows_commune_size_leader_and_status(admin, demo, team):
+    leader = demo.scalar(
+        select(Member).where(
+            Member.team_id == team.id, Member.role == "leader", Member.left_on.is_(None)
+        )
+    )
+    body = admin.get("/teams/?q=" + team.name).get_data(as_text=True)
+    row = body[body.index(f'data-testid="team-{team.id}"') :].split("</tr>")[0]
+    commune = demo.get(Area, team.commune_id).name
+    assert commune in row and leader.full_name in row
+    assert f"{len(serving(demo, team.id))}<span" in row
+    assert "Đủ người, có tổ trưởng" in row or "Thiếu người" in row
+
+
+def test_an_understaffed_team_is_listed_as_such_and_offers_an_appointment(admin, demo, team):
+    team_id = team.id
+    for m in serving(demo, team_id)[1:]:
+        m.left_on = m.appointment_date
+    demo.commit()
+    listed = admin.get("/teams/?status=understaffed").get_data(as_text=True)
+    assert f'data-testid="team-{team_id}"' in listed
+    row = listed[listed.index(f'data-testid="team-{team_id}"') :].split("</tr>")[0]
+    assert "Thiếu người" in row
+    fine = admin.get("/teams/?status=ok").get_data(as_text=True)
+    assert f'data-testid="team-{team_id}"' not in fine
+    page = admin.get(f"/teams/{team_id}").get_data(as_text=True)
+    offer = page[page.index('data-testid="understaffed"') :].split("</div>")[0]
+    assert f'href="/teams/{team_id}/members/new"' in offer and "Bổ nhiệm thành viên" in offer
+
+
+def test_the_teams_list_sorts_and_its_pages_keep_the_filters(app, admin, demo):
+    app.config["PAGE_SIZE"] = 5
+    try:
+        by_size = admin.get("/teams/?sort=size&desc=1").get_data(as_text=True)
+        sizes = [int(s) for s in re.findall(r'class="team-size">.*?</span>(\d+)<', by_size)]
+        assert len(sizes) == 5 and sizes == sorted(sizes, reverse=True)
+        ba_dinh = demo.scalar(select(Area.id).where(Area.code == "00004"))
+        body = admin.get(f"/teams/?commune_id={ba_dinh}&sort=commune").get_data(as_text=True)
+        communes = set(re.findall(r'class="team-commune">([^<]*)<', body))
+        assert communes == {demo.get(Area, ba_dinh).name}
+        pager = body[body.index('class="pager"') :]
+        assert f"commune_id={ba_dinh}" in pager and "sort=commune" in pager and "page=2" in pager
+        # by name, numbers by value: "số 2" before "số 10"
+        names = re.findall(r'class="team-name"><a [^>]*>([^<]*)<', body)
+        numbers = [int(m[1]) for m in (re.search(r"(\d+)$", n) for n in names) if m]
+        assert len(numbers) == len(names) and numbers == sorted(numbers)
+        fragment = admin.get(
+            f"/teams/?commune_id={ba_dinh}",
+            headers={"HX-Request": "true", "HX-Target": "team-list"},
+        ).get_data(as_text=True)
+        assert fragment.lstrip().startswith('<div id="team-list">')
+        assert "<html" not in fragment and 'id="team-sort" hx-swap-oob="true"' in fragment
+    finally:
+        app.config["PAGE_SIZE"] = 50
+
+
+def test_an_officer_lists_only_their_communes_teams(app, demo):
+    officer = signed_in(app, "canbo.xa")
+    ba_dinh = demo.scalar(select(Area.id).where(Area.code == "00004"))
+    other = demo.scalar(select(Team).where(Team.commune_id != ba_dinh).limit(1))
+    body = officer.get(f"/teams/?commune_id={other.commune_id}").get_data(as_text=True)
+    assert f'data-testid="team-{other.id}"' not in body
+
+
+def test_changing_the_appointment_date_rechecks_the_birth_date(admin, demo, team):
+    team_id = team.id
+    born = TODAY - timedelta(days=365 * 19)
+    form = member_form(
+        demo, team_id, birth_date=born.isoformat(), appointment_date=TODAY.isoformat()
+    )
+    fine = post(admin, f"/teams/{team_id}/members/validate?field=appointment_date", form)
+    assert 'id="birth_date-error" aria-live="polite" hx-swap-oob="true"></p>' in fine.get_data(
+        as_text=True
+    )
+    early = {**form, "appointment_date": (TODAY - timedelta(days=365 * 2)).isoformat()}
+    body = post(admin, f"/teams/{team_id}/members/validate?field=appointment_date", early).get_data(
+        as_text=True
+    )
+    birth = body[body.index('id="birth_date-error"') :].split("</p>")[0]
+    assert 'hx-swap-oob="true"' in birth and "Chưa đủ 18 tuổi" in birth
+    assert 'id="resident_since-error"' in body and 'id="age_approval-error"' in body
+
+
+def test_a_refused_member_marks_its_boxes_for_screen_readers(admin, demo, team):
+    team_id = team.id
+    make_room(demo, team_id)
+    form = member_form(
+        demo,
+        team_id,
+        birth_date=(TODAY - timedelta(days=365 * 17)).isoformat(),
+        appointment_number="",
+    )
+    body = post(admin, f"/teams/{team_id}/members/new", form).get_data(as_text=True)
+    birth = re.search(r'<input id="birth_date"[^>]*>', body)[0]
+    assert 'aria-invalid="true"' in birth and 'aria-describedby="birth_date-error"' in birth
+    assert "autofocus" in birth  # the first wrong box in the form's order
+    number = re.search(r'<input id="appointment_number"[^>]*>', body)[0]
+    assert 'aria-invalid="true"' in number and "autofocus" not in number
+    name = re.search(r'<input id="full_name"[^>]*>', body)[0]
+    assert "aria-invalid" not in name
+    banner = body[body.index('role="alert"') :].split("</div>")[0]
+    assert '<a href="#birth_date">' in banner and '<a href="#appointment_number">' in banner
+    assert "Chưa đủ 18 tuổi" in banner
+
+
+def test_saving_a_member_is_confirmed_on_the_team_page(admin, demo, team):
+    team_id = team.id
+    make_room(demo, team_id)
+    response = post(admin, f"/teams/{team_id}/members/new", member_form(demo, team_id))
+    assert response.status_code == 303
+    page = admin.get(response.headers["Location"]).get_data(as_text=True)
+    saved = page[page.rindex("<div", 0, page.index('data-testid="saved"')) :].split("</div>")[0]
+    assert 'role="status"' in saved and "Đã lưu thành viên Nguyễn Văn Mới." in saved
+    assert 'data-testid="saved"' not in admin.get(f"/teams/{team_id}").get_data(as_text=True)
+
+
+def test_the_leave_dialog_offers_the_move_and_phones_are_formatted(admin, demo, team):
+    team_id = team.id
+    others = demo.scalars(
+        select(Team.id).where(Team.commune_id == team.commune_id, Team.id != team_id)
+    ).all()
+    body = admin.get(f"/teams/{team_id}").get_data(as_text=True)
+    member = serving(demo, team_id)[0]
+    dialog = body[body.index(f'data-testid="member-{member.id}"') :].split("</li>")[0]
+    assert f'formaction="/teams/{team_id}/members/{member.id}/move"' in dialog
+    assert all(f'<option value="{o}">' in dialog for o in others)
+    if team.phone:
+        grouped = f"{team.phone[:4]} {team.phone[4:7]} {team.phone[7:]}"
+        assert grouped in body
+
+
+def test_a_leader_lands_on_their_week_not_the_area_tree(app, demo):
+    client = app.test_client()
+    response = login(client, "totruong", "to-dan-pho-vung-manh")
+    assert client.get(response.headers["Location"]).headers["Location"].endswith("/patrols/")
+
+
+def test_a_village_that_has_a_team_is_named_not_ticked(app, demo, team):
+    officer = signed_in(app, "canbo.xa")
+    taken = demo.scalar(
+        select(TeamArea.area_id).where(TeamArea.team_id == team.id, TeamArea.valid_to.is_(None))
+    )
+    body = officer.get(f"/teams/new?village={taken}").get_data(as_text=True)
+    notice = body[body.index('data-testid="notice"') :].split("</div>")[0]
+    assert f"đã có tổ: {team.name}" in notice
+    assert f'value="{taken}" checked' not in body and f'value="{taken}" disabled' in body

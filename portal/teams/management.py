@@ -102,13 +102,40 @@ class TeamForm:
         )
 
 
-def new_team_form(commune_id: int | None) -> TeamForm:
+def new_team_form(commune_id: int | None, village_id: int | None = None) -> tuple[TeamForm, str]:
     """An empty team form, for the commune asked for when it is one the user keeps (else 404:
-    another commune's villages are not shown)."""
+    another commune's villages are not shown), or for a village ("create a team for this
+    village": the village ticked, its commune chosen). A village out of scope, gone or not a
+    village is ignored with a message that tells nothing about it."""
     require_team_manager()
+    if village_id is not None:
+        village = db.session.scalar(
+            current_scope()
+            .areas(
+                select(Area).where(
+                    Area.id == village_id, Area.level == "village", Area.valid_to.is_(None)
+                )
+            )
+            .options(load_only(Area.id, Area.parent_id))
+        )
+        if village is None:
+            return TeamForm(commune_id=commune_id), _(
+                "Không thể lập tổ cho địa bàn đã chọn; hãy chọn xã, phường và thôn, tổ dân phố."
+            )
+        owner = db.session.execute(
+            select(Area.name, Team.name)
+            .join(TeamArea, TeamArea.area_id == Area.id)
+            .join(Team, Team.id == TeamArea.team_id)
+            .where(Area.id == village.id, TeamArea.active())
+        ).first()
+        if owner is not None:  # one team per village: shown, not ticked
+            return TeamForm(commune_id=village.parent_id), _(
+                "{area} đã có tổ: {team}. Mỗi địa bàn chỉ có một tổ.", area=owner[0], team=owner[1]
+            )
+        return TeamForm(commune_id=village.parent_id, area_ids=[village.id]), ""
     if commune_id is not None:
         _commune(commune_id)
-    return TeamForm(commune_id=commune_id)
+    return TeamForm(commune_id=commune_id), ""
 
 
 def _commune(commune_id: int) -> Area:
@@ -282,6 +309,52 @@ class MemberForm:
             form.get("appointment_date", ""),
             nfc(form.get("appointment_signer", "")),
         )
+
+
+# fields whose rule reads another field: a change to the key re-checks these too, so that an
+# appointment date that makes the person 17 marks the birth date at once
+DEPENDENT_FIELDS = {
+    "appointment_date": ("appointment_date", "birth_date", "age_approval", "resident_since"),
+    "birth_date": ("birth_date", "age_approval"),
+    "age_approval": ("age_approval", "birth_date"),
+    "resident_since": ("resident_since",),
+    "education": ("education",),
+    "role": ("role",),
+}
+MEMBER_FIELD_LABELS = {
+    "full_name": "Họ tên",
+    "role": "Vai trò",
+    "phone": "Điện thoại",
+    "birth_date": "Ngày sinh",
+    "age_approval": "Văn bản chấp thuận",
+    "residence_area_id": "Nơi cư trú",
+    "resident_since": "Cư trú từ ngày",
+    "education": "Trình độ học vấn",
+    "appointment_number": "Số quyết định bổ nhiệm",
+    "appointment_date": "Ngày quyết định",
+    "appointment_signer": "Người ký",
+}
+
+
+TEAM_FIELD_LABELS = {
+    "name": "Tên tổ",
+    "commune_id": "Xã, phường",
+    "area_ids": "Thôn, tổ dân phố tổ phụ trách",
+    "phone": "Điện thoại liên hệ (công khai)",
+    "decision_number": "Số quyết định thành lập",
+    "decision_date": "Ngày quyết định",
+}
+
+
+def in_form_order(errors: dict[str, str], labels: dict[str, str]) -> dict[str, str]:
+    """The errors in the order their fields come on the form: the first is focused."""
+    order = list(labels)
+    return dict(sorted(errors.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else 99))
+
+
+def checked_together(name: str) -> tuple[str, ...]:
+    """The fields to check again when `name` changes: itself and those whose rule reads it."""
+    return DEPENDENT_FIELDS.get(name, (name,))
 
 
 def managed_team(team_id: int) -> Team:
@@ -482,6 +555,7 @@ def team_choices(commune_id: int | None) -> dict:
         .order_by(Area.name)
     ).all()
     villages = []
+    taken: dict[int, tuple[int, str]] = {}
     if commune_id and commune_id in {c.id for c in communes}:  # never another commune's
         villages = db.session.scalars(
             select(Area)
@@ -489,7 +563,16 @@ def team_choices(commune_id: int | None) -> dict:
             .options(load_only(Area.id, Area.name, Area.code))
             .order_by(Area.code, Area.name)
         ).all()
-    return {"communes": communes, "villages": villages}
+        # one team per village (the rule check_team applies): the picker names the team
+        taken = {
+            area_id: (team_id, name)
+            for area_id, team_id, name in db.session.execute(
+                select(TeamArea.area_id, Team.id, Team.name)
+                .join(Team, Team.id == TeamArea.team_id)
+                .where(TeamArea.commune_id == commune_id, TeamArea.active())
+            )
+        }
+    return {"communes": communes, "villages": villages, "taken": taken}
 
 
 def member_choices(team: Team) -> dict:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from portal import audit
@@ -42,10 +43,130 @@ class TeamView:
     areas: list[Area]
     members: list[Member]
     history: Page
+    needed: int = 0
+    maximum: int | None = None
+    problems: list[str] = field(default_factory=list)
+    saved: Member | None = None  # the member just saved, for the confirmation
 
 
-def list_teams(text: str = "", page: int = 1) -> Page:
-    return paginate(queries.teams(current_scope(), fold(text)), page)
+STATUS_LABELS = {
+    "understaffed": "Thiếu người",
+    "no_leader": "Chưa có tổ trưởng",
+    "overstaffed": "Quá số người",
+    "ok": "Đủ người, có tổ trưởng",
+}
+SORT_LABELS = {
+    "name": "Tên tổ",
+    "commune": "Xã, phường",
+    "size": "Số thành viên",
+    "status": "Tình trạng",
+}
+
+
+def status_label(status: str) -> str:
+    return label(STATUS_LABELS, status)
+
+
+def problems(row) -> list[str]:
+    """A listed team's problems, as the coverage page names them (a small team may also have no
+    leader); empty when it has none."""
+    found = []
+    if row.size < row.needed:
+        found.append("understaffed")
+    elif row.maximum is not None and row.size > row.maximum:
+        found.append("overstaffed")
+    if row.leaders == 0:
+        found.append("no_leader")
+    return found
+
+
+@dataclass
+class ListedTeam:
+    """A row of the teams list: its figures, then its leader and villages by name."""
+
+    id: int
+    name: str
+    phone: str | None
+    commune_id: int
+    commune: str
+    village_count: int
+    size: int
+    needed: int
+    leaders: int
+    maximum: int | None
+    status: str
+    leader: str | None = None
+    leader_phone: str | None = None
+    villages: str | None = None
+
+
+@dataclass
+class TeamList:
+    """The teams list's query as asked (kept by its pager, sort links and filters)."""
+
+    q: str = ""
+    commune_id: int | None = None
+    status: str = ""
+    sort: str = "name"
+    descending: bool = False
+
+    def args(self, **changes) -> dict:
+        """The query string of this list, with changes (None or "" drop a parameter)."""
+        values = {
+            "q": self.q,
+            "commune_id": self.commune_id,
+            "status": self.status,
+            "sort": "" if self.sort == "name" else self.sort,
+            "desc": "1" if self.descending else "",
+        }
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in (None, "")}
+
+    def sort_args(self, column: str) -> dict:
+        """The link of a column's heading: sorts by it, or turns its order round."""
+        descending = column == self.sort and not self.descending
+        return self.args(sort="" if column == "name" else column, desc="1" if descending else "")
+
+
+def team_list(q: str, commune_id: int | None, status: str, sort: str, descending: bool) -> TeamList:
+    """The list's parameters, odd values ignored (the default list), so links never break."""
+    return TeamList(
+        q,
+        commune_id,
+        status if status in queries.STATUSES else "",
+        sort if sort in queries.SORTS else "name",
+        descending,
+    )
+
+
+def list_teams(asked: TeamList | None = None, page: int = 1) -> Page:
+    """One page of the teams in scope with their figures: one query, aggregates joined."""
+    asked = asked or TeamList()
+    rows = queries.team_rows(current_scope(), fold(asked.q), asked.commune_id).subquery("teams")
+    query = queries.ordered(
+        queries.filtered(rows, asked.status), rows, asked.sort, asked.descending
+    )
+    listed = paginate(query, page, rows=True)
+    # the names of one page's teams, in a second query (not one per row)
+    ids = [row.id for row in listed.items]
+    details = {row.id: row for row in db.session.execute(queries.team_details(ids))}
+    listed.items = [
+        ListedTeam(
+            **row._mapping,
+            leader=details[row.id].full_name,
+            leader_phone=details[row.id].phone,
+            villages=details[row.id].villages,
+        )
+        for row in listed.items
+    ]
+    return listed
+
+
+def commune_choices() -> list[tuple[int, str]]:
+    """The communes in scope that have teams, A to Z in Vietnamese order (for the filter)."""
+    return [
+        (r.id, r.name) for r in db.session.execute(queries.communes_with_teams(current_scope()))
+    ]
 
 
 def get_team(team_id: int) -> Team:
@@ -60,12 +181,39 @@ def team_history(team_id: int, page: int = 1) -> tuple[Team, Page]:
     return team, paginate(audit.history("team", team.id), page)
 
 
-def team_view(team_id: int, history_page: int = 1) -> TeamView:
+def team_view(team_id: int, history_page: int = 1, saved_id: int | None = None) -> TeamView:
+    """A team's page: its members, villages, the size the rule needs and what is wrong (as the
+    list and the coverage page say it), and the member just saved when there is one."""
+    # imported here: management imports the coverage feature, which imports this package
+    from portal.teams.management import sizing_for
+
     team = get_team(team_id)
+    areas = list(db.session.scalars(queries.covered_areas(team.id)))
+    members = list(db.session.scalars(queries.serving_members(team.id, current_scope())))
+    sizing = sizing_for(team.commune_id)
+    needed = sizing.needed(sum(a.population or 0 for a in areas))
+    found = []
+    if len(members) < needed:
+        found.append("understaffed")
+    elif sizing.max_members is not None and len(members) > sizing.max_members:
+        found.append("overstaffed")
+    if not any(m.role == "leader" for m in members):
+        found.append("no_leader")
+    saved = None
+    if saved_id is not None:
+        saved = db.session.scalar(
+            current_scope().members(
+                select(Member).where(Member.id == saved_id, Member.team_id == team.id)
+            )
+        )
     return TeamView(
         team=team,
         commune=db.session.get(Area, team.commune_id, options=[defer(Area.geom)]),
-        areas=list(db.session.scalars(queries.covered_areas(team.id))),
-        members=list(db.session.scalars(queries.serving_members(team.id, current_scope()))),
+        areas=areas,
+        members=members,
         history=paginate(audit.history("team", team.id), history_page),
+        needed=needed,
+        maximum=sizing.max_members,
+        problems=found,
+        saved=saved,
     )

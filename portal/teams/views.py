@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request
 
 from portal.errors import FormInvalid
 from portal.extensions import htmx
+from portal.inputs import to_id
 from portal.security import protect_blueprint
 from portal.teams import management, services
 from portal.web import form_id, history_fragment, id_arg, page_arg, see
@@ -14,15 +15,32 @@ bp = Blueprint("teams", __name__, url_prefix="/teams")
 protect_blueprint(bp)
 bp.add_app_template_global(services.role_label, "role_label")
 bp.add_app_template_global(services.education_label, "education_label")
+bp.add_app_template_global(services.status_label, "team_status_label")
+bp.add_app_template_global(services.problems, "team_problems")
 
 
 @bp.get("/")
 def index():
-    q = request.args.get("q", "").strip()
-    teams = services.list_teams(q, page_arg())
+    args = request.args
+    asked = services.team_list(
+        args.get("q", "").strip(),
+        id_arg("commune_id"),
+        args.get("status", ""),
+        args.get("sort", ""),
+        args.get("desc") == "1",
+    )
+    teams = services.list_teams(asked, page_arg())
     if htmx and htmx.target == "team-list":
-        return render_template("teams/_list.html", teams=teams, q=q)
-    return render_template("teams/index.html", teams=teams, q=q)
+        return render_template(
+            "teams/_list.html", teams=teams, asked=asked, sort_labels=services.SORT_LABELS, oob=True
+        )
+    return render_template(
+        "teams/index.html",
+        teams=teams,
+        asked=asked,
+        sort_labels=services.SORT_LABELS,
+        communes=services.commune_choices(),
+    )
 
 
 @bp.get("/<int:team_id>")
@@ -30,18 +48,29 @@ def show(team_id: int):
     if htmx and htmx.target == "history":
         team, history = services.team_history(team_id, page_arg("history_page"))
         return history_fragment(history, "teams.show", team_id=team.id)
-    return render_template(
-        "teams/page.html", view=services.team_view(team_id, page_arg("history_page"))
-    )
+    view = services.team_view(team_id, page_arg("history_page"), _saved_arg())
+    return render_template("teams/page.html", view=view, **management.move_choices(view.team))
+
+
+def _saved_arg() -> int | None:
+    """?saved=: the member just saved (the confirmation names them); anything odd is no one."""
+    return to_id(request.args.get("saved", "").strip() or None)
 
 
 # --- keeping teams and members ---------------------------------------------------------------
 
 
-def _team_form_page(form, errors, team=None, status=200):
+def _team_form_page(form, errors, team=None, status=200, notice=""):
     choices = management.team_choices(form.commune_id)
+    errors = management.in_form_order(errors, management.TEAM_FIELD_LABELS)
     return render_template(
-        "teams/edit.html", form=form, errors=errors, team=team, **choices
+        "teams/edit.html",
+        form=form,
+        errors=errors,
+        team=team,
+        notice=notice,
+        labels=management.TEAM_FIELD_LABELS,
+        **choices,
     ), status
 
 
@@ -49,14 +78,23 @@ def _team_form_page(form, errors, team=None, status=200):
 def new():
     management.require_team_manager()
     if request.method == "GET":
-        form = management.new_team_form(id_arg("commune_id"))
-        return _team_form_page(form, {})
+        form, notice = management.new_team_form(id_arg("commune_id"), _village_arg())
+        return _team_form_page(form, {}, notice=notice)
     form = management.TeamForm.from_form(request.form)
     try:
         team = management.save_team(form)
     except FormInvalid as exc:
         return _team_form_page(form, exc.fields, status=exc.status)
     return see("teams.show", team_id=team.id)
+
+
+def _village_arg() -> int | None:
+    """?village=: a village to create a team for; a value no village can have is ignored like
+    one out of scope (the form says so), never a page about the id."""
+    text = request.args.get("village", "").strip()
+    if not text:
+        return None
+    return to_id(text) or 0
 
 
 @bp.route("/<int:team_id>/edit", methods=["GET", "POST"])
@@ -89,14 +127,12 @@ def new_member(team_id: int):
     if request.method == "POST":
         form = management.MemberForm.from_form(request.form)
         try:
-            management.add_member(team.id, form)
+            member = management.add_member(team.id, form)
         except FormInvalid as exc:
             errors, status = exc.fields, exc.status
         else:
-            return see("teams.show", team_id=team.id)
-    return render_template(
-        "teams/member.html", team=team, form=form, errors=errors, **management.member_choices(team)
-    ), status
+            return see("teams.show", team_id=team.id, saved=member.id)
+    return _member_form_page(team, form, errors, status)
 
 
 @bp.route("/<int:team_id>/members/<int:member_id>/edit", methods=["GET", "POST"])
@@ -111,13 +147,19 @@ def edit_member(team_id: int, member_id: int):
         except FormInvalid as exc:
             errors, status = exc.fields, exc.status
         else:
-            return see("teams.show", team_id=team.id)
+            return see("teams.show", team_id=team.id, saved=member.id)
+    return _member_form_page(team, form, errors, status, member)
+
+
+def _member_form_page(team, form, errors, status, member=None):
+    extra = {"member": member} if member is not None else {}
     return render_template(
         "teams/member.html",
         team=team,
-        member=member,
         form=form,
-        errors=errors,
+        errors=management.in_form_order(errors, management.MEMBER_FIELD_LABELS),
+        labels=management.MEMBER_FIELD_LABELS,
+        **extra,
         **management.member_choices(team),
     ), status
 
@@ -127,7 +169,22 @@ def validate_member(team_id: int):
     team = management.managed_team(team_id)
     form = management.MemberForm.from_form(request.form)
     errors = management.check_member(team, form, id_arg("member_id"))
-    return _field_error(request.args.get("field", ""), errors)
+    name = request.args.get("field", "")
+    # the changed field's message, and out of band those of the fields whose rule reads it
+    # (a date not filled in yet is not blamed for being empty before one reaches it; an empty
+    # approval is the very thing its rule asks for)
+    others = [f for f in management.checked_together(name) if f != name]
+    return _field_error(name, errors) + "".join(
+        render_template(
+            "teams/_field_error.html",
+            name=f,
+            message=errors.get(f, "")
+            if request.form.get(f, "").strip() or f == "age_approval"
+            else "",
+            oob=True,
+        )
+        for f in others
+    )
 
 
 @bp.post("/<int:team_id>/members/<int:member_id>/leave")
