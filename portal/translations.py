@@ -1204,7 +1204,6 @@ EN: dict[str, str] = {
     "Không thể lập tổ cho địa bàn đã chọn; hãy chọn xã, phường và thôn, tổ dân phố.": "A team cannot be created for the chosen area; choose the commune and the villages.",
     "Mọi thôn, tổ dân phố của xã, phường đã có tổ.": "Every village of the commune has a team.",
     "Đã có tổ ({n}): mỗi địa bàn chỉ có một tổ": "With a team ({n}): each area has one team",
-    "Người ký quyết định": "Decision signed by",
     "Ngược lại": "Reverse order",
     "Quá số người": "Overstaffed",
     "Sắp xếp theo": "Sort by",
