@@ -18,7 +18,7 @@ from portal.lookup import maps, queries
 from portal.lookup.cache import TimedCache
 from portal.models import Level, Role
 from portal.pagination import Page, paginate
-from portal.text import search_text
+from portal.text import search_text, search_words
 
 VILLAGES_PER_PAGE = 100
 OUTLINE_TOLERANCE = 0.00003  # about 3 m: invisible on a phone, keeps the card light
@@ -227,10 +227,9 @@ def _team(team: dict | None) -> TeamCard | None:
 
 def search(text: str, page: int = 1) -> Page | None:
     """Communes and villages by name, ignoring diacritics; None when the text is too short."""
-    folded = search_text(text)
-    if folded is None:
+    if search_text(text) is None:
         return None
-    return paginate(queries.search(folded), page, rows=True)
+    return paginate(queries.search(search_words(text)), page, rows=True)
 
 
 @dataclass
