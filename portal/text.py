@@ -116,7 +116,21 @@ def vietnamese_key(text: str) -> tuple:
     return (words, tones)
 
 
-KIND_PREFIXES = ("thành phố", "thị trấn", "đặc khu", "phường", "xã", "tổ dân phố", "thôn")
+KIND_PREFIXES = (
+    "thành phố",
+    "tỉnh",
+    "thị trấn",
+    "đặc khu",
+    "phường",
+    "xã",
+    "tổ dân phố",
+    "khu phố",
+    "thôn",
+    "làng",
+    "ấp",
+    "bản",
+    "khóm",
+)
 
 
 def without_kind(name: str) -> str:

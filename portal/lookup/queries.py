@@ -121,6 +121,36 @@ def _chain(with_outline: bool) -> Select:
     return statement
 
 
+NEIGHBOUR_DISTANCE = 0.0002  # degrees, about 20 m: traced outlines leave slivers between them
+
+
+def neighbours(area_id: int, tolerance: float) -> Select:
+    """Current areas of the same level beside the area (across a commune's border too), with
+    their parent's name, outlines simplified to the tolerance as GeoJSON, by name."""
+    return _neighbours().params(area_id=area_id, tolerance=tolerance)
+
+
+@cache
+def _neighbours() -> Select:
+    mine, other, parent = aliased(Area), aliased(Area), aliased(Area)
+    simple = func.ST_Simplify(AreaShape.geom, bindparam("tolerance"), True)
+    return (
+        select(other.id, other.name, other.parent_id, parent.name, func.ST_AsGeoJSON(simple, 6))
+        .select_from(mine)
+        .join(
+            other,
+            (other.level == mine.level)
+            & (other.id != mine.id)
+            & other.valid_to.is_(None)
+            & func.ST_DWithin(other.geom, mine.geom, NEIGHBOUR_DISTANCE),
+        )
+        .join(AreaShape, AreaShape.area_id == other.id)
+        .outerjoin(parent, parent.id == other.parent_id)
+        .where(mine.id == bindparam("area_id"))
+        .order_by(other.name_search, other.id)
+    )
+
+
 def _team_json():
     """The active team of the outer query's area, as JSON: name and phones, nothing else."""
     person = func.json_build_object(
@@ -149,10 +179,14 @@ def _team_json():
 
 def provinces() -> Select:
     return (
-        select(Area.id, Area.name)
+        select(Area.id, Area.name, Area.kind)
         .where(Area.level == Level.PROVINCE.value, Area.valid_to.is_(None))
         .order_by(Area.code, Area.name)
     )
+
+
+def parent_of(area_id: int) -> Select:
+    return select(Area.parent_id).where(Area.id == area_id)
 
 
 def children(parent_id: int) -> Select:
