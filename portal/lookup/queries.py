@@ -235,7 +235,7 @@ def name_match(words: list[Word], name, name_search, parent_search) -> tuple[lis
     if len(words) > 1:  # the words together, as a name: "ngoc ha" is Ngọc Hà, not Ngọc Hồi
         phrase = _escaped(" ".join(w.folded for w in words))
         score.append(case((own.like(f"% {phrase} %"), 10), else_=0))
-        score.append(case((parent.like(f"% {phrase} %"), 5), else_=0))
+        score.append(case((parent.like(f"% {phrase} %"), 6), else_=0))
     return conditions, sum(score[1:], score[0]) if score else literal(0)
 
 
