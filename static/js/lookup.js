@@ -76,7 +76,8 @@
     var outline = L.geoJSON(JSON.parse(card.dataset.outline), { style: AREA, interactive: false }).addTo(drawn);
     if (card.dataset.area !== shownArea) { // a new place: show it whole; the same one: stay
       shownArea = card.dataset.area;
-      map.fitBounds(outline.getBounds(), { maxZoom: STREET, padding: [24, 24] });
+      // with a margin, so that the neighbours beside it and their names show too
+      map.fitBounds(outline.getBounds().pad(0.6), { maxZoom: STREET });
     }
   }
 
@@ -114,8 +115,10 @@
     }
     if (event.detail.target && event.detail.target.id === "card") {
       flash.innerHTML = "";
+      var first = shownArea === null;
       showCard();
-      document.getElementById("card").scrollIntoView({ behavior: "smooth", block: "start" });
+      // the first answer is shown; later ones (a dragged pin) keep the map where the thumb is
+      if (first) { document.getElementById("card").scrollIntoView({ behavior: "smooth", block: "start" }); }
     }
   });
 
