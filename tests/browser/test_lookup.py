@@ -63,7 +63,8 @@ def test_tap_zooms_in_then_pins_and_the_pin_moves_to_the_next_village(phone, liv
     hint = page.locator("#map-hint")
     expect(hint).to_have_text("Phóng to tới phố của bạn rồi chạm để chọn nơi bạn ở.")
     # the user has panned the city to their district (a pinch is not what is tested here)
-    page.evaluate(f"window['{map_var}'].setView([{MAUSOLEUM[0]}, {MAUSOLEUM[1]}], 13, {{animate: false}})")
+    lat, lon = MAUSOLEUM
+    page.evaluate(f"window['{map_var}'].setView([{lat}, {lon}], 13, {{animate: false}})")
 
     page.touchscreen.tap(*map_point(page, map_var, *MAUSOLEUM))
     expect(hint).to_have_text("Chạm vào nơi bạn ở để đặt ghim; kéo ghim để chỉnh cho đúng.")
