@@ -429,7 +429,6 @@ EN: dict[str, str] = {
     "Chọn thôn, tổ dân phố của bạn để xem tổ bảo vệ an ninh, trật tự phụ trách.": "Choose your village or residential group to see the team that covers it.",
     "Công an xã, phường": "Commune police",
     "Công an {commune}": "Police of {commune}",
-    "Cảnh sát: khi khẩn cấp": "Police, in an emergency",
     "Cấp cứu": "Ambulance",
     "Dùng vị trí của tôi": "Use my location",
     "Gọi 113": "Call 113",
