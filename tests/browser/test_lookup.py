@@ -9,6 +9,8 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from tests.conftest import ROOT
+
 pytestmark = pytest.mark.browser
 
 PHONE = {
@@ -123,6 +125,17 @@ def test_tap_zooms_in_then_pins_and_the_pin_moves_to_the_next_village(phone, liv
     # the card fits the phone's width: nothing to scroll sideways
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.evaluate("window.__csp") == []  # the map, HTMX and our script under the CSP
+    assert serious_accessibility_problems(page) == []
+
+
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_accessibility_problems(page) -> list[str]:
+    """axe-core's serious and critical findings on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("axe.run(document).then(r => r.violations.map(v => [v.id, v.impact]))")
+    return [rule for rule, impact in found if impact in ("serious", "critical")]
 
 
 def test_the_phone_location_leads_to_the_card(browser, live_server):
@@ -136,6 +149,10 @@ def test_the_phone_location_leads_to_the_card(browser, live_server):
     page.get_by_role("button", name="Dùng vị trí của tôi").click()
     expected = expected_card(live_server, *MAUSOLEUM)
     expect(page.locator("#card h2")).to_have_text(expected["village"]["name"])
+    # straight to street zoom, with the pin to drag
+    expect(page.locator("[data-testid=lookup-map] .leaflet-marker-icon")).to_be_visible()
+    map_var = page.locator("[data-testid=lookup-map]").get_attribute("data-map")
+    assert page.evaluate(f"window['{map_var}'].getZoom()") >= 16
     context.close()
 
 
@@ -144,9 +161,10 @@ def test_commune_then_village_from_lists_without_javascript(browser, live_server
     page = context.new_page()
     page.goto(live_server + "/tra-cuu")
     expect(page.get_by_role("button", name="Dùng vị trí của tôi")).to_be_hidden()
-    page.select_option("#xa", label="Phường Ngọc Hà")
+    page.select_option("#xa", label="Ngọc Hà (phường)")  # listed by its own name, under N
     page.get_by_role("button", name="Xem thôn, tổ dân phố").click()
     expect(page.locator("h2.place-name")).to_have_text("Phường Ngọc Hà")
+    expect(page.locator("#xa option:checked")).to_have_text("Ngọc Hà (phường)")  # kept
     page.locator("#villages a", has_text="Tổ dân phố số 3").first.click()
     expect(page.locator("#card h2")).to_have_text("Tổ dân phố số 3")
     expect(page.locator("#card")).to_contain_text("Công an phường Ngọc Hà")
