@@ -17,8 +17,8 @@
   var KEY_STEP = 20; // pixels an arrow key moves the pin
 
   function streetLevel() {
-    // with a pin on the map the user is already near; only a far zoomed-out tap zooms in
-    return map.getZoom() >= (pin ? STREET - 3 : STREET - 1);
+    // with a pin or a place drawn the user is already near: only a far zoomed-out tap zooms in
+    return map.getZoom() >= (pin || drawn ? STREET - 3 : STREET - 1);
   }
 
   function hint() {
@@ -79,6 +79,7 @@
       // with a margin, so that the neighbours beside it and their names show too
       map.fitBounds(outline.getBounds().pad(0.6), { maxZoom: STREET });
     }
+    hint();
   }
 
   // the communes' names follow a finger on a phone and stay: once a tap is answered they go
