@@ -70,8 +70,9 @@
       var shape = L.geoJSON(n.outline, { style: NEIGHBOUR, interactive: false }).addTo(drawn);
       var where = shape.getLayers()[0];
       var middle = where && where.getCenter ? where.getCenter() : shape.getBounds().getCenter();
-      L.tooltip({ permanent: true, direction: "center", className: "neighbour-label", interactive: false })
-        .setLatLng(middle).setContent(label(n.name)).addTo(drawn);
+      // a label, not a tooltip: it is always there and answers no hover
+      var icon = L.divIcon({ className: "neighbour-label", html: label(n.name), iconSize: [0, 0] });
+      L.marker(middle, { icon: icon, interactive: false, keyboard: false }).addTo(drawn);
     });
     var outline = L.geoJSON(JSON.parse(card.dataset.outline), { style: AREA, interactive: false }).addTo(drawn);
     if (card.dataset.area !== shownArea) { // a new place: show it whole; the same one: stay

@@ -78,11 +78,11 @@ def test_tap_zooms_in_then_pins_and_the_pin_moves_to_the_next_village(phone, liv
     expected = expected_card(live_server, *MAUSOLEUM)
     expect(card.locator("h2")).to_have_text(expected["village"]["name"])
     expect(card).to_contain_text(expected["team"]["leader"]["name"])
-    pin = frame.locator(".leaflet-marker-icon")
+    pin = frame.locator(".leaflet-marker-draggable")  # the pin, among the labels
     expect(pin).to_be_visible()
     assert "/tra-cuu/diem?lat=" in page.url  # the tapped point has its own address
     neighbours = json.loads(card.get_attribute("data-neighbours"))
-    labels = frame.locator(".neighbour-label")
+    labels = frame.locator(".neighbour-label span")
     expect(labels).to_have_count(len(neighbours))
     assert {n["name"] for n in neighbours} == set(labels.all_inner_texts())
     assert expected["village"]["name"] not in {n["name"] for n in neighbours}
@@ -93,7 +93,7 @@ def test_tap_zooms_in_then_pins_and_the_pin_moves_to_the_next_village(phone, liv
     target = None
     for label in labels.all():
         b = label.bounding_box()
-        x, y = b["x"] + b["width"] / 2, b["y"] + b["height"] + 4
+        x, y = b["x"] + b["width"] / 2, b["y"] + b["height"] / 2  # the neighbour's middle
         if (
             box["x"] + 20 < x < box["x"] + box["width"] - 20
             and box["y"] + 60 < y < box["y"] + box["height"] - 20
@@ -150,7 +150,7 @@ def test_the_phone_location_leads_to_the_card(browser, live_server):
     expected = expected_card(live_server, *MAUSOLEUM)
     expect(page.locator("#card h2")).to_have_text(expected["village"]["name"])
     # straight to street zoom, with the pin to drag
-    expect(page.locator("[data-testid=lookup-map] .leaflet-marker-icon")).to_be_visible()
+    expect(page.locator("[data-testid=lookup-map] .leaflet-marker-draggable")).to_be_visible()
     map_var = page.locator("[data-testid=lookup-map]").get_attribute("data-map")
     assert page.evaluate(f"window['{map_var}'].getZoom()") >= 16
     context.close()
