@@ -423,7 +423,6 @@ EN: dict[str, str] = {
     "Chọn thôn, tổ dân phố của bạn để xem tổ bảo vệ an ninh, trật tự phụ trách.": "Choose your village or residential group to see the team that covers it.",
     "Công an xã, phường": "Commune police",
     "Công an {commune}": "Police of {commune}",
-    "Cảnh sát: khi khẩn cấp": "Police, in an emergency",
     "Cấp cứu": "Ambulance",
     "Dùng vị trí của tôi": "Use my location",
     "Gọi 113": "Call 113",
@@ -1221,4 +1220,15 @@ EN: dict[str, str] = {
     "Đủ người, có tổ trưởng": "Fully staffed, with a leader",
     "đã có tổ: {team}": "already has a team: {team}",
     "{area} đã có tổ: {team}. Mỗi địa bàn chỉ có một tổ.": "{area} already has a team: {team}. Each area has one team.",
+    # --- issue 14: citizen look-up (map pin, call buttons, lists, search) ---
+    "Gọi tổ": "Call the team",
+    "Gọi tổ trưởng": "Call the team leader",
+    "Gọi tổ phó": "Call the deputy leader",
+    "Gọi công an": "Call the police",
+    "Chỉ khi khẩn cấp: tội phạm đang xảy ra, có người đang gặp nguy hiểm.": "Emergencies only: a crime is happening, someone is in danger.",
+    "Gọi cảnh sát": "Call the police emergency line",
+    "Phóng to tới phố của bạn rồi chạm để chọn nơi bạn ở.": "Zoom in to your street, then tap to choose where you live.",
+    "Chạm vào nơi bạn ở để đặt ghim; kéo ghim để chỉnh cho đúng.": "Tap where you live to drop a pin; drag the pin to correct it.",
+    "Kéo ghim (hoặc chạm chỗ khác) nếu chưa đúng nơi bạn ở.": "Drag the pin (or tap elsewhere) if it is not where you live.",
+    "Ghim nơi bạn chọn: dùng phím mũi tên để di chuyển": "The pin you placed: move it with the arrow keys",
 }

@@ -3,17 +3,20 @@ outside Hanoi and in uncovered places; search, lists and the police contact plan
 
 from __future__ import annotations
 
+import html
+import json
 from datetime import date
 
 import pytest
 import shapely
 from geoalchemy2.shape import to_shape
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
 
 from portal.extensions import db
 from portal.lookup import cache, queries, services
 from portal.models import Area, AuditEntry, Member, PoliceContact, Team, TeamArea
+from portal.text import fold
 from tests.conftest import csrf_token, signed_in
 
 MAUSOLEUM = (21.03673, 105.83464)  # Ho Chi Minh Mausoleum, Phường Ba Đình
@@ -220,7 +223,7 @@ def test_search_ignores_diacritics_and_knows_villages_by_their_commune(client, d
 def test_choosing_commune_then_village_works_without_javascript(client, demo):
     start = client.get("/tra-cuu").get_data(as_text=True)
     commune_id = demo.scalar(select(Area.id).where(Area.name == "Phường Ngọc Hà"))
-    assert f'<option value="{commune_id}">Phường Ngọc Hà</option>' in start
+    assert f'<option value="{commune_id}" >Ngọc Hà (phường)</option>' in start
     chosen = client.get("/tra-cuu/chon", query_string={"xa": commune_id})
     assert chosen.status_code == 303 and chosen.headers["Location"] == f"/tra-cuu/{commune_id}"
     commune_page = client.get(chosen.headers["Location"]).get_data(as_text=True)
@@ -330,3 +333,160 @@ def test_cards_are_kept_a_while_in_each_worker_then_read_again(app, client, demo
         assert api(client, *MAUSOLEUM).get_json()["team"]["phone"] == "0912000111"  # read again
     finally:
         services.cards.clear()
+
+
+# --- issue 14: search ranking, lists in Vietnamese order, call buttons, neighbours ---------
+
+
+def hand_built(session, level, kind, name, parent=None) -> Area:
+    place = Area(
+        level=level,
+        kind=kind,
+        name=name,
+        name_search=fold(name),
+        parent_id=parent.id if parent else None,
+    )
+    session.add(place)
+    session.flush()
+    return place
+
+
+@pytest.fixture
+def named(app, session):
+    """Hand-built names whose right order is known: a city, four communes, numbered villages."""
+    city = hand_built(session, "province", "thanh_pho", "Thành phố Hà Nội")
+    communes = {
+        name: hand_built(session, "commune", kind, name, city)
+        for kind, name in (
+            ("xa", "Xã Ngọc Hồi"),
+            ("phuong", "Phường Ngọc Hà"),
+            ("xa", "Xã Ngọc Hạ"),  # the same letters as Ngọc Hà without marks
+            ("phuong", "Phường Ba Đình"),
+        )
+    }
+    for number in (70, 27, 17, 7):
+        hand_built(
+            session, "village", "to_dan_pho", f"Tổ dân phố số {number}", communes["Phường Ngọc Hà"]
+        )
+    hand_built(session, "village", "to_dan_pho", "Tổ dân phố số 7", communes["Phường Ba Đình"])
+    with app.test_request_context():  # a page of results reads the app's page size
+        yield communes
+
+
+def found(text: str) -> list[tuple[str, str | None]]:
+    return [(row.name, row.parent_name) for row in services.search(text).items]
+
+
+def test_search_ranks_the_exact_name_first_not_a_match_in_the_city_name(named):
+    for typed in ("Ngọc Hà", "ngọc hà", "ngoc ha"):
+        rows = found(typed)
+        names = [name for name, _ in rows]
+        # the marked words exactly first (the same letters without marks next, when marked)
+        if typed == "ngoc ha":
+            assert set(names[:2]) == {"Phường Ngọc Hà", "Xã Ngọc Hạ"}
+        else:
+            assert names[:2] == ["Phường Ngọc Hà", "Xã Ngọc Hạ"], typed
+        # Ngọc Hồi matches only by Hà Nội, its city: after everything in Ngọc Hà
+        last_in_ngoc_ha = max(i for i, row in enumerate(rows) if row[1] == "Phường Ngọc Hà")
+        assert names.index("Xã Ngọc Hồi") > last_in_ngoc_ha, typed
+
+
+def test_search_knows_abbreviations_and_whole_numbers(named):
+    assert found("tdp 7 ngoc ha") == [("Tổ dân phố số 7", "Phường Ngọc Hà")]
+    assert found("TDP7 Ngọc Hà") == [("Tổ dân phố số 7", "Phường Ngọc Hà")]
+    assert found("tổ dân phố số 7 ngọc hà") == [("Tổ dân phố số 7", "Phường Ngọc Hà")]
+    sevens = found("tdp 7")
+    assert {name for name, _ in sevens} == {"Tổ dân phố số 7"} and len(sevens) == 2
+    assert found("p. ba dinh")[0] == ("Phường Ba Đình", "Thành phố Hà Nội")
+    assert found("p.ba đình")[0] == ("Phường Ba Đình", "Thành phố Hà Nội")
+    assert found("x ngoc hoi")[0] == ("Xã Ngọc Hồi", "Thành phố Hà Nội")
+    assert "Phường Ngọc Hà" not in [name for name, _ in found("x. ngoc ha")]
+
+
+def test_staff_area_search_uses_the_same_core_within_its_scope(app, demo):
+    headers = {"HX-Request": "true", "HX-Target": "search-results"}
+    admin = signed_in(app, "quantri")
+    text = admin.get("/areas/", query_string={"q": "tdp 7 ngoc ha"}, headers=headers)
+    body = text.get_data(as_text=True)
+    assert ">Tổ dân phố số 7</a>" in body and "Phường Ngọc Hà" in body
+    assert "Tổ dân phố số 17" not in body and "Phường Ba Đình" not in body
+    officer = signed_in(app, "canbo.xa")  # Ba Đình's officer: Ngọc Hà is not theirs
+    body = officer.get("/areas/", query_string={"q": "tdp 7 ngoc ha"}, headers=headers)
+    assert "Tổ dân phố số 7" not in body.get_data(as_text=True)
+    body = officer.get("/areas/", query_string={"q": "tdp 7"}, headers=headers).get_data(
+        as_text=True
+    )
+    assert body.count(">Tổ dân phố số 7</a>") == 1 and "Phường Ba Đình" in body
+    db.session.rollback()
+
+
+def test_communes_are_listed_by_their_own_names_in_vietnamese_order(client, named):
+    city_id = named["Phường Ba Đình"].parent_id
+    page = client.get("/tra-cuu", query_string={"tinh": city_id}).get_data(as_text=True)
+    labels = [
+        "Ba Đình (phường)",
+        "Ngọc Hà (phường)",
+        "Ngọc Hạ (xã)",
+        "Ngọc Hồi (xã)",
+    ]
+    positions = [page.index(f">{label}</option>") for label in labels]
+    assert positions == sorted(positions)
+
+
+def test_the_chosen_commune_and_village_stay_selected(client, demo):
+    commune_id = demo.scalar(select(Area.id).where(Area.name == "Phường Ngọc Hà"))
+    village = demo.scalar(
+        select(Area).where(Area.parent_id == commune_id, Area.name == "Tổ dân phố số 7")
+    )
+    for url in (f"/tra-cuu/{commune_id}", f"/tra-cuu/{village.id}"):
+        page = client.get(url).get_data(as_text=True)
+        assert f'<option value="{commune_id}" selected>Ngọc Hà (phường)</option>' in page, url
+        assert 'id="thon"' in page and f'<option value="{village.id}"' in page
+    page = client.get(f"/tra-cuu/{village.id}").get_data(as_text=True)
+    assert f'<option value="{village.id}" selected>Tổ dân phố số 7</option>' in page
+    # the village list of the commune in number order: số 2 before số 10
+    assert page.index(">Tổ dân phố số 2</option>") < page.index(">Tổ dân phố số 10</option>")
+    # a village kept from an earlier commune is dropped when the commune is changed
+    other = demo.scalar(select(Area.id).where(Area.name == "Phường Ba Đình"))
+    moved = client.get("/tra-cuu/chon", query_string={"xa": other, "thon": village.id})
+    assert moved.headers["Location"] == f"/tra-cuu/{other}"
+    kept = client.get("/tra-cuu/chon", query_string={"xa": commune_id, "thon": village.id})
+    assert kept.headers["Location"] == f"/tra-cuu/{village.id}"
+
+
+def test_the_card_has_big_call_buttons_for_the_team_and_113_after_them(client, demo):
+    body = api(client, *MAUSOLEUM).get_json()
+    team = body["team"]
+    page = client.get("/tra-cuu/diem", query_string=point_args(MAUSOLEUM)).get_data(as_text=True)
+    call_team = page.index('data-testid="call-team"')
+    assert f'href="tel:{team["phone"]}"' in page
+    assert services.phone_text(team["phone"]) in page[call_team : call_team + 400]
+    leader = page.index('data-testid="call-leader"')
+    assert team["leader"]["name"] in page[leader : leader + 400]
+    for deputy in team["deputies"]:
+        assert f'href="tel:{deputy["phone"]}"' in page
+    emergency = page.index('data-testid="call-113"')
+    assert call_team < leader < emergency  # the team first, 113 second
+    assert "Chỉ khi khẩn cấp" in page[page.index('data-testid="emergency"') : emergency]
+
+
+def test_the_card_carries_its_neighbours_outlines_with_names_escaped(client, demo):
+    village = village_at(demo, *MAUSOLEUM)
+    near = demo.scalars(
+        select(Area).where(
+            Area.level == "village",
+            Area.id != village.id,
+            func.ST_Touches(Area.geom, village.geom) | func.ST_Intersects(Area.geom, village.geom),
+        )
+    ).all()
+    assert near
+    near[0].name = "Tổ <b>mới</b>"
+    demo.flush()
+    page = client.get(f"/tra-cuu/{village.id}").get_data(as_text=True)
+    attribute = page.split('data-neighbours="', 1)[1].split('"', 1)[0]
+    assert "<" not in attribute and '"' not in attribute  # nothing that could end it or tag
+    neighbours = json.loads(html.unescape(attribute))
+    ids = {n["id"] for n in neighbours}
+    assert {n.id for n in near} <= ids and village.id not in ids
+    assert all(n["outline"]["type"] in ("Polygon", "MultiPolygon") for n in neighbours)
+    assert "Tổ <b>mới</b>" in {n["name"] for n in neighbours}

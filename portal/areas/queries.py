@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from sqlalchemy import Select, func, literal_column, select
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer
 
+from portal.lookup.queries import name_match
 from portal.models import Area, AreaShape, PoliceContact, Team, TeamArea
 from portal.scope import Scope
-from portal.text import like_pattern
+from portal.text import Word
 
 LEVEL_ORDER = {"province": 0, "district": 1, "commune": 2, "village": 3}
 
@@ -48,17 +49,22 @@ def child_counts(parent_ids: list[int], scope: Scope) -> Select:
     )
 
 
-def search(folded: str, scope: Scope) -> Select:
-    """Areas whose name, without diacritics, contains the folded query (trigram index)."""
-    pattern = like_pattern(folded)
+def search(words: list[Word], scope: Scope) -> Select:
+    """Areas in scope whose names (or their parent's) hold every word: the citizens' search
+    core (portal.lookup.queries.name_match), its ranking first, then by level."""
+    parent = aliased(Area)
+    conditions, score = name_match(words, Area.name, Area.name_search, parent.name_search)
     level_rank = func.array_position(
         literal_column("ARRAY['province','district','commune','village']::varchar[]"),
         Area.level,
     )
     return (
         current_areas(scope)
-        .where(Area.name_search.like(pattern))
-        .order_by(level_rank, func.length(Area.name_search), Area.name_search, Area.id)
+        .outerjoin(parent, parent.id == Area.parent_id)
+        .where(*conditions)
+        .order_by(
+            score.desc(), level_rank, func.length(Area.name_search), Area.name_search, Area.id
+        )
     )
 
 

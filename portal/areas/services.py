@@ -15,7 +15,7 @@ from portal.models import Area, PoliceContact, Team
 from portal.pagination import Page, paginate
 from portal.scope import Scope
 from portal.security import current_scope
-from portal.text import search_text
+from portal.text import search_text, search_words
 
 KIND_LABELS = {
     "thanh_pho": "Thành phố trực thuộc trung ương",
@@ -91,11 +91,10 @@ def children(area_id: int, page: int = 1) -> tuple[Area, Page]:
 
 def search(text: str, page: int = 1) -> Page | None:
     """Areas matching the text without regard to diacritics; None when the text is too short."""
-    folded = search_text(text)
-    if folded is None:
+    if search_text(text) is None:
         return None
     scope = current_scope()
-    return _page(queries.search(folded, scope), page, scope)
+    return _page(queries.search(search_words(text), scope), page, scope)
 
 
 def history(area_id: int, page: int = 1) -> tuple[Area, Page]:

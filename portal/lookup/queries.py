@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from sqlalchemy import Float, Select, bindparam, case, func, literal, select, text
+from sqlalchemy import Float, Select, bindparam, case, false, func, literal, or_, select, text
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import aliased
 
@@ -23,7 +23,7 @@ from portal.models import (
     Team,
     TeamArea,
 )
-from portal.text import like_pattern
+from portal.text import Word, like_pattern
 
 DEPTH = case(
     {Level.PROVINCE.value: 0, Level.DISTRICT.value: 1, Level.COMMUNE.value: 2},
@@ -121,6 +121,36 @@ def _chain(with_outline: bool) -> Select:
     return statement
 
 
+NEIGHBOUR_DISTANCE = 0.0002  # degrees, about 20 m: traced outlines leave slivers between them
+
+
+def neighbours(area_id: int, tolerance: float) -> Select:
+    """Current areas of the same level beside the area (across a commune's border too), with
+    their parent's name, outlines simplified to the tolerance as GeoJSON, by name."""
+    return _neighbours().params(area_id=area_id, tolerance=tolerance)
+
+
+@cache
+def _neighbours() -> Select:
+    mine, other, parent = aliased(Area), aliased(Area), aliased(Area)
+    simple = func.ST_Simplify(AreaShape.geom, bindparam("tolerance"), True)
+    return (
+        select(other.id, other.name, other.parent_id, parent.name, func.ST_AsGeoJSON(simple, 6))
+        .select_from(mine)
+        .join(
+            other,
+            (other.level == mine.level)
+            & (other.id != mine.id)
+            & other.valid_to.is_(None)
+            & func.ST_DWithin(other.geom, mine.geom, NEIGHBOUR_DISTANCE),
+        )
+        .join(AreaShape, AreaShape.area_id == other.id)
+        .outerjoin(parent, parent.id == other.parent_id)
+        .where(mine.id == bindparam("area_id"))
+        .order_by(other.name_search, other.id)
+    )
+
+
 def _team_json():
     """The active team of the outer query's area, as JSON: name and phones, nothing else."""
     person = func.json_build_object(
@@ -149,10 +179,14 @@ def _team_json():
 
 def provinces() -> Select:
     return (
-        select(Area.id, Area.name)
+        select(Area.id, Area.name, Area.kind)
         .where(Area.level == Level.PROVINCE.value, Area.valid_to.is_(None))
         .order_by(Area.code, Area.name)
     )
+
+
+def parent_of(area_id: int) -> Select:
+    return select(Area.parent_id).where(Area.id == area_id)
 
 
 def children(parent_id: int) -> Select:
@@ -164,24 +198,65 @@ def children(parent_id: int) -> Select:
     )
 
 
-def search(folded: str) -> Select:
-    """Current communes and villages whose names hold every word typed, with their commune.
+def name_match(words: list[Word], name, name_search, parent_search) -> tuple[list, object]:
+    """What every typed word must match, and a score that ranks better matches first.
 
-    Words are matched at the start of a word of the area's name or its commune's, in any
-    order: "to dan pho so 7 ngoc ha" finds Tổ dân phố số 7 of Phường Ngọc Hà, not số 17.
+    One core for the citizens' and the staff's searches. A word counts most as a whole word
+    of the place's own name written with its marks ("Ngọc Hà"), then as a whole word without
+    them, then as the start of a word, then inside one (three letters or more); in the
+    parent's name (a village's commune) it counts less, so "Ngọc Hà" puts Phường Ngọc Hà
+    before Xã Ngọc Hồi of Thành phố Hà Nội. A number matches only as a whole number: "tdp 7"
+    is Tổ dân phố số 7, not 17, 27 or 70.
     """
+    own = func.concat(" ", name_search, " ")
+    marked = func.concat(" ", func.lower(name), " ")
+    parent = func.concat(" ", func.coalesce(parent_search, ""), " ")
+    conditions, score = [], []
+    for word in words:
+        folded, typed = _escaped(word.folded), _escaped(word.typed)
+        whole, in_parent = own.like(f"% {folded} %"), parent.like(f"% {folded} %")
+        if word.number:
+            conditions.append(or_(whole, in_parent))
+            score.append(case((whole, 6), else_=3))
+            continue
+        start, parent_start = own.like(f"% {folded}%"), parent.like(f"% {folded}%")
+        inside = own.like(f"%{folded}%") if len(word.folded) >= 3 else false()
+        conditions.append(or_(start, inside, parent_start))
+        score.append(
+            case(
+                (marked.like(f"% {typed} %"), 8),
+                (whole, 6),
+                (start, 4),
+                (inside, 2),
+                (in_parent, 3),
+                else_=1,
+            )
+        )
+    if len(words) > 1:  # the words together, as a name: "ngoc ha" is Ngọc Hà, not Ngọc Hồi
+        phrase = _escaped(" ".join(w.folded for w in words))
+        score.append(case((own.like(f"% {phrase} %"), 10), else_=0))
+        score.append(case((parent.like(f"% {phrase} %"), 6), else_=0))
+    return conditions, sum(score[1:], score[0]) if score else literal(0)
+
+
+def _escaped(word: str) -> str:
+    return like_pattern(word)[1:-1]
+
+
+def search(words: list[Word]) -> Select:
+    """Current communes and villages whose names (or their commune's) hold every word typed,
+    best matches first (name_match), then communes before villages, shorter names first."""
     parent = aliased(Area)
-    names = func.concat(" ", Area.name_search, " ", parent.name_search)
-    words = [names.like("% " + like_pattern(word)[1:]) for word in folded.split()]
+    conditions, score = name_match(words, Area.name, Area.name_search, parent.name_search)
     return (
         select(Area.id, Area.name, Area.kind, Area.level, parent.name.label("parent_name"))
         .outerjoin(parent, parent.id == Area.parent_id)
         .where(
-            *words,
+            *conditions,
             Area.valid_to.is_(None),
             Area.level.in_((Level.COMMUNE.value, Level.VILLAGE.value)),
         )
-        .order_by(DEPTH, func.length(Area.name_search), Area.name_search, Area.id)
+        .order_by(score.desc(), DEPTH, func.length(Area.name_search), Area.name_search, Area.id)
     )
 
 

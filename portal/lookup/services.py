@@ -19,7 +19,7 @@ from portal.lookup.cache import TimedCache
 from portal.models import Level, Role
 from portal.pagination import Page, paginate
 from portal.streets import services as streets
-from portal.text import search_text
+from portal.text import search_text, search_words, vietnamese_key, without_kind
 
 VILLAGES_PER_PAGE = 100
 OUTLINE_TOLERANCE = 0.00003  # about 3 m: invisible on a phone, keeps the card light
@@ -73,6 +73,8 @@ class Card:
     police: Police | None
     outline: dict | None = None  # GeoJSON geometry, for the map
     border_with: list[Place] = field(default_factory=list)
+    # the areas beside it, for the map: {"id", "name", "outline"} (names are escaped where shown)
+    neighbours: list[dict] = field(default_factory=list)
     point: tuple[float, float] | None = None  # (lat, lon) looked up
 
     @property
@@ -188,7 +190,23 @@ def _card(area_id: int, with_outline: bool) -> Card:
         police=_police(row, commune),
         outline=json.loads(row.outline) if row.outline else None,
     )
+    if with_outline and row.outline and card.area.level != Level.PROVINCE.value:
+        card.neighbours = neighbours(card.area.id, row.parent_id)
     return card
+
+
+def neighbours(area_id: int, parent_id: int | None) -> list[dict]:
+    """The areas beside one, named with their commune when it is another one."""
+    rows = db.session.execute(queries.neighbours(area_id, OUTLINE_TOLERANCE))
+    return [
+        {
+            "id": id_,
+            "name": name if their_parent == parent_id or not parent else f"{name}, {parent}",
+            "outline": json.loads(outline),
+        }
+        for id_, name, their_parent, parent, outline in rows
+        if outline
+    ]
 
 
 def _place(row, prefix: str) -> Place | None:
@@ -228,31 +246,67 @@ def _team(team: dict | None) -> TeamCard | None:
 
 def search(text: str, page: int = 1) -> Page | None:
     """Communes and villages by name, ignoring diacritics; None when the text is too short."""
-    folded = search_text(text)
-    if folded is None:
+    if search_text(text) is None:
         return None
-    found = paginate(queries.search(folded), page, rows=True)
+    found = paginate(queries.search(search_words(text)), page, rows=True)
     found.notes["streets"] = streets.search(text) if page == 1 else []  # issue 14: streets
     return found
 
 
+@dataclass(frozen=True)
+class Choice:
+    id: int
+    name: str
+    kind: str
+    own_name: str  # without its kind: what a citizen looks for ("Ba Đình" under B)
+
+
 @dataclass
 class Lists:
-    """The lists a citizen chooses from: provinces (when several) and the chosen one's communes."""
+    """The lists a citizen chooses from: provinces (when several), the chosen one's communes
+    and the chosen commune's villages, each in Vietnamese alphabetical order, the choice kept."""
 
-    provinces: list
-    communes: list
+    provinces: list[Choice]
+    communes: list[Choice]
     province_id: int | None
+    commune_id: int | None = None
+    villages: list[Choice] = field(default_factory=list)
+    village_id: int | None = None
 
 
-def lists(province_id: int | None = None) -> Lists:
-    provinces = db.session.execute(queries.provinces()).all()
+def in_order(rows) -> list[Choice]:
+    """Rows (id, name, kind) as choices, by their own names in Vietnamese order."""
+    choices = [Choice(r.id, r.name, r.kind, without_kind(r.name)) for r in rows]
+    return sorted(choices, key=lambda c: (vietnamese_key(c.own_name), vietnamese_key(c.name)))
+
+
+def lists(card: Card | None = None, province_id: int | None = None) -> Lists:
+    """The lists, with the card's province, commune and village chosen in them."""
+    if card is not None and card.province is not None:
+        province_id = card.province.id
+    provinces = in_order(db.session.execute(queries.provinces()).all())
     if province_id is None and len(provinces) == 1:
         province_id = provinces[0].id
-    communes = []
+    chosen = Lists(provinces, [], province_id)
     if province_id is not None:
-        communes = db.session.execute(queries.children(province_id)).all()
-    return Lists(provinces, communes, province_id)
+        chosen.communes = in_order(db.session.execute(queries.children(province_id)).all())
+    if card is not None and card.commune is not None:
+        chosen.commune_id = card.commune.id
+        chosen.villages = in_order(db.session.execute(queries.children(card.commune.id)).all())
+        chosen.village_id = card.village.id if card.village else None
+    return chosen
+
+
+def chosen(province_id: int | None, commune_id: int | None, village_id: int | None) -> int | None:
+    """The deepest choice that belongs to the one above it: a village kept from an earlier
+    commune is dropped when the commune is changed (the form sends both)."""
+    if (
+        village_id is not None
+        and commune_id is not None
+        and db.session.scalar(queries.parent_of(village_id)) == commune_id
+    ):
+        return village_id
+    return commune_id or village_id or province_id
 
 
 def children(area_id: int, page: int = 1) -> Page:
@@ -271,7 +325,9 @@ class StartPage:
 
 
 def start_page(q: str, page: int, province_id: int | None) -> StartPage:
-    return StartPage(q, search(q, page) if q else None, lists(province_id), maps.overview())
+    return StartPage(
+        q, search(q, page) if q else None, lists(province_id=province_id), maps.overview()
+    )
 
 
 @dataclass
@@ -284,7 +340,7 @@ class CardPage:
 
 def card_page(card: Card, page: int = 1) -> CardPage:
     below = None if card.area.level == Level.VILLAGE.value else children(card.area.id, page)
-    return CardPage(card, below, lists(), maps.for_card(card))
+    return CardPage(card, below, lists(card), maps.for_card(card))
 
 
 # --- JSON ----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ def index():
 @bp.get("/tra-cuu/chon")
 def choose():
     """The path without JavaScript: a commune (or province) chosen from a list leads to its page."""
-    chosen = id_arg("xa") or id_arg("tinh")
+    chosen = services.chosen(id_arg("tinh"), id_arg("xa"), id_arg("thon"))
     if chosen is None:
         return redirect(url_for("lookup.index"))
     return redirect(url_for("lookup.area", area_id=chosen), 303)

@@ -177,14 +177,14 @@ def test_names_with_markup_read_literally_on_every_map_and_run_nothing(page, liv
     # a click there looks the point up and swaps the card in again
     page.goto(f"{live_server}/tra-cuu/{village}")
     expect(page.locator(".place-name")).to_have_text(VILLAGE_NAME)
-    expect(page.locator("[data-testid=team] dd").first).to_contain_text(TEAM_NAME)
+    expect(page.locator(".team-name")).to_have_text(TEAM_NAME)
     hover_and_click(page, *planted["inside"])
     expect(tooltip).to_have_text(VILLAGE_NAME)
     with page.expect_response(lambda r: "/tra-cuu/diem" in r.url):
         page.mouse.down()
         page.mouse.up()
     expect(page.locator(".place-name")).to_have_text(VILLAGE_NAME)
-    expect(page.locator("[data-testid=team] dd").first).to_contain_text(TEAM_NAME)
+    expect(page.locator(".team-name")).to_have_text(TEAM_NAME)
     watch.assert_quiet("look-up card of the village")
 
     # an upload's dry run renaming the neighbour to the markup: its feature's tooltip
