@@ -20,9 +20,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from portal import create_app
+from portal.auth import passwords
 from portal.config import DB_ROLES, local_database_url
 from portal.dbsetup import drop_database, ensure_database, grant_app
 from portal.demo.seed import seed
@@ -36,9 +38,28 @@ HANOI_DISTRICTS = SHARED_DATA / "hanoi_districts2019_gischinhphu.geojson"
 
 
 # Several suites may run side by side on one cluster (e.g. two work trees): each sets its own
-# TEST_DB_SUFFIX so that none drops another's database.
-DB_SUFFIX = os.environ.get("TEST_DB_SUFFIX", "")
+# TEST_DB_SUFFIX so that none drops another's database. Under pytest-xdist (`-n 2`) each worker
+# (gw0, gw1, …) is such a suite of its own: its own test, e2e and migrations databases.
+DB_SUFFIX = os.environ.get("TEST_DB_SUFFIX", "") + (
+    "_" + os.environ["PYTEST_XDIST_WORKER"] if os.environ.get("PYTEST_XDIST_WORKER") else ""
+)
 OWNER, APP_ROLE = DB_ROLES["owner"][0], DB_ROLES["app"][0]
+
+
+# The suite signs in well over a thousand times; argon2id at production cost (64 MiB, 3 passes)
+# takes a quarter to half a second each on a small machine. In-process, the suite hashes with the
+# same algorithm at its lowest cost; test_auth.py checks the production parameters, and the live
+# server (a separate process) hashes and verifies at production cost, its demo seeded so.
+PRODUCTION_HASHER = passwords._hasher
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def use_hasher(hasher: PasswordHasher) -> None:
+    passwords._hasher = hasher
+    passwords._DUMMY_HASH = hasher.hash("not-a-real-password-only-for-timing")
+
+
+use_hasher(TEST_HASHER)
 
 
 def database_url_for(name: str, role: str = "app") -> str:
@@ -91,6 +112,20 @@ def migrate(app) -> None:
     if not os.environ.get("TEST_DATABASE_URL"):
         database = app.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[1]
         grant_app(database_url_for(database.removesuffix(DB_SUFFIX), "admin"), OWNER, APP_ROLE)
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist with `--dist loadgroup` (`make test`): a module's tests go to one
+    worker together, so its module-scoped fixtures are made once; every test on the live server
+    goes to one worker, so one gunicorn, one job worker and one Chromium serve them all."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    for item in items:
+        live = "live_server" in item.fixturenames
+        item.add_marker(
+            pytest.mark.xdist_group("live_server" if live else item.nodeid.split("::")[0])
+        )
 
 
 @pytest.fixture(scope="session")
@@ -261,10 +296,14 @@ def live_server():
     url = fresh_database("antt_portal_e2e")
     app = make_app(url)
     migrate(app)
-    with app.app_context():
-        seed(SHARED_DATA, limit_communes=3, echo=lambda _line: None)
-        db.session.remove()
-        db.engine.dispose()
+    use_hasher(PRODUCTION_HASHER)  # the accounts gunicorn verifies, hashed as in production
+    try:
+        with app.app_context():
+            seed(SHARED_DATA, limit_communes=3, echo=lambda _line: None)
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        use_hasher(TEST_HASHER)
     port = _free_port()
     log_path = Path(tempfile.mkdtemp(prefix="live-server-")) / "gunicorn.log"
     log = log_path.open("w")
