@@ -7,6 +7,7 @@ back; the code under test may commit, which only releases a savepoint.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
@@ -114,18 +115,47 @@ def migrate(app) -> None:
         grant_app(database_url_for(database.removesuffix(DB_SUFFIX), "admin"), OWNER, APP_ROLE)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
+@functools.cache
+def xdist_group(module: str) -> str:
+    """The worker's share a test module goes in: the module itself, so that its module-scoped
+    fixtures are made once; every module on the live server in one share, so that one gunicorn,
+    one job worker and one Chromium serve them all."""
+    try:
+        live = module.startswith("tests/browser/") or "live_server" in (ROOT / module).read_text()
+    except OSError:
+        live = False
+    return "live_server" if live else module
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which a bare `pytest` runs without
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup` (`make test`) shares the tests out by xdist_group above. (xdist's own
+    loadgroup reads xdist_group marks by rewriting node ids, which pytest 9 no longer allows.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False  # in the order of pytest_collection_modifyitems below
+
+    class ByGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid.split("::", 1)[0])
+
+    return ByGroup(config, log)
+
+
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist with `--dist loadgroup` (`make test`): a module's tests go to one
-    worker together, so its module-scoped fixtures are made once; every test on the live server
-    goes to one worker, so one gunicorn, one job worker and one Chromium serve them all."""
+    """Under pytest-xdist, the longest shares first (the live server's, the modules that seed or
+    import a whole city): started last, one would keep a worker busy long after the others."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    for item in items:
-        live = "live_server" in item.fixturenames
-        item.add_marker(
-            pytest.mark.xdist_group("live_server" if live else item.nodeid.split("::")[0])
-        )
+    slow = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("slow")}
+
+    def weight(item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        return 0 if xdist_group(module) == "live_server" else 1 if module in slow else 2
+
+    items.sort(key=weight)  # stable: each module's tests keep their order
 
 
 @pytest.fixture(scope="session")
@@ -334,7 +364,7 @@ def live_server():
         stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a busy machine (a suite on every core) boots slowly
     while True:
         try:
             urllib.request.urlopen(base + "/healthz", timeout=2)
