@@ -145,15 +145,22 @@ def pytest_xdist_make_scheduler(config, log):
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under pytest-xdist, the longest shares first (the live server's, the modules that seed or
-    import a whole city): started last, one would keep a worker busy long after the others."""
+    """Under pytest-xdist, the longest shares first (a test marked long, the live server's, the
+    modules that seed or import a whole city): started last, one would keep a worker busy long
+    after the others."""
     if not os.environ.get("PYTEST_XDIST_WORKER"):
         return
-    slow = {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker("slow")}
+
+    def modules(mark: str) -> set[str]:
+        return {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker(mark)}
+
+    long, slow = modules("long"), modules("slow")
 
     def weight(item) -> int:
         module = item.nodeid.split("::", 1)[0]
-        return 0 if xdist_group(module) == "live_server" else 1 if module in slow else 2
+        if module in long:
+            return 0
+        return 1 if xdist_group(module) == "live_server" else 2 if module in slow else 3
 
     items.sort(key=weight)  # stable: each module's tests keep their order
 
