@@ -3,6 +3,9 @@ SHELL := /bin/bash
 VENV := .venv/bin
 BIND ?= 127.0.0.1:5000
 WORKERS ?= 2
+# The suite's processes (pytest-xdist): one per core, at most four (each has its own test
+# databases, a few connections and a one-off set-up of some seconds); TEST_WORKERS=0 runs it in one.
+TEST_WORKERS ?= auto
 
 .PHONY: run test setup setup-test seed lint format bench db-stop dev
 
@@ -25,7 +28,7 @@ run: setup
 test: setup-test
 	@$(VENV)/ruff check .
 	@$(VENV)/ruff format --check .
-	@$(VENV)/pytest $(PYTEST_ARGS)
+	@$(VENV)/pytest -n $(TEST_WORKERS) --maxprocesses 4 --dist loadgroup $(PYTEST_ARGS)
 
 dev: setup
 	@$(VENV)/flask --app wsgi run --debug

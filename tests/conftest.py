@@ -7,6 +7,7 @@ back; the code under test may commit, which only releases a savepoint.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import socket
@@ -20,9 +21,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy.orm import scoped_session, sessionmaker
 
 from portal import create_app
+from portal.auth import passwords
 from portal.config import DB_ROLES, local_database_url
 from portal.dbsetup import drop_database, ensure_database, grant_app
 from portal.demo.seed import seed
@@ -36,9 +39,28 @@ HANOI_DISTRICTS = SHARED_DATA / "hanoi_districts2019_gischinhphu.geojson"
 
 
 # Several suites may run side by side on one cluster (e.g. two work trees): each sets its own
-# TEST_DB_SUFFIX so that none drops another's database.
-DB_SUFFIX = os.environ.get("TEST_DB_SUFFIX", "")
+# TEST_DB_SUFFIX so that none drops another's database. Under pytest-xdist (`-n 2`) each worker
+# (gw0, gw1, …) is such a suite of its own: its own test, e2e and migrations databases.
+DB_SUFFIX = os.environ.get("TEST_DB_SUFFIX", "") + (
+    "_" + os.environ["PYTEST_XDIST_WORKER"] if os.environ.get("PYTEST_XDIST_WORKER") else ""
+)
 OWNER, APP_ROLE = DB_ROLES["owner"][0], DB_ROLES["app"][0]
+
+
+# The suite signs in well over a thousand times; argon2id at production cost (64 MiB, 3 passes)
+# takes a quarter to half a second each on a small machine. In-process, the suite hashes with the
+# same algorithm at its lowest cost; test_auth.py checks the production parameters, and the live
+# server (a separate process) hashes and verifies at production cost, its demo seeded so.
+PRODUCTION_HASHER = passwords._hasher
+TEST_HASHER = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+
+
+def use_hasher(hasher: PasswordHasher) -> None:
+    passwords._hasher = hasher
+    passwords._DUMMY_HASH = hasher.hash("not-a-real-password-only-for-timing")
+
+
+use_hasher(TEST_HASHER)
 
 
 def database_url_for(name: str, role: str = "app") -> str:
@@ -91,6 +113,56 @@ def migrate(app) -> None:
     if not os.environ.get("TEST_DATABASE_URL"):
         database = app.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[1]
         grant_app(database_url_for(database.removesuffix(DB_SUFFIX), "admin"), OWNER, APP_ROLE)
+
+
+@functools.cache
+def xdist_group(module: str) -> str:
+    """The worker's share a test module goes in: the module itself, so that its module-scoped
+    fixtures are made once; every module on the live server in one share, so that one gunicorn,
+    one job worker and one Chromium serve them all."""
+    try:
+        live = module.startswith("tests/browser/") or "live_server" in (ROOT / module).read_text()
+    except OSError:
+        live = False
+    return "live_server" if live else module
+
+
+@pytest.hookimpl(optionalhook=True)  # a hook of pytest-xdist, which a bare `pytest` runs without
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup` (`make test`) shares the tests out by xdist_group above. (xdist's own
+    loadgroup reads xdist_group marks by rewriting node ids, which pytest 9 no longer allows.)"""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    config.option.loadscopereorder = False  # in the order of pytest_collection_modifyitems below
+
+    class ByGroup(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return xdist_group(nodeid.split("::", 1)[0])
+
+    return ByGroup(config, log)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist, the longest shares first (a test marked long, the live server's, the
+    modules that seed or import a whole city): started last, one would keep a worker busy long
+    after the others."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+
+    def modules(mark: str) -> set[str]:
+        return {item.nodeid.split("::", 1)[0] for item in items if item.get_closest_marker(mark)}
+
+    long, slow = modules("long"), modules("slow")
+
+    def weight(item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        if module in long:
+            return 0
+        return 1 if xdist_group(module) == "live_server" else 2 if module in slow else 3
+
+    items.sort(key=weight)  # stable: each module's tests keep their order
 
 
 @pytest.fixture(scope="session")
@@ -261,10 +333,14 @@ def live_server():
     url = fresh_database("antt_portal_e2e")
     app = make_app(url)
     migrate(app)
-    with app.app_context():
-        seed(SHARED_DATA, limit_communes=3, echo=lambda _line: None)
-        db.session.remove()
-        db.engine.dispose()
+    use_hasher(PRODUCTION_HASHER)  # the accounts gunicorn verifies, hashed as in production
+    try:
+        with app.app_context():
+            seed(SHARED_DATA, limit_communes=3, echo=lambda _line: None)
+            db.session.remove()
+            db.engine.dispose()
+    finally:
+        use_hasher(TEST_HASHER)
     port = _free_port()
     log_path = Path(tempfile.mkdtemp(prefix="live-server-")) / "gunicorn.log"
     log = log_path.open("w")
@@ -295,7 +371,7 @@ def live_server():
         stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60  # a busy machine (a suite on every core) boots slowly
     while True:
         try:
             urllib.request.urlopen(base + "/healthz", timeout=2)

@@ -15,9 +15,17 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select, update
 
-from portal.auth.passwords import weakness
+from portal.auth.passwords import hash_password, needs_rehash, verify_password, weakness
 from portal.models import Account, AccountSession
-from tests.conftest import DEMO_PASSWORDS, csrf_token, login, signed_in
+from tests.conftest import (
+    DEMO_PASSWORDS,
+    PRODUCTION_HASHER,
+    TEST_HASHER,
+    csrf_token,
+    login,
+    signed_in,
+    use_hasher,
+)
 
 THROTTLED = "Đăng nhập sai quá nhiều lần."
 WRONG = "Tên đăng nhập hoặc mật khẩu không đúng."
@@ -30,6 +38,21 @@ def attempt(client, username, password, address="10.1.1.1"):
         data={"username": username, "password": password, "csrf_token": token},
         environ_base={"REMOTE_ADDR": address},
     )
+
+
+def test_the_portal_hashes_passwords_with_argon2id_at_production_cost():
+    """The suite hashes cheaply (tests/conftest.py); the portal itself with argon2id at RFC 9106's
+    second recommended setting (64 MiB, 3 passes, 4 lanes), and a cheaper hash is redone."""
+    cheap = hash_password("một mật khẩu dài để thử")
+    use_hasher(PRODUCTION_HASHER)
+    try:
+        encoded = hash_password("một mật khẩu dài để thử")
+        assert encoded.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+        assert verify_password(encoded, "một mật khẩu dài để thử")
+        assert not verify_password(encoded, "một mật khẩu khác để thử")
+        assert needs_rehash(cheap) and not needs_rehash(encoded)
+    finally:
+        use_hasher(TEST_HASHER)
 
 
 def test_an_account_is_throttled_after_five_failures_even_with_the_right_password(app, demo):

@@ -284,6 +284,7 @@ def _turned_away(response) -> bool:
     return response.status_code in (401, 404) or location.startswith("/login")
 
 
+@pytest.mark.long  # thousands of requests: under `make test` it starts first
 def test_no_input_causes_a_500_on_any_route_as_any_role(app, world):
     ids, clients, raised = world
     reads: dict[tuple[str, str], set[tuple[str, str]]] = {}

@@ -136,7 +136,9 @@ def job_now(job_id: int) -> Job:
     return services.reload(job_id)
 
 
-def wait_for(job_id: int, predicate, seconds: float = 60, seen: list | None = None) -> Job:
+# a deadline only for a job that is really stuck: a machine running the suite on every core
+# (and a worker started and killed twice) may take over a minute
+def wait_for(job_id: int, predicate, seconds: float = 180, seen: list | None = None) -> Job:
     deadline = time.monotonic() + seconds
     while True:
         job = job_now(job_id)
