@@ -66,11 +66,10 @@ def refresh_jobs(session):
 
 
 def listed(body: str) -> list[str]:
-    """The problem list's rows, as text."""
-    return [
-        " ".join(re.sub(r"<[^>]+>", " ", item).split())
-        for item in re.findall(r"<li>(.*?)</li>", body, re.S)
-    ]
+    """The problem list's rows, as text (without their next steps)."""
+    rows = re.findall(r'<li data-testid="problem-row">(.*?)</li>', body, re.S)
+    rows = [re.sub(r'<span class="problem-steps".*?</span>', "", row, flags=re.S) for row in rows]
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
 
 
 # --- what is stored ------------------------------------------------------------------------

@@ -25,6 +25,7 @@ def context(result: services.Overview, commune_id: int | None) -> dict:
         "commune_id": commune_id,
         "kinds": services.KINDS,
         "kind_labels": {k: services.kind_label(k) for k in services.KINDS},
+        "legend": services.legend(result.city),
     }
 
 
