@@ -1136,4 +1136,5 @@ EN: dict[str, str] = {
     "Bấm vào một vùng trên bản đồ để mở trang của nó.": "Click an area on the map to open its page.",
     "Thôn, tổ dân phố này chưa có tổ bảo vệ ANTT.": "This village has no security team yet.",
     "Lập tổ cho địa bàn này": "Create a team for this village",
+    "Đóng": "Close",
 }

@@ -559,3 +559,24 @@ def test_problem_rows_carry_their_zoom_and_their_next_steps(app, admin, demo):
         select(TeamArea.area_id).where(TeamArea.team_id == team_id, TeamArea.valid_to.is_(None))
     ).all()
     assert served and all(statuses[f"/areas/{i}"] == "understaffed" for i in served)
+
+
+def test_zoomed_in_the_city_map_loads_a_communes_villages_in_the_readers_scope(app, admin, demo):
+    commune_id = with_uncovered(demo)
+    body = admin.get("/coverage/").get_data(as_text=True)
+    assert 'data-villages="/coverage/0/villages.json"' in body
+    response = admin.get(f"/coverage/{commune_id}/villages.json")
+    assert response.mimetype == "application/geo+json"
+    loaded = {f["properties"]["url"]: f["properties"]["status"] for f in response.json["features"]}
+    drawn = admin.get(f"/coverage/{commune_id}").get_data(as_text=True)
+    assert loaded == {
+        p["url"]: p["status"]
+        for p in (f["properties"] for f in map_features(drawn))
+        if p["status"] != "unmapped"
+    }
+    officer = signed_in(app, "canbo.xa")  # Ba Đình's officer
+    other = demo.scalar(
+        select(Area.id).where(Area.level == "commune", Area.code != "00004").limit(1)
+    )
+    assert officer.get(f"/coverage/{other}/villages.json").status_code == 404
+    assert officer.get(f"/coverage/{commune(demo).id}/villages.json").status_code == 200

@@ -796,6 +796,19 @@ def commune_map(bounds, villages: list, unmapped: list) -> maps.MapParts:
     return mapping.render(m)
 
 
+def commune_villages(commune_id: int) -> str:
+    """A commune's villages as the commune map draws them (GeoJSON, properties as map text):
+    what the city map loads when zoomed in on a commune, so that the city page stays light."""
+    require_planner()
+    _figures(commune_id)  # out of the reader's scope: not found
+    features = []
+    for row in db.session.execute(queries.village_statuses(commune_id)):
+        feature = _village(*row)
+        properties = {k: maps.text(v) for k, v in feature["properties"].items()}
+        features.append({**feature, "properties": properties})
+    return json.dumps(_collection(features), ensure_ascii=False)
+
+
 def _feature(shape: dict, status: str, label: str, **more: str) -> dict:
     properties = {"status": status, "label": label, **more}
     return {"type": "Feature", "geometry": shape, "properties": properties}

@@ -65,16 +65,19 @@
     return el.textContent;
   }
 
-  map.eachLayer(function (layer) {
+  // an area of the map opens a popup with its link; villages are reachable from the keyboard
+  // too: a focusable outline, Enter opens the popup and moves to its link
+  function openable(layer) {
     var p = layer.feature && layer.feature.properties;
     if (!p || !p.url || !OWN_PATH.test(p.url)) { return; }
     layer.bindPopup(function () { return popupFor(layer); });
     layer.on("popupopen", function (e) {
-      var a = e.popup.getElement() && e.popup.getElement().querySelector("a");
+      var close = e.popup.getElement() && e.popup.getElement().querySelector(".leaflet-popup-close-button");
+      if (close && frame.dataset.close) { close.setAttribute("aria-label", frame.dataset.close); }
+      var a = e.popup.getElement() && e.popup.getElement().querySelector("a.button");
       if (a && layer._keyboard) { a.focus(); }
       layer._keyboard = false;
     });
-    // villages are reachable from the keyboard too: a focusable outline, Enter opens the popup
     var path = layer.getElement && layer.getElement();
     if (!path || p.status.indexOf("share_") === 0) { return; }
     path.setAttribute("tabindex", "0");
@@ -84,8 +87,60 @@
       if (e.key !== "Enter" && e.key !== " ") { return; }
       e.preventDefault();
       layer._keyboard = true;
-      var centre = layer.getBounds ? layer.getBounds().getCenter() : undefined;
-      layer.openPopup(centre);
+      layer.openPopup(layer.getBounds ? layer.getBounds().getCenter() : undefined);
     });
+  }
+  map.eachLayer(openable);
+
+  // The city map: zoomed in on a commune, all its villages are loaded and drawn (the page
+  // itself carries only those with a problem, to stay light).
+  var villagesUrl = frame.dataset.villages;
+  if (!villagesUrl) { return; }
+  var MIN_ZOOM = 13;
+  var styles = JSON.parse(frame.dataset.styles);
+  var villages = L.featureGroup();
+  var communes = [];
+  var loaded = {};
+  map.eachLayer(function (layer) {
+    var p = layer.feature && layer.feature.properties;
+    var id = p && p.status && p.status.indexOf("share_") === 0 && /\/(\d+)$/.exec(p.url || "");
+    if (id) { communes.push({ id: id[1], layer: layer }); }
   });
+  function load(id) {
+    loaded[id] = true;
+    fetch(villagesUrl.replace(/\/0\/villages\.json$/, "/" + id + "/villages.json"),
+      { credentials: "same-origin" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (data) {
+        if (!data) { loaded[id] = false; return; }
+        var layer = L.geoJSON(data, {
+          style: function (f) { return styles[f.properties.status] || {}; },
+          onEachFeature: function (f, l) { l.bindTooltip(f.properties.label, { sticky: true }); }
+        });
+        villages.addLayer(layer);
+        layer.eachLayer(openable);
+        frame.dataset.villagesLoaded = Object.keys(loaded).filter(function (k) { return loaded[k]; }).join(",");
+      })
+      .catch(function () { loaded[id] = false; });
+  }
+  // with the villages drawn, the communes' bands only tint the land below them
+  function tint(on) {
+    communes.forEach(function (c) {
+      var style = styles[c.layer.feature.properties.status] || {};
+      c.layer.setStyle({ fillOpacity: on ? 0.05 : style.fillOpacity });
+    });
+  }
+  function update() {
+    if (map.getZoom() < MIN_ZOOM) {
+      if (map.hasLayer(villages)) { map.removeLayer(villages); tint(false); }
+      return;
+    }
+    if (!map.hasLayer(villages)) { villages.addTo(map); tint(true); }
+    var view = map.getBounds();
+    communes.forEach(function (c) {
+      if (!loaded[c.id] && view.intersects(c.layer.getBounds())) { load(c.id); }
+    });
+  }
+  map.on("moveend", update);
+  update();
 }());
