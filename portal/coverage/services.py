@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import shapely
 from flask import current_app, url_for
@@ -531,7 +532,7 @@ class Problem:
     def bounds(self) -> tuple[float, float, float, float]:
         return (self.west, self.south, self.east, self.north)
 
-    @property
+    @cached_property  # read a few times by each row of the list
     def actions(self) -> list[tuple[str, str, bool]]:
         """What a row offers once clicked: (text, link, the main step?): open it, and the step
         that fixes it (a team for a village without one, a member for a team short of one)."""
