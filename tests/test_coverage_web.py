@@ -580,3 +580,24 @@ def test_zoomed_in_the_city_map_loads_a_communes_villages_in_the_readers_scope(a
     )
     assert officer.get(f"/coverage/{other}/villages.json").status_code == 404
     assert officer.get(f"/coverage/{commune(demo).id}/villages.json").status_code == 200
+
+
+def test_a_team_without_a_leader_has_its_own_colour_a_wrong_size_comes_first():
+    """Villages of a team of the right size without a leader are 'no_leader'; a team both
+    short and leaderless is 'understaffed'; the legend has a label for every status."""
+    from portal.teams.rules import HANOI
+
+    def square(x):
+        return shapely.box(x, 0, x + 0.001, 0.001).wkb
+
+    rows = [
+        (1, 9, "Thôn Một", square(0), 100, 10),
+        (2, 9, "Thôn Hai", square(0.001), 100, 20),
+        (3, 9, "Thôn Ba", square(0.002), 100, None),
+    ]
+    teams = {10: (10, 9, "Tổ Một", 4, 0), 20: (20, 9, "Tổ Hai", 2, 0)}  # members, leaders
+    outline = shapely.box(0, 0, 0.003, 0.001)
+    result = services.compute_commune(9, outline, rows, teams, HANOI, 0.0)
+    statuses = {v["area_id"]: v["status"] for v in result.villages}
+    assert statuses == {1: "no_leader", 2: "understaffed", 3: "no_team"}
+    assert all(services.status_label(s) for s in services.STATUS_STYLES)
