@@ -505,6 +505,16 @@ def test_every_village_of_a_commune_map_opens_its_page_in_its_legend_colour(admi
     ).all()
     assert villages == {f"/areas/{i}": status for i, status in stored_rows}
     assert "no_team" in villages.values() and set(villages.values()) <= set(legend)
+    # a village without a team offers its next step on the map too
+    steps = {
+        p["url"]: p.get("step_url")
+        for p in (f["properties"] for f in map_features(body))
+        if p["status"] != "unmapped"
+    }
+    for url, status in villages.items():
+        area_id = url.rsplit("/", 1)[1]
+        expected = f"/teams/new?village={area_id}" if status == "no_team" else None
+        assert steps[url] == expected
     # each legend item keeps its colour and label together (one unbreakable item)
     assert re.search(
         r'<li class="legend-item" data-status="no_team"><svg.*?</svg>chưa có tổ</li>', body

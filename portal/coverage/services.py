@@ -761,6 +761,11 @@ def legend(city: bool) -> list[tuple[str, list[tuple[str, str, dict]]]]:
 def _village(area_id: int, name: str, status: str, shape: dict) -> dict:
     label = _("{name}: {status}", name=name, status=status_label(status))
     url = url_for("areas.show", area_id=area_id)
+    if status == "no_team":  # its next step, as on its row of the list
+        step = url_for("teams.new", village=area_id)
+        return _feature(
+            shape, status, label, url=url, open=_("Mở địa bàn"), step_url=step, step=_("Lập tổ")
+        )
     return _feature(shape, status, label, url=url, open=_("Mở địa bàn"))
 
 

@@ -55,7 +55,18 @@
     open.setAttribute("href", p.url.replace(/&amp;/g, "&"));
     open.innerHTML = p.open;  // escaped on the server
     box.appendChild(document.createElement("br"));
-    box.appendChild(open);
+    var steps = document.createElement("span");
+    steps.className = "map-popup-steps";
+    steps.appendChild(open);
+    if (p.step_url && OWN_PATH.test(p.step_url)) {  // a village without a team: "Lập tổ"
+      open.className = "button";
+      var step = document.createElement("a");
+      step.className = "button primary";
+      step.setAttribute("href", p.step_url.replace(/&amp;/g, "&"));
+      step.innerHTML = p.step;  // escaped on the server
+      steps.appendChild(step);
+    }
+    box.appendChild(steps);
     return box;
   }
 

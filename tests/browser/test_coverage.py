@@ -63,8 +63,13 @@ def test_worst_uncovered_village_one_click_zooms_and_leads_to_its_team_form(page
     assert west <= lng <= east and south <= lat <= north
     # the village itself, clicked on the map, offers its page
     frame.locator(".leaflet-container").click()  # its centre: the village zoomed to
-    popup = frame.locator(".leaflet-popup a.button")
-    expect(popup).to_have_attribute("href", f"/areas/{village_id}")
+    popup = frame.locator(".leaflet-popup")
+    expect(popup.get_by_role("link", name="Mở địa bàn")).to_have_attribute(
+        "href", f"/areas/{village_id}"
+    )
+    expect(popup.get_by_role("link", name="Lập tổ")).to_have_attribute(
+        "href", f"/teams/new?village={village_id}"
+    )
     expect(steps.get_by_role("link", name="Mở địa bàn")).to_have_attribute(
         "href", f"/areas/{village_id}"
     )
