@@ -81,7 +81,7 @@
   function openable(layer) {
     var p = layer.feature && layer.feature.properties;
     if (!p || !p.url || !OWN_PATH.test(p.url)) { return; }
-    layer.bindPopup(function () { return popupFor(layer); });
+    layer.bindPopup(function () { return popupFor(layer); }, { minWidth: 230 });
     layer.on("popupopen", function (e) {
       var close = e.popup.getElement() && e.popup.getElement().querySelector(".leaflet-popup-close-button");
       if (close && frame.dataset.close) { close.setAttribute("aria-label", frame.dataset.close); }
