@@ -1128,7 +1128,6 @@ EN: dict[str, str] = {
     "dưới 95%": "under 95%",
     "Xã, phường theo tỉ lệ thôn có tổ": "Communes by share of villages with a team",
     "Thôn, tổ dân phố có vấn đề": "Villages with a problem",
-    "{name}: {status}": "{name}: {status}",
     "Mở địa bàn": "Open the area",
     "Xem phủ kín": "See coverage",
     "Lập tổ": "Create a team",

@@ -759,14 +759,11 @@ def legend(city: bool) -> list[tuple[str, list[tuple[str, str, dict]]]]:
 
 
 def _village(area_id: int, name: str, status: str, shape: dict) -> dict:
-    label = _("{name}: {status}", name=name, status=status_label(status))
-    url = url_for("areas.show", area_id=area_id)
+    # the tooltip names it; its popup says its status too and links its page
+    more = {"state": status_label(status), "url": url_for("areas.show", area_id=area_id)}
     if status == "no_team":  # its next step, as on its row of the list
-        step = url_for("teams.new", village=area_id)
-        return _feature(
-            shape, status, label, url=url, open=_("Mở địa bàn"), step_url=step, step=_("Lập tổ")
-        )
-    return _feature(shape, status, label, url=url, open=_("Mở địa bàn"))
+        more |= {"step_url": url_for("teams.new", village=area_id), "step": _("Lập tổ")}
+    return _feature(shape, status, name, open=_("Mở địa bàn"), **more)
 
 
 def city_map(bounds, outlines: list, villages: list) -> maps.MapParts:

@@ -50,6 +50,13 @@
     var name = document.createElement("strong");
     name.innerHTML = p.label;  // escaped on the server
     box.appendChild(name);
+    if (p.state) {  // a village's status, in words
+      var state = document.createElement("span");
+      state.className = "map-popup-state";
+      state.innerHTML = p.state;  // escaped on the server
+      box.appendChild(document.createElement("br"));
+      box.appendChild(state);
+    }
     var open = document.createElement("a");
     open.className = "button primary";
     open.setAttribute("href", p.url.replace(/&amp;/g, "&"));
@@ -93,7 +100,7 @@
     if (!path || p.status.indexOf("share_") === 0) { return; }
     path.setAttribute("tabindex", "0");
     path.setAttribute("role", "button");
-    path.setAttribute("aria-label", plain(p.label));
+    path.setAttribute("aria-label", plain(p.label) + (p.state ? ": " + plain(p.state) : ""));
     path.addEventListener("keydown", function (e) {
       if (e.key !== "Enter" && e.key !== " ") { return; }
       e.preventDefault();
