@@ -1128,6 +1128,7 @@ EN: dict[str, str] = {
     "dưới 95%": "under 95%",
     "Xã, phường theo tỉ lệ thôn có tổ": "Communes by share of villages with a team",
     "Thôn, tổ dân phố có vấn đề": "Villages with a problem",
+    "Thôn, tổ dân phố (thôn có vấn đề; phóng to để thấy mọi thôn)": "Villages (those with a problem; zoom in to see every village)",
     "Mở địa bàn": "Open the area",
     "Xem phủ kín": "See coverage",
     "Lập tổ": "Create a team",

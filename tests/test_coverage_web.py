@@ -457,7 +457,14 @@ def legend_fills(body: str) -> dict[str, str]:
 def test_the_city_map_colours_communes_by_share_as_its_legend_says(admin, demo):
     body = admin.get("/coverage/").get_data(as_text=True)
     legend = legend_fills(body)
-    assert set(legend) == {"share_high", "share_mid", "share_low", *services.CITY_VILLAGES}
+    # zoomed in, every village is drawn: the covered ones are in the legend too
+    assert set(legend) == {
+        "share_high",
+        "share_mid",
+        "share_low",
+        "covered",
+        *services.CITY_VILLAGES,
+    }
     assert all(services.MAP_STYLES[key]["fillColor"] == fill for key, fill in legend.items())
     assert "từ 99% thôn có tổ" in body and "dưới 95%" in body
     assert "tổ thiếu người hoặc chưa có tổ trưởng" not in body  # the legend that contradicted

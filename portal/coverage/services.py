@@ -745,16 +745,15 @@ def share_band(share: float) -> str:
 def legend(city: bool) -> list[tuple[str, list[tuple[str, str, dict]]]]:
     """What the map's colours mean, from the same styles the map draws with: groups of
     (heading, [(key, label, style)])."""
-    villages = [
-        (key, status_label(key), STATUS_STYLES[key])
-        for key in (CITY_VILLAGES if city else STATUS_STYLES)
-    ]
+    # the city draws no unmapped land; zoomed in, it draws every village (covered ones too)
+    keys = [k for k in STATUS_STYLES if k != "unmapped"] if city else list(STATUS_STYLES)
+    villages = [(key, status_label(key), STATUS_STYLES[key]) for key in keys]
     if not city:
         return [(_("Thôn, tổ dân phố"), villages)]
     communes = [(key, status_label(key), style) for key, _low, style in SHARE_BANDS]
     return [
         (_("Xã, phường theo tỉ lệ thôn có tổ"), communes),
-        (_("Thôn, tổ dân phố có vấn đề"), villages),
+        (_("Thôn, tổ dân phố (thôn có vấn đề; phóng to để thấy mọi thôn)"), villages),
     ]
 
 
