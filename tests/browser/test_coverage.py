@@ -62,7 +62,9 @@ def test_worst_uncovered_village_one_click_zooms_and_leads_to_its_team_form(page
     assert zoom > zoom_before and zoom >= 13
     assert west <= lng <= east and south <= lat <= north
     # the village itself, clicked on the map, offers its page
-    frame.locator(".leaflet-container").click()  # its centre: the village zoomed to
+    name = link.inner_text().replace(link.locator(".badge").inner_text(), "").strip()
+    # its outline as drawn last, on top: the villages loaded for the zoomed-in commune
+    frame.locator(f'path[role=button][aria-label="{name}: chưa có tổ"]').last.click()
     popup = frame.locator(".leaflet-popup")
     expect(popup.get_by_role("link", name="Mở địa bàn")).to_have_attribute(
         "href", f"/areas/{village_id}"
