@@ -102,12 +102,18 @@ def baseline_map(result: services.Overview, computed: list):
     bounds = services._bounds(result.communes)
     if result.city:
         outlines = [
-            (c.name, r.figures["outline"], c.villages, c.villages_with_team)
+            (c.id, c.name, r.figures["outline"], c.villages, c.villages_with_team)
             for c, r in zip(result.communes, computed, strict=True)
         ]
-        return services.city_map(bounds, outlines)
+        villages = [
+            (v["area_id"], v["name"], v["status"], v["shape"])
+            for r in computed
+            for v in r.villages
+            if v["status"] in services.CITY_VILLAGES
+        ]
+        return services.city_map(bounds, outlines, villages)
     (r,) = computed
-    villages = [(v["name"], v["status"], v["shape"]) for v in r.villages]
+    villages = [(v["area_id"], v["name"], v["status"], v["shape"]) for v in r.villages]
     unmapped = [p["shape"] for p in r.problems if p["kind"] == "unmapped"]
     return services.commune_map(bounds, villages, unmapped)
 

@@ -66,11 +66,10 @@ def refresh_jobs(session):
 
 
 def listed(body: str) -> list[str]:
-    """The problem list's rows, as text."""
-    return [
-        " ".join(re.sub(r"<[^>]+>", " ", item).split())
-        for item in re.findall(r"<li>(.*?)</li>", body, re.S)
-    ]
+    """The problem list's rows, as text (without their next steps)."""
+    rows = re.findall(r'<li data-testid="problem-row">(.*?)</li>', body, re.S)
+    rows = [re.sub(r'<span class="problem-steps".*?</span>', "", row, flags=re.S) for row in rows]
+    return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
 
 
 # --- what is stored ------------------------------------------------------------------------
@@ -435,3 +434,187 @@ def test_the_cli_refreshes_every_commune_or_those_named(app, demo):
     assert "Đã tính độ phủ của 3 xã, phường." in result.output
     refused = runner_cli.invoke(args=["refresh-coverage", "--commune", "99999"])
     assert refused.exit_code != 0 and "99999" in refused.output
+
+
+# --- issue 14: what the maps' colours mean, where a village leads, the next step -------------
+
+
+def map_features(body: str) -> list[dict]:
+    """The features of the page map's GeoJSON layers, as its script holds them."""
+    decoder = json.JSONDecoder()
+    found = []
+    for match in re.finditer(r"_add\(\{", body):
+        data, _end = decoder.raw_decode(body, match.end() - 1)
+        found += data.get("features", [])
+    return found
+
+
+def legend_fills(body: str) -> dict[str, str]:
+    """The legend's items: the colour each one's swatch is drawn in."""
+    return dict(re.findall(r'data-status="(\w+)"><svg[^>]*><rect[^>]* fill="(#\w+)"', body))
+
+
+def test_the_city_map_colours_communes_by_share_as_its_legend_says(admin, demo):
+    body = admin.get("/coverage/").get_data(as_text=True)
+    legend = legend_fills(body)
+    # zoomed in, every village is drawn: the covered ones are in the legend too
+    assert set(legend) == {
+        "share_high",
+        "share_mid",
+        "share_low",
+        "covered",
+        *services.CITY_VILLAGES,
+    }
+    assert all(services.MAP_STYLES[key]["fillColor"] == fill for key, fill in legend.items())
+    assert "từ 99% thôn có tổ" in body and "dưới 95%" in body
+    assert "tổ thiếu người hoặc chưa có tổ trưởng" not in body  # the legend that contradicted
+    features = [f["properties"] for f in map_features(body)]
+    communes = {p["url"]: p["status"] for p in features if p["url"].startswith("/coverage/")}
+    rows = demo.scalars(select(CoverageCommune)).all()
+    assert len(communes) == len(rows) == 3
+    for row in rows:
+        share = row.villages_with_team / row.villages
+        band = "share_high" if share >= 0.99 else "share_mid" if share >= 0.95 else "share_low"
+        assert communes[f"/coverage/{row.commune_id}"] == band
+    assert {"share_high", "share_low"} & set(communes.values())  # the demo has gaps
+    # the villages with a problem are drawn over the communes, each opening its page
+    villages = {p["url"]: p["status"] for p in features if p["url"].startswith("/areas/")}
+    problems = demo.execute(
+        select(CoverageVillage.area_id, CoverageVillage.status).where(
+            CoverageVillage.status != "covered"
+        )
+    ).all()
+    assert problems and villages == {f"/areas/{i}": status for i, status in problems}
+
+
+def with_uncovered(session) -> int:
+    """A commune of the demo with a village without a team."""
+    return session.scalar(
+        select(CoverageVillage.commune_id).where(CoverageVillage.status == "no_team").limit(1)
+    )
+
+
+def test_every_village_of_a_commune_map_opens_its_page_in_its_legend_colour(admin, demo):
+    commune_id = with_uncovered(demo)
+    body = admin.get(f"/coverage/{commune_id}").get_data(as_text=True)
+    legend = legend_fills(body)
+    assert set(legend) == set(services.STATUS_STYLES)
+    assert all(services.STATUS_STYLES[key]["fillColor"] == fill for key, fill in legend.items())
+    villages = {
+        p["url"]: p["status"]
+        for p in (f["properties"] for f in map_features(body))
+        if p["status"] != "unmapped"
+    }
+    stored_rows = demo.execute(
+        select(CoverageVillage.area_id, CoverageVillage.status).where(
+            CoverageVillage.commune_id == commune_id
+        )
+    ).all()
+    assert villages == {f"/areas/{i}": status for i, status in stored_rows}
+    assert "no_team" in villages.values() and set(villages.values()) <= set(legend)
+    # a village without a team offers its next step on the map too
+    steps = {
+        p["url"]: p.get("step_url")
+        for p in (f["properties"] for f in map_features(body))
+        if p["status"] != "unmapped"
+    }
+    for url, status in villages.items():
+        area_id = url.rsplit("/", 1)[1]
+        expected = f"/teams/new?village={area_id}" if status == "no_team" else None
+        assert steps[url] == expected
+    # each legend item keeps its colour and label together (one unbreakable item)
+    assert re.search(
+        r'<li class="legend-item" data-status="no_team"><svg.*?</svg>chưa có tổ</li>', body
+    )
+
+
+def test_a_village_without_a_team_offers_to_create_one_and_a_covered_one_does_not(admin, demo):
+    commune_id = with_uncovered(demo)
+    covered = select(TeamArea.area_id).where(TeamArea.valid_to.is_(None))
+    village = lambda has_team: demo.scalar(  # noqa: E731
+        select(Area.id)
+        .where(Area.parent_id == commune_id, Area.id.in_(covered) == has_team)
+        .order_by(Area.id)
+        .limit(1)
+    )
+    empty, served = village(False), village(True)
+    body = admin.get(f"/areas/{empty}").get_data(as_text=True)
+    assert f'data-testid="create-team" href="/teams/new?village={empty}"' in body
+    assert "Lập tổ cho địa bàn này" in body
+    body = admin.get(f"/areas/{served}").get_data(as_text=True)
+    assert "/teams/new?village=" not in body and "Lập tổ cho địa bàn này" not in body
+
+
+def test_problem_rows_carry_their_zoom_and_their_next_steps(app, admin, demo):
+    commune_id = with_uncovered(demo)
+    team = demo.scalar(select(Team).where(Team.commune_id == commune_id).order_by(Team.id).limit(1))
+    team_id = team.id
+    for member in demo.scalars(select(Member).where(Member.team_id == team_id)):
+        if member.role != "member":
+            member.left_on = member.appointment_date  # the leader and deputy leave
+    demo.commit()
+    refresh(app, demo, commune_id)
+    body = admin.get(f"/coverage/{commune_id}").get_data(as_text=True)
+    rows = re.findall(r'<li data-testid="problem-row">(.*?)</li>', body, re.S)
+    no_team = [r for r in rows if "kind-no_team" in r]
+    assert no_team
+    for row in no_team:
+        area_id = re.search(r'href="/areas/(\d+)" class="zoom"', row).group(1)
+        west, south, east, north = map(
+            float, re.search(r'data-bounds="([^"]+)"', row).group(1).split(",")
+        )
+        assert west < east and south < north
+        assert f'href="/teams/new?village={area_id}">Lập tổ</a>' in row
+        assert f'href="/areas/{area_id}">Mở địa bàn</a>' in row
+    short = [r for r in rows if f'href="/teams/{team_id}" class="zoom"' in r]
+    assert short and all(
+        f'href="/teams/{team_id}/members/new">Bổ nhiệm thành viên</a>' in r for r in short
+    )
+    # its villages are drawn as under-staffed on the commune's map
+    statuses = {f["properties"]["url"]: f["properties"]["status"] for f in map_features(body)}
+    served = demo.scalars(
+        select(TeamArea.area_id).where(TeamArea.team_id == team_id, TeamArea.valid_to.is_(None))
+    ).all()
+    assert served and all(statuses[f"/areas/{i}"] == "understaffed" for i in served)
+
+
+def test_zoomed_in_the_city_map_loads_a_communes_villages_in_the_readers_scope(app, admin, demo):
+    commune_id = with_uncovered(demo)
+    body = admin.get("/coverage/").get_data(as_text=True)
+    assert 'data-villages="/coverage/0/villages.json"' in body
+    response = admin.get(f"/coverage/{commune_id}/villages.json")
+    assert response.mimetype == "application/geo+json"
+    loaded = {f["properties"]["url"]: f["properties"]["status"] for f in response.json["features"]}
+    drawn = admin.get(f"/coverage/{commune_id}").get_data(as_text=True)
+    assert loaded == {
+        p["url"]: p["status"]
+        for p in (f["properties"] for f in map_features(drawn))
+        if p["status"] != "unmapped"
+    }
+    officer = signed_in(app, "canbo.xa")  # Ba Đình's officer
+    other = demo.scalar(
+        select(Area.id).where(Area.level == "commune", Area.code != "00004").limit(1)
+    )
+    assert officer.get(f"/coverage/{other}/villages.json").status_code == 404
+    assert officer.get(f"/coverage/{commune(demo).id}/villages.json").status_code == 200
+
+
+def test_a_team_without_a_leader_has_its_own_colour_a_wrong_size_comes_first():
+    """Villages of a team of the right size without a leader are 'no_leader'; a team both
+    short and leaderless is 'understaffed'; the legend has a label for every status."""
+    from portal.teams.rules import HANOI
+
+    def square(x):
+        return shapely.box(x, 0, x + 0.001, 0.001).wkb
+
+    rows = [
+        (1, 9, "Thôn Một", square(0), 100, 10),
+        (2, 9, "Thôn Hai", square(0.001), 100, 20),
+        (3, 9, "Thôn Ba", square(0.002), 100, None),
+    ]
+    teams = {10: (10, 9, "Tổ Một", 4, 0), 20: (20, 9, "Tổ Hai", 2, 0)}  # members, leaders
+    outline = shapely.box(0, 0, 0.003, 0.001)
+    result = services.compute_commune(9, outline, rows, teams, HANOI, 0.0)
+    statuses = {v["area_id"]: v["status"] for v in result.villages}
+    assert statuses == {1: "no_leader", 2: "understaffed", 3: "no_team"}
+    assert all(services.status_label(s) for s in services.STATUS_STYLES)

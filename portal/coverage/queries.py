@@ -177,6 +177,7 @@ def outlines(commune_ids: list[int]) -> Select:
     """The city map's stored outlines with each commune's name and share of villages."""
     return (
         select(
+            CoverageCommune.commune_id,
             Area.name,
             CoverageCommune.outline,
             CoverageCommune.villages,
@@ -189,9 +190,10 @@ def outlines(commune_ids: list[int]) -> Select:
 
 
 def village_statuses(commune_id: int) -> Select:
-    """The commune map's villages: stored status and outline, the name as it is now."""
+    """The commune map's villages: id, the name as it is now, stored status and outline."""
     return (
         select(
+            CoverageVillage.area_id,
             func.coalesce(Area.name, CoverageVillage.name),
             CoverageVillage.status,
             CoverageVillage.shape,
@@ -206,6 +208,31 @@ def village_names(commune_id: int) -> Select:
     """The names village_statuses gives, in its order, without the outlines."""
     return village_statuses(commune_id).with_only_columns(
         func.coalesce(Area.name, CoverageVillage.name), maintain_column_froms=True
+    )
+
+
+def city_villages(commune_ids: list[int], statuses: tuple[str, ...]) -> Select:
+    """The city map's villages: those of these statuses, as village_statuses gives them."""
+    return (
+        select(
+            CoverageVillage.area_id,
+            func.coalesce(Area.name, CoverageVillage.name),
+            CoverageVillage.status,
+            CoverageVillage.shape,
+        )
+        .outerjoin(Area, Area.id == CoverageVillage.area_id)
+        .where(CoverageVillage.commune_id.in_(commune_ids), CoverageVillage.status.in_(statuses))
+        .order_by(CoverageVillage.commune_id, CoverageVillage.area_id)
+    )
+
+
+def city_village_names(commune_ids: list[int], statuses: tuple[str, ...]) -> Select:
+    """What city_villages gives without the outlines: what the drawn city map depends on."""
+    return city_villages(commune_ids, statuses).with_only_columns(
+        CoverageVillage.area_id,
+        func.coalesce(Area.name, CoverageVillage.name),
+        CoverageVillage.status,
+        maintain_column_froms=True,
     )
 
 

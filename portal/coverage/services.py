@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 import shapely
 from flask import current_app, url_for
@@ -51,14 +52,38 @@ KIND_LABELS = {
     "overlap": "Thôn chồng lấn nhau",
 }
 TEAM_KINDS = ("understaffed", "overstaffed", "no_leader")
-# a village's status, drawn in the portal's status palette (geo.maps.STATUS_STYLES)
+# a village's status, drawn in the portal's status palette (geo.maps.STATUS_STYLES); a team
+# without a leader gets its own colour, so that the legend can say exactly what each colour is
 STATUS_STYLES = {
     "covered": maps.STATUS_STYLES["ok"],
     "understaffed": maps.STATUS_STYLES["warning"],
+    "no_leader": {"color": "#023e8a", "weight": 1.5, "fillColor": "#48cae4", "fillOpacity": 0.5},
     "no_team": maps.STATUS_STYLES["error"],
     "overlap": maps.STATUS_STYLES["issue"],
     "unmapped": maps.STATUS_STYLES["unmapped"],
 }
+# the city map's communes: the share of their villages with a team, in bands (lightly filled,
+# so that the villages with a problem, drawn over them, stand out)
+SHARE_BANDS = (  # (key, lowest share, style)
+    (
+        "share_high",
+        0.99,
+        {"color": "#2d6a4f", "weight": 1.5, "fillColor": "#b7e4c7", "fillOpacity": 0.3},
+    ),
+    (
+        "share_mid",
+        0.95,
+        {"color": "#8a5a00", "weight": 1.5, "fillColor": "#ffe8a3", "fillOpacity": 0.4},
+    ),
+    (
+        "share_low",
+        0.0,
+        {"color": "#9d0208", "weight": 2, "fillColor": "#f8ad9d", "fillOpacity": 0.45},
+    ),
+)
+MAP_STYLES = {**STATUS_STYLES, **{key: style for key, _low, style in SHARE_BANDS}}
+# the statuses of villages the city map draws over the communes: those with a problem
+CITY_VILLAGES = ("understaffed", "no_leader", "no_team", "overlap")
 PER_PAGE = 50
 CHUNK = 16  # communes read and stored at a time: a few queries each, memory kept small
 JOB_KIND = "coverage.refresh"
@@ -68,6 +93,21 @@ Progress = Callable[[str, int, int], None]
 
 def kind_label(kind: str) -> str:
     return _(KIND_LABELS[kind])
+
+
+def status_label(key: str) -> str:
+    """What a colour of the coverage maps means: a village's status or a commune's band."""
+    return {
+        "covered": _("có tổ đủ người, có tổ trưởng"),
+        "understaffed": _("tổ thiếu hoặc quá số người"),
+        "no_leader": _("tổ chưa có tổ trưởng"),
+        "no_team": _("chưa có tổ"),
+        "overlap": _("thôn chồng lấn nhau"),
+        "unmapped": _("đất chưa thuộc thôn nào"),
+        "share_high": _("từ 99% thôn có tổ"),
+        "share_mid": _("từ 95% đến dưới 99%"),
+        "share_low": _("dưới 95%"),
+    }[key]
 
 
 def require_planner() -> None:
@@ -208,8 +248,10 @@ def compute_commune(
         for kind in kinds:
             add(kind, team[2], population, None, shape, members=team[3], team_id=team_id)
         if kinds:
+            # a wrong size is the larger problem: no leader only when the size is right
+            status = "understaffed" if size_problem else "no_leader"
             for i in area_ids:
-                statuses[i] = "understaffed"
+                statuses[i] = status
     for piece in coverage.overlaps:
         names = " / ".join(shapes[i][0] for i in piece.ids)
         add("overlap", names, None, piece.area_m2, piece.geom, geom=from_shape(piece.geom, 4326))
@@ -490,6 +532,23 @@ class Problem:
     def bounds(self) -> tuple[float, float, float, float]:
         return (self.west, self.south, self.east, self.north)
 
+    @cached_property  # read a few times by each row of the list
+    def actions(self) -> list[tuple[str, str, bool]]:
+        """What a row offers once clicked: (text, link, the main step?): open it, and the step
+        that fixes it (a team for a village without one, a member for a team short of one)."""
+        if self.kind == "no_team" and self.area_id:
+            return [
+                (_("Mở địa bàn"), url_for("areas.show", area_id=self.area_id), False),
+                (_("Lập tổ"), url_for("teams.new", village=self.area_id), True),
+            ]
+        if self.team_id:
+            steps = [(_("Mở tổ"), url_for("teams.show", team_id=self.team_id), False)]
+            if self.kind in ("understaffed", "no_leader"):
+                member = url_for("teams.new_member", team_id=self.team_id)
+                steps.append((_("Bổ nhiệm thành viên"), member, True))
+            return steps
+        return []
+
     @property
     def url(self) -> str | None:
         if self.team_id:
@@ -648,19 +707,25 @@ def _kept(key: tuple, draw: Callable[[], maps.MapParts]) -> maps.MapParts:
 
 def overview_map(result: Overview) -> maps.MapParts | None:
     """A commune: villages coloured by status and unmapped land. The city: communes coloured by
-    their share of villages with a team (aggregated, so the page stays light). Stored shapes,
-    already simplified for the map's scale."""
+    their share of villages with a team (aggregated, so the page stays light) and, over them,
+    the villages with a problem, so that zooming to one shows it. Stored shapes, already
+    simplified for the map's scale; each village opens its page."""
     bounds = _bounds(result.communes)
     if bounds is None:
         return None
     if result.city:
         ids = [c.id for c in result.computed]
+        # names are read as they are now (a rename needs no refresh), so they are in the key
+        villages = tuple(db.session.execute(queries.city_village_names(ids, CITY_VILLAGES)))
         return _kept(
-            ("city", tuple((c.id, c.name, c.computed_at) for c in result.computed)),
-            lambda: city_map(bounds, db.session.execute(queries.outlines(ids)).all()),
+            ("city", tuple((c.id, c.name, c.computed_at) for c in result.computed), villages),
+            lambda: city_map(
+                bounds,
+                db.session.execute(queries.outlines(ids)).all(),
+                db.session.execute(queries.city_villages(ids, CITY_VILLAGES)).all(),
+            ),
         )
     commune = result.communes[0]
-    # names are read as they are now (a rename needs no refresh), so they are part of the key
     names = tuple(db.session.scalars(queries.village_names(commune.id)))
     return _kept(
         ("commune", commune.id, commune.computed_at, names),
@@ -672,33 +737,83 @@ def overview_map(result: Overview) -> maps.MapParts | None:
     )
 
 
-def city_map(bounds, outlines: list) -> maps.MapParts:
-    """Communes coloured by their share of villages with a team: (name, outline, villages,
-    villages with a team) each."""
+def share_band(share: float) -> str:
+    """The city map's band of a commune's share of villages with a team."""
+    return next(key for key, low, _style in SHARE_BANDS if share >= low)
+
+
+def legend(city: bool) -> list[tuple[str, list[tuple[str, str, dict]]]]:
+    """What the map's colours mean, from the same styles the map draws with: groups of
+    (heading, [(key, label, style)])."""
+    # the city draws no unmapped land; zoomed in, it draws every village (covered ones too)
+    keys = [k for k in STATUS_STYLES if k != "unmapped"] if city else list(STATUS_STYLES)
+    villages = [(key, status_label(key), STATUS_STYLES[key]) for key in keys]
+    if not city:
+        return [(_("Thôn, tổ dân phố"), villages)]
+    communes = [(key, status_label(key), style) for key, _low, style in SHARE_BANDS]
+    return [
+        (_("Xã, phường theo tỉ lệ thôn có tổ"), communes),
+        (_("Thôn, tổ dân phố (thôn có vấn đề; phóng to để thấy mọi thôn)"), villages),
+    ]
+
+
+def _village(area_id: int, name: str, status: str, shape: dict) -> dict:
+    # the tooltip names it; its popup says its status too and links its page
+    more = {"state": status_label(status), "url": url_for("areas.show", area_id=area_id)}
+    if status == "no_team":  # its next step, as on its row of the list
+        more |= {"step_url": url_for("teams.new", village=area_id), "step": _("Lập tổ")}
+    return _feature(shape, status, name, open=_("Mở địa bàn"), **more)
+
+
+def city_map(bounds, outlines: list, villages: list) -> maps.MapParts:
+    """Communes coloured by their band of share of villages with a team ((id, name, outline,
+    villages, villages with a team) each), and over them the villages with a problem ((id,
+    name, status, shape) each, simplified again at a scale between the city's and a
+    commune's: a few hundred small outlines)."""
     m = mapping.new_map(bounds)
     features = []
-    for name, outline, villages, with_team in outlines:
-        share = with_team / villages if villages else 0.0
-        status = "covered" if share >= 0.99 else "understaffed" if share >= 0.95 else "no_team"
+    for commune_id, name, outline, count, with_team in outlines:
+        share = with_team / count if count else 0.0
         label = _("{name}: {p}% thôn có tổ", name=name, p=round(share * 100, 1))
-        features.append(_feature(outline, status, label))
-    maps.add_status_layer(m, _collection(features), _("Xã, phường"), STATUS_STYLES)
+        url = url_for("coverage.commune", commune_id=commune_id)
+        features.append(_feature(outline, share_band(share), label, url=url, open=_("Xem phủ kín")))
+    maps.add_status_layer(m, _collection(features), _("Xã, phường"), MAP_STYLES)
+    tolerance = mapping.tolerance(bounds) / 4
+    drawn = [
+        _village(i, name, status, maps.display_shape(shapely.geometry.shape(shape), tolerance))
+        for i, name, status, shape in villages
+    ]
+    maps.add_status_layer(m, _collection(drawn), _("Thôn, tổ dân phố có vấn đề"), MAP_STYLES)
     return mapping.render(m)
 
 
 def commune_map(bounds, villages: list, unmapped: list) -> maps.MapParts:
-    """Villages coloured by status ((name, status, shape) each) and unmapped land (shapes)."""
+    """Villages coloured by status ((id, name, status, shape) each) and unmapped land (shapes)."""
     m = mapping.new_map(bounds)
-    features = [_feature(shape, status, name) for name, status, shape in villages]
-    maps.add_status_layer(m, _collection(features), _("Thôn, tổ dân phố"), STATUS_STYLES)
+    features = [_village(*row) for row in villages]
+    maps.add_status_layer(m, _collection(features), _("Thôn, tổ dân phố"), MAP_STYLES)
     land = _("Đất chưa thuộc thôn nào")
     pieces = [_feature(shape, "unmapped", land) for shape in unmapped]
-    maps.add_status_layer(m, _collection(pieces), land, STATUS_STYLES)
+    maps.add_status_layer(m, _collection(pieces), land, MAP_STYLES)
     return mapping.render(m)
 
 
-def _feature(shape: dict, status: str, label: str) -> dict:
-    return {"type": "Feature", "geometry": shape, "properties": {"status": status, "label": label}}
+def commune_villages(commune_id: int) -> str:
+    """A commune's villages as the commune map draws them (GeoJSON, properties as map text):
+    what the city map loads when zoomed in on a commune, so that the city page stays light."""
+    require_planner()
+    _figures(commune_id)  # out of the reader's scope: not found
+    features = []
+    for row in db.session.execute(queries.village_statuses(commune_id)):
+        feature = _village(*row)
+        properties = {k: maps.text(v) for k, v in feature["properties"].items()}
+        features.append({**feature, "properties": properties})
+    return json.dumps(_collection(features), ensure_ascii=False)
+
+
+def _feature(shape: dict, status: str, label: str, **more: str) -> dict:
+    properties = {"status": status, "label": label, **more}
+    return {"type": "Feature", "geometry": shape, "properties": properties}
 
 
 def _collection(features) -> dict:

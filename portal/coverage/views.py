@@ -3,7 +3,7 @@ read from the figures stored per commune (portal.coverage.services)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, current_app, render_template, request
 
 from portal.coverage import services
 from portal.downloads import attachment
@@ -25,6 +25,8 @@ def context(result: services.Overview, commune_id: int | None) -> dict:
         "commune_id": commune_id,
         "kinds": services.KINDS,
         "kind_labels": {k: services.kind_label(k) for k in services.KINDS},
+        "legend": services.legend(result.city),
+        "map_styles": services.MAP_STYLES,
     }
 
 
@@ -51,6 +53,13 @@ def city():
 @bp.get("/<int:commune_id>")
 def commune(commune_id: int):
     return _render(commune_id)
+
+
+@bp.get("/<int:commune_id>/villages.json")
+def villages(commune_id: int):
+    """The commune's villages for the city map, loaded when it is zoomed in on the commune."""
+    body = services.commune_villages(commune_id)
+    return current_app.response_class(body, mimetype="application/geo+json")
 
 
 @bp.get("/problems.csv")

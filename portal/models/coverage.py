@@ -68,7 +68,8 @@ class CoverageVillage(db.Model):
     )
     area_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(20))  # covered, understaffed, no_team, overlap
+    # covered, understaffed, no_leader, no_team, overlap
+    status: Mapped[str] = mapped_column(String(20))
     shape: Mapped[dict] = mapped_column(JSONB)  # GeoJSON, simplified at the commune's scale
 
 
