@@ -80,5 +80,6 @@ def test_worst_uncovered_village_one_click_zooms_and_leads_to_its_team_form(page
     expect(page).to_have_url(re.compile(rf"/teams/new\?village={village_id}$"))
     expect(page.locator("h1")).to_be_visible()
     expect(page.locator("form")).not_to_have_count(0)
-    # with the teams form's pre-fill (issue 14, teams part) merged, tighten to:
-    # expect(page.locator(f"[data-testid=village-{village_id}] input")).to_be_checked()
+    # the form is pre-filled with the village, ticked and free to take
+    expect(page.locator(f"[data-testid=village-{village_id}] input")).to_be_checked()
+    expect(page.locator(f"[data-testid=village-{village_id}] input")).to_be_enabled()
