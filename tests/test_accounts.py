@@ -160,8 +160,11 @@ def test_admin_changes_role_and_scope_and_history_shows_before_and_after(admin, 
     assert entry.changes["role"] == ["commune_officer", "team_leader"]
     assert entry.changes["full_name"][1] == "Cán bộ mới"
     history = admin.get(f"/accounts/{officer.id}", headers={**HX, "HX-Target": "history"})
-    assert "commune_officer" in history.get_data(as_text=True)
-    assert "<html" not in history.get_data(as_text=True)
+    body = history.get_data(as_text=True)
+    # the roles before and after in words, never their codes (issue 14)
+    assert "Cán bộ xã, phường" in body and "Tổ trưởng" in body
+    assert "commune_officer" not in body and "team_leader" not in body
+    assert "<html" not in body
 
 
 def test_disabling_asks_for_confirmation_then_ends_the_accounts_sessions(app, admin, demo):
