@@ -189,16 +189,20 @@ def outlines(commune_ids: list[int]) -> Select:
     )
 
 
+def _villages() -> Select:
+    """Stored villages: id, the name as it is now, stored status and outline."""
+    return select(
+        CoverageVillage.area_id,
+        func.coalesce(Area.name, CoverageVillage.name),
+        CoverageVillage.status,
+        CoverageVillage.shape,
+    ).outerjoin(Area, Area.id == CoverageVillage.area_id)
+
+
 def village_statuses(commune_id: int) -> Select:
     """The commune map's villages: id, the name as it is now, stored status and outline."""
     return (
-        select(
-            CoverageVillage.area_id,
-            func.coalesce(Area.name, CoverageVillage.name),
-            CoverageVillage.status,
-            CoverageVillage.shape,
-        )
-        .outerjoin(Area, Area.id == CoverageVillage.area_id)
+        _villages()
         .where(CoverageVillage.commune_id == commune_id)
         .order_by(CoverageVillage.area_id)
     )
@@ -214,13 +218,7 @@ def village_names(commune_id: int) -> Select:
 def city_villages(commune_ids: list[int], statuses: tuple[str, ...]) -> Select:
     """The city map's villages: those of these statuses, as village_statuses gives them."""
     return (
-        select(
-            CoverageVillage.area_id,
-            func.coalesce(Area.name, CoverageVillage.name),
-            CoverageVillage.status,
-            CoverageVillage.shape,
-        )
-        .outerjoin(Area, Area.id == CoverageVillage.area_id)
+        _villages()
         .where(CoverageVillage.commune_id.in_(commune_ids), CoverageVillage.status.in_(statuses))
         .order_by(CoverageVillage.commune_id, CoverageVillage.area_id)
     )
