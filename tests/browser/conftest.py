@@ -8,6 +8,15 @@ from sqlalchemy import create_engine
 from tests.conftest import database_url_for
 
 CHROMIUM = "/usr/bin/chromium"
+# a phone's context (390×844, touch), as citizens use the portal
+PHONE = {
+    "viewport": {"width": 390, "height": 844},
+    "device_scale_factor": 2,
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "vi-VN",
+}
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -9,12 +9,13 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.conftest import PHONE
+
 pytestmark = pytest.mark.browser
 
 AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 SERIOUS = ("serious", "critical")
-PHONE = {"width": 390, "height": 844}
-DESKTOP = {"width": 1366, "height": 900}
+DESKTOP = {"viewport": {"width": 1366, "height": 900}, "locale": "vi-VN"}
 
 
 def violations(page) -> list[str]:
@@ -42,7 +43,7 @@ def sign_in(page, base: str, username: str, password: str) -> None:
 
 @pytest.fixture(params=[PHONE, DESKTOP], ids=["phone", "desktop"])
 def screen(request, browser):
-    context = browser.new_context(viewport=request.param, locale="vi-VN")
+    context = browser.new_context(**request.param)
     page = context.new_page()
     yield page
     context.close()

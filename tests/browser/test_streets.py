@@ -7,15 +7,10 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import text
 
+from tests.browser.conftest import PHONE
+
 pytestmark = pytest.mark.browser
 
-PHONE = {
-    "viewport": {"width": 390, "height": 844},
-    "device_scale_factor": 2,
-    "is_mobile": True,
-    "has_touch": True,
-    "locale": "vi-VN",
-}
 HANG_GAI = (21.0325, 105.8500)
 PLANT = text(
     "INSERT INTO streets (name, name_search, highway, min_zoom, source, geom)"
