@@ -250,11 +250,19 @@ def _end(area: Area, on: date) -> None:
 
 
 def _cut_line(line: dict | None) -> LineString | None:
+    """The drawn line, or None unless it is one of two or more finite lon/lat positions."""
     try:
         cut = LineString(shape(line)) if line and line.get("type") == "LineString" else None
-    except (ValueError, TypeError, AttributeError):
+    # GEOS refuses a one-point line with its own error (a 500 before)
+    except (ValueError, TypeError, AttributeError, shapely.errors.ShapelyError):
         cut = None
-    return None if cut is None or cut.is_empty else cut
+    if cut is None or cut.is_empty:
+        return None
+    # json.loads reads NaN and Infinity: GEOS cannot split along them
+    lon, lat = shapely.get_coordinates(cut).T
+    if not (abs(lon) <= 180).all() or not (abs(lat) <= 90).all():
+        return None
+    return cut
 
 
 def split_pieces(area: Area, cut: LineString) -> list:

@@ -1,0 +1,167 @@
+"""A hostile review of issue 14: what an anonymous user, a commune officer of Ba Đình and a
+team leader could do with the new pages that they should not."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from geoalchemy2.shape import to_shape
+from sqlalchemy import func, select
+
+from portal.lookup import queries as lookup_queries
+from portal.models import Account, Area, BoundaryChange, Street
+from portal.streets import services as streets
+from portal.text import search_words
+from tests.conftest import csrf_token, signed_in
+
+# --- anyone: the look-up's search ---------------------------------------------------------
+
+
+def _likes(text: str) -> int:
+    """How many LIKE tests the look-up's search query makes for a typed text."""
+    sql = str(lookup_queries.search(search_words(text)).compile())
+    return sql.upper().count(" LIKE ")
+
+
+def test_a_search_of_hundreds_of_words_costs_no_more_than_a_few(client, demo):
+    """Each word typed added several LIKE tests over every area: 1,300 one-letter words (a
+    2.6 kB URL) kept the database busy 40 s for an anonymous caller."""
+    few = _likes("tổ dân phố số 7 ngọc hà")
+    many = " ".join(f"w{i}" for i in range(600))
+    assert _likes(many) <= few * 2
+    answer = client.get("/tra-cuu", query_string={"q": " ".join(["a"] * 1300)})
+    assert answer.status_code == 200
+    # the words kept are the first ones: a real search still finds its place
+    assert [w.folded for w in search_words("tdp 7 ngoc ha " + "x " * 500)][:6] == [
+        "to",
+        "dan",
+        "pho",
+        "7",
+        "ngoc",
+        "ha",
+    ]
+
+
+# --- officers: the split preview ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        '{"type":"LineString","coordinates":[[105.8,NaN],[105.9,21.1]]}',
+        '{"type":"LineString","coordinates":[[105.8,-Infinity],[105.9,Infinity]]}',
+        '{"type":"LineString","coordinates":[[105.8,21.0]]}',
+        '{"type":"LineString","coordinates":[[1e308,1e308],[-1e308,-1e308]]}',
+    ],
+)
+def test_an_odd_cut_line_is_refused_in_words_not_a_server_error(app, demo, line):
+    """json.loads reads NaN and Infinity; a one-point or non-finite line made GEOS raise (500)
+    in the preview and in the split itself."""
+    officer = signed_in(app, "canbo.xa")
+    token = csrf_token(officer, "/boundaries/")
+    commune_id = demo.scalar(select(Account.commune_id).where(Account.username == "canbo.xa"))
+    village = demo.scalar(
+        select(Area)
+        .where(Area.parent_id == commune_id, Area.level == "village", Area.valid_to.is_(None))
+        .order_by(Area.id)
+    )
+    changes = demo.scalar(select(func.max(BoundaryChange.id)))
+    preview = officer.post(
+        f"/boundaries/villages/{village.id}/split-preview",
+        data={"line": line, "csrf_token": token},
+    )
+    assert preview.status_code == 422, preview.status_code
+    admin = signed_in(app, "quantri")
+    token = csrf_token(admin, "/boundaries/")
+    preview = admin.post(
+        f"/boundaries/villages/{village.id}/split-preview",
+        data={"line": line, "csrf_token": token},
+    )
+    assert preview.status_code == 422
+    split = admin.post(
+        f"/boundaries/villages/{village.id}/edit",
+        data={
+            "action": "split",
+            "line": line,
+            "name_a": "A",
+            "name_b": "B",
+            "decision_number": "1/QĐ",
+            "decision_date": "2025-01-01",
+            "csrf_token": token,
+        },
+    )
+    assert split.status_code == 422
+    assert demo.scalar(select(func.max(BoundaryChange.id))) == changes
+
+
+def test_a_team_leader_gets_no_split_preview(app, demo):
+    leader = signed_in(app, "totruong")
+    village = demo.scalar(select(Area).where(Area.level == "village").order_by(Area.id))
+    shape = to_shape(village.geom)
+    minx, miny, maxx, maxy = shape.bounds
+    mid = (miny + maxy) / 2
+    line = {"type": "LineString", "coordinates": [[minx - 0.001, mid], [maxx + 0.001, mid]]}
+    answer = leader.post(
+        f"/boundaries/villages/{village.id}/split-preview",
+        data={"line": json.dumps(line), "csrf_token": csrf_token(leader, "/teams/")},
+    )
+    assert answer.status_code == 404
+
+
+# --- anyone: the street layer -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"bbox": "nan,nan,nan,nan", "z": "16"},
+        {"bbox": "105.8,21,105.9,21.1", "z": "inf"},
+        {"bbox": "105.8,21,105.9,21.1", "z": "1e3"},
+        {"bbox": "105.8,21,105.9,21.1", "z": "-1"},
+        {"bbox": "105.8,21,105.9,21.1", "z": "99999999999999999999"},
+        {"bbox": "-180,-90,180,90", "z": "18"},
+        {"bbox": "105.9,21,105.8,21.1", "z": "16"},
+        {"bbox": "105.8,21,105.9", "z": "16"},
+        {"bbox": "1e400,21,105.9,21.1", "z": "16"},
+        {"bbox": "105.8,21,105.9,21.1,1", "z": "16"},
+        {"bbox": "105.8;21;105.9;21.1", "z": "16"},
+        {"z": "16"},
+        {},
+    ],
+)
+def test_odd_street_views_are_refused_as_bad_parameters(client, args):
+    answer = client.get("/ban-do/duong", query_string=args)
+    assert answer.status_code == 400
+    assert "public" not in answer.headers.get("Cache-Control", "")
+
+
+def test_a_street_read_from_a_file_is_only_text_on_the_map(client, session, tmp_path: Path):
+    """A name with markup is stored as it is and sent as JSON text (streets.js draws it as an
+    SVG text node); the search lists it escaped."""
+    evil = '<img src=x onerror=alert(1)>Phố "Gai"'
+    data = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"osm_id": 9, "name": evil, "highway": "primary"},
+                "geometry": {
+                    "type": "LineString",
+                    "coordinates": [[105.849, 21.033], [105.851, 21.0336]],
+                },
+            }
+        ],
+    }
+    path = tmp_path / "evil.geojson"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    streets.import_file(path)
+    assert session.scalar(select(Street.name).where(Street.source == "evil")) == evil
+    answer = client.get(
+        "/ban-do/duong", query_string={"bbox": "105.84,21.02,105.86,21.04", "z": "16"}
+    )
+    names = [f["properties"]["name"] for f in answer.get_json()["features"]]
+    assert evil in names
+    page = client.get("/tra-cuu", query_string={"q": "gai"}).get_data(as_text=True)
+    assert "<img src=x" not in page
