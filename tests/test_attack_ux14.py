@@ -4,6 +4,7 @@ team leader could do with the new pages that they should not."""
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import func, select
 
 from portal.lookup import queries as lookup_queries
-from portal.models import Account, Area, BoundaryChange, Street
+from portal.models import Account, Area, BoundaryChange, Member, Street, Team
 from portal.streets import services as streets
 from portal.text import search_words
 from tests.conftest import csrf_token, signed_in
@@ -165,3 +166,81 @@ def test_a_street_read_from_a_file_is_only_text_on_the_map(client, session, tmp_
     assert evil in names
     page = client.get("/tra-cuu", query_string={"q": "gai"}).get_data(as_text=True)
     assert "<img src=x" not in page
+
+
+# --- officers and leaders: teams ----------------------------------------------------------
+
+
+def _ba_dinh_teams(session) -> list[Team]:
+    ba_dinh = session.scalar(select(Area.id).where(Area.code == "00004"))
+    return session.scalars(select(Team).where(Team.commune_id == ba_dinh).order_by(Team.id)).all()
+
+
+def _serving(session, team_id: int) -> list[Member]:
+    return session.scalars(
+        select(Member)
+        .where(Member.team_id == team_id, Member.left_on.is_(None))
+        .order_by(Member.id)
+    ).all()
+
+
+def _move(client, team_id, member_id, to_team_id):
+    return client.post(
+        f"/teams/{team_id}/members/{member_id}/move",
+        data={
+            "to_team_id": str(to_team_id),
+            "left_on": date.today().isoformat(),
+            "left_decision": "1/QĐ",
+            "signer": "Chủ tịch",
+            "csrf_token": csrf_token(client, "/teams/"),
+        },
+    )
+
+
+def test_no_one_moves_a_member_out_of_their_reach(app, demo):
+    """An officer cannot move a member into another commune's team, nor out of one; a team
+    leader cannot move anyone at all."""
+    mine = _ba_dinh_teams(demo)
+    elsewhere = demo.scalar(
+        select(Team).where(Team.commune_id != mine[0].commune_id).order_by(Team.id).limit(1)
+    )
+    member = _serving(demo, mine[0].id)[-1]
+    foreign = _serving(demo, elsewhere.id)[-1]
+    officer = signed_in(app, "canbo.xa")
+    assert _move(officer, mine[0].id, member.id, elsewhere.id).status_code in (404, 422)
+    assert _move(officer, elsewhere.id, foreign.id, mine[0].id).status_code == 404
+    leader_team = demo.scalar(select(Account.team_id).where(Account.username == "totruong"))
+    leader = signed_in(app, "totruong")
+    theirs = _serving(demo, leader_team)[-1]
+    other = next(t for t in mine if t.id != leader_team)
+    assert _move(leader, leader_team, theirs.id, other.id).status_code in (404, 422)
+    demo.expire_all()
+    for moved in (member, foreign, theirs):
+        assert demo.get(Member, moved.id).left_on is None
+
+
+def test_saved_names_only_a_member_of_the_team_shown(app, demo):
+    mine = _ba_dinh_teams(demo)
+    leader_team = demo.scalar(select(Account.team_id).where(Account.username == "totruong"))
+    other = next(t for t in mine if t.id != leader_team)
+    stranger = _serving(demo, other.id)[-1]
+    elsewhere = demo.scalar(
+        select(Team).where(Team.commune_id != mine[0].commune_id).order_by(Team.id).limit(1)
+    )
+    far = _serving(demo, elsewhere.id)[-1]
+    officer, leader = signed_in(app, "canbo.xa"), signed_in(app, "totruong")
+    page = officer.get(f"/teams/{mine[0].id}?saved={far.id}").get_data(as_text=True)
+    assert far.full_name not in page
+    page = leader.get(f"/teams/{leader_team}?saved={stranger.id}").get_data(as_text=True)
+    assert stranger.full_name not in page
+
+
+def test_a_villages_map_of_another_commune_is_not_found(app, demo):
+    mine = _ba_dinh_teams(demo)[0].commune_id
+    other = demo.scalar(
+        select(Area.id).where(Area.level == "commune", Area.id != mine).order_by(Area.id)
+    )
+    assert signed_in(app, "canbo.xa").get(f"/coverage/{other}/villages.json").status_code == 404
+    leader = signed_in(app, "totruong")
+    assert leader.get(f"/coverage/{mine}/villages.json").status_code == 404
+    assert app.test_client().get(f"/coverage/{mine}/villages.json").status_code in (302, 401, 404)
