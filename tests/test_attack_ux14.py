@@ -244,3 +244,21 @@ def test_a_villages_map_of_another_commune_is_not_found(app, demo):
     leader = signed_in(app, "totruong")
     assert leader.get(f"/coverage/{mine}/villages.json").status_code == 404
     assert app.test_client().get(f"/coverage/{mine}/villages.json").status_code in (302, 401, 404)
+
+
+def test_a_search_of_punctuation_alone_finds_nothing(client, demo, app):
+    """ "--" passed the length check but had no word: it listed every area of the city."""
+    page = client.get("/tra-cuu", query_string={"q": "--"}).get_data(as_text=True)
+    assert 'class="results"' not in page
+    staff = signed_in(app, "canbo.xa")
+    listed = staff.get(
+        "/areas/",
+        query_string={"q": ".."},
+        headers={"HX-Request": "true", "HX-Target": "search-results"},
+    ).get_data(as_text=True)
+    village = demo.scalar(
+        select(Area.name)
+        .where(Area.level == "village", Area.parent_id == _ba_dinh_teams(demo)[0].commune_id)
+        .order_by(Area.id)
+    )
+    assert village not in listed
