@@ -262,3 +262,27 @@ def test_a_search_of_punctuation_alone_finds_nothing(client, demo, app):
         .order_by(Area.id)
     )
     assert village not in listed
+
+
+def test_a_streets_ranking_reads_wildcards_typed_as_letters(app, session, tmp_path: Path):
+    """ "x_y" typed: a street starting with "x_y" comes before one that merely holds it ("_"
+    was LIKE's any-letter in the ranking, so "Xay x_y" counted as starting with it)."""
+
+    def road(i, name):
+        coords = [[105.849 + i * 0.01, 21.033], [105.851 + i * 0.01, 21.0336]]
+        return {
+            "type": "Feature",
+            "properties": {"osm_id": 100 + i, "name": name, "highway": "residential"},
+            "geometry": {"type": "LineString", "coordinates": coords},
+        }
+
+    data = {
+        "type": "FeatureCollection",
+        "features": [road(0, "Phố Xay x_y"), road(1, "Phố X_Y Bắc Ninh")],
+    }
+    path = tmp_path / "wild.geojson"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    streets.import_file(path)
+    with app.test_request_context():
+        found = [s.name for s in streets.search("x_y")]
+    assert found == ["Phố X_Y Bắc Ninh", "Phố Xay x_y"]
