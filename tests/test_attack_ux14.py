@@ -286,3 +286,18 @@ def test_a_streets_ranking_reads_wildcards_typed_as_letters(app, session, tmp_pa
     with app.test_request_context():
         found = [s.name for s in streets.search("x_y")]
     assert found == ["Phố X_Y Bắc Ninh", "Phố Xay x_y"]
+
+
+def test_a_shared_street_answer_is_never_served_to_another_cookie(app, demo):
+    """The layer is public and cacheable even for a signed-in user, whose session cookie is
+    refreshed on it: a shared cache must key it on the cookie (Vary), or it hands one user's
+    session to the next."""
+    officer = signed_in(app, "canbo.xa")
+    view = {"bbox": "105.84,21.02,105.86,21.04", "z": "16"}
+    answer = officer.get("/ban-do/duong", query_string=view)
+    assert answer.status_code == 200
+    if "Set-Cookie" in answer.headers:
+        assert "Cookie" in answer.headers.get("Vary", "")
+    anonymous = app.test_client().get("/ban-do/duong", query_string=view)
+    assert "Set-Cookie" not in anonymous.headers
+    assert "public" in anonymous.headers["Cache-Control"]
