@@ -301,3 +301,30 @@ def test_a_shared_street_answer_is_never_served_to_another_cookie(app, demo):
     anonymous = app.test_client().get("/ban-do/duong", query_string=view)
     assert "Set-Cookie" not in anonymous.headers
     assert "public" in anonymous.headers["Cache-Control"]
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        '{"type":"Polygon","coordinates":[[[105.8,NaN],[105.9,21.0],[105.9,21.1],[105.8,NaN]]]}',
+        '{"type":"Polygon","coordinates":[[[105.8,21.0]]]}',
+        '{"type":"Polygon","coordinates":[[[105.8,21.0],[105.9,Infinity],[105.8,21.0]]]}',
+    ],
+)
+def test_an_odd_drawn_boundary_is_refused_in_words(admin, demo, geometry):
+    village = demo.scalar(
+        select(Area).where(Area.level == "village", Area.valid_to.is_(None)).order_by(Area.id)
+    )
+    changes = demo.scalar(select(func.max(BoundaryChange.id)))
+    answer = admin.post(
+        f"/boundaries/villages/{village.id}/edit",
+        data={
+            "action": "draw",
+            "geometry": geometry,
+            "decision_number": "1/QĐ",
+            "decision_date": date.today().isoformat(),
+            "csrf_token": csrf_token(admin, "/boundaries/"),
+        },
+    )
+    assert answer.status_code == 422
+    assert demo.scalar(select(func.max(BoundaryChange.id))) == changes
