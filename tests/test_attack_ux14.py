@@ -328,3 +328,21 @@ def test_an_odd_drawn_boundary_is_refused_in_words(admin, demo, geometry):
     )
     assert answer.status_code == 422
     assert demo.scalar(select(func.max(BoundaryChange.id))) == changes
+
+
+def test_a_neighbours_name_reaches_the_card_as_text(client, demo):
+    """A name with markup (typed by an officer, or in an imported file) stays text in the
+    card's data-neighbours attribute; lookup.js draws it with textContent."""
+    village = demo.scalar(
+        select(Area).where(Area.level == "village", Area.valid_to.is_(None)).order_by(Area.id)
+    )
+    beside = demo.execute(lookup_queries.neighbours(village.id, 0.0001)).first()
+    assert beside is not None
+    neighbour = demo.get(Area, beside[0])
+    neighbour.name = '<img src=x onerror=alert(1)>"Thôn'
+    demo.flush()
+    page = client.get(f"/tra-cuu/{village.id}").get_data(as_text=True)
+    attribute = page.split('data-neighbours="', 1)[1].split('"', 1)[0]
+    assert "<img" not in page.split("<body", 1)[1].replace(attribute, "")
+    assert "<" not in attribute and '"' not in attribute
+    assert "\\u003cimg" in attribute  # JSON's escape, decoded by JSON.parse, drawn as text
