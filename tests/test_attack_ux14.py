@@ -346,3 +346,24 @@ def test_a_neighbours_name_reaches_the_card_as_text(client, demo):
     assert "<img" not in page.split("<body", 1)[1].replace(attribute, "")
     assert "<" not in attribute and '"' not in attribute
     assert "\\u003cimg" in attribute  # JSON's escape, decoded by JSON.parse, drawn as text
+
+
+def test_import_streets_reads_no_more_of_a_file_than_its_cap(app, tmp_path: Path):
+    """A huge file (a wrong path, a dump of the world) is refused after reading the cap, not
+    read whole into memory first."""
+    import tracemalloc
+
+    from geo.features import FileProblem
+    from geo.lines import LineLimits
+
+    huge = tmp_path / "world.geojson"
+    with huge.open("wb") as out:
+        out.truncate(LineLimits().max_bytes * 4)  # sparse: costs no disk
+    tracemalloc.start()
+    try:
+        with pytest.raises(FileProblem):
+            streets.import_file(huge)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < LineLimits().max_bytes * 2
