@@ -367,3 +367,24 @@ def test_import_streets_reads_no_more_of_a_file_than_its_cap(app, tmp_path: Path
     finally:
         tracemalloc.stop()
     assert peak < LineLimits().max_bytes * 2
+
+
+def test_a_cut_line_of_thousands_of_points_is_refused_before_splitting(admin, demo):
+    """The preview writes nothing and may be asked again and again: a zigzag of 200,000
+    points (a few MB, under the upload cap) kept GEOS splitting a village for half a minute."""
+    village = demo.scalar(
+        select(Area).where(Area.level == "village", Area.valid_to.is_(None)).order_by(Area.id)
+    )
+    minx, miny, maxx, maxy = to_shape(village.geom).bounds
+    n = 5000
+    coords = [
+        [minx - 0.001 + (maxx - minx + 0.002) * i / n, miny - 1e-4 if i % 2 else maxy + 1e-4]
+        for i in range(n)
+    ]
+    line = json.dumps({"type": "LineString", "coordinates": coords})
+    answer = admin.post(
+        f"/boundaries/villages/{village.id}/split-preview",
+        data={"line": line, "csrf_token": csrf_token(admin, "/boundaries/")},
+    )
+    assert answer.status_code == 422
+    assert "điểm" in answer.get_json()["error"]  # says why: too many points, not "two parts"
