@@ -388,3 +388,22 @@ def test_a_cut_line_of_thousands_of_points_is_refused_before_splitting(admin, de
     )
     assert answer.status_code == 422
     assert "điểm" in answer.get_json()["error"]  # says why: too many points, not "two parts"
+
+
+def test_a_villages_name_in_villages_json_is_escaped_map_text(app, demo):
+    """zoom-to-row.js puts label and state into popups as HTML: the server escapes them."""
+    officer = signed_in(app, "canbo.xa")  # first: signing in ends the test's open writes
+    commune_id = _ba_dinh_teams(demo)[0].commune_id
+    from portal.models import CoverageVillage
+
+    shown = demo.scalar(
+        select(CoverageVillage.area_id)
+        .where(CoverageVillage.commune_id == commune_id, CoverageVillage.area_id.is_not(None))
+        .limit(1)
+    )
+    village = demo.get(Area, shown)
+    village.name = "<img src=x onerror=alert(1)>"
+    demo.flush()
+    body = officer.get(f"/coverage/{commune_id}/villages.json").get_data(as_text=True)
+    assert "<img" not in body
+    assert "&lt;img" in body
