@@ -407,3 +407,27 @@ def test_a_villages_name_in_villages_json_is_escaped_map_text(app, demo):
     body = officer.get(f"/coverage/{commune_id}/villages.json").get_data(as_text=True)
     assert "<img" not in body
     assert "&lt;img" in body
+
+
+def test_a_kept_card_holds_its_neighbours_as_compact_text(app, demo):
+    """Each worker keeps up to 20,000 cards for anyone who asks (a crawler asks them all):
+    neighbours' outlines kept as parsed lists of floats weighed six times their JSON."""
+    import tracemalloc
+
+    from portal.lookup import services as lookup
+
+    # a commune: its neighbours are other communes, with long outlines
+    village = demo.scalar(
+        select(Area).where(Area.level == "commune", Area.valid_to.is_(None)).order_by(Area.id)
+    )
+    with app.test_request_context():
+        lookup.neighbours(village.id, village.parent_id)  # the query compiled and cached
+        tracemalloc.start()
+        try:
+            kept = lookup.neighbours(village.id, village.parent_id)
+            held = tracemalloc.get_traced_memory()[0]
+        finally:
+            tracemalloc.stop()
+    text = kept if isinstance(kept, str) else json.dumps(kept)
+    assert len(text) > 1000  # it has neighbours
+    assert held < 2 * len(text) + 1000
