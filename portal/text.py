@@ -81,11 +81,17 @@ def search_words(text: str) -> list[Word]:
         else:
             words.append(Word(folded, typed))
     # "số 7" and "7" name the same village: some names write "số", others do not
-    return [
+    kept = [
         w
         for i, w in enumerate(words)
         if not (w.folded == "so" and i + 1 < len(words) and words[i + 1].number)
     ]
+    # each word adds LIKE tests over every area: a URL of a thousand words kept the database
+    # busy for a minute. A place and its commune are named in far fewer; repeats add nothing.
+    return list(dict.fromkeys(kept))[:MAX_WORDS]
+
+
+MAX_WORDS = 12
 
 
 # Vietnamese alphabetical order: letters with marks after their base letter (a ă â, d đ, e ê,

@@ -1247,4 +1247,6 @@ EN: dict[str, str] = {
     "Thôn, tổ dân phố này chưa có tổ bảo vệ ANTT.": "This village has no security team yet.",
     "Lập tổ cho địa bàn này": "Create a team for this village",
     "Đóng": "Close",
+    # --- issue 14: hostile review ---
+    "Đường cắt có quá nhiều điểm (tối đa {n}).": "The cut line has too many points (at most {n}).",
 }

@@ -249,12 +249,32 @@ def _end(area: Area, on: date) -> None:
     area.valid_to = max(on, area.valid_from)
 
 
+# A cut is drawn by hand, a few taps; GEOS splits along each segment: a zigzag of 200,000
+# points (a few MB, under the upload cap) held a worker for half a minute, and the preview
+# writes nothing, so it can be asked again and again.
+MAX_CUT_VERTICES = 1000
+
+
 def _cut_line(line: dict | None) -> LineString | None:
+    """The drawn line, or None unless it is one of two or more finite lon/lat positions;
+    FormInvalid when it has more points than a hand draws."""
+    coords = line.get("coordinates") if isinstance(line, dict) else None
+    if isinstance(coords, list) and len(coords) > MAX_CUT_VERTICES:
+        raise FormInvalid(
+            {"line": _("Đường cắt có quá nhiều điểm (tối đa {n}).", n=MAX_CUT_VERTICES)}
+        )
     try:
         cut = LineString(shape(line)) if line and line.get("type") == "LineString" else None
-    except (ValueError, TypeError, AttributeError):
+    # GEOS refuses a one-point line with its own error (a 500 before)
+    except (ValueError, TypeError, AttributeError, shapely.errors.ShapelyError):
         cut = None
-    return None if cut is None or cut.is_empty else cut
+    if cut is None or cut.is_empty:
+        return None
+    # json.loads reads NaN and Infinity: GEOS cannot split along them
+    lon, lat = shapely.get_coordinates(cut).T
+    if not (abs(lon) <= 180).all() or not (abs(lat) <= 90).all():
+        return None
+    return cut
 
 
 def split_pieces(area: Area, cut: LineString) -> list:

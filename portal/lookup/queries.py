@@ -208,6 +208,8 @@ def name_match(words: list[Word], name, name_search, parent_search) -> tuple[lis
     before Xã Ngọc Hồi of Thành phố Hà Nội. A number matches only as a whole number: "tdp 7"
     is Tổ dân phố số 7, not 17, 27 or 70.
     """
+    if not words:  # "--" is long enough to search on but has no word: it matches nothing
+        return [false()], literal(0)
     own = func.concat(" ", name_search, " ")
     marked = func.concat(" ", func.lower(name), " ")
     parent = func.concat(" ", func.coalesce(parent_search, ""), " ")

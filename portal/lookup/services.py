@@ -73,8 +73,8 @@ class Card:
     police: Police | None
     outline: dict | None = None  # GeoJSON geometry, for the map
     border_with: list[Place] = field(default_factory=list)
-    # the areas beside it, for the map: {"id", "name", "outline"} (names are escaped where shown)
-    neighbours: list[dict] = field(default_factory=list)
+    # the areas beside it, for the map: JSON text of [{"id", "name", "outline"}] (neighbours())
+    neighbours: str = ""
     point: tuple[float, float] | None = None  # (lat, lon) looked up
 
     @property
@@ -195,18 +195,25 @@ def _card(area_id: int, with_outline: bool) -> Card:
     return card
 
 
-def neighbours(area_id: int, parent_id: int | None) -> list[dict]:
-    """The areas beside one, named with their commune when it is another one."""
+def neighbours(area_id: int, parent_id: int | None) -> str:
+    """The areas beside one, named with their commune when it is another one, as the JSON text
+    of a list of {"id", "name", "outline"} ("" when none). Kept as text, not parsed: each worker
+    keeps thousands of cards for anyone who asks, and parsed outlines weigh six times more."""
     rows = db.session.execute(queries.neighbours(area_id, OUTLINE_TOLERANCE))
-    return [
-        {
-            "id": id_,
-            "name": name if their_parent == parent_id or not parent else f"{name}, {parent}",
-            "outline": json.loads(outline),
-        }
-        for id_, name, their_parent, parent, outline in rows
-        if outline
-    ]
+    items = []
+    for id_, name, their_parent, parent, outline in rows:
+        if not outline:
+            continue
+        shown = name if their_parent == parent_id or not parent else f"{name}, {parent}"
+        # the outline is the database's GeoJSON: valid JSON as it is, not parsed again
+        items.append(f'{{"id":{int(id_)},"name":{json.dumps(shown)},"outline":{outline}}}')
+    if not items:
+        return ""
+    # as Jinja's tojson: no <, >, & or ' left to end an element or an attribute
+    text = "[" + ",".join(items) + "]"
+    for char, escaped in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("'", "\\u0027")):
+        text = text.replace(char, escaped)
+    return text
 
 
 def _place(row, prefix: str) -> Place | None:

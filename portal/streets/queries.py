@@ -69,7 +69,7 @@ def matching(folded: str, stripped: str, limit: int, cluster_degrees: float) -> 
     rank = case(
         (Street.name_search == folded, 0),
         (bare == stripped, 1),
-        (bare.like(stripped + "%"), 2),
+        (bare.like(like_pattern(stripped)[1:]), 2),  # starts with it: % and _ typed escaped
         ((" " + Street.name_search).like(like_pattern(" " + stripped)), 3),
         else_=4,
     )

@@ -20,7 +20,7 @@ from geoalchemy2.shape import from_shape
 from shapely.geometry import MultiLineString
 from sqlalchemy import delete, func, insert, select
 
-from geo.lines import read_roads
+from geo.lines import LineLimits, read_roads
 from portal.errors import BadParameter
 from portal.extensions import db
 from portal.i18n import _
@@ -85,7 +85,11 @@ def import_file(path: Path, source: str | None = None) -> Imported:
     """Replace the rows of this file's source with its lines (the caller commits: one
     transaction); a file that cannot be read raises geo.features.FileProblem."""
     source = source or path.stem
-    roads = read_roads(path.read_bytes())
+    # read no more than the reader's cap (and a byte to tell it so): a huge file is refused
+    # without being held in memory whole
+    with path.open("rb") as file:
+        data = file.read(LineLimits().max_bytes + 1)
+    roads = read_roads(data)
     rows = []
     for road in roads.roads:
         geom = road.geometry

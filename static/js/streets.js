@@ -166,7 +166,8 @@
   // name not again within 250 px, and no name centred on another's middle.
   StreetLayer.prototype.label = function (zoom) {
     var map = this.map;
-    var placed = {};
+    // no prototype: an OSM street named "constructor" is a name like any other
+    var placed = Object.create(null);
     var middles = [];
     var chosen = this.chosen;
     var size = zoom >= 17 ? 12 : 11;
