@@ -61,7 +61,8 @@ def on_request(commune_id: int | None) -> tuple[services.Overview, list, list]:
     if commune_id and not communes:
         raise NotFound("no such commune")
     # a city page draws outlines only; a commune's page its villages as well
-    computed = services.compute_report([c.id for c in communes], maps_of=commune_id is not None)
+    # the city's map now draws the villages with a problem too, so both maps need the shapes
+    computed = services.compute_report([c.id for c in communes], maps_of=True)
     now = datetime.now(UTC)
     names = {c.id: c.name for c in communes}
     figures, problems = [], []

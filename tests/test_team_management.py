@@ -194,6 +194,41 @@ def test_a_member_leaves_and_another_moves_with_dated_decisions(admin, demo, tea
     assert arrived is not None and arrived.appointment_number == "91/QĐ-UBND"
 
 
+def test_a_move_that_fails_to_appoint_leaves_the_member_where_they_were(
+    admin, demo, team, monkeypatch
+):
+    """Leaving one team and joining the other are one transaction: never half a move."""
+    from portal.teams import management
+
+    team_id = team.id
+    moving_id = serving(demo, team_id)[-1].id
+    other_id = demo.scalar(
+        select(Team.id)
+        .where(Team.commune_id == team.commune_id, Team.id != team_id)
+        .order_by(Team.id)
+        .limit(1)
+    )
+    make_room(demo, other_id)
+
+    def broken(target, form):
+        raise RuntimeError("the database went away while appointing")
+
+    monkeypatch.setattr(management, "_added", broken)
+    form = {
+        "to_team_id": str(other_id),
+        "left_on": TODAY.isoformat(),
+        "left_decision": "92/QĐ-UBND",
+        "signer": "Chủ tịch UBND phường Ba Đình",
+    }
+    try:
+        response = post(admin, f"/teams/{team_id}/members/{moving_id}/move", form)
+        assert response.status_code == 500
+    except RuntimeError:
+        pass  # the test app may let the error through: what matters is what was kept
+    demo.rollback()  # as the request's end does with what it did not commit
+    assert demo.get(Member, moving_id).left_on is None
+
+
 def test_creating_a_team_refuses_an_area_that_has_one(admin, demo, team):
     taken = demo.scalar(select(TeamArea.area_id).where(TeamArea.team_id == team.id))
     form = {

@@ -459,11 +459,17 @@ def _fill(member: Member, form: MemberForm) -> None:
 
 
 def _appoint(team: Team, form: MemberForm) -> Member:
+    member = _added(team, form)
+    coverage.request_refresh([team.commune_id])  # commits the appointment with its mark
+    db.session.commit()
+    return member
+
+
+def _added(team: Team, form: MemberForm) -> Member:
+    """The member appointed, in the session only: a move commits it with the leaving."""
     member = Member(team_id=team.id)
     _fill(member, form)
     db.session.add(member)
-    coverage.request_refresh([team.commune_id])
-    db.session.commit()
     return member
 
 
@@ -484,6 +490,14 @@ def _member(team: Team, member_id: int) -> Member:
 
 def leave(team_id: int, member_id: int, on: str, decision: str) -> Member:
     """A member leaves (dismissal or resignation) by a dated decision; the record stays."""
+    member = _left(team_id, member_id, on, decision)
+    coverage.request_refresh([member.team.commune_id])  # commits the leaving with its mark
+    db.session.commit()
+    return member
+
+
+def _left(team_id: int, member_id: int, on: str, decision: str) -> Member:
+    """The member's leaving, checked and in the session: the caller commits."""
     team = managed_team(team_id)
     member = _member(team, member_id)
     errors = too_long({"left_decision": nfc(decision)}, Member)
@@ -499,8 +513,6 @@ def leave(team_id: int, member_id: int, on: str, decision: str) -> Member:
     if errors:
         raise FormInvalid(errors)
     member.left_on, member.left_decision = when, nfc(decision)
-    coverage.request_refresh([team.commune_id])
-    db.session.commit()
     return member
 
 
@@ -540,8 +552,12 @@ def move(
     errors.pop("residence_area_id", None)  # the member may live next door; the decision says so
     if errors:
         raise FormInvalid({"to_team_id": " ".join(errors.values())})
-    leave(team_id, member_id, on, decision)
-    return _appoint(target, form)
+    # one transaction: never left here without being appointed there
+    _left(team_id, member_id, on, decision)
+    moved = _added(target, form)
+    coverage.request_refresh([team.commune_id])  # the one commit, with the commune's mark
+    db.session.commit()
+    return moved
 
 
 # --- choices for the forms -------------------------------------------------------------------
