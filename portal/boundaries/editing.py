@@ -7,6 +7,7 @@ or flags them: a team is never silently lost.
 
 from __future__ import annotations
 
+import warnings
 from datetime import date
 
 import shapely
@@ -264,7 +265,9 @@ def _cut_line(line: dict | None) -> LineString | None:
             {"line": _("Đường cắt có quá nhiều điểm (tối đa {n}).", n=MAX_CUT_VERTICES)}
         )
     try:
-        cut = LineString(shape(line)) if line and line.get("type") == "LineString" else None
+        with warnings.catch_warnings():  # NaN is refused below, in words
+            warnings.simplefilter("ignore", RuntimeWarning)
+            cut = LineString(shape(line)) if line and line.get("type") == "LineString" else None
     # GEOS refuses a one-point line with its own error (a 500 before)
     except (ValueError, TypeError, AttributeError, shapely.errors.ShapelyError):
         cut = None
