@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 
 from portal.extensions import db
 from tests.conftest import ROOT, fresh_database, make_app
@@ -78,4 +78,46 @@ def test_downgrade_to_base_and_upgrade_again():
         assert {"areas", "teams", "members", "accounts"} <= set(
             inspect(db.engine).get_table_names()
         )
+        db.engine.dispose()
+
+
+def test_the_no_leader_status_marks_stored_coverage_stale():
+    """0013: figures computed before villages could be "no_leader" are recomputed when shown."""
+    url = fresh_database("antt_portal_migrations")
+    scratch = make_app(url)
+    with scratch.app_context():
+        upgrade(directory=MIGRATIONS, revision="0012")
+        owner = create_engine(scratch.config["MIGRATION_DATABASE_URI"])
+        with owner.begin() as connection:
+            insert = text(
+                "INSERT INTO areas (parent_id, code, name, name_search, level, kind, valid_from,"
+                " geom) VALUES (:parent, :code, :name, :name, :level, :kind, '2025-07-01',"
+                " ST_Multi(ST_MakeEnvelope(105.8, 21.0, 105.81, 21.01, 4326))) RETURNING id"
+            )
+            province = connection.execute(
+                insert,
+                {"parent": None, "code": "01", "name": "Hà Nội", "level": "province"}
+                | {"kind": "thanh_pho"},
+            ).scalar_one()
+            commune = connection.execute(
+                insert,
+                {"parent": province, "code": "00001", "name": "Phường Thử", "level": "commune"}
+                | {"kind": "phuong"},
+            ).scalar_one()
+            connection.execute(
+                text(
+                    "INSERT INTO coverage_communes (commune_id, computed_at, valid_coverage,"
+                    " villages, villages_with_team, population, population_with_team, land_m2,"
+                    " land_mapped_m2, counts) VALUES (:id, now(), true, 1, 1, 10, 10, 1, 1, '{}')"
+                ),
+                {"id": commune},
+            )
+        upgrade(directory=MIGRATIONS)
+        with owner.connect() as connection:
+            stale = connection.execute(
+                text("SELECT stale_since FROM coverage_communes WHERE commune_id = :id"),
+                {"id": commune},
+            ).scalar_one()
+        owner.dispose()
+        assert stale is not None
         db.engine.dispose()
