@@ -299,6 +299,7 @@ def test_creating_a_team_for_a_village_prefills_it_and_marks_the_taken_ones(app,
     body = officer.get(f"/teams/new?village={village.id}").get_data(as_text=True)
     assert f'<option value="{team.commune_id}" selected>' in body
     assert f'name="area_ids" value="{village.id}" checked' in body
+    assert f'value="Tổ bảo vệ ANTT {village.name}"' in body  # named as teams are, to check
     # a village with a team cannot be chosen, and says which team has it
     assert f'name="area_ids" value="{taken}" disabled' in body
     assert f"đã có tổ: {team.name}" in body
