@@ -320,6 +320,9 @@ def referenced_names(entries) -> dict[tuple[str, int], str]:
     one query for the page: {(table, id): name}."""
     wanted: dict[str, set[int]] = {"area": set(), "team": set(), "member": set()}
     for entry in entries:
+        # the row an entry is about, named in its heading ("Sửa thành viên Phan Văn Vinh")
+        if entry.entity_type in wanted and isinstance(entry.entity_id, int):
+            wanted[entry.entity_type].add(entry.entity_id)
         for field, values in (entry.changes or {}).items():
             table = _reference(entry.entity_type, field)
             if table is None:

@@ -160,7 +160,10 @@ def test_admin_changes_role_and_scope_and_history_shows_before_and_after(admin, 
     assert entry.changes["role"] == ["commune_officer", "team_leader"]
     assert entry.changes["full_name"][1] == "Cán bộ mới"
     history = admin.get(f"/accounts/{officer.id}", headers={**HX, "HX-Target": "history"})
-    assert "commune_officer" in history.get_data(as_text=True)
+    shown = history.get_data(as_text=True)
+    # the roles read in Vietnamese (issue 14: no raw codes in histories)
+    assert "Cán bộ xã, phường" in shown and "Tổ trưởng" in shown
+    assert "commune_officer" not in shown and "team_leader" not in shown
     assert "<html" not in history.get_data(as_text=True)
 
 
