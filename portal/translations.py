@@ -1247,4 +1247,6 @@ EN: dict[str, str] = {
     "Thôn, tổ dân phố này chưa có tổ bảo vệ ANTT.": "This village has no security team yet.",
     "Lập tổ cho địa bàn này": "Create a team for this village",
     "Đóng": "Close",
+    # --- issue 14: UX walk ---
+    "Tổ đã đủ {m} thành viên theo quy định: cho một người thôi trước khi bổ nhiệm người mới.": "The team has the {m} members the rule allows: let someone leave before appointing a new member.",
 }

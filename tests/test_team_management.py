@@ -132,6 +132,10 @@ def test_a_sixth_member_is_refused_in_hanoi(admin, demo, team):
     response = post(admin, f"/teams/{team_id}/members/new", member_form(demo, team_id))
     assert response.status_code == 422
     assert "tối đa theo quy định là 5" in response.get_data(as_text=True)
+    # the team page says so before a form is filled, and offers no appointment
+    page = admin.get(f"/teams/{team_id}").get_data(as_text=True)
+    assert 'data-testid="team-full"' in page and "Tổ đã đủ 5 thành viên" in page
+    assert f'href="/teams/{team_id}/members/new"' not in page
 
 
 def test_validation_as_one_types_answers_for_one_field(admin, demo, team):
