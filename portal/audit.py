@@ -363,6 +363,10 @@ def _display(value, entity_type: str = "", field: str = "", names: dict | None =
         return "—"
     if field in NUMBERED and isinstance(value, int):
         return f"#{value}"
+    if field == "phone" and isinstance(value, str) and value.isdigit():
+        from portal.lookup.services import phone_text  # here: lookup imports the models
+
+        return phone_text(value)  # grouped as on the team page and the citizen's card
     if field in SHARES and isinstance(value, int | float) and not isinstance(value, bool):
         return f"{round(value * 100)}%"
     table = _reference(entity_type, field)

@@ -69,6 +69,7 @@ def test_every_coded_value_has_a_vietnamese_label(app):
         ("22:00:00", "night_start", "22:00"),
         (0.875, "followed_share", "88%"),
         (1107535, "patrol_id", "#1107535"),
+        ("0912345678", "phone", "0912 345 678"),
         ({"type": "MultiLineString", "vertices": 5, "bbox": [1, 2, 3, 4]}, "geom", "Đường, 5 đỉnh"),
     ],
 )
