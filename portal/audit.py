@@ -320,6 +320,9 @@ def referenced_names(entries) -> dict[tuple[str, int], str]:
     one query for the page: {(table, id): name}."""
     wanted: dict[str, set[int]] = {"area": set(), "team": set(), "member": set()}
     for entry in entries:
+        # the row an entry is about, named in its heading ("Sửa thành viên Phan Văn Vinh")
+        if entry.entity_type in wanted and isinstance(entry.entity_id, int):
+            wanted[entry.entity_type].add(entry.entity_id)
         for field, values in (entry.changes or {}).items():
             table = _reference(entry.entity_type, field)
             if table is None:
@@ -360,6 +363,10 @@ def _display(value, entity_type: str = "", field: str = "", names: dict | None =
         return "—"
     if field in NUMBERED and isinstance(value, int):
         return f"#{value}"
+    if field == "phone" and isinstance(value, str) and value.isdigit():
+        from portal.lookup.services import phone_text  # here: lookup imports the models
+
+        return phone_text(value)  # grouped as on the team page and the citizen's card
     if field in SHARES and isinstance(value, int | float) and not isinstance(value, bool):
         return f"{round(value * 100)}%"
     table = _reference(entity_type, field)

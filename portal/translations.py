@@ -1249,4 +1249,6 @@ EN: dict[str, str] = {
     "Đóng": "Close",
     # --- issue 14: hostile review ---
     "Đường cắt có quá nhiều điểm (tối đa {n}).": "The cut line has too many points (at most {n}).",
+    # --- issue 14: UX walk ---
+    "Tổ đã đủ {m} thành viên theo quy định: cho một người thôi trước khi bổ nhiệm người mới.": "The team has the {m} members the rule allows: let someone leave before appointing a new member.",
 }

@@ -69,6 +69,7 @@ def test_every_coded_value_has_a_vietnamese_label(app):
         ("22:00:00", "night_start", "22:00"),
         (0.875, "followed_share", "88%"),
         (1107535, "patrol_id", "#1107535"),
+        ("0912345678", "phone", "0912 345 678"),
         ({"type": "MultiLineString", "vertices": 5, "bbox": [1, 2, 3, 4]}, "geom", "Đường, 5 đỉnh"),
     ],
 )
@@ -88,6 +89,7 @@ def test_a_members_history_names_their_village_and_team(app, demo):
         select(Area).where(Area.level == "village", Area.id != member.residence_area_id).limit(1)
     )
     other_id, other_name, team_id = other.id, other.name, member.team_id
+    member_id, member_name = member.id, member.full_name
     member.residence_area_id = other.id
     member.birth_date = date(1970, 5, 17)
     member.education = "higher"
@@ -100,6 +102,9 @@ def test_a_members_history_names_their_village_and_team(app, demo):
     assert "Trung cấp trở lên" in history
     for raw in ("residence_area_id", "birth_date", "higher", f"<td>{other_id}</td>"):
         assert raw not in history
+    # the entry is about the member by name, not by their row's number
+    assert f"Sửa thành viên {member_name}" in history
+    assert f"#{member_id}" not in history and "Mã số" not in history
 
 
 def test_names_are_read_in_one_query_per_page(app, demo):

@@ -593,3 +593,19 @@ def test_log_filters_naming_what_one_may_not_see_are_not_found(app, demo, pair, 
     officer = signed_in(app, "canbo.xa")
     assert officer.get(f"/patrols/log?commune_id={other_commune}").status_code == 404
     assert officer.get(f"/patrols/log?route_id={route_id}").status_code == 200  # Ba Đình's
+
+
+def test_todays_duty_shows_phones_grouped_as_on_the_team_page(app, demo, leader_team, session):
+    tonight = _patrol(session, leader_team, day=today())
+    member = session.scalar(
+        select(Member).where(
+            Member.team_id == leader_team.id, Member.left_on.is_(None), Member.phone.is_not(None)
+        )
+    )
+    phone = member.phone
+    session.add(PatrolMember(patrol_id=tonight.id, member_id=member.id, planned=True))
+    session.commit()
+    page = signed_in(app, "totruong").get("/patrols/").get_data(as_text=True)
+    duty = page[page.index("Trực hôm nay") :]
+    grouped = f"{phone[:4]} {phone[4:7]} {phone[7:]}" if len(phone) == 10 else phone
+    assert f'href="tel:{phone}">{grouped}</a>' in duty

@@ -132,6 +132,10 @@ def test_a_sixth_member_is_refused_in_hanoi(admin, demo, team):
     response = post(admin, f"/teams/{team_id}/members/new", member_form(demo, team_id))
     assert response.status_code == 422
     assert "tối đa theo quy định là 5" in response.get_data(as_text=True)
+    # the team page says so before a form is filled, and offers no appointment
+    page = admin.get(f"/teams/{team_id}").get_data(as_text=True)
+    assert 'data-testid="team-full"' in page and "Tổ đã đủ 5 thành viên" in page
+    assert f'href="/teams/{team_id}/members/new"' not in page
 
 
 def test_validation_as_one_types_answers_for_one_field(admin, demo, team):
@@ -334,6 +338,7 @@ def test_creating_a_team_for_a_village_prefills_it_and_marks_the_taken_ones(app,
     body = officer.get(f"/teams/new?village={village.id}").get_data(as_text=True)
     assert f'<option value="{team.commune_id}" selected>' in body
     assert f'name="area_ids" value="{village.id}" checked' in body
+    assert f'value="Tổ bảo vệ ANTT {village.name}"' in body  # named as teams are, to check
     # a village with a team cannot be chosen, and says which team has it
     assert f'name="area_ids" value="{taken}" disabled' in body
     assert f"đã có tổ: {team.name}" in body

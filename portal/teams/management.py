@@ -116,7 +116,7 @@ def new_team_form(commune_id: int | None, village_id: int | None = None) -> tupl
                     Area.id == village_id, Area.level == "village", Area.valid_to.is_(None)
                 )
             )
-            .options(load_only(Area.id, Area.parent_id))
+            .options(load_only(Area.id, Area.parent_id, Area.name))
         )
         if village is None:
             return TeamForm(commune_id=commune_id), _(
@@ -132,7 +132,10 @@ def new_team_form(commune_id: int | None, village_id: int | None = None) -> tupl
             return TeamForm(commune_id=village.parent_id), _(
                 "{area} đã có tổ: {team}. Mỗi địa bàn chỉ có một tổ.", area=owner[0], team=owner[1]
             )
-        return TeamForm(commune_id=village.parent_id, area_ids=[village.id]), ""
+        # the name teams are given ("Tổ bảo vệ ANTT Thôn Nội 2", as in the decisions), so the
+        # planner only checks it; a proper name in Vietnamese whatever the interface language
+        name = f"Tổ bảo vệ ANTT {village.name}"
+        return TeamForm(name=name, commune_id=village.parent_id, area_ids=[village.id]), ""
     if commune_id is not None:
         _commune(commune_id)
     return TeamForm(commune_id=commune_id), ""

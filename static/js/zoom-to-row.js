@@ -20,6 +20,26 @@
     var row = link.closest("li");
     if (row) { row.classList.add("open"); }
     link.setAttribute("aria-expanded", "true");
+    // On a phone the list is far below the map the click scrolls to: the same next steps
+    // are repeated just under the map (CSS shows this bar on narrow screens only).
+    var bar = document.getElementById("map-steps");
+    if (!bar) {
+      bar = document.createElement("div");
+      bar.id = "map-steps";
+      bar.className = "map-steps";
+      frame.insertAdjacentElement("afterend", bar);
+    }
+    bar.textContent = "";
+    var steps = row && row.querySelector(".problem-steps");
+    if (!steps) { return; }
+    var name = document.createElement("strong");
+    name.textContent = link.textContent.replace(/\s+/g, " ").trim();
+    bar.appendChild(name);
+    steps.querySelectorAll("a").forEach(function (a) {
+      var copy = a.cloneNode(true);
+      copy.removeAttribute("id");
+      bar.appendChild(copy);
+    });
   }
 
   document.addEventListener("click", function (event) {

@@ -83,3 +83,25 @@ def test_worst_uncovered_village_one_click_zooms_and_leads_to_its_team_form(page
     # the form is pre-filled with the village, ticked and free to take
     expect(page.locator(f"[data-testid=village-{village_id}] input")).to_be_checked()
     expect(page.locator(f"[data-testid=village-{village_id}] input")).to_be_enabled()
+
+
+def test_on_a_phone_the_next_steps_show_under_the_zoomed_map(browser, live_server):
+    """The list is far below the map on a phone: the clicked problem's steps are repeated
+    just under the map the click scrolled to, tappable."""
+    context = browser.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="vi-VN"
+    )
+    page = context.new_page()
+    try:
+        sign_in(page, live_server)
+        page.goto(live_server + "/coverage/")
+        row = page.locator("#problem-list li").filter(has=page.locator(".problem-steps")).first
+        row.locator("a.zoom").click()
+        bar = page.locator("#map-steps")
+        expect(bar.get_by_role("link").first).to_be_in_viewport()
+        names = row.locator(".problem-steps a").all_inner_texts()
+        assert bar.get_by_role("link").all_inner_texts() == names
+        for link in bar.get_by_role("link").all():
+            assert link.bounding_box()["height"] >= 44
+    finally:
+        context.close()
