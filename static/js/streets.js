@@ -116,6 +116,13 @@
 
   StreetLayer.prototype.draw = function (features) {
     this.group.clearLayers();
+    if (!features.length) {  // nothing here (or no streets imported): no layer, no credit
+      this.map.removeLayer(this.group);
+      this.credit(false);
+      this.casings = [];
+      this.fills = [];
+      return;
+    }
     // unnamed lines first, then by rank: main roads and named streets on top
     this.features = features.map(function (f) {
       return { name: f.properties.name, rank: rank(f.properties.highway), parts: lines(f.geometry) };

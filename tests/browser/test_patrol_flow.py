@@ -63,6 +63,8 @@ def test_a_leader_draws_a_route_plans_records_and_sees_the_patrol(page, live_ser
         frame = page.locator("[data-map]")
         expect(frame).to_be_visible()
         map_name = frame.get_attribute("data-map")
+        # the map's div is window[name] until folium's script makes the map of that name
+        page.wait_for_function("n => window[n] && window[n].latLngToContainerPoint", arg=map_name)
         x, y = page.evaluate(
             "([name, lat, lon]) => { const p = window[name].latLngToContainerPoint([lat, lon]);"
             " return [p.x, p.y]; }",
@@ -111,10 +113,12 @@ def test_a_leader_draws_a_route_plans_records_and_sees_the_patrol(page, live_ser
             ).one()
         home_map = page.get_by_test_id("team-map")
         home_map.scroll_into_view_if_needed()
+        home_name = home_map.locator(".folium-map").get_attribute("id")
+        page.wait_for_function("n => window[n] && window[n].latLngToContainerPoint", arg=home_name)
         vx, vy = page.evaluate(
             "([name, lat, lon]) => { const p = window[name].latLngToContainerPoint([lat, lon]);"
             " return [p.x, p.y]; }",
-            [home_map.locator(".folium-map").get_attribute("id"), vlat, vlon],
+            [home_name, vlat, vlon],
         )
         frame_box = home_map.bounding_box()
         page.mouse.move(frame_box["x"] + vx, frame_box["y"] + vy)  # on the route's middle point
