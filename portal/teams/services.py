@@ -70,12 +70,17 @@ def status_label(status: str) -> str:
 def problems(row) -> list[str]:
     """A listed team's problems, as the coverage page names them (a small team may also have no
     leader); empty when it has none."""
+    return size_problems(row.size, row.needed, row.maximum, row.leaders)
+
+
+def size_problems(size: int, needed: int, maximum: int | None, leaders: int) -> list[str]:
+    """What is wrong with a team of this size and number of leaders under its rule."""
     found = []
-    if row.size < row.needed:
+    if size < needed:
         found.append("understaffed")
-    elif row.maximum is not None and row.size > row.maximum:
+    elif maximum is not None and size > maximum:
         found.append("overstaffed")
-    if row.leaders == 0:
+    if leaders == 0:
         found.append("no_leader")
     return found
 
@@ -192,13 +197,8 @@ def team_view(team_id: int, history_page: int = 1, saved_id: int | None = None) 
     members = list(db.session.scalars(queries.serving_members(team.id, current_scope())))
     sizing = sizing_for(team.commune_id)
     needed = sizing.needed(sum(a.population or 0 for a in areas))
-    found = []
-    if len(members) < needed:
-        found.append("understaffed")
-    elif sizing.max_members is not None and len(members) > sizing.max_members:
-        found.append("overstaffed")
-    if not any(m.role == "leader" for m in members):
-        found.append("no_leader")
+    leaders = sum(1 for m in members if m.role == "leader")
+    found = size_problems(len(members), needed, sizing.max_members, leaders)
     saved = None
     if saved_id is not None:
         saved = db.session.scalar(
