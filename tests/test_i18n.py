@@ -39,7 +39,7 @@ def message_tables() -> set[str]:
     from portal.areas.services import KIND_LABELS
     from portal.auth.services import PASSWORD_PROBLEMS
     from portal.boundaries.planning import PROBLEM_TEXT, WARNING_TEXT
-    from portal.boundaries.views import BATCH_STATUS, CHANGE_KINDS, PLAN_ACTIONS, UPLOAD_LEVELS
+    from portal.boundaries.views import BATCH_STATUS, CHANGE_KINDS, PLAN_ACTIONS
     from portal.coverage.services import KIND_LABELS as COVERAGE_KINDS
     from portal.errors import _TITLES, MESSAGES
     from portal.incidents import kinds as incident_kinds
@@ -61,7 +61,6 @@ def message_tables() -> set[str]:
         WARNING_TEXT,
         BATCH_STATUS,
         CHANGE_KINDS,
-        UPLOAD_LEVELS,
         PLAN_ACTIONS,
         COVERAGE_KINDS,
         EDUCATION_LABELS,

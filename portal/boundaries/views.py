@@ -6,6 +6,7 @@ import json
 
 from flask import Blueprint, Response, render_template, request
 
+from portal.audit import LEVEL_LABELS
 from portal.boundaries import editing, exports, services
 from portal.errors import FormInvalid
 from portal.extensions import htmx
@@ -25,12 +26,11 @@ CHANGE_KINDS = {
     "revert": "Hoàn tác",
     "import": "Nhập tệp",
 }
-UPLOAD_LEVELS = {"village": "Thôn, tổ dân phố", "commune": "Xã, phường"}
 PLAN_ACTIONS = {"create": "mới", "update": "cập nhật", "unchanged": "không đổi", "blocked": "lỗi"}
 bp.add_app_template_global(lambda s: label(BATCH_STATUS, s), "batch_status")
 bp.add_app_template_global(lambda a: label(PLAN_ACTIONS, a), "action_label_plan")
 bp.add_app_template_global(lambda k: label(CHANGE_KINDS, k), "change_kind")
-bp.add_app_template_global(lambda v: label(UPLOAD_LEVELS, v), "upload_level")
+bp.add_app_template_global(lambda v: label(LEVEL_LABELS, v), "upload_level")
 
 
 @bp.get("/")
