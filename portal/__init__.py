@@ -58,6 +58,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.lookup.views import bp as lookup_bp
     from portal.patrols.views import bp as patrols_bp
     from portal.streets.views import bp as streets_bp
+    from portal.review.views import bp as review_bp
     from portal.teams.views import bp as teams_bp
     from portal.tips.views import bp as tips_bp
 
@@ -75,6 +76,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(incidents_bp)
     app.register_blueprint(tips_bp)
     app.register_blueprint(streets_bp)  # issue 14: streets
+    app.register_blueprint(review_bp)
 
     @app.get("/")
     def home():

@@ -244,6 +244,7 @@ FIELD_LABELS = {
     "source": "Nguồn",
     "violation_kind": "Loại vi phạm",
     "status_at": "Tình trạng từ",
+    "passed_at": "Chuyển công an lúc",
     "valuable": "Có giá trị",
     "case_ref": "Số hồ sơ công an",
     "occurred_at": "Xảy ra lúc",

@@ -998,6 +998,7 @@ EN: dict[str, str] = {
     "Tình trạng": "Status",
     "Tình trạng tin báo": "Report status",
     "Tình trạng từ": "Status since",
+    "Chuyển công an lúc": "Passed to the police at",
     "Tệp này không phải ảnh JPEG, PNG hay WebP.": "This file is not a JPEG, PNG or WebP image.",
     "Tổ bảo vệ an ninh, trật tự ở đó và công an xã, phường sẽ nhận tin.": "The local security team and the commune police will receive the report.",
     "Tổ ghi nhận": "Recorded by a team",

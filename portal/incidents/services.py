@@ -305,6 +305,8 @@ def advance(incident_id: int, action: str, case_ref: str = "") -> Incident:
         incident.valuable = action == "valuable"
     incident.status = after
     incident.status_at = datetime.now(UTC)
+    if action == "pass":
+        incident.passed_at = incident.status_at  # the review's time from tip to hand-over
     db.session.commit()
     return incident
 
@@ -342,10 +344,10 @@ def undo(incident_id: int) -> Incident:
     entry = _last_step(incident)
     if entry is None:
         raise FormInvalid({"action": _("Không có bước nào để hoàn tác.")})
-    for key in ("status", "valuable", "case_ref", "status_at"):
+    for key in ("status", "valuable", "case_ref", "status_at", "passed_at"):
         if key in entry.changes:
             value = entry.changes[key][0]
-            if key == "status_at" and value is not None:
+            if key in ("status_at", "passed_at") and value is not None:
                 value = datetime.fromisoformat(value)
             setattr(incident, key, value)
     db.session.commit()

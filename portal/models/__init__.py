@@ -40,6 +40,7 @@ from portal.models.patrol import (
     RouteVersion,
 )
 from portal.models.police import PoliceContact
+from portal.models.review import ReviewIncidents, ReviewPatrols
 from portal.models.street import Street
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
 
@@ -84,6 +85,8 @@ __all__ = [
     "PatrolStatus",
     "PatrolTrack",
     "PoliceContact",
+    "ReviewIncidents",
+    "ReviewPatrols",
     "Role",
     "RouteVersion",
     "SizingRule",

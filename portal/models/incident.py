@@ -107,6 +107,7 @@ class Incident(db.Model):
     status_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     valuable: Mapped[bool | None] = mapped_column(Boolean)  # kept after the item is closed
     case_ref: Mapped[str | None] = mapped_column(String(60))  # the police's case reference
+    passed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # to the police
     occurred_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     received_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()

@@ -1,0 +1,35 @@
+"""The review pages: the review of a place and period (one URL for the page and its fragment)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from portal.extensions import htmx
+from portal.i18n import thousands
+from portal.incidents import kinds
+from portal.review import periods, services
+from portal.security import protect_blueprint
+from portal.web import id_arg
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+protect_blueprint(bp)
+
+
+@bp.get("/")
+def index():
+    result = services.page(request.args, id_arg("commune"), id_arg("team"))
+    template = "review/_review.html" if htmx and htmx.target == "review" else "review/page.html"
+    return render_template(template, page=result, **HELPERS)
+
+
+# what the review's templates format figures with
+HELPERS = {
+    "figure_label": services.figure_label,
+    "format_figure": services.format_figure,
+    "format_delta": services.format_delta,
+    "decimal": services.decimal,
+    "thousands": thousands,
+    "period_kind_label": periods.kind_label,
+    "source_label": kinds.source_label,
+    "unit_figures": services.UNIT_FIGURES,
+}
