@@ -50,6 +50,7 @@ def message_tables() -> set[str]:
     from portal.patrols import routes as patrol_routes
     from portal.patrols import services as patrols
     from portal.patrols.tracks import PROBLEM_TEXT as TRACK_PROBLEMS
+    from portal.review import services as review
     from portal.teams import management as teams_management
     from portal.teams import services as teams_services
     from portal.teams.services import EDUCATION_LABELS
@@ -93,6 +94,7 @@ def message_tables() -> set[str]:
         incident_kinds.LOCATED_LABELS,
         incidents.STEP_LABELS,
         tips.STEP_LABELS,
+        review.FIGURES,
         tips.PHOTO_MESSAGES,
         # issue 14: teams and members
         teams_management.MEMBER_FIELD_LABELS,
