@@ -233,7 +233,14 @@ DEMO_PASSWORDS = {
 
 
 # Tables whose rows triggers on `areas` and `patrols` write: restoring the areas writes them again.
-MADE_BY_TRIGGERS = {"area_parts", "area_shapes", "patrol_activity"}
+MADE_BY_TRIGGERS = {
+    "area_parts",
+    "area_shapes",
+    "patrol_activity",
+    "review_patrols",
+    "review_incidents",
+    "review_communes",
+}
 
 
 def copy_out(session) -> list[tuple[str, bytes]]:

@@ -85,7 +85,14 @@ def add_tip(session, place, *, north_m=0.0, hours_ago=1.0, kind="theft", contact
 def state(session, incident_id: int) -> tuple:
     session.expire_all()
     row = session.get(Incident, incident_id)
-    return (row.status, row.valuable, row.case_ref, row.status_at, row.merged_into_id)
+    return (
+        row.status,
+        row.valuable,
+        row.case_ref,
+        row.status_at,
+        row.merged_into_id,
+        row.passed_at,
+    )
 
 
 def step(client, incident_id: int, action: str, case_ref: str = ""):
@@ -197,6 +204,8 @@ def test_undo_puts_back_exactly_what_a_step_changed(app, demo, session, place):
         assert step(officer, tip.id, action, ref).status_code == 200
         history.append(state(session, tip.id))
     assert len(set(history)) == 5
+    # passing to the police stamps when (the review's time to hand-over); closing keeps it
+    assert history[2][-1] is None and history[3][-1] == history[3][3] == history[4][-1]
     for expected in reversed(history[:-1]):
         assert (
             post(officer, f"/incidents/{tip.id}/undo", page=f"/incidents/{tip.id}").status_code

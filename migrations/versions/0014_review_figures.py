@@ -12,6 +12,8 @@ Create Date: 2026-11-29
 - review_incidents: items, valuable, passed (with the seconds it took) and handed over per
   commune, team, source, kind and month (a tip's month is when it was received, a team's item's
   when it happened; an item merged into another is not counted again).
+- review_communes: both per commune and month, the report's columns: what the city's review sums
+  (126 communes × 12 months for a year, not every team's rows).
 
 Both tables are kept by statement-level triggers that subtract the old rows and add the new
 ones in the same transaction as the change, as patrol_activity is (0010): a patrol corrected
@@ -55,50 +57,121 @@ INCIDENT_SELECT = """
 """
 
 
-def _sync(table: str, select: str, key: str, columns: tuple[str, ...]) -> str:
-    """A trigger function adding the new rows' figures and subtracting the old rows'."""
-    names = ", ".join(columns)
-    sums = ", ".join(f"{c} = a.{c} + excluded.{c}" for c in columns)
-    negated = ", ".join(f"-s.{c}" for c in columns)
-    keys = "month, commune_id, team_id" + (", source, kind" if table == "review_incidents" else "")
+# The city's figures per commune and month: what the city's review sums (12 × 126 rows for a
+# year instead of every team's), kept by the same triggers from the same selects.
+COMMUNE_PATROLS = """
+    SELECT s.month, s.commune_id, sum(s.done) AS patrols, sum(s.cancelled) AS cancelled,
+           sum(s.joint) AS joint, sum(s.violations) AS violations, sum(s.handed) AS handed
+      FROM ({select}) s GROUP BY 1, 2
+"""
+COMMUNE_INCIDENTS = """
+    SELECT s.month, s.commune_id,
+           coalesce(sum(s.items) FILTER (WHERE s.source = 'tip'), 0) AS tips,
+           coalesce(sum(s.valuable) FILTER (WHERE s.source = 'tip'), 0) AS valuable,
+           coalesce(sum(s.passed) FILTER (WHERE s.source = 'tip'), 0) AS tips_passed,
+           coalesce(sum(s.pass_seconds) FILTER (WHERE s.source = 'tip'), 0) AS pass_seconds,
+           coalesce(sum(s.items) FILTER (WHERE s.source <> 'tip'), 0) AS team_items,
+           coalesce(sum(s.items) FILTER (WHERE s.source <> 'tip' AND s.kind = 'fire'), 0)
+               AS fire,
+           coalesce(sum(s.items) FILTER (WHERE s.source <> 'tip' AND s.kind = 'rescue'), 0)
+               AS rescue
+      FROM ({select}) s GROUP BY 1, 2
+"""
+PATROL_COLUMNS = ("done", "cancelled", "joint", "violations", "handed")
+INCIDENT_COLUMNS = ("items", "valuable", "passed", "pass_seconds", "handed")
+COMMUNE_PATROL_COLUMNS = ("patrols", "cancelled", "joint", "violations", "handed")
+COMMUNE_INCIDENT_COLUMNS = (
+    "tips",
+    "valuable",
+    "tips_passed",
+    "pass_seconds",
+    "team_items",
+    "fire",
+    "rescue",
+)
+COMMUNE_COLUMNS = COMMUNE_PATROL_COLUMNS + COMMUNE_INCIDENT_COLUMNS
+
+
+def _upsert(
+    table: str,
+    keys: tuple[str, ...],
+    columns: tuple[str, ...],
+    conflict: str,
+    select: str,
+    sign: str,
+) -> str:
+    """Add (sign "") or subtract (sign "-") a select's figures to a table's rows."""
     return f"""
-        CREATE FUNCTION {table}_sync() RETURNS trigger LANGUAGE plpgsql AS $$
+                INSERT INTO {table} AS a ({", ".join(keys + columns)})
+                SELECT {", ".join("s." + k for k in keys)},
+                       {", ".join(sign + "s." + c for c in columns)}
+                  FROM ({select}) s
+                ON CONFLICT {conflict} DO UPDATE
+                   SET {", ".join(f"{c} = a.{c} + excluded.{c}" for c in columns)};"""
+
+
+def _sync(name: str, targets: list[tuple]) -> str:
+    """A trigger function subtracting the old rows' figures and adding the new rows', in every
+    target: (table, keys, columns, conflict, select over {rows})."""
+    old = "".join(_upsert(t, k, c, x, q.format(rows="old_rows"), "-") for t, k, c, x, q in targets)
+    new = "".join(_upsert(t, k, c, x, q.format(rows="new_rows"), "") for t, k, c, x, q in targets)
+    return f"""
+        CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF TG_OP IN ('UPDATE', 'DELETE') THEN
-                INSERT INTO {table} AS a ({keys}, {names})
-                SELECT {", ".join("s." + k.strip() for k in keys.split(","))}, {negated}
-                  FROM ({select.format(rows="old_rows")}) s
-                ON CONFLICT {key} DO UPDATE SET {sums};
+            IF TG_OP IN ('UPDATE', 'DELETE') THEN{old}
             END IF;
-            IF TG_OP IN ('UPDATE', 'INSERT') THEN
-                INSERT INTO {table} AS a ({keys}, {names})
-                SELECT {", ".join("s." + k.strip() for k in keys.split(","))},
-                       {", ".join("s." + c for c in columns)}
-                  FROM ({select.format(rows="new_rows")}) s
-                ON CONFLICT {key} DO UPDATE SET {sums};
+            IF TG_OP IN ('UPDATE', 'INSERT') THEN{new}
             END IF;
             RETURN NULL;
         END $$;
     """
 
 
-PATROL_COLUMNS = ("done", "cancelled", "joint", "violations", "handed")
-INCIDENT_COLUMNS = ("items", "valuable", "passed", "pass_seconds", "handed")
-PATROL_KEY = "(month, team_id)"
-INCIDENT_KEY = "(month, commune_id, (coalesce(team_id, 0)), source, kind)"
+PATROL_TARGETS = [
+    (
+        "review_patrols",
+        ("month", "team_id", "commune_id"),
+        PATROL_COLUMNS,
+        "(month, team_id)",
+        PATROL_SELECT,
+    ),
+    (
+        "review_communes",
+        ("month", "commune_id"),
+        COMMUNE_PATROL_COLUMNS,
+        "(month, commune_id)",
+        COMMUNE_PATROLS.replace("{select}", PATROL_SELECT),
+    ),
+]
+INCIDENT_TARGETS = [
+    (
+        "review_incidents",
+        ("month", "commune_id", "team_id", "source", "kind"),
+        INCIDENT_COLUMNS,
+        "(month, commune_id, (coalesce(team_id, 0)), source, kind)",
+        INCIDENT_SELECT,
+    ),
+    (
+        "review_communes",
+        ("month", "commune_id"),
+        COMMUNE_INCIDENT_COLUMNS,
+        "(month, commune_id)",
+        COMMUNE_INCIDENTS.replace("{select}", INCIDENT_SELECT),
+    ),
+]
 
 
-def _triggers(table: str, source: str) -> str:
+def _triggers(function: str, source: str) -> str:
     return f"""
         CREATE TRIGGER {source}_review_insert AFTER INSERT ON {source}
             REFERENCING NEW TABLE AS new_rows
-            FOR EACH STATEMENT EXECUTE FUNCTION {table}_sync();
+            FOR EACH STATEMENT EXECUTE FUNCTION {function}();
         CREATE TRIGGER {source}_review_update AFTER UPDATE ON {source}
             REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
-            FOR EACH STATEMENT EXECUTE FUNCTION {table}_sync();
+            FOR EACH STATEMENT EXECUTE FUNCTION {function}();
         CREATE TRIGGER {source}_review_delete AFTER DELETE ON {source}
             REFERENCING OLD TABLE AS old_rows
-            FOR EACH STATEMENT EXECUTE FUNCTION {table}_sync();
+            FOR EACH STATEMENT EXECUTE FUNCTION {function}();
     """
 
 
@@ -110,6 +183,9 @@ RAW_INCIDENTS = """(SELECT i.* FROM incidents i,
       WHERE ((source = 'tip' AND received_at >= b.lo AND received_at < b.hi)
              OR (source <> 'tip' AND occurred_at >= b.lo AND occurred_at < b.hi))
         AND (commune IS NULL OR commune_id = commune) AND (team IS NULL OR team_id = team))"""
+
+
+STORED_INCIDENTS = "SELECT * FROM review_incidents"
 
 
 def _raw_functions() -> str:
@@ -136,11 +212,19 @@ def _raw_functions() -> str:
         CREATE FUNCTION review_rebuild() RETURNS void LANGUAGE sql AS $$
             DELETE FROM review_patrols;
             DELETE FROM review_incidents;
+            DELETE FROM review_communes;
             INSERT INTO review_patrols (month, team_id, commune_id, {", ".join(PATROL_COLUMNS)})
             SELECT * FROM review_patrols_raw('-infinity', 'infinity', NULL, NULL);
             INSERT INTO review_incidents (month, commune_id, team_id, source, kind,
                                           {", ".join(INCIDENT_COLUMNS)})
             SELECT * FROM review_incidents_raw('-infinity', 'infinity', NULL, NULL);
+            INSERT INTO review_communes (month, commune_id, {", ".join(COMMUNE_COLUMNS)})
+            SELECT coalesce(p.month, i.month), coalesce(p.commune_id, i.commune_id),
+                   {", ".join(f"coalesce(p.{c}, 0)" for c in COMMUNE_PATROL_COLUMNS)},
+                   {", ".join(f"coalesce(i.{c}, 0)" for c in COMMUNE_INCIDENT_COLUMNS)}
+              FROM ({COMMUNE_PATROLS.replace("{select}", "SELECT * FROM review_patrols")}) p
+              FULL JOIN ({COMMUNE_INCIDENTS.replace("{select}", STORED_INCIDENTS)}) i
+                ON i.month = p.month AND i.commune_id = p.commune_id;
         $$;
     """
 
@@ -198,12 +282,24 @@ def upgrade():
     )
     op.create_index("ix_review_incidents_month", "review_incidents", ["month"])
     op.create_index("ix_review_incidents_team", "review_incidents", ["team_id", "month"])
+    op.create_table(
+        "review_communes",
+        sa.Column("month", sa.Date(), nullable=False),
+        sa.Column("commune_id", sa.Integer(), nullable=False),
+        *(
+            sa.Column(c, sa.Integer(), nullable=False, server_default="0")
+            for c in COMMUNE_COLUMNS
+            if c != "pass_seconds"
+        ),
+        sa.Column("pass_seconds", sa.Float(), nullable=False, server_default="0"),
+        sa.PrimaryKeyConstraint("month", "commune_id", name="pk_review_communes"),
+    )
     op.execute(_raw_functions())
     op.execute("SELECT review_rebuild()")
-    op.execute(_sync("review_patrols", PATROL_SELECT, PATROL_KEY, PATROL_COLUMNS))
-    op.execute(_sync("review_incidents", INCIDENT_SELECT, INCIDENT_KEY, INCIDENT_COLUMNS))
-    op.execute(_triggers("review_patrols", "patrols"))
-    op.execute(_triggers("review_incidents", "incidents"))
+    op.execute(_sync("review_patrols_sync", PATROL_TARGETS))
+    op.execute(_sync("review_incidents_sync", INCIDENT_TARGETS))
+    op.execute(_triggers("review_patrols_sync", "patrols"))
+    op.execute(_triggers("review_incidents_sync", "incidents"))
 
 
 def downgrade():
@@ -215,6 +311,7 @@ def downgrade():
     op.execute("DROP FUNCTION review_rebuild()")
     op.execute("DROP FUNCTION review_incidents_raw(date, date, integer, integer)")
     op.execute("DROP FUNCTION review_patrols_raw(date, date, integer, integer)")
+    op.drop_table("review_communes")
     op.drop_table("review_incidents")
     op.drop_table("review_patrols")
     op.execute("DROP FUNCTION review_day(text, timestamptz, timestamptz)")

@@ -40,7 +40,7 @@ from portal.models.patrol import (
     RouteVersion,
 )
 from portal.models.police import PoliceContact
-from portal.models.review import ReviewIncidents, ReviewPatrols
+from portal.models.review import ReviewCommunes, ReviewIncidents, ReviewPatrols
 from portal.models.street import Street
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
 
@@ -85,6 +85,7 @@ __all__ = [
     "PatrolStatus",
     "PatrolTrack",
     "PoliceContact",
+    "ReviewCommunes",
     "ReviewIncidents",
     "ReviewPatrols",
     "Role",

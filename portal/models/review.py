@@ -64,3 +64,24 @@ class ReviewIncidents(db.Model):
     passed: Mapped[int] = mapped_column(Integer, default=0)
     pass_seconds: Mapped[float] = mapped_column(Float, default=0.0)  # received → passed, summed
     handed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReviewCommunes(db.Model):
+    """A commune's patrols and items in a month, in the report's columns: the city's review."""
+
+    __tablename__ = "review_communes"
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    commune_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patrols: Mapped[int] = mapped_column(Integer, default=0)
+    cancelled: Mapped[int] = mapped_column(Integer, default=0)
+    joint: Mapped[int] = mapped_column(Integer, default=0)
+    violations: Mapped[int] = mapped_column(Integer, default=0)
+    handed: Mapped[int] = mapped_column(Integer, default=0)
+    tips: Mapped[int] = mapped_column(Integer, default=0)
+    valuable: Mapped[int] = mapped_column(Integer, default=0)
+    tips_passed: Mapped[int] = mapped_column(Integer, default=0)
+    pass_seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    team_items: Mapped[int] = mapped_column(Integer, default=0)
+    fire: Mapped[int] = mapped_column(Integer, default=0)
+    rescue: Mapped[int] = mapped_column(Integer, default=0)

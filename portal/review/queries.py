@@ -33,6 +33,7 @@ from portal.models import (
     Member,
     Patrol,
     PatrolActivity,
+    ReviewCommunes,
     ReviewIncidents,
     ReviewPatrols,
     SizingRule,
@@ -44,6 +45,21 @@ from portal.teams.rules import HANOI
 
 PATROL_FIGURES = ("done", "cancelled", "joint", "violations", "handed")
 INCIDENT_FIGURES = ("items", "valuable", "passed", "pass_seconds", "handed")
+# the flows of the report, as review_communes holds them
+FLOWS = (
+    "patrols",
+    "cancelled",
+    "joint",
+    "violations",
+    "handed",
+    "tips",
+    "valuable",
+    "tips_passed",
+    "pass_seconds",
+    "team_items",
+    "fire",
+    "rescue",
+)
 
 
 @dataclass(frozen=True)
@@ -67,74 +83,117 @@ class Place:
             return model.commune_id == self.commune_id
         return literal(True)
 
+    def teams(self):
+        """SQL condition on Team: the teams of this place."""
+        if self.level == "team":
+            return Team.id == self.team_id
+        if self.level == "commune":
+            return Team.commune_id == self.commune_id
+        return literal(True)
 
-def _raw(function, period_range: tuple[date, date], place: Place, columns: tuple[str, ...]):
-    a, b = period_range
-    return function(a, b, place.commune_id, place.team_id).table_valued(*columns)
+
+def _raw(function, days: tuple[date, date], place: Place, columns: tuple[str, ...]):
+    """The figures of some days read from the rows (the SQL functions of migration 0014)."""
+    return function(days[0], days[1], place.commune_id, place.team_id).table_valued(*columns)
 
 
-def _flows(model, raw_function, raw_columns, figures, period: Period, place: Place):
-    """The stored whole months and the raw other days of one kind of flow, as one subquery
-    with the same columns."""
-    keys = [c for c in raw_columns if c not in figures]
+def _raw_patrols(days, place: Place):
+    return _raw(
+        func.review_patrols_raw, days, place, ("month", "team_id", "commune_id", *PATROL_FIGURES)
+    )
+
+
+def _raw_incidents(days, place: Place):
+    columns = ("month", "commune_id", "team_id", "source", "kind", *INCIDENT_FIGURES)
+    return _raw(func.review_incidents_raw, days, place, columns)
+
+
+def _patrol_flows(rows) -> list:
+    """A patrol row's figures in the FLOWS columns."""
+    values = {"patrols": rows.done, **{f: rows[f] for f in PATROL_FIGURES if f != "done"}}
+    return [
+        values.get(f, literal(0.0) if f == "pass_seconds" else literal(0)).label(f) for f in FLOWS
+    ]
+
+
+def _incident_flows(rows) -> list:
+    """An item row's figures in the FLOWS columns."""
+    tip = rows.source == "tip"
+    team = rows.source != "tip"
+    values = {
+        "tips": case((tip, rows["items"]), else_=0),
+        "valuable": case((tip, rows.valuable), else_=0),
+        "tips_passed": case((tip, rows.passed), else_=0),
+        "pass_seconds": case((tip, rows.pass_seconds), else_=0.0),
+        "team_items": case((team, rows["items"]), else_=0),
+        "fire": case((and_(team, rows.kind == "fire"), rows["items"]), else_=0),
+        "rescue": case((and_(team, rows.kind == "rescue"), rows["items"]), else_=0),
+    }
+    return [values.get(f, literal(0)).label(f) for f in FLOWS]
+
+
+def _flow_rows(period: Period, place: Place):
+    """Every flow of the period as rows (month, unit, FLOWS...): the stored months and the rows
+    of the other days. The city reads the communes' months, a commune or team its teams'."""
+    parts = []
+    whole = period.whole_months()
+    if whole and place.level == "city":
+        c = ReviewCommunes
+        parts.append(
+            select(c.month, c.commune_id.label("unit"), *(getattr(c, f) for f in FLOWS)).where(
+                c.month >= whole[0], c.month < whole[1]
+            )
+        )
+    elif whole:
+        for model, columns in ((ReviewPatrols, _patrol_flows), (ReviewIncidents, _incident_flows)):
+            rows = model.__table__.c
+            parts.append(
+                select(rows.month, place.unit(rows).label("unit"), *columns(rows))
+                .where(rows.month >= whole[0], rows.month < whole[1])
+                .where(place.where(rows))
+            )
+    for days in period.edges():
+        for raw, columns in (
+            (_raw_patrols(days, place), _patrol_flows),
+            (_raw_incidents(days, place), _incident_flows),
+        ):
+            parts.append(select(raw.c.month, place.unit(raw.c).label("unit"), *columns(raw.c)))
+    return union_all(*parts).subquery("flows")
+
+
+def flows(period: Period, place: Place) -> Select:
+    """The flows by month and by unit (GROUPING SETS: by_unit tells which row is which)."""
+    rows = _flow_rows(period, place)
+    return select(
+        func.grouping(rows.c.month).label("by_unit"),
+        rows.c.month,
+        rows.c.unit,
+        *(func.sum(rows.c[f]).label(f) for f in FLOWS),
+    ).group_by(func.grouping_sets(tuple_(rows.c.month), tuple_(rows.c.unit)))
+
+
+def kinds(period: Period, place: Place) -> Select:
+    """Items by source and kind over the period."""
     parts = []
     whole = period.whole_months()
     if whole:
+        rows = ReviewIncidents.__table__.c
         parts.append(
-            select(*(getattr(model, c) for c in keys), *(getattr(model, c) for c in figures))
-            .where(model.month >= whole[0], model.month < whole[1])
-            .where(place.where(model))
+            select(rows.source, rows.kind, rows["items"], rows.valuable, rows.passed)
+            .where(rows.month >= whole[0], rows.month < whole[1])
+            .where(place.where(rows))
         )
-    for edge in period.edges():
-        raw = _raw(raw_function, edge, place, raw_columns)
-        parts.append(select(*(raw.c[c] for c in keys), *(raw.c[c] for c in figures)))
-    return (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("flows")
-
-
-def patrol_flows(period: Period, place: Place) -> Select:
-    """Patrol figures by month and by unit (GROUPING SETS: `by_month` tells which row is
-    which)."""
-    rows = _flows(
-        ReviewPatrols,
-        func.review_patrols_raw,
-        ("month", "team_id", "commune_id", *PATROL_FIGURES),
-        PATROL_FIGURES,
-        period,
-        place,
-    )
-    unit = place.unit(rows.c)
+    for days in period.edges():
+        raw = _raw_incidents(days, place)
+        parts.append(select(raw.c.source, raw.c.kind, raw.c["items"], raw.c.valuable, raw.c.passed))
+    rows = union_all(*parts).subquery("items")
     return select(
-        func.grouping(rows.c.month).label("by_unit"),
-        rows.c.month,
-        unit.label("unit"),
-        *(func.sum(rows.c[f]).label(f) for f in PATROL_FIGURES),
-    ).group_by(func.grouping_sets(tuple_(rows.c.month), tuple_(unit)))
-
-
-def incident_flows(period: Period, place: Place) -> Select:
-    """Item figures by (month, source, kind) and by (unit, source, kind)."""
-    rows = _flows(
-        ReviewIncidents,
-        func.review_incidents_raw,
-        ("month", "commune_id", "team_id", "source", "kind", *INCIDENT_FIGURES),
-        INCIDENT_FIGURES,
-        period,
-        place,
-    )
-    unit = place.unit(rows.c)
-    return select(
-        func.grouping(rows.c.month).label("by_unit"),
-        rows.c.month,
-        unit.label("unit"),
         rows.c.source,
         rows.c.kind,
-        *(func.sum(rows.c[f]).label(f) for f in INCIDENT_FIGURES),
-    ).group_by(
-        func.grouping_sets(
-            tuple_(rows.c.month, rows.c.source, rows.c.kind),
-            tuple_(unit, rows.c.source, rows.c.kind),
-        )
-    )
+        func.sum(rows.c["items"]).label("items"),
+        func.sum(rows.c.valuable).label("valuable"),
+        func.sum(rows.c.passed).label("passed"),
+    ).group_by(rows.c.source, rows.c.kind)
 
 
 def _on(start_column, stop_column, day: date):
@@ -150,9 +209,16 @@ def _serving(day: date):
     return and_(Member.appointment_date <= day, or_(Member.left_on.is_(None), Member.left_on > day))
 
 
-def teams_on(day: date, place: Place) -> Select:
+def population_rules() -> Select:
+    """Whether some province sizes its teams by population (else the villages' population
+    need not be read)."""
+    return select(exists().where(SizingRule.population_base.is_not(None)))
+
+
+def teams_on(day: date, place: Place, by_population: bool = True) -> Select:
     """Teams existing on `day`: id, commune, name, serving members (and leaders), villages,
-    the population they cover and the size the province's rule needs."""
+    and the size the province's rule needs (from the population they cover when
+    `by_population`)."""
     members = (
         select(
             Member.team_id,
@@ -163,21 +229,32 @@ def teams_on(day: date, place: Place) -> Select:
         .group_by(Member.team_id)
         .subquery("serving")
     )
+    commune = aliased(Area, name="commune")
+    minimum = func.coalesce(SizingRule.min_members, HANOI.min_members)
+    query = (
+        select(
+            Team.id,
+            Team.commune_id,
+            Team.name,
+            func.coalesce(members.c.size, 0).label("size"),
+            func.coalesce(members.c.leaders, 0).label("leaders"),
+        )
+        .join(commune, commune.id == Team.commune_id)
+        .outerjoin(SizingRule, SizingRule.province_id == commune.parent_id)
+        .outerjoin(members, members.c.team_id == Team.id)
+        .where(_team_on(day), place.teams())
+    )
+    if not by_population:
+        return query.add_columns(cast(minimum, Integer).label("needed"))
     village = aliased(Area, name="village")
     villages = (
-        select(
-            TeamArea.team_id,
-            func.count().label("villages"),
-            func.sum(village.population).label("population"),
-        )
+        select(TeamArea.team_id, func.sum(village.population).label("population"))
         .join(village, village.id == TeamArea.area_id)
         .where(_on(TeamArea.valid_from, TeamArea.valid_to, day))
         .group_by(TeamArea.team_id)
         .subquery("covered")
     )
-    commune = aliased(Area, name="commune")
     population = func.coalesce(villages.c.population, 0)
-    minimum = func.coalesce(SizingRule.min_members, HANOI.min_members)
     extra = case(
         (
             and_(SizingRule.population_base.is_not(None), population > SizingRule.population_base),
@@ -187,38 +264,24 @@ def teams_on(day: date, place: Place) -> Select:
         ),
         else_=0,
     )
-    return (
-        select(
-            Team.id,
-            Team.commune_id,
-            Team.name,
-            func.coalesce(members.c.size, 0).label("size"),
-            func.coalesce(members.c.leaders, 0).label("leaders"),
-            func.coalesce(villages.c.villages, 0).label("villages"),
-            cast(minimum + extra, Integer).label("needed"),
-        )
-        .join(commune, commune.id == Team.commune_id)
-        .outerjoin(SizingRule, SizingRule.province_id == commune.parent_id)
-        .outerjoin(members, members.c.team_id == Team.id)
-        .outerjoin(villages, villages.c.team_id == Team.id)
-        .where(_team_on(day), place.where(Team))
+    return query.outerjoin(villages, villages.c.team_id == Team.id).add_columns(
+        cast(minimum + extra, Integer).label("needed")
     )
 
 
 def member_moves(period: Period, place: Place) -> Select:
     """Members who joined and who left a team in the period, by unit."""
-    team = aliased(Team, name="t")
     joined = and_(Member.appointment_date >= period.start, Member.appointment_date < period.stop)
     left = and_(Member.left_on >= period.start, Member.left_on < period.stop)
-    unit = place.unit(team)
+    unit = Team.commune_id if place.level == "city" else Team.id
     return (
         select(
             unit.label("unit"),
             func.count().filter(joined).label("joined"),
             func.count().filter(left).label("left"),
         )
-        .join(team, team.id == Member.team_id)
-        .where(place.where(team), or_(joined, left))
+        .join(Team, Team.id == Member.team_id)
+        .where(place.teams(), or_(joined, left))
         .group_by(unit)
     )
 
@@ -264,16 +327,17 @@ def patrolled(period: Period, area_id, commune_id):
     for a, b in period.edges():
         # the villages a done patrol counts for, as patrol_activity's trigger reads them
         counted = func.patrol_areas(Patrol.team_id, Patrol.route_version_id, Patrol.day)
-        counted = counted.table_valued("area_id", joins_implicitly=True)
+        counted = counted.column_valued("area_id", joins_implicitly=True)
         tests.append(
-            exists()
-            .select_from(Patrol, counted)
+            select(literal(1))
+            .select_from(Patrol)
             .where(
                 Patrol.commune_id == commune_id,
                 Patrol.status == "done",
                 Patrol.day >= a,
                 Patrol.day < b,
-                counted.c.area_id == area_id,
+                counted == area_id,
             )
+            .exists()
         )
     return or_(*tests)

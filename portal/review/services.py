@@ -290,38 +290,22 @@ def _as_of(period: Period) -> date:
 
 
 def _flows(period: Period, place: Place, units: dict, months: dict, kinds: dict) -> None:
-    """Patrols and items into the figures by unit and by month (and items by kind)."""
-    for row in db.session.execute(queries.patrol_flows(period, place)):
+    """Patrols and items into the figures by unit and by month, and items by kind."""
+    for row in db.session.execute(queries.flows(period, place)):
         target = units[row.unit] if row.by_unit else months[row.month]
-        target.patrols += row.done
-        target.cancelled += row.cancelled
-        target.joint += row.joint
-        target.violations += row.violations
-        target.handed += row.handed
-    for row in db.session.execute(queries.incident_flows(period, place)):
-        target = units[row.unit] if row.by_unit else months[row.month]
-        if row.source == "tip":
-            target.tips += row.items
-            target.valuable += row.valuable
-            target.tips_passed += row.passed
-            target.pass_seconds += row.pass_seconds
-        else:
-            target.team_items += row.items
-            if row.kind == "fire":
-                target.fire += row.items
-            elif row.kind == "rescue":
-                target.rescue += row.items
-        if not row.by_unit:  # each item once: by kind over the months
-            found = kinds.setdefault((row.source, row.kind), KindRow(row.source, row.kind))
-            found.items += row.items
-            found.valuable += row.valuable
-            found.passed += row.passed
+        for name in queries.FLOWS:
+            setattr(target, name, getattr(target, name) + (row._mapping[name] or 0))
+    for row in db.session.execute(queries.kinds(period, place)):
+        kinds[(row.source, row.kind)] = KindRow(
+            row.source, row.kind, int(row.items), int(row.valuable), int(row.passed)
+        )
 
 
 def _states(period: Period, place: Place, units: dict) -> None:
     """Teams, members, villages as they stood at the period's end, and who joined or left."""
     day = _as_of(period)
-    teams = queries.teams_on(day, place).subquery("teams")
+    by_population = db.session.scalar(queries.population_rules())
+    teams = queries.teams_on(day, place, by_population).subquery("teams")
     unit = teams.c.commune_id if place.level == "city" else teams.c.id
     for row in db.session.execute(
         select(
