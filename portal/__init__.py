@@ -57,8 +57,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.jobs.views import bp as jobs_bp
     from portal.lookup.views import bp as lookup_bp
     from portal.patrols.views import bp as patrols_bp
-    from portal.streets.views import bp as streets_bp
     from portal.review.views import bp as review_bp
+    from portal.streets.views import bp as streets_bp
     from portal.teams.views import bp as teams_bp
     from portal.tips.views import bp as tips_bp
 

@@ -272,6 +272,20 @@ def register(app: Flask) -> None:
         job = run_job(coverage.JOB_KIND, {"commune_ids": ids}, "refresh-coverage", "coverage")
         click.echo(f"Đã tính độ phủ của {job.result['communes']} xã, phường.")
 
+    @app.cli.command("rebuild-review")
+    @as_cli
+    def rebuild_review():
+        """Write the review's monthly figures again from the patrols and items themselves.
+
+        The triggers keep them right as rows change; this is for a restore or a suspicion."""
+        from portal.review import services as review
+
+        counts = review.rebuild()
+        click.echo(
+            "Đã tính lại số liệu sơ kết: {patrols} dòng tuần tra, {incidents} dòng tin báo,"
+            " {communes} dòng xã, phường.".format(**counts)
+        )
+
     # --- issue 14: streets ---
     @app.cli.command("import-streets")
     @click.argument("paths", nargs=-1, type=click.Path(dir_okay=False, path_type=Path))

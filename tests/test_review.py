@@ -344,7 +344,8 @@ def test_the_city_sums_its_communes(app, known):
 def test_rebuild_writes_the_same_figures(app, known):
     session = known.session
     before = session.execute(text("SELECT * FROM review_communes ORDER BY 1, 2")).all()
-    session.execute(text("SELECT review_rebuild()"))
+    result = app.test_cli_runner().invoke(args=["rebuild-review"])
+    assert result.exit_code == 0 and "Đã tính lại" in result.output, result.output
     after = session.execute(text("SELECT * FROM review_communes ORDER BY 1, 2")).all()
     nonzero = [r for r in before if any(r[2:])]
     assert nonzero and nonzero == [r for r in after if any(r[2:])]

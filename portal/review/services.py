@@ -12,14 +12,22 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
 from portal.i18n import _, label, thousands
 from portal.incidents.filters import today
 from portal.incidents.kinds import KIND_LABELS
-from portal.models import TEAM_KINDS, TIP_KINDS, Area, Team
+from portal.models import (
+    TEAM_KINDS,
+    TIP_KINDS,
+    Area,
+    ReviewCommunes,
+    ReviewIncidents,
+    ReviewPatrols,
+    Team,
+)
 from portal.review import periods, queries
 from portal.review.periods import Period
 from portal.review.queries import Place
@@ -396,6 +404,20 @@ def review(period: Period, place: Place) -> Review:
 
 def parse_period(args) -> Period:
     return periods.parse(args, today())
+
+
+def rebuild() -> dict[str, int]:
+    """Rewrite the stored monthly figures from the rows (review_rebuild(), migration 0014)."""
+    db.session.execute(text("SELECT review_rebuild()"))
+    db.session.commit()
+    return {
+        name: db.session.scalar(select(func.count()).select_from(model))
+        for name, model in (
+            ("patrols", ReviewPatrols),
+            ("incidents", ReviewIncidents),
+            ("communes", ReviewCommunes),
+        )
+    }
 
 
 # --- the page ----------------------------------------------------------------------------------
