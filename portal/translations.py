@@ -1253,6 +1253,7 @@ EN: dict[str, str] = {
     # --- issue 14: UX walk ---
     "Tổ đã đủ {m} thành viên theo quy định: cho một người thôi trước khi bổ nhiệm người mới.": "The team has the {m} members the rule allows: let someone leave before appointing a new member.",
     # --- issue 15: the review (core) ---
+    "Không đổi": "No change",
     "1. Kết quả chính": "1. Main results",
     "12 tháng": "12 months",
     "12 tháng, từ tháng {m1}/{y1} đến hết tháng {m2}/{y2}": "12 months, from {m1}/{y1} to the end of {m2}/{y2}",

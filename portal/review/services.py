@@ -91,6 +91,11 @@ def format_figure(key: str, value) -> str:
     return thousands(value)
 
 
+def format_percent(value: float) -> str:
+    """A change in per cent with its sign: +12,5%."""
+    return ("+" if value > 0 else "−" if value < 0 else "") + decimal(abs(value)) + "%"
+
+
 def format_delta(key: str, value) -> str:
     """A change with its sign: +1.234, −2,5."""
     text = format_figure(key, abs(value))

@@ -27,6 +27,7 @@ HELPERS = {
     "figure_label": services.figure_label,
     "format_figure": services.format_figure,
     "format_delta": services.format_delta,
+    "format_percent": services.format_percent,
     "decimal": services.decimal,
     "thousands": thousands,
     "period_kind_label": periods.kind_label,
