@@ -1252,4 +1252,17 @@ EN: dict[str, str] = {
     "Đường cắt có quá nhiều điểm (tối đa {n}).": "The cut line has too many points (at most {n}).",
     # --- issue 14: UX walk ---
     "Tổ đã đủ {m} thành viên theo quy định: cho một người thôi trước khi bổ nhiệm người mới.": "The team has the {m} members the rule allows: let someone leave before appointing a new member.",
+    # --- issue 15: review charts ---
+    "Không có số liệu trong kỳ.": "No figures in the period.",
+    "Cao nhất: {a} ({x}); thấp nhất: {b} ({y}); cộng {t}.": "Highest: {a} ({x}); lowest: {b} ({y}); total {t}.",
+    "{f} theo tháng": "{f} by month",
+    "Tin báo theo tháng, trong đó tin có giá trị": "Tips by month, with the valuable ones",
+    "Vụ cháy, nổ và cứu nạn, cứu hộ theo tháng": "Fire and rescue cases by month",
+    "Tin báo theo loại, trong đó tin có giá trị": "Tips by kind, with the valuable ones",
+    "Số bên phải: tin có giá trị / tổng số tin.": "The figures on the right: valuable tips / all tips.",
+    "Sự việc các tổ ghi nhận theo loại": "Items the teams recorded, by kind",
+    "Số vụ": "Cases",
+    "{n} xã, phường cao nhất trong {t}; bảng dưới có đủ {t} xã, phường.": "The top {n} of {t} communes; the table below has all {t}.",
+    "{f} theo xã, phường": "{f} by commune",
+    "{f} theo tổ": "{f} by team",
 }
