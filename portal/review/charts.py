@@ -109,6 +109,7 @@ def column_chart(
     the later series drawn inside the first (a part of it: valuable tips within tips).
     `years` (one per label, or empty) is written under the label where the year changes."""
     count = len(labels)
+    years = [*(years or ()), *[""] * count][:count]
     largest = max((v for s in series for v in s.values), default=0)
     top, step = nice_top(largest)
     base = TOP + PLOT
@@ -150,11 +151,11 @@ def column_chart(
                 f'<text class="chart-label" x="{_pct(centre)}" y="{_px(base + 17)}" '
                 f'text-anchor="middle" fill="#1b263b">{escape(name)}</text>'
             )
-            # the year under January, and under the first month unless a January follows
-            # closely (two years side by side would overlap on a phone)
-            year = years[i] if years and i < len(years) else ""
-            january = i > 0 and years[i - 1] != year
-            first = i == 0 and not any(years[k] != year for k in range(1, min(3, count)))
+            # the year where it changes since the last label (January), and under the first
+            # label unless the next one starts a year: two years side by side overlap on a phone
+            year = years[i]
+            january = i > 0 and years[i - every] != year
+            first = i == 0 and not (count > every and years[every] != year)
             if year and (january or first):
                 parts.append(
                     f'<text class="chart-year" x="{_pct(centre)}" y="{_px(base + 34)}" '
