@@ -1261,7 +1261,6 @@ EN: dict[str, str] = {
     "Tin báo theo loại, trong đó tin có giá trị": "Tips by kind, with the valuable ones",
     "Số bên phải: tin có giá trị / tổng số tin.": "The figures on the right: valuable tips / all tips.",
     "Sự việc các tổ ghi nhận theo loại": "Items the teams recorded, by kind",
-    "Số vụ": "Cases",
     "{n} xã, phường cao nhất trong {t}; bảng dưới có đủ {t} xã, phường.": "The top {n} of {t} communes; the table below has all {t}.",
     "{f} theo xã, phường": "{f} by commune",
     "{f} theo tổ": "{f} by team",
