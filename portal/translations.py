@@ -1253,7 +1253,7 @@ EN: dict[str, str] = {
     # --- issue 14: UX walk ---
     "Tổ đã đủ {m} thành viên theo quy định: cho một người thôi trước khi bổ nhiệm người mới.": "The team has the {m} members the rule allows: let someone leave before appointing a new member.",
     # --- issue 15: review charts ---
-    "Không có số liệu trong kỳ.": "No figures in the period.",
+    "Kỳ này chưa có số liệu.": "No figures yet in this period.",
     "Cao nhất: {a} ({x}); thấp nhất: {b} ({y}); cộng {t}.": "Highest: {a} ({x}); lowest: {b} ({y}); total {t}.",
     "{f} theo tháng": "{f} by month",
     "Tin báo theo tháng, trong đó tin có giá trị": "Tips by month, with the valuable ones",

@@ -18,7 +18,7 @@ def _extremes(labels: list[str], values: list[float]) -> str:
     """Where the figure is highest and lowest, and its total: the chart's words for a reader who
     cannot see it."""
     if not values or not any(values):
-        return _("Không có số liệu trong kỳ.")
+        return _("Kỳ này chưa có số liệu.")
     high = max(range(len(values)), key=lambda i: values[i])
     low = min(range(len(values)), key=lambda i: values[i])
     return _(
