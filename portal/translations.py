@@ -1308,4 +1308,16 @@ EN: dict[str, str] = {
     "{v} thôn, tổ dân phố chưa có tổ.": "{v} villages without a team.",
     "Đang tính…": "Calculating…",
     "Đến hết tháng": "To the end of",
+    # --- issue 15: review charts ---
+    "Kỳ này chưa có số liệu.": "No figures yet in this period.",
+    "Cao nhất: {a} ({x}); thấp nhất: {b} ({y}); cộng {t}.": "Highest: {a} ({x}); lowest: {b} ({y}); total {t}.",
+    "{f} theo tháng": "{f} by month",
+    "Tin báo theo tháng, trong đó tin có giá trị": "Tips by month, with the valuable ones",
+    "Vụ cháy, nổ và cứu nạn, cứu hộ theo tháng": "Fire and rescue cases by month",
+    "Tin báo theo loại, trong đó tin có giá trị": "Tips by kind, with the valuable ones",
+    "Số bên phải: tin có giá trị / tổng số tin.": "The figures on the right: valuable tips / all tips.",
+    "Sự việc các tổ ghi nhận theo loại": "Items the teams recorded, by kind",
+    "{n} xã, phường cao nhất trong {t}; bảng dưới có đủ {t} xã, phường.": "The top {n} of {t} communes; the table below has all {t}.",
+    "{f} theo xã, phường": "{f} by commune",
+    "{f} theo tổ": "{f} by team",
 }

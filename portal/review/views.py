@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request
 from portal.extensions import htmx
 from portal.i18n import thousands
 from portal.incidents import kinds
-from portal.review import periods, services
+from portal.review import periods, review_charts, services
 from portal.security import protect_blueprint
 from portal.web import id_arg
 
@@ -33,4 +33,8 @@ HELPERS = {
     "period_kind_label": periods.kind_label,
     "source_label": kinds.source_label,
     "unit_figures": services.UNIT_FIGURES,
+    # issue 15: review charts, each above its table
+    "month_charts": review_charts.month_charts,
+    "kind_charts": review_charts.kind_charts,
+    "unit_chart": review_charts.unit_chart,
 }
