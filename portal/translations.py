@@ -1252,4 +1252,7 @@ EN: dict[str, str] = {
     "Đường cắt có quá nhiều điểm (tối đa {n}).": "The cut line has too many points (at most {n}).",
     # --- issue 14: UX walk ---
     "Tổ đã đủ {m} thành viên theo quy định: cho một người thôi trước khi bổ nhiệm người mới.": "The team has the {m} members the rule allows: let someone leave before appointing a new member.",
+    # --- issue 15: demo turnover ---
+    "Sinh thành viên vào, ra trong năm mẫu": "Generate the demo year's members who joined and left",
+    "Đã có thành viên vào, ra trong năm mẫu: không sinh thêm.": "Members already joined or left in the demo year: nothing added.",
 }

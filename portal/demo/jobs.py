@@ -4,6 +4,7 @@ progress (the CLI's `seed-demo`, `seed-patrols` and `seed-incidents` run them)."
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -11,6 +12,8 @@ from sqlalchemy import func, select
 from portal.demo.incidents import clear_incidents, incident_count, seed_incidents
 from portal.demo.patrols import clear_patrols, patrol_count, seed_patrols
 from portal.demo.seed import seed
+from portal.demo.turnover import demo_year as turnover_year
+from portal.demo.turnover import moves_in, seed_turnover
 from portal.extensions import db
 from portal.i18n import _, thousands
 from portal.incidents.kinds import KIND_LABELS, STATUS_LABELS
@@ -100,5 +103,32 @@ def seed_demo_incidents(
         "incidents": summary.tips + summary.team,
         "tips": summary.tips,
         "endpoint": endpoint,
+        "args": {},
+    }
+
+
+# --- issue 15: the demo's turnover ---
+@handler("demo.turnover")
+def seed_demo_turnover(ctx: JobContext, if_empty: bool = False) -> dict:
+    """Members who left and joined over the demo's year, after its patrols (seed-turnover)."""
+    first, stop = turnover_year()
+    if moves_in(first, stop):
+        if if_empty:
+            return {"lines": ["Đã có thành viên vào, ra trong năm: bỏ qua seed-turnover."]}
+        raise JobFailed(_("Đã có thành viên vào, ra trong năm mẫu: không sinh thêm."))
+    summary = seed_turnover(progress=ctx.progress)
+    return {
+        "lines": [
+            f"Xong: {thousands(summary.left)} thành viên thôi trong năm {summary.first:%d/%m/%Y}"
+            f" – {summary.stop - timedelta(days=1):%d/%m/%Y} ({summary.leaders} tổ trưởng, có"
+            f" tổ phó lên thay), {thousands(summary.joined)} người mới được bổ nhiệm,"
+            f" {summary.waiting} chỗ còn trống cuối năm.",
+            f"{thousands(summary.patrol_rows)} lượt tuần tra của người đã thôi chuyển cho người"
+            f" đang làm ({summary.dropped} lượt bỏ bớt); {len(summary.communes)} xã, phường cần"
+            f" tính lại độ phủ; {summary.seconds:.1f} giây.",
+        ],
+        "left": summary.left,
+        "joined": summary.joined,
+        "endpoint": "areas.index",
         "args": {},
     }
