@@ -124,11 +124,11 @@ def seed_demo_turnover(ctx: JobContext, if_empty: bool = False) -> dict:
             f" tổ phó lên thay), {thousands(summary.joined)} người mới được bổ nhiệm,"
             f" {summary.waiting} chỗ còn trống cuối năm.",
             f"{thousands(summary.patrol_rows)} lượt tuần tra của người đã thôi chuyển cho người"
-            f" đang làm ({summary.dropped} lượt bỏ bớt); {len(summary.communes)} xã, phường cần"
-            f" tính lại độ phủ; {summary.seconds:.1f} giây.",
+            f" đang làm ({thousands(summary.dropped)} lượt bỏ bớt);"
+            f" {len(summary.communes)} xã, phường cần tính lại độ phủ; {summary.seconds:.1f} giây.",
         ],
         "left": summary.left,
         "joined": summary.joined,
-        "endpoint": "areas.index",
+        "endpoint": "teams.index",
         "args": {},
     }
