@@ -13,7 +13,7 @@ from portal.demo.incidents import clear_incidents, incident_count, seed_incident
 from portal.demo.patrols import clear_patrols, patrol_count, seed_patrols
 from portal.demo.seed import seed
 from portal.demo.turnover import demo_year as turnover_year
-from portal.demo.turnover import moves_in, seed_turnover
+from portal.demo.turnover import fit_patrols, moves_in, seed_turnover
 from portal.extensions import db
 from portal.i18n import _, thousands
 from portal.incidents.kinds import KIND_LABELS, STATUS_LABELS
@@ -60,6 +60,8 @@ def seed_demo_patrols(
             raise JobFailed(_("Cơ sở dữ liệu đã có tuần tra: dùng --reset để tạo lại."))
         clear_patrols()
     summary = seed_patrols(scale=scale, progress=ctx.progress)
+    # issue 15: after the turnover, who was serving on each patrol's day (a --reset year)
+    fitted, dropped = fit_patrols()
     return {
         "lines": [
             f"Xong: {thousands(summary.routes)} tuyến, {thousands(summary.patrols)} lượt tuần "
@@ -67,7 +69,12 @@ def seed_demo_patrols(
             f"{thousands(summary.cancelled)} lượt hủy), {thousands(summary.planned)} lượt đã "
             "lên lịch cho 7 ngày tới.",
             f"{summary.teams_idle} tổ chưa đi tuần lần nào; {summary.seconds:.0f} giây.",
-        ],
+        ]
+        + (
+            [f"{thousands(fitted + dropped)} lượt giao cho người đang làm vào ngày tuần tra."]
+            if fitted or dropped
+            else []
+        ),
         "patrols": summary.patrols,
         "violations": summary.violations,
         "endpoint": "areas.index",

@@ -4,11 +4,13 @@ newly appointed member, so the review's "members who joined and left" is not zer
 
 Run after the patrols (`flask seed-turnover`): the year is the patrols' own, and the patrols a
 leaver was listed on from the day they left are given to their replacement once appointed, or
-meanwhile to another member serving that day (the row is dropped when the whole team was
-already out). One leaver a team at most, and none from teams under three, so no team is left
-with fewer than two. A leaving leader's deputy (else the longest-serving member) takes over the
-same day, changed in place as the portal's own role correction does (the schema keeps no dated
-role), and the newcomer takes the deputy's place. Deterministic for a given seed and database.
+meanwhile to another member serving that day (the row is dropped when the whole team was already
+out): fit_patrols, which seed-patrols also runs, so a year of patrols made again (--reset) after
+the turnover lists only members serving on the day. One leaver a team at most, and none from
+teams under three, so no team is left with fewer than two. A leaving leader's deputy (else the
+longest-serving member) takes over the same day, changed in place as the portal's own role
+correction does (the schema keeps no dated role), and the newcomer takes the deputy's place.
+Deterministic for a given seed and database.
 """
 
 from __future__ import annotations
@@ -111,7 +113,7 @@ def seed_turnover(
     _write_members(rng, moves, promoted, first)
     if progress:
         progress("members", 2, 3)
-    summary.patrol_rows, summary.dropped = _give_over_patrols(rng, moves)
+    summary.patrol_rows, summary.dropped = fit_patrols(rng)
     if progress:
         progress("members", 3, 3)
     summary.left = len(moves)
@@ -276,59 +278,53 @@ def _decision(rng) -> str:
     return f"{int(rng.integers(1, 1000))}/QĐ-UBND"
 
 
-def _give_over_patrols(rng, moves: list[_Move]) -> tuple[int, int]:
-    """Patrols a leaver was listed on from their leaving day: to the replacement once appointed,
-    else to another member of the team serving that day and not on it; dropped when none is."""
-    if not moves:
-        return 0, 0
-    by_member = {m.member_id: m for m in moves}
+def fit_patrols(rng: np.random.Generator | None = None) -> tuple[int, int]:
+    """Patrols listing a member on a day they did not serve (before their appointment, from
+    their leaving): the place goes to the newest teammate serving that day and not on it (a
+    leaver's replacement once appointed, meanwhile anyone), else the row is dropped. Also what
+    keeps a year of patrols seeded again after the turnover (seed-patrols --reset) right."""
+    rng = rng or np.random.default_rng(SEED)
     affected = db.session.execute(
         text(
-            "SELECT pm.patrol_id, pm.member_id, p.day FROM patrol_members pm"
-            " JOIN patrols p ON p.id = pm.patrol_id"
-            " JOIN unnest(CAST(:ids AS bigint[]), CAST(:days AS date[])) AS l(member_id, left_on)"
-            "   ON l.member_id = pm.member_id AND p.day >= l.left_on"
+            "SELECT pm.patrol_id, pm.member_id, p.day, p.team_id FROM patrol_members pm"
+            " JOIN patrols p ON p.id = pm.patrol_id JOIN members m ON m.id = pm.member_id"
+            " WHERE p.day < m.appointment_date OR p.day >= m.left_on"
             " ORDER BY pm.patrol_id, pm.member_id"
-        ),
-        {"ids": list(by_member), "days": [m.left_on for m in moves]},
+        )
     ).all()
     if not affected:
         return 0, 0
-    patrol_ids = sorted({r.patrol_id for r in affected})
     listed: dict[int, set[int]] = {}
     for patrol_id, member_id in db.session.execute(
         text("SELECT patrol_id, member_id FROM patrol_members WHERE patrol_id = ANY(:ids)"),
-        {"ids": patrol_ids},
+        {"ids": sorted({r.patrol_id for r in affected})},
     ):
         listed.setdefault(patrol_id, set()).add(member_id)
     roster: dict[int, list] = {}
     for row in db.session.execute(
         select(Member.team_id, Member.id, Member.appointment_date, Member.left_on)
-        .where(Member.team_id.in_({m.team_id for m in moves}))
+        .where(Member.team_id.in_({r.team_id for r in affected}))
         .order_by(Member.team_id, Member.id)
     ):
         roster.setdefault(row.team_id, []).append(row)
     given, dropped = [], []
-    for patrol_id, member_id, day in affected:
-        move = by_member[member_id]
+    for patrol_id, member_id, day, team_id in affected:
         on = listed[patrol_id]
-        if move.replacement_id is not None and day >= move.replaced_on:
-            new = move.replacement_id
-        else:
-            free = [
-                r.id
-                for r in roster[move.team_id]
-                if r.appointment_date <= day
-                and (r.left_on is None or r.left_on > day)
-                and r.id not in on
-            ]
-            new = free[int(rng.integers(len(free)))] if free else None
-        if new is None:
-            dropped.append((patrol_id, member_id))
-            on.discard(member_id)
-            continue
-        given.append((patrol_id, member_id, new))
+        free = [
+            r
+            for r in roster[team_id]
+            if r.appointment_date <= day
+            and (r.left_on is None or r.left_on > day)
+            and r.id not in on
+        ]
         on.discard(member_id)
+        if not free:
+            dropped.append((patrol_id, member_id))
+            continue
+        newest = max(r.appointment_date for r in free)
+        ties = [r.id for r in free if r.appointment_date == newest]
+        new = ties[int(rng.integers(len(ties)))]
+        given.append((patrol_id, member_id, new))
         on.add(new)
     if given:
         patrols, olds, news = map(list, zip(*given, strict=True))
