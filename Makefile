@@ -20,6 +20,7 @@ run: setup
 	@$(VENV)/flask --app wsgi seed-demo --if-empty
 	@$(VENV)/flask --app wsgi seed-patrols --if-empty
 	@$(VENV)/flask --app wsgi seed-incidents --if-empty
+	@$(VENV)/flask --app wsgi seed-turnover --if-empty
 	@$(VENV)/flask --app wsgi import-streets --if-empty
 	@echo "==> portal at http://$(BIND)  (Ctrl-C stops it)"
 	@BIND=$(BIND) WORKERS=$(WORKERS) scripts/serve.sh  # as root: as an unprivileged user

@@ -1,5 +1,5 @@
 """Command-line tools: `flask --app wsgi import-boundaries`, `seed-demo`, `seed-patrols`,
-`seed-incidents`, `import-streets`."""
+`seed-incidents`, `seed-turnover`, `import-streets`."""
 
 from __future__ import annotations
 
@@ -240,6 +240,21 @@ def register(app: Flask) -> None:
         It runs as a job (portal.jobs) in this process: one transaction, with progress."""
         params = {"if_empty": if_empty, "reset": reset, "scale": scale}
         run_job("demo.incidents", params, "seed-incidents", "seed", echo_lines=True)
+
+    # --- issue 15: demo turnover ---
+    @app.cli.command("seed-turnover")
+    @click.option(
+        "--if-empty",
+        is_flag=True,
+        help="Do nothing when members already joined or left in the year.",
+    )
+    @as_cli
+    def seed_turnover(if_empty):
+        """Add the demo year's turnover: about 6% of members leave, most replaced within weeks,
+        their patrols given over. Run after seed-patrols (it takes the patrols' year).
+
+        It runs as a job (portal.jobs) in this process: one transaction, with progress."""
+        run_job("demo.turnover", {"if_empty": if_empty}, "seed-turnover", "seed", echo_lines=True)
 
     @app.cli.command("refresh-coverage")
     @click.option(

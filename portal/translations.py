@@ -1320,4 +1320,7 @@ EN: dict[str, str] = {
     "{n} xã, phường cao nhất trong {t}; bảng dưới có đủ {t} xã, phường.": "The top {n} of {t} communes; the table below has all {t}.",
     "{f} theo xã, phường": "{f} by commune",
     "{f} theo tổ": "{f} by team",
+    # --- issue 15: demo turnover ---
+    "Sinh thành viên vào, ra trong năm mẫu": "Generate the demo year's members who joined and left",
+    "Đã có thành viên vào, ra trong năm mẫu: không sinh thêm.": "Members already joined or left in the demo year: nothing added.",
 }

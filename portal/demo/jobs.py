@@ -4,6 +4,7 @@ progress (the CLI's `seed-demo`, `seed-patrols` and `seed-incidents` run them)."
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -11,6 +12,8 @@ from sqlalchemy import func, select
 from portal.demo.incidents import clear_incidents, incident_count, seed_incidents
 from portal.demo.patrols import clear_patrols, patrol_count, seed_patrols
 from portal.demo.seed import seed
+from portal.demo.turnover import demo_year as turnover_year
+from portal.demo.turnover import fit_patrols, moves_in, seed_turnover
 from portal.extensions import db
 from portal.i18n import _, thousands
 from portal.incidents.kinds import KIND_LABELS, STATUS_LABELS
@@ -57,6 +60,8 @@ def seed_demo_patrols(
             raise JobFailed(_("Cơ sở dữ liệu đã có tuần tra: dùng --reset để tạo lại."))
         clear_patrols()
     summary = seed_patrols(scale=scale, progress=ctx.progress)
+    # issue 15: after the turnover, who was serving on each patrol's day (a --reset year)
+    fitted, dropped = fit_patrols()
     return {
         "lines": [
             f"Xong: {thousands(summary.routes)} tuyến, {thousands(summary.patrols)} lượt tuần "
@@ -64,7 +69,12 @@ def seed_demo_patrols(
             f"{thousands(summary.cancelled)} lượt hủy), {thousands(summary.planned)} lượt đã "
             "lên lịch cho 7 ngày tới.",
             f"{summary.teams_idle} tổ chưa đi tuần lần nào; {summary.seconds:.0f} giây.",
-        ],
+        ]
+        + (
+            [f"{thousands(fitted + dropped)} lượt giao cho người đang làm vào ngày tuần tra."]
+            if fitted or dropped
+            else []
+        ),
         "patrols": summary.patrols,
         "violations": summary.violations,
         "endpoint": "areas.index",
@@ -100,5 +110,32 @@ def seed_demo_incidents(
         "incidents": summary.tips + summary.team,
         "tips": summary.tips,
         "endpoint": endpoint,
+        "args": {},
+    }
+
+
+# --- issue 15: the demo's turnover ---
+@handler("demo.turnover")
+def seed_demo_turnover(ctx: JobContext, if_empty: bool = False) -> dict:
+    """Members who left and joined over the demo's year, after its patrols (seed-turnover)."""
+    first, stop = turnover_year()
+    if moves_in(first, stop):
+        if if_empty:
+            return {"lines": ["Đã có thành viên vào, ra trong năm: bỏ qua seed-turnover."]}
+        raise JobFailed(_("Đã có thành viên vào, ra trong năm mẫu: không sinh thêm."))
+    summary = seed_turnover(progress=ctx.progress)
+    return {
+        "lines": [
+            f"Xong: {thousands(summary.left)} thành viên thôi trong năm {summary.first:%d/%m/%Y}"
+            f" – {summary.stop - timedelta(days=1):%d/%m/%Y} ({summary.leaders} tổ trưởng, có"
+            f" tổ phó lên thay), {thousands(summary.joined)} người mới được bổ nhiệm,"
+            f" {summary.waiting} chỗ còn trống cuối năm.",
+            f"{thousands(summary.patrol_rows)} lượt tuần tra của người đã thôi chuyển cho người"
+            f" đang làm ({thousands(summary.dropped)} lượt bỏ bớt);"
+            f" {len(summary.communes)} xã, phường cần tính lại độ phủ; {summary.seconds:.1f} giây.",
+        ],
+        "left": summary.left,
+        "joined": summary.joined,
+        "endpoint": "teams.index",
         "args": {},
     }

@@ -26,6 +26,7 @@ KIND_LABELS = {
     "demo.seed": "Dựng dữ liệu mẫu",
     "demo.patrols": "Sinh một năm tuần tra mẫu",
     "demo.incidents": "Sinh một năm sự vụ, tin báo mẫu",
+    "demo.turnover": "Sinh thành viên vào, ra trong năm mẫu",
     "patrols.track": "Đọc vết GPS của ca tuần tra",
 }
 STAGE_LABELS = {
