@@ -458,3 +458,19 @@ def test_a_leader_reviews_their_team_only(app, known):
 def test_the_public_has_no_review(client, demo):
     response = client.get("/review/")
     assert response.status_code in (302, 401, 404)
+
+
+def test_changing_the_commune_drops_the_team_chosen_before(app, known):
+    client = signed_in(app, "quantri")
+    base = {"kind": "month", "year": "2026", "month": "10"}
+    team_page = client.get(
+        "/review/", query_string={**base, "commune": known.a.commune_id, "team": known.a.id}
+    )
+    assert known.a.name in team_page.get_data(as_text=True).split("data-testid=\"review-title\">")[1][:300]
+    moved = client.get(
+        "/review/", query_string={**base, "commune": known.other.commune_id, "team": known.a.id}
+    )
+    title = moved.get_data(as_text=True).split("data-testid=\"review-title\">")[1][:300]
+    assert moved.status_code == 200 and known.a.name not in title
+    city = client.get("/review/", query_string={**base, "commune": "", "team": known.a.id})
+    assert "Hà Nội" in city.get_data(as_text=True).split("data-testid=\"review-title\">")[1][:300]

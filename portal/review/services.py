@@ -270,9 +270,11 @@ def place_for(commune_id: int | None, team_id: int | None) -> Place:
         team = db.session.execute(
             scope.teams(select(Team.id, Team.commune_id)).where(Team.id == team_id)
         ).first()
-        if team is None or commune_id not in (None, team.commune_id):
+        if team is None:
             raise NotFound(_("Không tìm thấy tổ này."))
-        return Place("team", team.commune_id, team.id)
+        # a team left chosen from the commune before: the form's commune was just changed
+        if commune_id in (None, team.commune_id):
+            return Place("team", team.commune_id, team.id)
     if commune_id is not None:
         found = db.session.scalar(
             scope.areas(select(Area.id)).where(Area.id == commune_id, Area.level == "commune")
