@@ -27,6 +27,7 @@ KIND_LABELS = {
     "demo.patrols": "Sinh một năm tuần tra mẫu",
     "demo.incidents": "Sinh một năm sự vụ, tin báo mẫu",
     "patrols.track": "Đọc vết GPS của ca tuần tra",
+    "review.xlsx": "Xuất sơ kết ra XLSX",  # issue 15: exports
 }
 STAGE_LABELS = {
     "queued": "Đang chờ",
@@ -38,6 +39,7 @@ STAGE_LABELS = {
     "export": "Xuất",
     "coverage": "Tính độ phủ",
     "seed": "Dựng dữ liệu",
+    "review": "Tính số liệu sơ kết",  # issue 15: exports
     "done": "Xong",
 }
 STATUS_LABELS = {

@@ -46,6 +46,11 @@ PATROL_FIGURES = ("done", "cancelled", "joint", "violations", "handed")
 INCIDENT_FIGURES = ("items", "valuable", "passed", "pass_seconds", "handed")
 
 
+def _team_of(model):
+    """A model's team column; a team's own is its id (teams have no team_id)."""
+    return model.team_id if hasattr(model, "team_id") else model.id
+
+
 @dataclass(frozen=True)
 class Place:
     """What a review covers: the city (no ids), a commune, or a team (with its commune)."""
@@ -57,12 +62,12 @@ class Place:
     def unit(self, model):
         """The column the review's table breaks the figures down by: the communes of the
         city, the teams of a commune, the team itself."""
-        return model.commune_id if self.level == "city" else model.team_id
+        return model.commune_id if self.level == "city" else _team_of(model)
 
     def where(self, model):
         """Restrict a model with commune_id and team_id to this place."""
         if self.level == "team":
-            return model.team_id == self.team_id
+            return _team_of(model) == self.team_id
         if self.level == "commune":
             return model.commune_id == self.commune_id
         return literal(True)
