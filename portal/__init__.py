@@ -45,7 +45,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     import portal.boundaries.jobs
     import portal.coverage.jobs
     import portal.demo.jobs
-    import portal.patrols.jobs  # noqa: F401
+    import portal.patrols.jobs
+    import portal.review.jobs  # noqa: F401  (issue 15: exports)
     from portal.accounts.views import bp as accounts_bp
     from portal.areas.views import bp as areas_bp
     from portal.auth.views import bp as auth_bp

@@ -28,6 +28,7 @@ KIND_LABELS = {
     "demo.incidents": "Sinh một năm sự vụ, tin báo mẫu",
     "demo.turnover": "Sinh thành viên vào, ra trong năm mẫu",
     "patrols.track": "Đọc vết GPS của ca tuần tra",
+    "review.xlsx": "Xuất sơ kết ra XLSX",  # issue 15: exports
 }
 STAGE_LABELS = {
     "queued": "Đang chờ",
@@ -39,6 +40,7 @@ STAGE_LABELS = {
     "export": "Xuất",
     "coverage": "Tính độ phủ",
     "seed": "Dựng dữ liệu",
+    "review": "Tính số liệu sơ kết",  # issue 15: exports
     "done": "Xong",
 }
 STATUS_LABELS = {

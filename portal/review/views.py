@@ -7,9 +7,9 @@ from flask import Blueprint, render_template, request
 from portal.extensions import htmx
 from portal.i18n import thousands
 from portal.incidents import kinds
-from portal.review import periods, review_charts, services
+from portal.review import exports, periods, review_charts, services
 from portal.security import protect_blueprint
-from portal.web import id_arg
+from portal.web import form_id, id_arg, see
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 protect_blueprint(bp)
@@ -40,3 +40,31 @@ HELPERS = {
     "kind_charts": review_charts.kind_charts,
     "unit_chart": review_charts.unit_chart,
 }
+
+
+# --- issue 15: exports ---
+
+
+@bp.get("/<table>.csv")
+def table_csv(table: str):
+    return exports.csv_download(request.args, id_arg("commune"), id_arg("team"), table)
+
+
+@bp.post("/xlsx")
+def xlsx():
+    """The whole review as XLSX: a job, whose page offers the file once it is made."""
+    job = exports.start_xlsx(request.form, form_id("commune"), form_id("team"))
+    return see("jobs.show", job_id=job.id)
+
+
+@bp.get("/print")
+def print_report():
+    report = exports.report(request.args, id_arg("commune"), id_arg("team"))
+    return render_template(
+        "review/print.html",
+        report=report,
+        r=report.review,
+        cell=exports.cell_text,
+        date_line=exports.date_line(report),
+        **HELPERS,
+    )
