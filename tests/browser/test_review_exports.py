@@ -1,4 +1,5 @@
-"""A planner takes the review away: "Tải XLSX" starts a job whose page shows its progress and
+"""A planner opens the city's review, changes the period and the commune through HTMX, and
+takes the review away: "Tải XLSX" starts a job whose page shows its progress and
 then offers the book (read back with openpyxl); "Bản in" opens the official report, whose
 button prints it and whose print stylesheet leaves the sheet alone."""
 
@@ -18,9 +19,24 @@ pytestmark = pytest.mark.browser
 
 def test_the_review_downloads_as_xlsx_through_a_job_and_prints_as_a_report(page, live_server):
     sign_in(page, live_server)
-    page.goto(live_server + "/review/?kind=year")
+    page.goto(live_server + "/review/")
     title = page.locator("[data-testid=review-title]")
-    expect(title).to_contain_text("Năm")
+    expect(title).to_contain_text("12 tháng")
+    # the period and the place change through HTMX: the page itself stays (a mark set on it
+    # survives), the address follows
+    page.evaluate("window.__same_page = true")
+    page.select_option("#review-kind", "month")
+    expect(title).to_contain_text("Tháng ")
+    expect(page).to_have_url(re.compile(r"kind=month"))
+    page.select_option("#review-month", "10")
+    expect(title).to_contain_text("Tháng 10/")
+    commune = page.locator("#review-commune option").nth(1)
+    name, value = commune.inner_text(), commune.get_attribute("value")
+    page.select_option("#review-commune", value)
+    expect(title).to_contain_text(name)
+    expect(page).to_have_url(re.compile(rf"commune={value}"))
+    expect(page.locator("#review-team")).to_be_visible()  # the commune's teams are offered
+    assert page.evaluate("window.__same_page") is True
 
     page.get_by_role("button", name="Tải XLSX").click()
     expect(page).to_have_url(re.compile(r"/jobs/\d+$"))
@@ -34,8 +50,9 @@ def test_the_review_downloads_as_xlsx_through_a_job_and_prints_as_a_report(page,
         download.suggested_filename.startswith("so-ket_") and "xlsx" in download.suggested_filename
     )
     book = load_workbook(io.BytesIO(download.path().read_bytes()))
-    assert book.sheetnames == ["Tổng hợp", "Theo tháng", "Theo loại", "Theo xã, phường"]
+    assert book.sheetnames == ["Tổng hợp", "Theo tháng", "Theo loại", "Theo tổ"]
     assert book["Tổng hợp"]["A4"].value == "Chỉ tiêu"
+    assert name in book["Tổng hợp"]["A1"].value and "10/" in book["Tổng hợp"]["A1"].value
 
     page.goto(live_server + "/review/?kind=year")
     page.get_by_role("link", name="Bản in").click()
