@@ -37,6 +37,7 @@ from common import (
     fresh_database,
     opener,
     signed_in,
+    timed,
     without_indexes,
 )
 from sqlalchemy import func, literal, select
@@ -65,23 +66,6 @@ INDEXES = {
         "CREATE INDEX ix_incidents_team_occurred ON incidents (team_id, occurred_at)"
     ),
 }
-
-
-def timed(function: Callable[[], object], runs: int = RUNS) -> tuple[float, float, object]:
-    result = None
-    for _ in range(WARMUPS):
-        result = function()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = function()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return (
-        statistics.median(times),
-        times[min(len(times) - 1, round(0.99 * (len(times) - 1)))],
-        result,
-    )
 
 
 @contextlib.contextmanager
@@ -191,7 +175,7 @@ def main(scale: float = 1.0) -> None:
             "city_map_year_heat": (admin, f"/incidents/map?{year}&view=heat"),
             "city_map_year_villages": (admin, f"/incidents/map?{year}&view=villages"),
         }
-        ours = {name: timed(opener(client, path)) for name, (client, path) in pages.items()}
+        ours = {name: timed(opener(client, path), RUNS) for name, (client, path) in pages.items()}
         with without_indexes(url, INDEXES):
             plain = {name: timed(opener(client, path), 5) for name, (client, path) in pages.items()}
         with heat_from_raw_points():

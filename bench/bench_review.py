@@ -21,14 +21,13 @@ Prints one line per page, last:
 from __future__ import annotations
 
 import contextlib
-import statistics
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime
 
-from common import DEMO_DATA, analyze, bench_app, drop, fresh_database, opener, signed_in
+from common import DEMO_DATA, analyze, bench_app, drop, fresh_database, opener, signed_in, timed
 from flask import g
 from sqlalchemy import select
 
@@ -45,24 +44,6 @@ from portal.scope import Scope
 
 RUNS = 40
 BASELINE_RUNS = 5  # the raw aggregation takes seconds a page
-WARMUPS = 2
-
-
-def timed(function: Callable[[], object], runs: int) -> tuple[float, float, object]:
-    result = None
-    for _ in range(WARMUPS):
-        result = function()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = function()
-        times.append((time.perf_counter() - start) * 1000)
-    times.sort()
-    return (
-        statistics.median(times),
-        times[min(len(times) - 1, round(0.99 * (len(times) - 1)))],
-        result,
-    )
 
 
 @contextlib.contextmanager

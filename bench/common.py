@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+import statistics
+import time
 from collections.abc import Callable, Iterator
 
 from flask_migrate import upgrade
@@ -108,3 +110,23 @@ def without_indexes(url: str, indexes: dict[str, str]) -> Iterator[None]:
                 connection.execute(text(statement))
         owner.dispose()
         analyze(url)
+
+
+def timed(
+    function: Callable[[], object], runs: int, warmups: int = 2
+) -> tuple[float, float, object]:
+    """p50 and p99 in milliseconds of `runs` calls after `warmups`, and the last call's result."""
+    result = None
+    for _ in range(warmups):
+        result = function()
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = function()
+        times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return (
+        statistics.median(times),
+        times[min(len(times) - 1, round(0.99 * (len(times) - 1)))],
+        result,
+    )
