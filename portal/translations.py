@@ -1252,4 +1252,13 @@ EN: dict[str, str] = {
     "Đường cắt có quá nhiều điểm (tối đa {n}).": "The cut line has too many points (at most {n}).",
     # --- issue 14: UX walk ---
     "Tổ đã đủ {m} thành viên theo quy định: cho một người thôi trước khi bổ nhiệm người mới.": "The team has the {m} members the rule allows: let someone leave before appointing a new member.",
+    # --- issue 15: choropleth map ---
+    "Lượt tuần tra mỗi thành viên": "Patrols per member",
+    "Không có số liệu": "No figures",
+    "Không có số liệu này cho bản đồ.": "The map has no such figure.",
+    "Bản đồ theo xã, phường": "Map by commune",
+    "Bản đồ theo thôn, tổ dân phố": "Map by village",
+    "Tô màu theo": "Colour by",
+    "Mỗi màu gồm số vùng gần bằng nhau; số trong ngoặc là số vùng. Bấm vào một vùng để xem số liệu.": "Each colour holds about as many areas; the number in brackets is how many. Tap an area to see its figure.",
+    "Bảng số liệu của bản đồ ({n} {what})": "The map's figures as a table ({n} {what})",
 }

@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request
 from portal.extensions import htmx
 from portal.i18n import thousands
 from portal.incidents import kinds
-from portal.review import periods, services
+from portal.review import maps, periods, services
 from portal.security import protect_blueprint
 from portal.web import id_arg
 
@@ -17,9 +17,13 @@ protect_blueprint(bp)
 
 @bp.get("/")
 def index():
+    if htmx and htmx.target == "review-map":  # another figure on the map: the map alone
+        section = maps.fragment(request.args, id_arg("commune"), id_arg("team"))
+        return render_template("review/_map.html", map_section=section, **HELPERS)
     result = services.page(request.args, id_arg("commune"), id_arg("team"))
+    section = maps.for_page(result, request.args.get("figure"))
     template = "review/_review.html" if htmx and htmx.target == "review" else "review/page.html"
-    return render_template(template, page=result, **HELPERS)
+    return render_template(template, page=result, map_section=section, **HELPERS)
 
 
 # what the review's templates format figures with
@@ -32,4 +36,5 @@ HELPERS = {
     "period_kind_label": periods.kind_label,
     "source_label": kinds.source_label,
     "unit_figures": services.UNIT_FIGURES,
+    "review_map_assets": maps.assets,
 }
