@@ -217,7 +217,8 @@ def member_moves(period: Period, place: Place) -> Select:
     team = aliased(Team, name="t")
     joined = and_(Member.appointment_date >= period.start, Member.appointment_date < period.stop)
     left = and_(Member.left_on >= period.start, Member.left_on < period.stop)
-    unit = place.unit(team)
+    # a team's unit is itself (it has no team_id column)
+    unit = team.commune_id if place.level == "city" else team.id
     return (
         select(
             unit.label("unit"),
