@@ -64,15 +64,20 @@ class Place:
     def unit(self, model):
         """The column the review's table breaks the figures down by: the communes of the
         city, the teams of a commune, the team itself."""
-        return model.commune_id if self.level == "city" else model.team_id
+        return model.commune_id if self.level == "city" else _team_of(model)
 
     def where(self, model):
-        """Restrict a model with commune_id and team_id to this place."""
+        """Restrict a model with commune_id and team_id (or Team itself) to this place."""
         if self.level == "team":
-            return model.team_id == self.team_id
+            return _team_of(model) == self.team_id
         if self.level == "commune":
             return model.commune_id == self.commune_id
         return literal(True)
+
+
+def _team_of(model):
+    """A model's team column: team_id, or the id of Team itself."""
+    return model.team_id if hasattr(model, "team_id") else model.id
 
 
 def _raw(function, period_range: tuple[date, date], place: Place, columns: tuple[str, ...]):
@@ -217,8 +222,7 @@ def member_moves(period: Period, place: Place) -> Select:
     team = aliased(Team, name="t")
     joined = and_(Member.appointment_date >= period.start, Member.appointment_date < period.stop)
     left = and_(Member.left_on >= period.start, Member.left_on < period.stop)
-    # a team's unit is itself (it has no team_id column)
-    unit = team.commune_id if place.level == "city" else team.id
+    unit = place.unit(team)
     return (
         select(
             unit.label("unit"),
@@ -272,7 +276,9 @@ def patrolled(period: Period, area_id, commune_id):
     for a, b in period.edges():
         # the villages a done patrol counts for, as patrol_activity's trigger reads them
         counted = func.patrol_areas(Patrol.team_id, Patrol.route_version_id, Patrol.day)
-        counted = counted.table_valued("area_id", joins_implicitly=True)
+        # named with its column: a set-returning function's one column is otherwise named
+        # after the alias, and "anon_1.area_id" would not exist
+        counted = counted.table_valued("area_id", joins_implicitly=True).render_derived("counted")
         tests.append(
             exists()
             .select_from(Patrol, counted)
@@ -349,7 +355,9 @@ def village_patrols(period: Period, commune_id: int) -> Select:
         )
     for a, b in period.edges():
         counted = func.patrol_areas(Patrol.team_id, Patrol.route_version_id, Patrol.day)
-        counted = counted.table_valued("area_id", joins_implicitly=True)
+        # named with its column: a set-returning function's one column is otherwise named
+        # after the alias, and "anon_1.area_id" would not exist
+        counted = counted.table_valued("area_id", joins_implicitly=True).render_derived("counted")
         parts.append(
             select(
                 counted.c.area_id,
