@@ -222,5 +222,8 @@ def test_breaks_make_five_classes_of_about_as_many_areas():
     assert maps.breaks([]) == []
     assert maps.breaks([0.04, 0.06], places=1) == [0.0, 0.1]
     uppers = maps.breaks([1.26, 3.14, 7.77], places=1)
-    assert uppers[-1] >= 7.77 and maps.class_of(7.77, uppers) == f"c{len(uppers) - 1}"
+    assert uppers[-1] >= 7.77 and maps.class_of(7.77, uppers) == "c4"
     assert maps.class_of(None, uppers) == "none"
+    # fewer classes spread over the ramp: the highest is always the darkest
+    assert maps.class_keys(3) == ["c0", "c2", "c4"] and maps.class_of(5, [0, 5]) == "c4"
+    assert maps.class_keys(5) == ["c0", "c1", "c2", "c3", "c4"] and maps.class_keys(1) == ["c2"]

@@ -123,10 +123,19 @@ def breaks(values: list[float], places: int = 0) -> list[float]:
     return uppers if ordered else []
 
 
+def class_keys(count: int) -> list[str]:
+    """The ramp's colours for `count` classes, spread over it: three classes are light, middle
+    and dark, not the three lightest."""
+    if count <= 1:
+        return ["c2"][:count]
+    return [f"c{round(i * (CLASSES - 1) / (count - 1))}" for i in range(count)]
+
+
 def class_of(value: float | None, uppers: list[float]) -> str:
     if value is None or not uppers:
         return "none"
-    return f"c{next((i for i, u in enumerate(uppers) if value <= u), len(uppers) - 1)}"
+    index = next((i for i, u in enumerate(uppers) if value <= u), len(uppers) - 1)
+    return class_keys(len(uppers))[index]
 
 
 def _class_labels(key: str, uppers: list[float], lowest: float) -> list[str]:
@@ -155,7 +164,8 @@ def _classify(key: str, areas: list[tuple[int, str, float | None]]):
     rows = [MapRow(i, n, v, format_value(key, v), class_of(v, uppers)) for i, n, v in areas]
     rows.sort(key=lambda r: (r.value is None, -(r.value or 0), vietnamese_key(r.name)))
     labels = _class_labels(key, uppers, min(values)) if values else []
-    classes = [MapClass(f"c{i}", label, STYLES[f"c{i}"]) for i, label in enumerate(labels)]
+    keys = class_keys(len(labels))
+    classes = [MapClass(k, label, STYLES[k]) for k, label in zip(keys, labels, strict=True)]
     if any(r.value is None for r in rows):
         classes.append(MapClass("none", _("Không có số liệu"), STYLES["none"]))
     counts = {c.key: 0 for c in classes}
