@@ -238,7 +238,7 @@ def section(
 
 
 def _draw(result: MapSection, shapes: dict[int, dict]) -> maps.MapParts | None:
-    """The areas coloured by class; each names itself and its value on hover and on tap."""
+    """The areas coloured by class; each names itself and its value on hover or tap."""
     drawn = [r for r in result.rows if shapes.get(r.id)]
     if not drawn:
         return None
@@ -261,7 +261,8 @@ def _draw(result: MapSection, shapes: dict[int, dict]) -> maps.MapParts | None:
         for r in drawn
     ]
     collection = {"type": "FeatureCollection", "features": features}
-    maps.add_status_layer(m, collection, label, STYLES, popup_fields=["label"])
+    # the tooltip alone: Leaflet opens it on a tap too, and a popup would say it twice
+    maps.add_status_layer(m, collection, label, STYLES)
     return mapping.render(m)
 
 
