@@ -372,8 +372,6 @@ def village_patrols(period: Period, commune_id: int) -> Select:
                 Patrol.day < b,
             )
         )
-    if not parts:
-        return select(literal(0).label("area_id")).where(literal(False))
     rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("activity")
     return select(
         rows.c.area_id,
