@@ -1259,6 +1259,6 @@ EN: dict[str, str] = {
     "Bản đồ theo xã, phường": "Map by commune",
     "Bản đồ theo thôn, tổ dân phố": "Map by village",
     "Tô màu theo": "Colour by",
-    "Mỗi màu gồm số vùng gần bằng nhau; số trong ngoặc là số vùng. Bấm vào một vùng để xem số liệu.": "Each colour holds about as many areas; the number in brackets is how many. Tap an area to see its figure.",
+    "Số trong ngoặc là số vùng có màu đó. Bấm vào một vùng để xem số liệu.": "The number in brackets is how many areas have that colour. Tap an area to see its figure.",
     "Bảng số liệu của bản đồ ({n} {what})": "The map's figures as a table ({n} {what})",
 }

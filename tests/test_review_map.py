@@ -219,6 +219,9 @@ def test_a_name_with_markup_reaches_the_map_as_text(app, demo, counted):
 def test_breaks_make_five_classes_of_about_as_many_areas():
     assert maps.breaks(list(range(1, 11))) == [2, 4, 6, 8, 10]
     assert maps.breaks([0, 0, 0, 5]) == [0, 5]  # equal bounds merge
+    # most areas at 100%: the distinct values are split instead, 100% a class of its own
+    skewed = [100.0] * 20 + [90.0, 92.0, 94.0, 96.0, 98.0]
+    assert maps.breaks(skewed, places=1) == [92.0, 94.0, 96.0, 98.0, 100.0]
     assert maps.breaks([]) == []
     assert maps.breaks([0.04, 0.06], places=1) == [0.0, 0.1]
     uppers = maps.breaks([1.26, 3.14, 7.77], places=1)

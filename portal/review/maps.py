@@ -111,8 +111,16 @@ class MapSection:
 
 def breaks(values: list[float], places: int = 0) -> list[float]:
     """The upper bounds of at most five classes holding about as many areas each (quantiles,
-    rounded to `places` decimals; equal bounds merge, so few distinct values give few classes)."""
-    ordered = sorted(values)
+    rounded to `places` decimals). Equal bounds merge: when most areas share a value (every
+    village covered), the quantiles of the distinct values keep five classes if there are."""
+    uppers = _quantiles(sorted(values), places)
+    distinct = sorted({round(v, places) for v in values})
+    if len(uppers) < min(CLASSES, len(distinct)):
+        uppers = _quantiles(distinct, places)
+    return uppers
+
+
+def _quantiles(ordered: list[float], places: int) -> list[float]:
     uppers: list[float] = []
     for i in range(1, CLASSES + 1):
         bound = round(ordered[math.ceil(i * len(ordered) / CLASSES) - 1], places) if ordered else 0
