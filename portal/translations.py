@@ -1377,4 +1377,13 @@ EN: dict[str, str] = {
     "Trên đây là báo cáo sơ kết hoạt động của lực lượng tham gia bảo vệ an ninh, trật tự ở cơ sở; số liệu lấy từ cổng thông tin tổ bảo vệ an ninh, trật tự ngày {d}.": "This is the review of the grassroots security and order force's work; figures taken from the security teams' portal on {d}.",
     "Nơi nhận:": "Recipients:",
     "(Ký, ghi rõ họ tên, đóng dấu)": "(Signature, full name, seal)",
+    # --- issue 15: choropleth map ---
+    "Lượt tuần tra mỗi thành viên": "Patrols per member",
+    "Không có số liệu": "No figures",
+    "Không có số liệu này cho bản đồ.": "The map has no such figure.",
+    "Bản đồ theo xã, phường": "Map by commune",
+    "Bản đồ theo thôn, tổ dân phố": "Map by village",
+    "Tô màu theo": "Colour by",
+    "Số trong ngoặc là số vùng có màu đó. Bấm vào một vùng để xem số liệu.": "The number in brackets is how many areas have that colour. Tap an area to see its figure.",
+    "Bảng số liệu của bản đồ ({n} {what})": "The map's figures as a table ({n} {what})",
 }

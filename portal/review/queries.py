@@ -8,7 +8,8 @@ covered) are read at the period's last day from the rows, which keep their dates
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Integer,
@@ -25,10 +26,14 @@ from sqlalchemy import (
     tuple_,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import aliased
 
 from portal.models import (
     Area,
+    CoverageCommune,
+    CoverageVillage,
+    Incident,
     Level,
     Member,
     Patrol,
@@ -42,6 +47,8 @@ from portal.models import (
 )
 from portal.review.periods import Period
 from portal.teams.rules import HANOI
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 PATROL_FIGURES = ("done", "cancelled", "joint", "violations", "handed")
 INCIDENT_FIGURES = ("items", "valuable", "passed", "pass_seconds", "handed")
@@ -341,3 +348,119 @@ def patrolled(period: Period, area_id, commune_id):
             .exists()
         )
     return or_(*tests)
+
+
+# --- issue 15: the choropleth map (portal/review/maps.py) ---------------------------------------
+
+# a village's or commune's shape when coverage has not stored one yet: simplified about as
+# coverage simplifies at a commune's (villages) or the city's (communes) scale, in degrees
+VILLAGE_TOLERANCE = 0.00002
+COMMUNE_TOLERANCE = 0.0002
+
+
+def _shape(stored, geom, tolerance: float):
+    """The stored simplified GeoJSON, else the area's geometry simplified here."""
+    drawn = func.ST_AsGeoJSON(func.ST_SimplifyPreserveTopology(geom, tolerance), 6)
+    return func.coalesce(stored, cast(drawn, JSONB))
+
+
+def map_villages(day: date, place: Place) -> Select:
+    """The villages the map draws for a commune or a team on `day`: id, name, shape."""
+    villages = villages_on(day, place).subquery("villages")
+    return (
+        select(
+            villages.c.id,
+            villages.c.name,
+            _shape(CoverageVillage.shape, Area.geom, VILLAGE_TOLERANCE).label("shape"),
+        )
+        .join(Area, Area.id == villages.c.id)
+        .outerjoin(CoverageVillage, CoverageVillage.area_id == villages.c.id)
+        .where(Area.geom.is_not(None))
+    )
+
+
+def map_communes(commune_ids: list[int]) -> Select:
+    """The city map's communes: id, name, the outline coverage stored at the city's scale."""
+    return (
+        select(
+            Area.id,
+            Area.name,
+            _shape(CoverageCommune.outline, Area.geom, COMMUNE_TOLERANCE).label("shape"),
+        )
+        .outerjoin(CoverageCommune, CoverageCommune.commune_id == Area.id)
+        .where(Area.id.in_(commune_ids), Area.geom.is_not(None))
+    )
+
+
+def village_patrols(period: Period, commune_id: int) -> Select:
+    """Done patrols and their violations per village of a commune over the period: the
+    activity per month for whole months, the patrols themselves for the other days (a patrol
+    counts in each village it covers, as patrol_activity counts it, whichever team made it)."""
+    parts = []
+    whole = period.whole_months()
+    if whole:
+        parts.append(
+            select(
+                PatrolActivity.area_id,
+                PatrolActivity.patrols.label("patrols"),
+                PatrolActivity.violations.label("violations"),
+            ).where(
+                PatrolActivity.commune_id == commune_id,
+                PatrolActivity.month >= whole[0],
+                PatrolActivity.month < whole[1],
+            )
+        )
+    for a, b in period.edges():
+        counted = func.patrol_areas(Patrol.team_id, Patrol.route_version_id, Patrol.day)
+        # named with its column: a set-returning function's one column is otherwise named
+        # after the alias, and "anon_1.area_id" would not exist
+        counted = counted.table_valued("area_id", joins_implicitly=True).render_derived("counted")
+        parts.append(
+            select(
+                counted.c.area_id,
+                literal(1).label("patrols"),
+                Patrol.violations.label("violations"),
+            )
+            .select_from(Patrol, counted)
+            .where(
+                Patrol.commune_id == commune_id,
+                Patrol.status == "done",
+                Patrol.day >= a,
+                Patrol.day < b,
+            )
+        )
+    rows = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("activity")
+    return select(
+        rows.c.area_id,
+        func.sum(rows.c.patrols).label("patrols"),
+        func.sum(rows.c.violations).label("violations"),
+    ).group_by(rows.c.area_id)
+
+
+def village_incidents(period: Period, commune_id: int) -> Select:
+    """Tips, valuable tips, fires and rescues per village of a commune over the period, by the
+    review's rules (migration 0014): a tip on the local day it was received, a team's item on
+    the day it happened, an item merged into another not counted again."""
+    lo = datetime.combine(period.start, time(), LOCAL_TZ)
+    hi = datetime.combine(period.stop, time(), LOCAL_TZ)
+    tip = Incident.source == "tip"
+    team = Incident.source != "tip"
+    return (
+        select(
+            Incident.area_id,
+            func.count().filter(tip).label("tips"),
+            func.count().filter(tip, Incident.valuable.is_(True)).label("valuable"),
+            func.count().filter(team, Incident.kind == "fire").label("fire"),
+            func.count().filter(team, Incident.kind == "rescue").label("rescue"),
+        )
+        .where(
+            Incident.commune_id == commune_id,
+            Incident.area_id.is_not(None),
+            Incident.merged_into_id.is_(None),
+            or_(
+                and_(tip, Incident.received_at >= lo, Incident.received_at < hi),
+                and_(team, Incident.occurred_at >= lo, Incident.occurred_at < hi),
+            ),
+        )
+        .group_by(Incident.area_id)
+    )

@@ -7,7 +7,7 @@ from flask import Blueprint, render_template, request
 from portal.extensions import htmx
 from portal.i18n import thousands
 from portal.incidents import kinds
-from portal.review import exports, periods, review_charts, services
+from portal.review import exports, maps, periods, review_charts, services
 from portal.security import protect_blueprint
 from portal.web import form_id, id_arg, see
 
@@ -19,9 +19,13 @@ protect_blueprint(bp)
 def index():
     # "Toàn thành phố" chosen in the form: the team left selected below it no longer applies
     team_id = None if request.args.get("commune") == "" else id_arg("team")
+    if htmx and htmx.target == "review-map":  # another figure on the map: the map alone
+        section = maps.fragment(request.args, id_arg("commune"), team_id)
+        return render_template("review/_map.html", map_section=section, **HELPERS)
     result = services.page(request.args, id_arg("commune"), team_id)
+    section = maps.for_page(result, request.args.get("figure"))
     template = "review/_review.html" if htmx and htmx.target == "review" else "review/page.html"
-    return render_template(template, page=result, **HELPERS)
+    return render_template(template, page=result, map_section=section, **HELPERS)
 
 
 # what the review's templates format figures with
@@ -39,6 +43,7 @@ HELPERS = {
     "month_charts": review_charts.month_charts,
     "kind_charts": review_charts.kind_charts,
     "unit_chart": review_charts.unit_chart,
+    "review_map_assets": maps.assets,
 }
 
 

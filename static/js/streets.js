@@ -62,6 +62,11 @@
     var self = this;
     map.on("moveend", function () { self.schedule(); });
     map.whenReady(function () { self.schedule(); });
+    // a map taken down (an HTMX swap) loads no more streets: its view is gone
+    map.on("unload", function () {
+      clearTimeout(self.timer);
+      if (self.controller) { self.controller.abort(); self.controller = null; }
+    });
   }
 
   StreetLayer.prototype.schedule = function () {
