@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import flag_modified
 
 from portal import audit
 from portal.errors import FormInvalid
@@ -68,6 +69,7 @@ DEFAULTS = (
     Criterion("joint_patrols", "Lượt tuần tra cùng công an", 1.0, True, 7),
 )
 LABELS = {c.key: c.label for c in DEFAULTS}  # translated through _(): see criterion_label
+audit.VALUE_LABELS[("emulation_criterion", "key")] = LABELS
 
 
 def criterion_label(criterion: Criterion) -> str:
@@ -186,6 +188,8 @@ def save_weights(form) -> None:
             db.session.add(row)
         if row.weight != weights[c.key]:
             row.weight = weights[c.key]
+            # the log's update then names the criterion, not only its new weight
+            flag_modified(row, "label")
     db.session.commit()
 
 

@@ -210,7 +210,9 @@ def member_moves(period: Period, place: Place) -> Select:
     team = aliased(Team, name="t")
     joined = and_(Member.appointment_date >= period.start, Member.appointment_date < period.stop)
     left = and_(Member.left_on >= period.start, Member.left_on < period.stop)
-    unit = place.unit(team)
+    # a team's own id is `id`, not `team_id` (Place.unit and Place.where name a row's team)
+    unit = team.commune_id if place.level == "city" else team.id
+    inside = team.id == place.team_id if place.level == "team" else place.where(team)
     return (
         select(
             unit.label("unit"),
@@ -218,7 +220,7 @@ def member_moves(period: Period, place: Place) -> Select:
             func.count().filter(left).label("left"),
         )
         .join(team, team.id == Member.team_id)
-        .where(place.where(team), or_(joined, left))
+        .where(inside, or_(joined, left))
         .group_by(unit)
     )
 
