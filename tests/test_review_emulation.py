@@ -308,3 +308,14 @@ def test_a_leader_sees_their_teams_rank_within_its_commune(app, demo, ba_dinh, k
 def test_the_review_links_to_the_ranking(app, demo):
     html = signed_in(app, "quantri").get("/review/").get_data(as_text=True)
     assert 'data-testid="emulation-link"' in html and "Xếp hạng thi đua" in html
+
+
+def test_htmx_gets_the_ranking_alone_and_long_rankings_are_paged(app, demo, month):
+    client = signed_in(app, "canbo.xa")
+    headers = {"HX-Request": "true", "HX-Target": "emulation"}
+    html = client.get(url(month), headers=headers).get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="emulation"') and "<html" not in html
+    rows = [emulation.Ranked(i, f"Tổ {i}", [], rank=i) for i in range(1, 8)]
+    result = emulation.Ranking(Place("city"), "", month, "teams", [], rows)
+    second = result.page(2, 3)
+    assert [r.id for r in second.items] == [4, 5, 6] and second.total == 7 and second.has_more

@@ -42,7 +42,9 @@ HELPERS = {
 @bp.get("/emulation")
 def emulation():
     result = emulation_service.page(request.args, id_arg("commune"), id_arg("team"), page_arg())
-    return render_template("review/emulation.html", page=result, **HELPERS, **EMULATION_HELPERS)
+    fragment = htmx and htmx.target == "emulation"
+    template = "review/_emulation.html" if fragment else "review/emulation.html"
+    return render_template(template, page=result, **HELPERS, **EMULATION_HELPERS)
 
 
 @bp.post("/emulation")
