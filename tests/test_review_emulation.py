@@ -319,3 +319,11 @@ def test_htmx_gets_the_ranking_alone_and_long_rankings_are_paged(app, demo, mont
     result = emulation.Ranking(Place("city"), "", month, "teams", [], rows)
     second = result.page(2, 3)
     assert [r.id for r in second.items] == [4, 5, 6] and second.total == 7 and second.has_more
+
+
+def test_the_review_of_a_commune_and_of_a_team_answers(app, demo, ba_dinh, known, month):
+    """Place.unit and Place.where on the Team rows themselves (their id, not a team_id)."""
+    assert signed_in(app, "totruong").get("/review/").status_code == 200
+    admin = signed_in(app, "quantri")
+    assert admin.get(f"/review/?commune={ba_dinh.id}").status_code == 200
+    assert admin.get(f"/review/?commune={ba_dinh.id}&team={known.a}").status_code == 200

@@ -46,6 +46,11 @@ PATROL_FIGURES = ("done", "cancelled", "joint", "violations", "handed")
 INCIDENT_FIGURES = ("items", "valuable", "passed", "pass_seconds", "handed")
 
 
+def _team_column(model):
+    """A row's team: `team_id`, or a team's own `id` (teams_on and member_moves place Team)."""
+    return model.team_id if hasattr(model, "team_id") else model.id
+
+
 @dataclass(frozen=True)
 class Place:
     """What a review covers: the city (no ids), a commune, or a team (with its commune)."""
@@ -57,12 +62,12 @@ class Place:
     def unit(self, model):
         """The column the review's table breaks the figures down by: the communes of the
         city, the teams of a commune, the team itself."""
-        return model.commune_id if self.level == "city" else model.team_id
+        return model.commune_id if self.level == "city" else _team_column(model)
 
     def where(self, model):
         """Restrict a model with commune_id and team_id to this place."""
         if self.level == "team":
-            return model.team_id == self.team_id
+            return _team_column(model) == self.team_id
         if self.level == "commune":
             return model.commune_id == self.commune_id
         return literal(True)
@@ -210,9 +215,7 @@ def member_moves(period: Period, place: Place) -> Select:
     team = aliased(Team, name="t")
     joined = and_(Member.appointment_date >= period.start, Member.appointment_date < period.stop)
     left = and_(Member.left_on >= period.start, Member.left_on < period.stop)
-    # a team's own id is `id`, not `team_id` (Place.unit and Place.where name a row's team)
-    unit = team.commune_id if place.level == "city" else team.id
-    inside = team.id == place.team_id if place.level == "team" else place.where(team)
+    unit = place.unit(team)
     return (
         select(
             unit.label("unit"),
@@ -220,7 +223,7 @@ def member_moves(period: Period, place: Place) -> Select:
             func.count().filter(left).label("left"),
         )
         .join(team, team.id == Member.team_id)
-        .where(inside, or_(joined, left))
+        .where(place.where(team), or_(joined, left))
         .group_by(unit)
     )
 
