@@ -50,6 +50,7 @@ def message_tables() -> set[str]:
     from portal.patrols import routes as patrol_routes
     from portal.patrols import services as patrols
     from portal.patrols.tracks import PROBLEM_TEXT as TRACK_PROBLEMS
+    from portal.review import emulation
     from portal.review import services as review
     from portal.teams import management as teams_management
     from portal.teams import services as teams_services
@@ -101,6 +102,8 @@ def message_tables() -> set[str]:
         teams_management.TEAM_FIELD_LABELS,
         teams_services.STATUS_LABELS,
         teams_services.SORT_LABELS,
+        # issue 15: emulation ranking (importing it registers its audit labels too)
+        emulation.LABELS,
     ]
     return {text for table in tables for text in table.values()}
 

@@ -13,6 +13,7 @@ from portal.models.boundary import (
     ImportProblem,
 )
 from portal.models.coverage import CoverageCommune, CoverageProblem, CoverageVillage
+from portal.models.emulation import EmulationCriterion
 from portal.models.incident import (
     INCIDENT_KINDS,
     TEAM_KINDS,
@@ -65,6 +66,7 @@ __all__ = [
     "CoverageVillage",
     "DutyRule",
     "Education",
+    "EmulationCriterion",
     "ImportBatch",
     "ImportFeature",
     "ImportProblem",
