@@ -296,9 +296,14 @@ def test_a_leader_sees_their_teams_rank_within_its_commune(app, demo, ba_dinh, k
     html = client.get(url(month)).get_data(as_text=True)
     leader_commune = demo.get(Team, ba_dinh.leader_team).commune_id
     teams = set(demo.scalars(select(Team.id).where(Team.commune_id == leader_commune)))
-    assert {u for u, _r, _t in table(html)} <= teams
+    # ranked among the commune's teams, but shown only their own row: the others' figures are
+    # outside a leader's scope
+    assert {u for u, _r, _t in table(html)} == {ba_dinh.leader_team}
     assert f'<tr data-unit="{ba_dinh.leader_team}"' in html and 'aria-current="true"' in html
-    assert 'data-testid="emulation-mine"' in html
+    n = len([t for t in teams if demo.get(Team, t).dissolved_on is None])
+    assert 'data-testid="emulation-mine"' in html and f"/{n} với" in html
+    csv = client.get(url(month).replace("/review/emulation", "/review/emulation.csv"))
+    assert csv.status_code == 200 and len(csv.get_data(as_text=True).strip().splitlines()) == 2
     other = demo.scalar(
         select(Area.id).where(Area.level == "commune", Area.id != leader_commune).limit(1)
     )

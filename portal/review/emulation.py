@@ -248,6 +248,7 @@ class Ranking:
     criteria: list[Criterion]
     rows: list[Ranked]
     mine: Ranked | None = None
+    ranked: int = 0  # how many were ranked (a leader is shown their own row of them only)
 
     def page(self, number: int, per_page: int) -> Page:
         start = (max(number, 1) - 1) * per_page
@@ -278,7 +279,10 @@ def ranking(period: Period, place: Place) -> Ranking:
     for row in rows:
         if place.level == "team" and row.id == place.team_id:
             row.mine, mine = True, row
-    return Ranking(place, title, period, level, found, rows, mine)
+    if current_scope().role == "team_leader":
+        # a leader's scope is their team: its rank among the commune's, not the others' figures
+        return Ranking(place, title, period, level, found, [mine] if mine else [], mine, len(rows))
+    return Ranking(place, title, period, level, found, rows, mine, len(rows))
 
 
 # --- the page ----------------------------------------------------------------------------------
@@ -299,7 +303,7 @@ class EmulationPage:
 def page(args, commune_id: int | None, team_id: int | None, number: int = 1) -> EmulationPage:
     """The ranking page for the arguments; a wrong period is shown beside its field."""
     place = services.place_for(commune_id, team_id)
-    choices = services._choices(place)
+    choices = services.choices_for(place)
     choices.teams = []  # a team is not chosen here: its commune's teams are ranked
     can_edit = current_scope().is_admin
     try:

@@ -448,7 +448,7 @@ class ReviewPage:
     place: Place | None = None
 
 
-def _choices(place: Place) -> Choices:
+def choices_for(place: Place) -> Choices:
     scope = current_scope()
     communes: list[tuple[int, str]] = []
     if scope.is_admin:
@@ -471,7 +471,7 @@ def _choices(place: Place) -> Choices:
 def page(args, commune_id: int | None, team_id: int | None) -> ReviewPage:
     """The review page for the arguments; a wrong period is shown beside its field."""
     place = place_for(commune_id, team_id)
-    choices = _choices(place)
+    choices = choices_for(place)
     try:
         period = periods.parse(args, today())
     except FormInvalid as error:
