@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable, Hashable
+
 from flask import current_app, url_for
 
 from geo import maps
 from portal.assets import static_url, vendor_url
-from portal.i18n import _
+from portal.i18n import _, current_language
 
 EXTRA_ASSETS = {
     # Leaflet-Geoman, for drawing and editing boundaries, from the npm registry
@@ -71,3 +74,29 @@ def geoman_lang() -> dict:
             "finishPoly": _("Chạm điểm đầu để khép vùng"),
         }
     }
+
+
+MAPS_KEPT = 32  # the city's maps, a few officers' and communes', in both languages
+_MAPS: dict[tuple, maps.MapParts] = {}  # oldest first
+_MAPS_LOCK = threading.Lock()
+
+
+def kept(key: Hashable, draw: Callable[[], maps.MapParts]) -> maps.MapParts:
+    """The same data draw the same map, and drawing it (folium) is most of a page's time: each
+    worker keeps the last few maps, by everything they show (`key`), in the user's language."""
+    key = (current_language(), current_app.config["MAP_TILE_URL"], key)
+    with _MAPS_LOCK:
+        drawn = _MAPS.pop(key, None)
+    if drawn is None:
+        drawn = draw()
+    with _MAPS_LOCK:
+        _MAPS[key] = drawn
+        while len(_MAPS) > MAPS_KEPT:
+            _MAPS.pop(next(iter(_MAPS)))
+    return drawn
+
+
+def forget_maps() -> None:
+    """Drop every kept map (the tests' data reuse ids and times from one test to the next)."""
+    with _MAPS_LOCK:
+        _MAPS.clear()

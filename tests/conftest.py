@@ -269,10 +269,9 @@ def copy_in(session, rows: list[tuple[str, bytes]]) -> None:
     session.commit()  # releases the session's savepoint: the rows outlive the first request
     # the same rows have the same ids and times in every test: a map a worker kept for an
     # earlier test (keyed on them) must not stand in for this test's
-    from portal.coverage.services import _MAPS, _MAPS_LOCK
+    from portal.mapping import forget_maps
 
-    with _MAPS_LOCK:
-        _MAPS.clear()
+    forget_maps()
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ their filter and the downloads read stored rows and never compute on a request.
 from __future__ import annotations
 
 import json
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from datetime import datetime
 from functools import cached_property
 
 import shapely
-from flask import current_app, url_for
+from flask import url_for
 from geoalchemy2.shape import from_shape
 from shapely import wkb
 from sqlalchemy import case, delete, func, insert, select
@@ -35,7 +34,7 @@ from portal.coverage import queries
 from portal.downloads import csv_text
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.i18n import _, current_language
+from portal.i18n import _
 from portal.models import Area, CoverageCommune, CoverageProblem, CoverageVillage, Job
 from portal.pagination import Page, paginate
 from portal.security import current_scope
@@ -685,26 +684,6 @@ def _bounds(communes: list[CommuneFigures]) -> tuple[float, float, float, float]
     )
 
 
-MAPS_KEPT = 32  # the city's map, a few officers' and communes', in both languages
-_MAPS: dict[tuple, maps.MapParts] = {}  # oldest first
-_MAPS_LOCK = threading.Lock()
-
-
-def _kept(key: tuple, draw: Callable[[], maps.MapParts]) -> maps.MapParts:
-    """The same stored figures draw the same map, and drawing it (folium) is most of a page's
-    time: each worker keeps the last few maps, by everything they show."""
-    key = (current_language(), current_app.config["MAP_TILE_URL"], *key)
-    with _MAPS_LOCK:
-        drawn = _MAPS.pop(key, None)
-    if drawn is None:
-        drawn = draw()
-    with _MAPS_LOCK:
-        _MAPS[key] = drawn
-        while len(_MAPS) > MAPS_KEPT:
-            _MAPS.pop(next(iter(_MAPS)))
-    return drawn
-
-
 def overview_map(result: Overview) -> maps.MapParts | None:
     """A commune: villages coloured by status and unmapped land. The city: communes coloured by
     their share of villages with a team (aggregated, so the page stays light) and, over them,
@@ -717,7 +696,7 @@ def overview_map(result: Overview) -> maps.MapParts | None:
         ids = [c.id for c in result.computed]
         # names are read as they are now (a rename needs no refresh), so they are in the key
         villages = tuple(db.session.execute(queries.city_village_names(ids, CITY_VILLAGES)))
-        return _kept(
+        return mapping.kept(
             ("city", tuple((c.id, c.name, c.computed_at) for c in result.computed), villages),
             lambda: city_map(
                 bounds,
@@ -727,7 +706,7 @@ def overview_map(result: Overview) -> maps.MapParts | None:
         )
     commune = result.communes[0]
     names = tuple(db.session.scalars(queries.village_names(commune.id)))
-    return _kept(
+    return mapping.kept(
         ("commune", commune.id, commune.computed_at, names),
         lambda: commune_map(
             bounds,

@@ -228,20 +228,31 @@ def section(
         if units is None:
             units = services.compute(period, place)[1]
         ids = [i for i in units if i is not None]
-        shapes = {r.id: (r.name, r.shape) for r in db.session.execute(queries.map_communes(ids))}
-        values = _commune_values(key, units, {i: n for i, (n, _s) in shapes.items()})
+        shapes = queries.map_communes(ids, shapes=False)
+        names = {r.id: (r.name, r.shape) for r in db.session.execute(shapes)}
+        values = _commune_values(key, units, {i: n for i, (n, _s) in names.items()})
+        outlines = lambda: queries.map_communes(ids)  # noqa: E731
         choices = CITY_FIGURES
     else:
         day = min(period.last, today())
-        shapes = {
-            r.id: (r.name, r.shape) for r in db.session.execute(queries.map_villages(day, place))
+        names = {
+            r.id: (r.name, r.shape)
+            for r in db.session.execute(queries.map_villages(day, place, shapes=False))
         }
         found = village_figures(period, place)
-        values = [(i, n, found.get(i, Figures()).value(key)) for i, (n, _s) in shapes.items()]
+        values = [(i, n, found.get(i, Figures()).value(key)) for i, (n, _s) in names.items()]
+        outlines = lambda: queries.map_villages(day, place)  # noqa: E731
         choices = VILLAGE_FIGURES
     rows, classes = _classify(key, values)
     result = MapSection(key, [(k, figure_label(k)) for k in choices], level, args, rows, classes)
-    result.map = _draw(result, {i: s for i, (_n, s) in shapes.items()})
+
+    def draw() -> maps.MapParts | None:
+        return _draw(result, {r.id: r.shape for r in db.session.execute(outlines())})
+
+    # the same areas in the same classes with the same labels, outlined as when they last
+    # changed (a boundary edit, a coverage refresh), draw the same map: kept by what it shows
+    what = tuple((r.id, r.klass, r.name, r.text, names[r.id][1]) for r in rows)
+    result.map = mapping.kept(("review", key, what), draw)
     return result
 
 

@@ -233,6 +233,8 @@ def teams_on(day: date, place: Place, by_population: bool = True) -> Select:
             func.count().filter(Member.role == "leader").label("leaders"),
         )
         .where(_serving(day))
+        # the place's teams only: a commune's review need not count the city's members
+        .where(Member.team_id.in_(select(Team.id).where(place.teams())))
         .group_by(Member.team_id)
         .subquery("serving")
     )
@@ -364,29 +366,34 @@ def _shape(stored, geom, tolerance: float):
     return func.coalesce(stored, cast(drawn, JSONB))
 
 
-def map_villages(day: date, place: Place) -> Select:
-    """The villages the map draws for a commune or a team on `day`: id, name, shape."""
+def map_villages(day: date, place: Place, shapes: bool = True) -> Select:
+    """The villages the map draws for a commune or a team on `day`: id, name, and the shape
+    (or, without `shapes`, when it last changed: what a drawn map is kept by)."""
     villages = villages_on(day, place).subquery("villages")
+    drawn = (
+        _shape(CoverageVillage.shape, Area.geom, VILLAGE_TOLERANCE)
+        if shapes
+        else func.greatest(CoverageCommune.computed_at, Area.updated_at)
+    )
     return (
-        select(
-            villages.c.id,
-            villages.c.name,
-            _shape(CoverageVillage.shape, Area.geom, VILLAGE_TOLERANCE).label("shape"),
-        )
+        select(villages.c.id, villages.c.name, drawn.label("shape"))
         .join(Area, Area.id == villages.c.id)
         .outerjoin(CoverageVillage, CoverageVillage.area_id == villages.c.id)
+        .outerjoin(CoverageCommune, CoverageCommune.commune_id == villages.c.commune_id)
         .where(Area.geom.is_not(None))
     )
 
 
-def map_communes(commune_ids: list[int]) -> Select:
-    """The city map's communes: id, name, the outline coverage stored at the city's scale."""
+def map_communes(commune_ids: list[int], shapes: bool = True) -> Select:
+    """The city map's communes: id, name, the outline coverage stored at the city's scale (or,
+    without `shapes`, when it last changed)."""
+    drawn = (
+        _shape(CoverageCommune.outline, Area.geom, COMMUNE_TOLERANCE)
+        if shapes
+        else func.greatest(CoverageCommune.computed_at, Area.updated_at)
+    )
     return (
-        select(
-            Area.id,
-            Area.name,
-            _shape(CoverageCommune.outline, Area.geom, COMMUNE_TOLERANCE).label("shape"),
-        )
+        select(Area.id, Area.name, drawn.label("shape"))
         .outerjoin(CoverageCommune, CoverageCommune.commune_id == Area.id)
         .where(Area.id.in_(commune_ids), Area.geom.is_not(None))
     )
