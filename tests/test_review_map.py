@@ -230,3 +230,25 @@ def test_breaks_make_five_classes_of_about_as_many_areas():
     # fewer classes spread over the ramp: the highest is always the darkest
     assert maps.class_keys(3) == ["c0", "c2", "c4"] and maps.class_of(5, [0, 5]) == "c4"
     assert maps.class_keys(5) == ["c0", "c1", "c2", "c3", "c4"] and maps.class_keys(1) == ["c2"]
+
+
+def test_a_kept_map_is_drawn_again_when_what_it_shows_changes(app, demo, counted):
+    """Maps are kept per worker by what they show: a new value or a new name draws anew."""
+    village, month = counted
+    client = signed_in(app, "canbo.xa")
+    url = f"/review/?{month_args(month)}"
+    names = (village.name, "Thôn đổi tên")
+
+    def label() -> str:
+        body = client.get(url, headers=MAP).get_data(as_text=True)
+        labels = [f["properties"]["label"] for f in features(body)]
+        return next(x for x in labels if x.split(" · ")[0] in names)
+
+    assert label().endswith(": 2") and label().endswith(": 2")  # drawn, then kept
+    team = demo.scalar(select(Account.team_id).where(Account.username == "totruong"))
+    _patrol(demo, team, village.parent_id, month + timedelta(days=3))
+    demo.commit()
+    assert label().endswith(": 3")
+    demo.get(Area, village.id).name = "Thôn đổi tên"
+    demo.commit()
+    assert label().startswith("Thôn đổi tên · ")
