@@ -1377,4 +1377,16 @@ EN: dict[str, str] = {
     "Trên đây là báo cáo sơ kết hoạt động của lực lượng tham gia bảo vệ an ninh, trật tự ở cơ sở; số liệu lấy từ cổng thông tin tổ bảo vệ an ninh, trật tự ngày {d}.": "This is the review of the grassroots security and order force's work; figures taken from the security teams' portal on {d}.",
     "Nơi nhận:": "Recipients:",
     "(Ký, ghi rõ họ tên, đóng dấu)": "(Signature, full name, seal)",
+    # --- issue 15: review UX walk ---
+    "Số tổ, thành viên và thôn có tổ tính đến ngày {d}; tuần tra, tin báo và vụ việc tính cả kỳ.": "Teams, members and villages with a team as on {d}; patrols, tips and matters over the whole period.",
+    "Dưới mỗi số: tăng (▲), giảm (▼) so với kỳ trước ({p}); xanh là tốt lên, đỏ là cần chú ý, xám là chỉ để biết.": "Under each figure: its rise (▲) or fall (▼) against the period before ({p}); green is better, red needs attention, grey is for information.",
+    "Kỳ trước ({p}) chưa đủ số liệu: cổng ghi nhận tuần tra, tin báo từ tháng {m}. Chỉ so sánh các số về tổ, thành viên.": "The period before ({p}) is not fully recorded: the portal records patrols and tips from {m}. Only the figures on teams and members are compared.",
+    "Kỳ trước ({p}) chưa có số liệu: chỉ so sánh các số về tổ, thành viên.": "The period before ({p}) has no records: only the figures on teams and members are compared.",
+    "Tăng": "Up",
+    "Giảm": "Down",
+    "Chưa so sánh được": "Not comparable",
+    "Kỳ trước chưa đủ số liệu (cổng ghi nhận từ tháng {m}).": "The period before is not fully recorded (the portal records from {m}).",
+    "Kỳ trước chưa có": "None in the period before",
+    "Chưa đủ số liệu": "Not fully recorded",
+    "Ghi chú: kỳ trước ({p}) chưa đủ số liệu (cổng ghi nhận tuần tra, tin báo từ tháng {m}); chỉ so sánh các số về tổ, thành viên.": "Note: the period before ({p}) is not fully recorded (the portal records patrols and tips from {m}); only the figures on teams and members are compared.",
 }

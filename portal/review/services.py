@@ -67,7 +67,11 @@ UNIT_FIGURES = (
 )
 # which way is better, for the change's colour: more patrols is good, more fires is not
 BETTER_UP = {"teams", "members", "coverage", "valuable", "patrols", "joined"}
-BETTER_DOWN = {"understaffed", "never_patrolled", "handover_hours", "left", "fire", "rescue"}
+# fires and rescues the teams joined are work done, not fires caused: neither good nor bad news
+BETTER_DOWN = {"understaffed", "never_patrolled", "handover_hours", "left"}
+# figures read from the teams as they stood (founding and membership dates), comparable with
+# any period; the others count what the portal recorded, comparable only once it recorded
+STATE_FIGURES = {"teams", "members", "coverage", "understaffed"}
 
 
 def figure_label(key: str) -> str:
@@ -156,6 +160,8 @@ class Change:
     key: str
     now: float | None
     before: float | None
+    # False when the period before began ahead of the portal's records: no change is shown
+    comparable: bool = True
 
     @property
     def label(self) -> str:
@@ -163,7 +169,7 @@ class Change:
 
     @property
     def delta(self) -> float | None:
-        if self.now is None or self.before is None:
+        if not self.comparable or self.now is None or self.before is None:
             return None
         return self.now - self.before
 
@@ -232,10 +238,20 @@ class Review:
     as_of: date  # the day teams, members and villages are counted on
     commune_name: str | None = None
     team_name: str | None = None
+    records_since: date | None = None  # the first month the portal holds patrols or items for
+
+    @property
+    def previous_complete(self) -> bool:
+        """Whether the portal recorded the whole period before (else its counts are partial)."""
+        return self.records_since is not None and self.previous.start >= self.records_since
 
     @property
     def changes(self) -> list[Change]:
-        return [Change(k, self.figures.value(k), self.before.value(k)) for k in FIGURES]
+        whole = self.previous_complete
+        return [
+            Change(k, self.figures.value(k), self.before.value(k), whole or k in STATE_FIGURES)
+            for k in FIGURES
+        ]
 
     @property
     def unit_heading(self) -> str:
@@ -356,6 +372,14 @@ def _states(period: Period, place: Place, units: dict) -> None:
         target.never_patrolled += row.never
 
 
+def records_since() -> date | None:
+    """The first month of the portal's records (patrols or items), anywhere in the city."""
+    firsts = [
+        db.session.scalar(select(func.min(m.month))) for m in (ReviewPatrols, ReviewIncidents)
+    ]
+    return min((d for d in firsts if d is not None), default=None)
+
+
 def compute(period: Period, place: Place) -> tuple[Figures, dict, dict, dict]:
     """The figures of a place over a period: totals, by unit, by month, by (source, kind)."""
     units: dict = defaultdict(Figures)
@@ -406,6 +430,7 @@ def review(period: Period, place: Place) -> Review:
         as_of=_as_of(period),
         commune_name=commune_name,
         team_name=team_name,
+        records_since=records_since(),
     )
 
 
