@@ -118,3 +118,19 @@ def test_the_xlsx_says_the_period_before_is_not_fully_recorded(app, recorded, de
     assert "chưa đủ số liệu" not in november["Tổng hợp"]["A2"].value
     rows = {row[0]: row for row in october["Tổng hợp"].iter_rows(min_row=5, values_only=True)}
     assert rows["Lượt tuần tra"][3] is None and rows["Số tổ"][3] == 0
+
+
+def test_choosing_a_custom_period_fills_its_days_instead_of_an_error(app, recorded):
+    client = signed_in(app, "canbo.xa")
+    body = client.get("/review/", query_string={"kind": "custom", "year": "2026"}).get_data(
+        as_text=True
+    )
+    assert "alert-error" not in body and 'aria-invalid="true"' not in body
+    assert 'id="review-from" type="date" name="from" value="2026-01-01"' in body
+    # the partial November is read from the raw rows (Decimal sums): the page draws, no 500
+    assert 'data-testid="review-title"' in body and 'data-table="months"' in body
+    # a day given by the user is still checked
+    body = client.get("/review/", query_string={"kind": "custom", "from": "2026-03-01"}).get_data(
+        as_text=True
+    )
+    assert "alert-error" in body and 'id="review-to-error"' in body

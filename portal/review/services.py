@@ -325,7 +325,10 @@ def _flows(period: Period, place: Place, units: dict, months: dict, kinds: dict)
     for row in db.session.execute(queries.flows(period, place)):
         target = units[row.unit] if row.by_unit else months[row.month]
         for name in queries.FLOWS:
-            setattr(target, name, getattr(target, name) + (row._mapping[name] or 0))
+            now = getattr(target, name)
+            # the raw rows' sums come as Decimal (custom periods): keep the field's own type,
+            # or the charts' arithmetic with floats fails
+            setattr(target, name, now + type(now)(row._mapping[name] or 0))
     for row in db.session.execute(queries.kinds(period, place)):
         kinds[(row.source, row.kind)] = KindRow(
             row.source, row.kind, int(row.items), int(row.valuable), int(row.passed)
@@ -493,10 +496,22 @@ def _choices(place: Place) -> Choices:
     return Choices(communes, teams, list(range(this_year, periods.EARLIEST_LISTED - 1, -1)))
 
 
+def _custom_days(args, day: date):
+    """ "Tùy chọn" just chosen, its days not yet given: the year shown so far, to fill the
+    date fields, instead of an error the user has not made."""
+    if args.get("kind") != "custom" or args.get("from") or args.get("to"):
+        return args
+    raw = (args.get("year") or "").strip()
+    year = int(raw) if raw.isdigit() and periods.EARLIEST.year <= int(raw) <= day.year else day.year
+    last = min(date(year, 12, 31), day)
+    return {**dict(args), "from": date(year, 1, 1).isoformat(), "to": last.isoformat()}
+
+
 def page(args, commune_id: int | None, team_id: int | None) -> ReviewPage:
     """The review page for the arguments; a wrong period is shown beside its field."""
     place = place_for(commune_id, team_id)
     choices = _choices(place)
+    args = _custom_days(args, today())
     try:
         period = periods.parse(args, today())
     except FormInvalid as error:
