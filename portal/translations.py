@@ -1385,6 +1385,7 @@ EN: dict[str, str] = {
     "Tăng": "Up",
     "Giảm": "Down",
     "Chưa so sánh được": "Not comparable",
+    "Kỳ chưa kết thúc: mọi số liệu tính đến hết ngày {d} (số tổ, thành viên và thôn có tổ tính tại ngày này).": "The period is not over: every figure runs to the end of {d} (teams, members and villages with a team as on that day).",
     "Kỳ trước chưa đủ số liệu (cổng ghi nhận từ tháng {m}).": "The period before is not fully recorded (the portal records from {m}).",
     "Kỳ trước chưa có": "None in the period before",
     "Chưa đủ số liệu": "Not fully recorded",

@@ -12,6 +12,7 @@ from flask import g
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from portal.incidents.filters import today
 from portal.models import Account, Team
 from portal.review import exports, services
 from portal.scope import scope_for
@@ -98,6 +99,10 @@ def test_the_printed_report_notes_the_unrecorded_period_and_aligns_names(app, re
     summary = summary[: summary.index("</table>")]
     assert "Chưa đủ số liệu" in summary
     assert re.search(r'<td class="text">Trộm cắp</td>', body)
+    # each table scrolls in a box the keyboard reaches (a phone), named by its heading
+    boxes = re.findall(r'<div class="report-scroll"[^>]*>', body)
+    assert len(boxes) == body.count('<table class="report-table"') == 4
+    assert all('tabindex="0"' in b and "aria-labelledby=" in b for b in boxes)
     body = client.get("/review/print", query_string=NOVEMBER).get_data(as_text=True)
     assert 'data-testid="report-previous-note"' not in body
     teams = re.search(r'<tr data-figure="teams">(.*?)</tr>', body, re.S).group(1)
@@ -134,3 +139,25 @@ def test_choosing_a_custom_period_fills_its_days_instead_of_an_error(app, record
         as_text=True
     )
     assert "alert-error" in body and 'id="review-to-error"' in body
+
+
+def test_a_period_not_over_lists_no_month_to_come_and_says_it_is_not_over(app, recorded):
+    day = today()
+    client = signed_in(app, "canbo.xa")
+    args = {"kind": "year", "year": str(day.year)}
+    body = client.get("/review/", query_string=args).get_data(as_text=True)
+    months = body[body.index('data-table="months"') :]
+    months = months[months.index("<tbody>") : months.index("</tbody>")]
+    rows = re.findall(r'<th scope="row">(\d\d)/\d{4}</th>', months)
+    assert [int(m) for m in rows] == list(range(1, day.month + 1))
+    assert "Kỳ chưa kết thúc" in body and day.strftime("%d/%m/%Y") in body
+    # the printed report's table by month stops at this month too
+    body = client.get("/review/print", query_string=args).get_data(as_text=True)
+    printed = body[body.index('data-table="theo-thang"') :]
+    printed = printed[: printed.index("</tbody>")]
+    assert printed.count("<tr>") - 1 == day.month  # the heading's row and one a month
+    # a past year is over: every month, and no such note
+    body = client.get("/review/", query_string={**args, "year": str(day.year - 1)}).get_data(
+        as_text=True
+    )
+    assert "Kỳ chưa kết thúc" not in body and f"12/{day.year - 1}" in body

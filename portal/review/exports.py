@@ -81,7 +81,7 @@ def _months(r: Review) -> Table:
         _("Theo tháng"),
         [_("Tháng"), *(services.figure_label(k) for k in MONTH_FIGURES)],
     )
-    table.rows = [[m.label, *_month_values(m.figures)] for m in r.months]
+    table.rows = [[m.label, *_month_values(m.figures)] for m in r.months_shown]
     table.total = [_("Cộng"), *_month_values(r.figures)]
     return table
 

@@ -241,6 +241,11 @@ class Review:
     records_since: date | None = None  # the first month the portal holds patrols or items for
 
     @property
+    def months_shown(self) -> list[MonthRow]:
+        """The months up to the day figures are read on: a month yet to come is not a zero."""
+        return [m for m in self.months if m.month <= self.as_of]
+
+    @property
     def previous_complete(self) -> bool:
         """Whether the portal recorded the whole period before (else its counts are partial)."""
         return self.records_since is not None and self.previous.start >= self.records_since
