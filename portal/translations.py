@@ -1385,6 +1385,7 @@ EN: dict[str, str] = {
     "Tăng": "Up",
     "Giảm": "Down",
     "Chưa so sánh được": "Not comparable",
+    "Các tổ đủ người, có tổ trưởng; mọi thôn, tổ dân phố đều có tổ và được tuần tra trong kỳ.": "The teams are fully staffed and have leaders; every village has a team and was patrolled in the period.",
     "Kỳ chưa kết thúc: mọi số liệu tính đến hết ngày {d} (số tổ, thành viên và thôn có tổ tính tại ngày này).": "The period is not over: every figure runs to the end of {d} (teams, members and villages with a team as on that day).",
     "Kỳ trước chưa đủ số liệu (cổng ghi nhận từ tháng {m}).": "The period before is not fully recorded (the portal records from {m}).",
     "Kỳ trước chưa có": "None in the period before",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import re
+from types import SimpleNamespace
 
 import pytest
 from flask import g
@@ -35,7 +36,8 @@ def recorded(demo):
     add_patrol(demo, team, at(11, 3))
     add_item(demo, team, villages_of(demo, team)[0], received=at(10, 7), valuable=True)
     demo.commit()
-    return team
+    # the ids, not the row: the client's requests end the session the row belongs to
+    return SimpleNamespace(id=team.id, commune_id=team.commune_id)
 
 
 def figure_card(body: str, key: str) -> str:
@@ -161,3 +163,27 @@ def test_a_period_not_over_lists_no_month_to_come_and_says_it_is_not_over(app, r
         as_text=True
     )
     assert "Kỳ chưa kết thúc" not in body and f"12/{day.year - 1}" in body
+
+
+def test_needs_list_only_what_needs_doing_and_one_month_draws_no_month_chart(app, recorded):
+    client = signed_in(app, "totruong")
+    body = client.get("/review/", query_string=OCTOBER).get_data(as_text=True)
+    with app.test_request_context():
+        f = services.review(
+            services.parse_period(OCTOBER),
+            services.Place("team", recorded.commune_id, recorded.id),
+        ).figures
+    needs = body[body.index('data-testid="review-needs"') :]
+    needs = needs[: needs.index("</ul>")]
+    well = not (
+        f.understaffed or f.no_leader or f.never_patrolled or f.villages > f.villages_covered
+    )
+    assert ('data-testid="review-all-well"' in needs) == well
+    assert "<li>0 tổ thiếu người theo quy định, 0 tổ" not in needs
+    assert "<li>0 thôn, tổ dân phố chưa có tổ.</li>" not in needs
+    assert ("chưa có tổ." in needs) == (f.villages > f.villages_covered)
+    # a month is one bar: its table says it all; a quarter draws the months
+    assert 'data-chart="months-patrols"' not in body
+    quarter = {"kind": "quarter", "quarter": "4", "year": "2026"}
+    body = client.get("/review/", query_string=quarter).get_data(as_text=True)
+    assert 'data-chart="months-patrols"' in body
