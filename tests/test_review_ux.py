@@ -187,3 +187,12 @@ def test_needs_list_only_what_needs_doing_and_one_month_draws_no_month_chart(app
     quarter = {"kind": "quarter", "quarter": "4", "year": "2026"}
     body = client.get("/review/", query_string=quarter).get_data(as_text=True)
     assert 'data-chart="months-patrols"' in body
+
+
+def test_the_page_says_how_each_figure_is_counted(app, recorded):
+    body = signed_in(app, "canbo.xa").get("/review/", query_string=OCTOBER).get_data(as_text=True)
+    help_ = body[body.index('data-testid="review-help"') :]
+    help_ = help_[: help_.index("</details>")]
+    for key in ("teams", "tips", "patrols", "fire", "understaffed", "never_patrolled"):
+        assert services.figure_label(key) in help_
+    assert "không tính lượt bị hủy" in help_
