@@ -1385,6 +1385,7 @@ EN: dict[str, str] = {
     "Tăng": "Up",
     "Giảm": "Down",
     "Chưa so sánh được": "Not comparable",
+    "(số liệu đến hết ngày {d})": "(figures to the end of {d})",
     "Cách tính các số": "How the figures are counted",
     "Tổ đang hoạt động và thành viên đang tham gia tại ngày tính (không tính tổ đã giải thể, người đã thôi).": "Teams at work and members serving on the day of the count (not dissolved teams, not members who left).",
     "Tin người dân gửi trong kỳ (tin trùng đã gộp tính một); có giá trị: tin được đánh giá có giá trị khi xác minh.": "Tips the public sent in the period (merged duplicates count once); valuable: tips judged valuable when checked.",

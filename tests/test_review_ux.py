@@ -158,11 +158,16 @@ def test_a_period_not_over_lists_no_month_to_come_and_says_it_is_not_over(app, r
     printed = body[body.index('data-table="theo-thang"') :]
     printed = printed[: printed.index("</tbody>")]
     assert printed.count("<tr>") - 1 == day.month  # the heading's row and one a month
+    cutoff = f'data-testid="report-cutoff"> (số liệu đến hết ngày {day:%d/%m/%Y})'
+    assert cutoff in body
     # a past year is over: every month, and no such note
     body = client.get("/review/", query_string={**args, "year": str(day.year - 1)}).get_data(
         as_text=True
     )
     assert "Kỳ chưa kết thúc" not in body and f"12/{day.year - 1}" in body
+    past = {**args, "year": str(day.year - 1)}
+    body = client.get("/review/print", query_string=past).get_data(as_text=True)
+    assert 'data-testid="report-cutoff"' not in body
 
 
 def test_needs_list_only_what_needs_doing_and_one_month_draws_no_month_chart(app, recorded):
