@@ -201,3 +201,16 @@ def test_the_page_says_how_each_figure_is_counted(app, recorded):
     for key in ("teams", "tips", "patrols", "fire", "understaffed", "never_patrolled"):
         assert services.figure_label(key) in help_
     assert "không tính lượt bị hủy" in help_
+
+
+def test_an_htmx_swap_carries_the_new_title(app, recorded):
+    client = signed_in(app, "canbo.xa")
+    headers = {"HX-Request": "true", "HX-Target": "review"}
+    text = client.get("/review/", query_string=OCTOBER, headers=headers).get_data(as_text=True)
+    assert text.lstrip().startswith("<title>")
+    title = re.search(r"<title>(.*?)</title>", text, re.S).group(1).strip()
+    assert title.startswith("Sơ kết: ") and title.endswith("Tháng 10/2026")
+    page = client.get("/review/", query_string=OCTOBER).get_data(as_text=True)
+    head = page[: page.index("</head>")]
+    assert head.count("<title>") == 1
+    assert f"<title>{title}" in re.sub(r"<title>\s+", "<title>", head)

@@ -20,7 +20,7 @@ def index():
     # "Toàn thành phố" chosen in the form: the team left selected below it no longer applies
     team_id = None if request.args.get("commune") == "" else id_arg("team")
     result = services.page(request.args, id_arg("commune"), team_id)
-    template = "review/_review.html" if htmx and htmx.target == "review" else "review/page.html"
+    template = "review/_fragment.html" if htmx and htmx.target == "review" else "review/page.html"
     return render_template(template, page=result, **HELPERS)
 
 
