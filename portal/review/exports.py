@@ -81,7 +81,7 @@ def _months(r: Review) -> Table:
         _("Theo tháng"),
         [_("Tháng"), *(services.figure_label(k) for k in MONTH_FIGURES)],
     )
-    table.rows = [[m.label, *_month_values(m.figures)] for m in r.months]
+    table.rows = [[m.label, *_month_values(m.figures)] for m in r.months_shown]
     table.total = [_("Cộng"), *_month_values(r.figures)]
     return table
 
@@ -167,6 +167,14 @@ def _styles() -> list[NamedStyle]:
     ]
 
 
+def _previous_note(r: Review) -> str:
+    """Why the changes of flows are blank: the portal had not recorded the period before."""
+    if r.previous_complete:
+        return ""
+    since = f"{r.records_since:%m/%Y}" if r.records_since else "—"
+    return _("Kỳ trước chưa đủ số liệu (cổng ghi nhận từ tháng {m}).", m=since) + " "
+
+
 def _write_table(ws, r: Review, t: Table) -> None:
     width = len(t.header)
     last = get_column_letter(max(width, 2))
@@ -178,6 +186,7 @@ def _write_table(ws, r: Review, t: Table) -> None:
             spreadsheet_safe(
                 _("So với kỳ trước: {p}.", p=r.previous.label)
                 + " "
+                + _previous_note(r)
                 + _("Số tổ, thành viên và thôn có tổ tính đến ngày {d}.", d=f"{r.as_of:%d/%m/%Y}")
             )
         ]

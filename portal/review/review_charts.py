@@ -34,12 +34,12 @@ def _extremes(labels: list[str], values: list[float]) -> str:
 def month_charts(review: Review) -> list[Markup]:
     """Patrols, tips (with their valuable part), fire and rescue cases by month: three small
     charts side by side on a desktop, one under the other on a phone."""
-    names = [row.label for row in review.months]  # 01/2026, for the summaries
-    ticks = [str(row.month.month) for row in review.months]
-    years = [str(row.month.year) for row in review.months]
+    names = [row.label for row in review.months_shown]  # 01/2026, for the summaries
+    ticks = [str(row.month.month) for row in review.months_shown]
+    years = [str(row.month.year) for row in review.months_shown]
 
     def values(key: str) -> list[int]:
-        return [row.figures.value(key) for row in review.months]
+        return [row.figures.value(key) for row in review.months_shown]
 
     patrols = values("patrols")
     tips, valuable = values("tips"), values("valuable")

@@ -67,7 +67,11 @@ UNIT_FIGURES = (
 )
 # which way is better, for the change's colour: more patrols is good, more fires is not
 BETTER_UP = {"teams", "members", "coverage", "valuable", "patrols", "joined"}
-BETTER_DOWN = {"understaffed", "never_patrolled", "handover_hours", "left", "fire", "rescue"}
+# fires and rescues the teams joined are work done, not fires caused: neither good nor bad news
+BETTER_DOWN = {"understaffed", "never_patrolled", "handover_hours", "left"}
+# figures read from the teams as they stood (founding and membership dates), comparable with
+# any period; the others count what the portal recorded, comparable only once it recorded
+STATE_FIGURES = {"teams", "members", "coverage", "understaffed"}
 
 
 def figure_label(key: str) -> str:
@@ -156,6 +160,8 @@ class Change:
     key: str
     now: float | None
     before: float | None
+    # False when the period before began ahead of the portal's records: no change is shown
+    comparable: bool = True
 
     @property
     def label(self) -> str:
@@ -163,7 +169,7 @@ class Change:
 
     @property
     def delta(self) -> float | None:
-        if self.now is None or self.before is None:
+        if not self.comparable or self.now is None or self.before is None:
             return None
         return self.now - self.before
 
@@ -232,10 +238,25 @@ class Review:
     as_of: date  # the day teams, members and villages are counted on
     commune_name: str | None = None
     team_name: str | None = None
+    records_since: date | None = None  # the first month the portal holds patrols or items for
+
+    @property
+    def months_shown(self) -> list[MonthRow]:
+        """The months up to the day figures are read on: a month yet to come is not a zero."""
+        return [m for m in self.months if m.month <= self.as_of]
+
+    @property
+    def previous_complete(self) -> bool:
+        """Whether the portal recorded the whole period before (else its counts are partial)."""
+        return self.records_since is not None and self.previous.start >= self.records_since
 
     @property
     def changes(self) -> list[Change]:
-        return [Change(k, self.figures.value(k), self.before.value(k)) for k in FIGURES]
+        whole = self.previous_complete
+        return [
+            Change(k, self.figures.value(k), self.before.value(k), whole or k in STATE_FIGURES)
+            for k in FIGURES
+        ]
 
     @property
     def unit_heading(self) -> str:
@@ -309,7 +330,10 @@ def _flows(period: Period, place: Place, units: dict, months: dict, kinds: dict)
     for row in db.session.execute(queries.flows(period, place)):
         target = units[row.unit] if row.by_unit else months[row.month]
         for name in queries.FLOWS:
-            setattr(target, name, getattr(target, name) + (row._mapping[name] or 0))
+            now = getattr(target, name)
+            # the raw rows' sums come as Decimal (custom periods): keep the field's own type,
+            # or the charts' arithmetic with floats fails
+            setattr(target, name, now + type(now)(row._mapping[name] or 0))
     for row in db.session.execute(queries.kinds(period, place)):
         kinds[(row.source, row.kind)] = KindRow(
             row.source, row.kind, int(row.items), int(row.valuable), int(row.passed)
@@ -354,6 +378,14 @@ def _states(period: Period, place: Place, units: dict) -> None:
         target.villages += row.villages
         target.villages_covered += row.covered
         target.never_patrolled += row.never
+
+
+def records_since() -> date | None:
+    """The first month of the portal's records (patrols or items), anywhere in the city."""
+    firsts = [
+        db.session.scalar(select(func.min(m.month))) for m in (ReviewPatrols, ReviewIncidents)
+    ]
+    return min((d for d in firsts if d is not None), default=None)
 
 
 def compute(period: Period, place: Place) -> tuple[Figures, dict, dict, dict]:
@@ -406,6 +438,7 @@ def review(period: Period, place: Place) -> Review:
         as_of=_as_of(period),
         commune_name=commune_name,
         team_name=team_name,
+        records_since=records_since(),
     )
 
 
@@ -468,10 +501,22 @@ def choices_for(place: Place) -> Choices:
     return Choices(communes, teams, list(range(this_year, periods.EARLIEST_LISTED - 1, -1)))
 
 
+def _custom_days(args, day: date):
+    """ "Tùy chọn" just chosen, its days not yet given: the year shown so far, to fill the
+    date fields, instead of an error the user has not made."""
+    if args.get("kind") != "custom" or args.get("from") or args.get("to"):
+        return args
+    raw = (args.get("year") or "").strip()
+    year = int(raw) if raw.isdigit() and periods.EARLIEST.year <= int(raw) <= day.year else day.year
+    last = min(date(year, 12, 31), day)
+    return {**dict(args), "from": date(year, 1, 1).isoformat(), "to": last.isoformat()}
+
+
 def page(args, commune_id: int | None, team_id: int | None) -> ReviewPage:
     """The review page for the arguments; a wrong period is shown beside its field."""
     place = place_for(commune_id, team_id)
     choices = choices_for(place)
+    args = _custom_days(args, today())
     try:
         period = periods.parse(args, today())
     except FormInvalid as error:

@@ -27,7 +27,7 @@ def index():
         return render_template("review/_map.html", map_section=section, **HELPERS)
     result = services.page(request.args, id_arg("commune"), team_id)
     section = maps.for_page(result, request.args.get("figure"))
-    template = "review/_review.html" if htmx and htmx.target == "review" else "review/page.html"
+    template = "review/_fragment.html" if htmx and htmx.target == "review" else "review/page.html"
     return render_template(template, page=result, map_section=section, **HELPERS)
 
 
