@@ -1377,4 +1377,6 @@ EN: dict[str, str] = {
     "Trên đây là báo cáo sơ kết hoạt động của lực lượng tham gia bảo vệ an ninh, trật tự ở cơ sở; số liệu lấy từ cổng thông tin tổ bảo vệ an ninh, trật tự ngày {d}.": "This is the review of the grassroots security and order force's work; figures taken from the security teams' portal on {d}.",
     "Nơi nhận:": "Recipients:",
     "(Ký, ghi rõ họ tên, đóng dấu)": "(Signature, full name, seal)",
+    # --- issue 15: attack review (fixes) ---
+    "Chọn một ngày đến hết năm {y}.": "Choose a day no later than the end of {y}.",
 }

@@ -1,0 +1,262 @@
+"""A hostile review of the review (issue 15): junk and extreme arguments answer the form's
+message naming the field (never a 500), names that look like formulas or markup stay text in
+every file and on every page, the stored monthly figures stay equal to the rows after bulk
+statements and triage corrections, and the XLSX form is a POST protected by its token."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+
+import pytest
+from openpyxl import load_workbook
+from sqlalchemy import select, text
+
+from portal.models import Account, Area, Team
+from portal.review import exports, periods, services
+from portal.review.queries import Place
+from portal.scope import Scope
+from tests.conftest import csrf_token, signed_in
+from tests.test_review import LOCAL, add_item, add_patrol, villages_of
+
+TODAY = date(2026, 11, 28)
+
+
+# --- arguments: a message naming the field, never a 500 ----------------------------------------
+
+JUNK = [
+    ({"kind": "month", "month": "²"}, "month"),  # isdigit() but not int()
+    ({"kind": "year", "year": "²⁰²⁶"}, "year"),
+    ({"kind": "quarter", "quarter": "¹"}, "quarter"),
+    ({"kind": "custom", "from": "2026-12-30", "to": "9999-12-31"}, "to"),  # no day after it
+    ({"kind": "custom", "from": "9999-12-31", "to": "9999-12-31"}, "from"),
+    ({"kind": "custom", "from": "2026-01-01", "to": "9999-12-31"}, "to"),
+    ({"kind": "year", "year": "9" * 40}, "year"),
+    ({"kind": "custom", "from": "0001-01-01", "to": "2026-01-01"}, "from"),
+]
+
+
+@pytest.mark.parametrize(("args", "field"), JUNK)
+def test_junk_periods_name_their_field(app, args, field):
+    with app.test_request_context(), pytest.raises(Exception) as raised:
+        periods.parse(args, TODAY)
+    assert getattr(raised.value, "fields", None) is not None, repr(raised.value)
+    assert field in raised.value.fields
+
+
+@pytest.mark.parametrize(("args", "field"), JUNK[:6])
+def test_junk_periods_never_answer_500_on_any_page(app, demo, args, field):
+    client = signed_in(app, "quantri")
+    page = client.get("/review/", query_string=args)
+    assert page.status_code == 200 and f'id="review-{field}-error"' in page.get_data(as_text=True)
+    for path in ("/review/tong-hop.csv", "/review/print"):
+        assert client.get(path, query_string=args).status_code == 422, path
+    token = csrf_token(client, "/review/")
+    assert client.post("/review/xlsx", data={**args, "csrf_token": token}).status_code == 422
+
+
+def test_unicode_digits_that_int_reads_are_a_value_like_any_other(app):
+    with app.test_request_context():
+        assert periods.parse({"kind": "month", "year": "２０２６", "month": "１２"}, TODAY) == (
+            periods.parse({"kind": "month", "year": "2026", "month": "12"}, TODAY)
+        )
+
+
+def test_a_custom_period_of_exactly_the_limit_is_taken_and_one_day_more_is_not(app, demo):
+    with app.test_request_context():
+        start = date(2023, 12, 1)
+        last = start + timedelta(days=periods.MAX_DAYS - 1)
+        args = {"kind": "custom", "from": start.isoformat(), "to": last.isoformat()}
+        period = periods.parse(args, TODAY)
+        assert period.days == periods.MAX_DAYS
+        longer = {**args, "to": (last + timedelta(1)).isoformat()}
+        with pytest.raises(Exception) as raised:
+            periods.parse(longer, TODAY)
+        assert "to" in raised.value.fields
+    client = signed_in(app, "quantri")
+    assert client.get("/review/", query_string=args).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        {"commune": "-1"},
+        {"commune": "99999999999999999999"},
+        {"team": "0"},
+        {"commune": "abc"},
+        {"team": "１"},
+    ],
+)
+def test_ids_no_row_can_have_are_not_found(app, demo, args):
+    client = signed_in(app, "quantri")
+    for path in ("/review/", "/review/tong-hop.csv", "/review/print"):
+        assert client.get(path, query_string=args).status_code == 404, path
+
+
+# --- scope -------------------------------------------------------------------------------------
+
+
+def _accounts(session):
+    rows = session.execute(select(Account.username, Account.commune_id, Account.team_id))
+    return {r.username: r for r in rows}
+
+
+def test_combined_and_repeated_place_args_never_widen_the_scope(app, demo):
+    who = _accounts(demo)
+    officer = signed_in(app, "canbo.xa")
+    foreign = demo.scalar(
+        select(Team).where(Team.commune_id != who["canbo.xa"].commune_id).order_by(Team.id)
+    )
+    foreign_commune = demo.get(Area, foreign.commune_id).name
+    for args in (
+        {"commune": "", "team": foreign.id},
+        {"commune": who["canbo.xa"].commune_id, "team": foreign.id},
+        [("commune", foreign.commune_id), ("commune", who["canbo.xa"].commune_id)],
+        [("team", foreign.id), ("team", "")],
+    ):
+        for path in ("/review/", "/review/theo-don-vi.csv", "/review/print"):
+            response = officer.get(path, query_string=args)
+            body = response.get_data(as_text=True)
+            assert response.status_code in (200, 404), (path, args)
+            assert foreign_commune not in body, (path, args)
+    # the officer's own review names no other commune
+    body = officer.get("/review/").get_data(as_text=True)
+    others = demo.scalars(
+        select(Area.name).where(Area.level == "commune", Area.id != who["canbo.xa"].commune_id)
+    ).all()
+    assert not [n for n in others if f">{n}<" in body]
+
+
+def test_a_leader_cannot_read_another_accounts_job_file(app, demo):
+    admin = signed_in(app, "quantri")
+    token = csrf_token(admin, "/review/")
+    started = admin.post("/review/xlsx", data={"csrf_token": token})
+    assert started.status_code == 303
+    job = started.headers["Location"].rstrip("/").split("/")[-1]
+    leader = signed_in(app, "totruong")
+    assert leader.get(f"/jobs/{job}").status_code == 404
+    assert leader.get(f"/jobs/{job}/download").status_code == 404
+
+
+def test_the_xlsx_is_a_post_with_its_token(app, demo):
+    client = signed_in(app, "quantri")
+    assert client.get("/review/xlsx").status_code == 405
+    assert client.post("/review/xlsx", data={}).status_code == 400
+
+
+# --- names that look like formulas or markup --------------------------------------------------
+
+EVIL = '=HYPERLINK("http://x.invalid","a")</svg><script>alert(1)</script>" onload="x'
+
+
+@pytest.fixture
+def evil(demo):
+    """A team of the officer's commune named like a formula and markup, with a patrol in it."""
+    who = _accounts(demo)
+    team = demo.scalar(
+        select(Team).where(Team.commune_id == who["canbo.xa"].commune_id).order_by(Team.id)
+    )
+    team.name = EVIL
+    add_patrol(demo, team, datetime.now(LOCAL) - timedelta(days=1))
+    demo.commit()
+    return team.commune_id
+
+
+def test_formula_names_are_text_in_the_csv_and_the_xlsx(app, evil):
+    client = signed_in(app, "quantri")
+    body = client.get("/review/theo-don-vi.csv", query_string={"commune": evil})
+    rows = list(csv.reader(io.StringIO(body.get_data(as_text=True).lstrip("\ufeff"))))
+    cells = [c for row in rows for c in row]
+    assert "'" + EVIL in cells and EVIL not in cells
+    with app.test_request_context():
+        from flask import g
+
+        g.scope = Scope("admin", 1)
+        r = services.review(periods.parse({}, date.today()), Place("commune", evil))
+        book = load_workbook(io.BytesIO(exports.workbook(r)))
+    values = [c.value for ws in book for row in ws.iter_rows() for c in row]
+    assert "'" + EVIL in values and EVIL not in values
+
+
+def test_markup_names_stay_text_on_the_page_the_print_and_the_charts(app, evil):
+    client = signed_in(app, "canbo.xa")
+    for path in ("/review/", "/review/print"):
+        body = client.get(path).get_data(as_text=True)
+        assert "<script>alert(1)" not in body and "</svg><script>" not in body, path
+        assert '" onload="x' not in body, path
+
+
+# --- the stored figures stay the rows' figures ------------------------------------------------
+
+
+def _stored_equals_raw(session) -> None:
+    """Every stored monthly figure equals what the rows give now (zero rows aside)."""
+    checks = {
+        "review_patrols": (
+            "SELECT month, team_id, commune_id, done, cancelled, joint, violations, handed"
+            " FROM {t}",
+            "SELECT * FROM review_patrols_raw('-infinity', 'infinity', NULL, NULL)",
+            "done + cancelled + joint + violations + handed",
+        ),
+        "review_incidents": (
+            "SELECT month, commune_id, team_id, source, kind, items, valuable, passed,"
+            " round(pass_seconds::numeric), handed FROM {t}",
+            "SELECT month, commune_id, team_id, source, kind, items, valuable, passed,"
+            " round(pass_seconds::numeric), handed"
+            " FROM review_incidents_raw('-infinity', 'infinity', NULL, NULL)",
+            "items + valuable + passed + handed",
+        ),
+    }
+    for table, (stored, raw, total) in checks.items():
+        have = set(session.execute(text(stored.format(t=table) + f" WHERE {total} <> 0")).all())
+        want = set(session.execute(text(raw)).all())
+        want = {r for r in want if any(r[-5:])} if table == "review_patrols" else want
+        assert have == want, table
+
+
+def test_bulk_statements_keep_the_figures(app, demo):
+    session = demo
+    teams = session.scalars(select(Team).order_by(Team.id).limit(4)).all()
+    start = datetime(2026, 10, 30, 22, tzinfo=LOCAL)
+    for n in range(12):
+        add_patrol(session, teams[n % 4], start + timedelta(hours=3 * n), violations=n % 3)
+    session.commit()
+    _stored_equals_raw(session)
+    # many rows across months and teams at once, both ways
+    session.execute(text("UPDATE patrols SET day = day + 31, violations = violations + 1"))
+    session.execute(
+        text("UPDATE patrols SET status = 'cancelled' WHERE id IN (SELECT id FROM patrols LIMIT 5)")
+    )
+    _stored_equals_raw(session)
+    session.execute(text("DELETE FROM patrols WHERE id IN (SELECT id FROM patrols LIMIT 7)"))
+    _stored_equals_raw(session)
+
+
+def test_triage_corrections_keep_the_figures(app, demo):
+    session = demo
+    team = session.scalar(select(Team).order_by(Team.id))
+    village = villages_of(session, team)[0]
+    now = datetime(2026, 10, 31, 23, 30, tzinfo=LOCAL)
+    items = [
+        add_item(session, team, village, received=now + timedelta(minutes=n)) for n in range(4)
+    ]
+    session.commit()
+    _stored_equals_raw(session)
+    a, b, c, d = items
+    b.merged_into_id = a.id
+    c.valuable = True
+    d.passed_at = now + timedelta(hours=5)
+    session.flush()
+    _stored_equals_raw(session)
+    b.merged_into_id = None  # unmerged
+    d.passed_at = None  # the pass undone
+    session.execute(
+        text(
+            "UPDATE incidents SET occurred_at = occurred_at - interval '40 days',"
+            " received_at = received_at + interval '1 hour' WHERE source = 'tip'"
+        )
+    )
+    _stored_equals_raw(session)
+    session.execute(text("DELETE FROM incidents WHERE id = :id"), {"id": c.id})
+    _stored_equals_raw(session)
