@@ -260,3 +260,105 @@ def test_triage_corrections_keep_the_figures(app, demo):
     _stored_equals_raw(session)
     session.execute(text("DELETE FROM incidents WHERE id = :id"), {"id": c.id})
     _stored_equals_raw(session)
+
+
+# --- concurrency: the figures' rows are locked in one order ----------------------------------
+
+FAKE_TEAM, FAKE_COMMUNE = 2_000_000_001, 2_000_000_002
+OCT, NOV = date(2026, 10, 1), date(2026, 11, 1)
+
+
+def _engine(app, role: str):
+    from sqlalchemy import create_engine
+
+    from tests.conftest import DB_SUFFIX, database_url_for
+
+    database = app.config["SQLALCHEMY_DATABASE_URI"].rsplit("/", 1)[1].removesuffix(DB_SUFFIX)
+    return create_engine(
+        database_url_for(database, role), poolclass=__import__("sqlalchemy").pool.NullPool
+    )
+
+
+def test_a_patrol_moved_back_a_month_waits_without_holding_the_later_month(app):
+    """Two patrols of a team moved across months in opposite directions at once: each
+    statement's trigger used to take the old month's rows (subtracting) before the new
+    month's (adding), so the two could each hold one and wait for the other (a deadlock, one
+    of the two saves failing). In key order, the one that waits holds nothing yet."""
+    import threading
+
+    owner, app_role = _engine(app, "admin"), _engine(app, "app")
+    month_rows = [
+        text(
+            "INSERT INTO review_patrols (month, team_id, commune_id, done) VALUES"
+            " (:oct, :t, :c, 0), (:nov, :t, :c, 1)"
+        ),
+        text(
+            "INSERT INTO review_communes (month, commune_id, patrols) VALUES"
+            " (:oct, :c, 0), (:nov, :c, 1)"
+        ),
+    ]
+    keys = {"oct": OCT, "nov": NOV, "t": FAKE_TEAM, "c": FAKE_COMMUNE}
+    with owner.begin() as c:  # a committed patrol of a team no test has: no trigger, no key
+        c.execute(text("SET LOCAL session_replication_role = replica"))
+        patrol = c.scalar(
+            text(
+                "INSERT INTO patrols (team_id, commune_id, day, planned_start, planned_end,"
+                " status, started_at, ended_at, joint_police, violations, handed_to_police)"
+                " VALUES (:t, :c, '2026-11-05', '2026-11-05 08:00+07', '2026-11-05 10:00+07',"
+                " 'done', '2026-11-05 08:00+07', '2026-11-05 10:00+07', false, 0, 0)"
+                " RETURNING id"
+            ),
+            keys,
+        )
+        for statement in month_rows:
+            c.execute(statement, keys)
+    holder, mover, prober = (app_role.connect() for _ in range(3))
+    try:
+        holder.execute(
+            text("SELECT 1 FROM review_patrols WHERE month = :oct AND team_id = :t FOR UPDATE"),
+            keys,
+        )
+        mover_pid = mover.scalar(text("SELECT pg_backend_pid()"))
+        errors: list[Exception] = []
+
+        def move() -> None:
+            try:
+                mover.execute(
+                    text("UPDATE patrols SET day = '2026-10-05' WHERE id = :id"), {"id": patrol}
+                )
+            except Exception as error:
+                errors.append(error)
+
+        thread = threading.Thread(target=move)
+        thread.start()
+        waiting = text("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = :pid")
+        for _ in range(500):  # until the move waits for October's row
+            if prober.scalar(waiting, {"pid": mover_pid}):
+                break
+            prober.rollback()
+            threading.Event().wait(0.01)
+        else:
+            raise AssertionError("the move never waited for the held month")
+        free = prober.execute(
+            text(
+                "SELECT 1 FROM review_patrols WHERE month = :nov AND team_id = :t"
+                " FOR UPDATE SKIP LOCKED"
+            ),
+            keys,
+        ).all()
+        prober.rollback()
+        holder.rollback()
+        thread.join(10)
+        mover.rollback()
+        assert not errors, errors
+        assert free, "the waiting move held November's row: the other way round deadlocks"
+    finally:
+        for c in (holder, mover, prober):
+            c.close()
+        with owner.begin() as c:
+            c.execute(text("SET LOCAL session_replication_role = replica"))
+            c.execute(text("DELETE FROM patrols WHERE id = :id"), {"id": patrol})
+            for table in ("review_patrols", "review_communes", "patrol_activity"):
+                c.execute(text(f"DELETE FROM {table} WHERE commune_id = :c"), keys)
+        owner.dispose()
+        app_role.dispose()
