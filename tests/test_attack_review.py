@@ -362,3 +362,27 @@ def test_a_patrol_moved_back_a_month_waits_without_holding_the_later_month(app):
                 c.execute(text(f"DELETE FROM {table} WHERE commune_id = :c"), keys)
         owner.dispose()
         app_role.dispose()
+
+
+def test_arguments_echoed_into_the_form_stay_text(app, demo):
+    client = signed_in(app, "quantri")
+    evil = '"><script>alert(1)</script>'
+    for args in (
+        {"kind": "custom", "from": evil, "to": evil},
+        {"kind": evil},
+        {"kind": "month", "year": evil, "month": evil},
+    ):
+        page = client.get("/review/", query_string=args)
+        assert page.status_code == 200
+        assert "<script>alert(1)" not in page.get_data(as_text=True)
+
+
+def test_the_xlsx_job_of_a_markup_name_stays_text_on_the_jobs_pages(app, demo, evil):
+    client = signed_in(app, "canbo.xa")
+    token = csrf_token(client, "/review/")
+    team = demo.scalar(select(Team.id).where(Team.name == EVIL))
+    started = client.post("/review/xlsx", data={"team": team, "csrf_token": token})
+    assert started.status_code == 303
+    for path in (started.headers["Location"], "/jobs/"):
+        body = client.get(path).get_data(as_text=True)
+        assert "<script>alert(1)" not in body and "&lt;script&gt;" in body, path
