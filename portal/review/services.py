@@ -380,7 +380,7 @@ def _unit_names(place: Place, ids: list[int]) -> dict[int, str]:
 def review(period: Period, place: Place) -> Review:
     """The review of a place over a period, with the period before for the changes."""
     total, units, months, kinds = compute(period, place)
-    before, *_ = compute(period.previous(), place)
+    before = compute(period.previous(), place)[0]  # not `before, *_`: _ translates
     title, commune_name, team_name = _title(place)
     rows: list[UnitRow] = []
     if place.level != "team":
