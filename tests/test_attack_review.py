@@ -463,3 +463,22 @@ def test_a_commune_with_a_village_no_team_covers_has_its_row(app, demo):
         response = client.get(path)
         assert response.status_code == 200, path
         assert "Chưa có tổ" in response.get_data(as_text=True), path
+
+
+@pytest.mark.parametrize("who", ["quantri", "totruong"])
+def test_odd_but_valid_periods_answer_every_page(app, demo, who):
+    """A single day, a day across a month's end, the longest custom period, a future year,
+    the first year the form takes: every page and file answers."""
+    client = signed_in(app, who)
+    this_year = date.today().year
+    for args in (
+        {"kind": "custom", "from": "2026-10-31", "to": "2026-10-31"},
+        {"kind": "custom", "from": "2026-10-31", "to": "2026-11-01"},
+        {"kind": "custom", "from": "2023-12-02", "to": "2026-12-01"},
+        {"kind": "year", "year": str(this_year + 1)},
+        {"kind": "twelve", "year": "2000", "month": "1"},
+        {"kind": "quarter", "year": "2000", "quarter": "1"},
+    ):
+        for path in ("/review/", "/review/theo-thang.csv", "/review/print"):
+            response = client.get(path, query_string=args)
+            assert response.status_code == 200, (path, args, response.status_code)
