@@ -419,6 +419,31 @@ def test_two_patrols_done_at_once_both_count(committed):
             c.close()
 
 
+def test_a_rebuild_waits_for_saves_under_way_instead_of_failing(committed):
+    """`flask rebuild-review` while a patrol is being moved into a month with no figures yet:
+    the rebuild's insert met the row the save's trigger had just added (a duplicate key, the
+    rebuild failing). It now waits for saves under way and reads the rows after them."""
+    portal, add = committed
+    patrol = add(date(2026, 12, 5), "done")
+    a, b, prober = (portal.connect() for _ in range(3))
+    try:
+        a.execute(text("UPDATE patrols SET day = '2027-01-05' WHERE id = :id"), {"id": patrol})
+        pid = b.scalar(text("SELECT pg_backend_pid()"))
+        thread, errors = _in_thread(b, "SELECT review_rebuild()", {})
+        _wait_for_lock(prober, pid)
+        a.commit()
+        thread.join(30)
+        assert not errors, errors
+        stored = b.execute(
+            text("SELECT month, done FROM review_patrols WHERE team_id = :t AND done <> 0"), KEYS
+        ).all()
+        assert stored == [(date(2027, 1, 1), 1)]
+    finally:
+        b.rollback()  # the rebuild rewrote every stored figure of the test database
+        for c in (a, b, prober):
+            c.close()
+
+
 # --- states at the period's end -----------------------------------------------------------------
 
 

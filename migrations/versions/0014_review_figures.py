@@ -227,6 +227,9 @@ def _raw_functions() -> str:
             {INCIDENT_SELECT.format(rows=RAW_INCIDENTS.format(local=local))}
         $$;
         CREATE FUNCTION review_rebuild() RETURNS void LANGUAGE sql AS $$
+            -- saves under way finish first, and none starts until the end: a save's trigger
+            -- would otherwise add a row the rebuild then inserts again (a duplicate key)
+            LOCK TABLE patrols, incidents IN SHARE MODE;
             DELETE FROM review_patrols;
             DELETE FROM review_incidents;
             DELETE FROM review_communes;
