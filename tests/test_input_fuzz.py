@@ -213,6 +213,7 @@ def world(app, demo, monkeypatch):
         "job_id": int(uploaded.headers["Location"].rsplit("/", 1)[1]),  # the upload's job
         "filename": "css/portal.css",
         "fmt": "geojson",
+        "table": "tong-hop",  # issue 15: the review's CSV of one table
     }
     clients = {role: signed_in(app, role) if role else app.test_client() for role in ROLES}
     raised: list[dict[str, str]] = []
