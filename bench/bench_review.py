@@ -14,6 +14,8 @@ items, and whether each village was patrolled, from the rows themselves).
 It also checks, before timing, that both ways give the same figures, and that the city's year
 has figures of the report's order (printed).
 
+BENCH_KEEP=1 keeps the database after the run and uses it again on the next (no seeding).
+
 Prints one line per page, last:
     page=<name> p50_ms=… p99_ms=… bytes=… baseline_p50_ms=… baseline_ratio=…
 """
@@ -21,6 +23,7 @@ Prints one line per page, last:
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -29,8 +32,9 @@ from datetime import datetime
 
 from common import DEMO_DATA, analyze, bench_app, drop, fresh_database, opener, signed_in, timed
 from flask import g
-from sqlalchemy import select
+from sqlalchemy import create_engine, select, text
 
+from portal.config import local_database_url
 from portal.demo.incidents import seed_incidents
 from portal.demo.patrols import seed_patrols
 from portal.demo.seed import seed
@@ -74,19 +78,36 @@ def same(a: services.Figures, b: services.Figures) -> bool:
     return seconds and x == y
 
 
+def seeded(url: str) -> bool:
+    """Whether the benchmark's database already holds its year (BENCH_KEEP=1 keeps it)."""
+    with contextlib.suppress(Exception):
+        engine = create_engine(url)
+        with engine.connect() as connection:
+            done = connection.execute(text("SELECT count(*) FROM patrols")).scalar()
+        engine.dispose()
+        return bool(done)
+    return False
+
+
 def main(scale: float = 1.0) -> None:
-    url = fresh_database("antt_portal_bench_review")
+    name = "antt_portal_bench_review"
+    keep = os.environ.get("BENCH_KEEP") == "1"  # seed once, measure again and again
+    url = local_database_url(name)
+    reuse = keep and seeded(url)
+    if not reuse:
+        url = fresh_database(name)
     app = bench_app(url)
     try:
         with app.app_context():
-            start = time.perf_counter()
-            seed(DEMO_DATA, echo=lambda _line: None)
-            print(f"seeded the Hanoi demo in {time.perf_counter() - start:.0f} s")
-            for what, step in (("patrols", seed_patrols), ("incidents", seed_incidents)):
+            if not reuse:
                 start = time.perf_counter()
-                summary = step(scale=scale)
-                print(f"a year of {what} in {time.perf_counter() - start:.0f} s: {summary}")
-            db.session.commit()
+                seed(DEMO_DATA, echo=lambda _line: None)
+                print(f"seeded the Hanoi demo in {time.perf_counter() - start:.0f} s")
+                for what, step in (("patrols", seed_patrols), ("incidents", seed_incidents)):
+                    start = time.perf_counter()
+                    summary = step(scale=scale)
+                    print(f"a year of {what} in {time.perf_counter() - start:.0f} s: {summary}")
+                db.session.commit()
             officer_commune = db.session.scalar(
                 select(Account.commune_id).where(Account.username == "canbo.xa")
             )
@@ -141,7 +162,8 @@ def main(scale: float = 1.0) -> None:
         with contextlib.suppress(Exception), app.app_context():
             db.session.remove()
             db.engine.dispose()
-        drop(url)
+        if not keep:
+            drop(url)
 
 
 if __name__ == "__main__":

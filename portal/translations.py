@@ -1444,4 +1444,6 @@ EN: dict[str, str] = {
     "Kỳ trước chưa có": "None in the period before",
     "Chưa đủ số liệu": "Not fully recorded",
     "Ghi chú: kỳ trước ({p}) chưa đủ số liệu (cổng ghi nhận tuần tra, tin báo từ tháng {m}); chỉ so sánh các số về tổ, thành viên.": "Note: the period before ({p}) is not fully recorded (the portal records patrols and tips from {m}); only the figures on teams and members are compared.",
+    # --- issue 15: attack review (fixes) ---
+    "Chọn một ngày đến hết năm {y}.": "Choose a day no later than the end of {y}.",
 }

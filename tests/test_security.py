@@ -56,6 +56,7 @@ def ids(session) -> dict[str, int]:
         "receipt": "7K2M-9QXA",
         "commune_id": session.scalar(select(Area.id).where(Area.level == "commune").limit(1)),
         "fmt": "geojson",
+        "table": "tong-hop",  # issue 15: the review's CSV of one table
     }
 
 

@@ -98,29 +98,46 @@ def _upsert(
     columns: tuple[str, ...],
     conflict: str,
     select: str,
-    sign: str,
+    sides: tuple[str, ...],
 ) -> str:
-    """Add (sign "") or subtract (sign "-") a select's figures to a table's rows."""
+    """Add to a table's rows the new rows' figures less the old rows' (sides: "old_rows",
+    "new_rows" or both), in one statement taking the rows in key order.
+
+    One statement in key order, not a subtraction then an addition: two patrols moved across
+    the same months in opposite directions at once would otherwise each lock one month's row
+    and wait for the other's (a deadlock, one save failing). A change that moves no figure
+    (a note edited, a plan added) locks nothing."""
+    parts = " UNION ALL ".join(
+        f"SELECT {', '.join('s.' + k for k in keys)}, "
+        f"{', '.join(('-' if side == 'old_rows' else '') + 's.' + c + ' AS ' + c for c in columns)}"
+        f" FROM ({select.format(rows=side)}) s"
+        for side in sides
+    )
+    key_list = ", ".join("d." + k for k in keys)
     return f"""
                 INSERT INTO {table} AS a ({", ".join(keys + columns)})
-                SELECT {", ".join("s." + k for k in keys)},
-                       {", ".join(sign + "s." + c for c in columns)}
-                  FROM ({select}) s
+                SELECT {key_list}, {", ".join(f"sum(d.{c})" for c in columns)}
+                  FROM ({parts}) d
+                 GROUP BY {key_list}
+                HAVING {" OR ".join(f"sum(d.{c}) <> 0" for c in columns)}
+                 ORDER BY {key_list}
                 ON CONFLICT {conflict} DO UPDATE
                    SET {", ".join(f"{c} = a.{c} + excluded.{c}" for c in columns)};"""
 
 
 def _sync(name: str, targets: list[tuple]) -> str:
-    """A trigger function subtracting the old rows' figures and adding the new rows', in every
-    target: (table, keys, columns, conflict, select over {rows})."""
-    old = "".join(_upsert(t, k, c, x, q.format(rows="old_rows"), "-") for t, k, c, x, q in targets)
-    new = "".join(_upsert(t, k, c, x, q.format(rows="new_rows"), "") for t, k, c, x, q in targets)
+    """A trigger function adding the new rows' figures less the old rows' to every target:
+    (table, keys, columns, conflict, select over {rows}), one after the other in this order."""
+
+    def upserts(*sides: str) -> str:
+        return "".join(_upsert(t, k, c, x, q, sides) for t, k, c, x, q in targets)
+
     return f"""
         CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF TG_OP IN ('UPDATE', 'DELETE') THEN{old}
-            END IF;
-            IF TG_OP IN ('UPDATE', 'INSERT') THEN{new}
+            IF TG_OP = 'INSERT' THEN{upserts("new_rows")}
+            ELSIF TG_OP = 'DELETE' THEN{upserts("old_rows")}
+            ELSE{upserts("old_rows", "new_rows")}
             END IF;
             RETURN NULL;
         END $$;
@@ -210,6 +227,9 @@ def _raw_functions() -> str:
             {INCIDENT_SELECT.format(rows=RAW_INCIDENTS.format(local=local))}
         $$;
         CREATE FUNCTION review_rebuild() RETURNS void LANGUAGE sql AS $$
+            -- saves under way finish first, and none starts until the end: a save's trigger
+            -- would otherwise add a row the rebuild then inserts again (a duplicate key)
+            LOCK TABLE patrols, incidents IN SHARE MODE;
             DELETE FROM review_patrols;
             DELETE FROM review_incidents;
             DELETE FROM review_communes;

@@ -133,12 +133,13 @@ def _int(args, name: str, low: int, high: int, default: int) -> int:
     raw = (args.get(name) or "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    # isdecimal, not isdigit: "²" is a digit that int() cannot read (a 500), "２" reads as 2
+    if not raw.isdecimal() or len(raw) > 6 or not low <= int(raw) <= high:
         raise FormInvalid({name: _("Chọn một giá trị từ {a} đến {b}.", a=low, b=high)})
     return int(raw)
 
 
-def _date(args, name: str) -> date:
+def _date(args, name: str, latest: date) -> date:
     raw = (args.get(name) or "").strip()
     try:
         day = date.fromisoformat(raw)
@@ -146,6 +147,9 @@ def _date(args, name: str) -> date:
         raise FormInvalid({name: _("Nhập ngày theo dạng năm-tháng-ngày.")}) from None
     if day < EARLIEST:
         raise FormInvalid({name: _("Ngày trước năm 2000.")})
+    if day > latest:
+        # as the years the form takes: 9999-12-31 has no day after it to end the period on
+        raise FormInvalid({name: _("Chọn một ngày đến hết năm {y}.", y=latest.year)})
     return day
 
 
@@ -157,7 +161,8 @@ def parse(args, today: date) -> Period:
     if kind not in KINDS:
         raise FormInvalid({"kind": _("Chọn tháng, quý, năm, 12 tháng hoặc tùy chọn.")})
     if kind == "custom":
-        start, last = _date(args, "from"), _date(args, "to")
+        latest = date(today.year + 1, 12, 31)
+        start, last = _date(args, "from", latest), _date(args, "to", latest)
         if last < start:
             raise FormInvalid({"to": _("Ngày cuối phải sau ngày đầu.")})
         if (last - start).days >= MAX_DAYS:

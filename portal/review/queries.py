@@ -297,9 +297,11 @@ def member_moves(period: Period, place: Place) -> Select:
 
 def villages_on(day: date, place: Place) -> Select:
     """Villages existing on `day` in the place, with the team covering each then (or NULL)."""
+    # a team dissolved by then covers nothing, even if its villages' rows were left open
     cover = (
         select(TeamArea.area_id, TeamArea.team_id)
-        .where(_on(TeamArea.valid_from, TeamArea.valid_to, day))
+        .join(Team, Team.id == TeamArea.team_id)
+        .where(_on(TeamArea.valid_from, TeamArea.valid_to, day), _team_on(day))
         .subquery("cover")
     )
     query = (
