@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -101,6 +102,8 @@ _TONES = {"\u0300": 1, "\u0309": 2, "\u0303": 3, "\u0301": 4, "\u0323": 5}
 _LETTER_MARKS = {"\u0306", "\u0302", "\u031b"}  # breve, circumflex, horn: part of the letter
 
 
+# the same names (communes, villages, teams) are sorted again and again
+@functools.lru_cache(maxsize=16384)
 def vietnamese_key(text: str) -> tuple:
     """A sort key in Vietnamese dictionary order: syllable by syllable, letters first, tones
     to break ties, numbers by value ("Thôn 2" before "Thôn 10")."""

@@ -7,6 +7,7 @@ covered) are read at the period's last day from the rows, which keep their dates
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -168,6 +169,13 @@ def _flow_rows(period: Period, place: Place):
     return union_all(*parts).subquery("flows")
 
 
+# The statements are kept by their arguments (all immutable): building a statement of unions and
+# subqueries, and its cache key, costs SQLAlchemy more than PostgreSQL takes to run it. The
+# rows are read anew at every execution; only the statement objects are kept.
+kept = functools.lru_cache(maxsize=128)
+
+
+@kept
 def flows(period: Period, place: Place) -> Select:
     """The flows by month and by unit (GROUPING SETS: by_unit tells which row is which)."""
     rows = _flow_rows(period, place)
@@ -179,6 +187,7 @@ def flows(period: Period, place: Place) -> Select:
     ).group_by(func.grouping_sets(tuple_(rows.c.month), tuple_(rows.c.unit)))
 
 
+@kept
 def kinds(period: Period, place: Place) -> Select:
     """Items by source and kind over the period."""
     parts = []
@@ -216,6 +225,7 @@ def _serving(day: date):
     return and_(Member.appointment_date <= day, or_(Member.left_on.is_(None), Member.left_on > day))
 
 
+@kept
 def population_rules() -> Select:
     """Whether some province sizes its teams by population (else the villages' population
     need not be read)."""
@@ -233,11 +243,11 @@ def teams_on(day: date, place: Place, by_population: bool = True) -> Select:
             func.count().filter(Member.role == "leader").label("leaders"),
         )
         .where(_serving(day))
-        # the place's teams only: a commune's review need not count the city's members
-        .where(Member.team_id.in_(select(Team.id).where(place.teams())))
         .group_by(Member.team_id)
-        .subquery("serving")
     )
+    if place.level != "city":  # the place's teams only: not the city's members
+        members = members.where(Member.team_id.in_(select(Team.id).where(place.teams())))
+    members = members.subquery("serving")
     commune = aliased(Area, name="commune")
     minimum = func.coalesce(SizingRule.min_members, HANOI.min_members)
     query = (
@@ -278,6 +288,7 @@ def teams_on(day: date, place: Place, by_population: bool = True) -> Select:
     )
 
 
+@kept
 def member_moves(period: Period, place: Place) -> Select:
     """Members who joined and who left a team in the period, by unit."""
     joined = and_(Member.appointment_date >= period.start, Member.appointment_date < period.stop)
@@ -319,6 +330,34 @@ def villages_on(day: date, place: Place) -> Select:
     if place.level == "commune":
         return query.where(Area.parent_id == place.commune_id)
     return query
+
+
+@kept
+def team_states(day: date, place: Place, by_population: bool) -> Select:
+    """Teams, serving members, under-staffed and leaderless teams on `day`, by unit."""
+    teams = teams_on(day, place, by_population).subquery("teams")
+    unit = teams.c.commune_id if place.level == "city" else teams.c.id
+    return select(
+        unit.label("unit"),
+        func.count().label("teams"),
+        func.sum(teams.c.size).label("members"),
+        func.count().filter(teams.c.size < teams.c.needed).label("understaffed"),
+        func.count().filter(teams.c.leaders == 0).label("no_leader"),
+    ).group_by(unit)
+
+
+@kept
+def village_states(period: Period, day: date, place: Place) -> Select:
+    """Villages on `day`, those with a team, and those not patrolled in the period, by unit."""
+    villages = villages_on(day, place).subquery("villages")
+    unit = villages.c.commune_id if place.level == "city" else villages.c.team_id
+    patrolled_ = patrolled(period, villages.c.id, villages.c.commune_id)
+    return select(
+        unit.label("unit"),
+        func.count().label("villages"),
+        func.count(villages.c.team_id).label("covered"),
+        func.count().filter(~patrolled_).label("never"),
+    ).group_by(unit)
 
 
 def patrolled(period: Period, area_id, commune_id):

@@ -12,6 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from datetime import date
 
+from flask import g, has_app_context
 from sqlalchemy import func, select, text
 
 from portal.errors import FormInvalid, NotFound
@@ -93,6 +94,11 @@ def format_figure(key: str, value) -> str:
     if key == "handover_hours":
         return decimal(value)
     return thousands(value)
+
+
+def unit_cells(figures: Figures) -> list[str]:
+    """A row of the table by commune or team: its figures as the page shows them."""
+    return [format_figure(key, figures.value(key)) for key in UNIT_FIGURES]
 
 
 def format_percent(value: float) -> str:
@@ -325,7 +331,7 @@ def _as_of(period: Period) -> date:
     return min(period.last, today())
 
 
-def _flows(period: Period, place: Place, units: dict, months: dict, kinds: dict) -> None:
+def _flows(period: Period, place: Place, units: dict, months: dict, kinds: dict | None) -> None:
     """Patrols and items into the figures by unit and by month, and items by kind."""
     for row in db.session.execute(queries.flows(period, place)):
         target = units[row.unit] if row.by_unit else months[row.month]
@@ -334,27 +340,27 @@ def _flows(period: Period, place: Place, units: dict, months: dict, kinds: dict)
             # the raw rows' sums come as Decimal (custom periods): keep the field's own type,
             # or the charts' arithmetic with floats fails
             setattr(target, name, now + type(now)(row._mapping[name] or 0))
+    if kinds is None:
+        return
     for row in db.session.execute(queries.kinds(period, place)):
         kinds[(row.source, row.kind)] = KindRow(
             row.source, row.kind, int(row.items), int(row.valuable), int(row.passed)
         )
 
 
+def _by_population() -> bool:
+    """Whether some province sizes its teams by population (read once a request)."""
+    if not has_app_context():  # (a script or a test computing without a request)
+        return bool(db.session.scalar(queries.population_rules()))
+    if "review_by_population" not in g:
+        g.review_by_population = bool(db.session.scalar(queries.population_rules()))
+    return g.review_by_population
+
+
 def _states(period: Period, place: Place, units: dict) -> None:
     """Teams, members, villages as they stood at the period's end, and who joined or left."""
     day = _as_of(period)
-    by_population = db.session.scalar(queries.population_rules())
-    teams = queries.teams_on(day, place, by_population).subquery("teams")
-    unit = teams.c.commune_id if place.level == "city" else teams.c.id
-    for row in db.session.execute(
-        select(
-            unit.label("unit"),
-            func.count().label("teams"),
-            func.sum(teams.c.size).label("members"),
-            func.count().filter(teams.c.size < teams.c.needed).label("understaffed"),
-            func.count().filter(teams.c.leaders == 0).label("no_leader"),
-        ).group_by(unit)
-    ):
+    for row in db.session.execute(queries.team_states(day, place, _by_population())):
         target = units[row.unit]
         target.teams += row.teams
         target.members += int(row.members or 0)
@@ -363,17 +369,7 @@ def _states(period: Period, place: Place, units: dict) -> None:
     for row in db.session.execute(queries.member_moves(period, place)):
         units[row.unit].joined += row.joined
         units[row.unit].left += row.left
-    villages = queries.villages_on(day, place).subquery("villages")
-    unit = villages.c.commune_id if place.level == "city" else villages.c.team_id
-    patrolled = queries.patrolled(period, villages.c.id, villages.c.commune_id)
-    for row in db.session.execute(
-        select(
-            unit.label("unit"),
-            func.count().label("villages"),
-            func.count(villages.c.team_id).label("covered"),
-            func.count().filter(~patrolled).label("never"),
-        ).group_by(unit)
-    ):
+    for row in db.session.execute(queries.village_states(period, day, place)):
         target = units[row.unit]
         target.villages += row.villages
         target.villages_covered += row.covered
@@ -382,18 +378,21 @@ def _states(period: Period, place: Place, units: dict) -> None:
 
 def records_since() -> date | None:
     """The first month of the portal's records (patrols or items), anywhere in the city."""
-    firsts = [
-        db.session.scalar(select(func.min(m.month))) for m in (ReviewPatrols, ReviewIncidents)
-    ]
-    return min((d for d in firsts if d is not None), default=None)
+    firsts = select(func.min(ReviewPatrols.month)).union_all(
+        select(func.min(ReviewIncidents.month))
+    )
+    return min((d for d in db.session.scalars(firsts) if d is not None), default=None)
 
 
-def compute(period: Period, place: Place) -> tuple[Figures, dict, dict, dict]:
-    """The figures of a place over a period: totals, by unit, by month, by (source, kind)."""
+def compute(
+    period: Period, place: Place, *, by_kind: bool = True
+) -> tuple[Figures, dict, dict, dict]:
+    """The figures of a place over a period: totals, by unit, by month, by (source, kind)
+    (not by kind when `by_kind` is False: the period before is only compared in totals)."""
     units: dict = defaultdict(Figures)
     months: dict = defaultdict(Figures)
     kinds: dict = {}
-    _flows(period, place, units, months, kinds)
+    _flows(period, place, units, months, kinds if by_kind else None)
     _states(period, place, units)
     total = Figures()
     for figures in units.values():
@@ -412,7 +411,7 @@ def _unit_names(place: Place, ids: list[int]) -> dict[int, str]:
 def review(period: Period, place: Place) -> Review:
     """The review of a place over a period, with the period before for the changes."""
     total, units, months, kinds = compute(period, place)
-    before = compute(period.previous(), place)[0]  # (not `*_`: it would hide _())
+    before = compute(period.previous(), place, by_kind=False)[0]  # (not `*_`: it hides _())
     title, commune_name, team_name = _title(place)
     rows: list[UnitRow] = []
     if place.level != "team":

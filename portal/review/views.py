@@ -42,6 +42,7 @@ HELPERS = {
     "period_kind_label": periods.kind_label,
     "source_label": kinds.source_label,
     "unit_figures": services.UNIT_FIGURES,
+    "unit_cells": services.unit_cells,
     # issue 15: review charts, each above its table
     "month_charts": review_charts.month_charts,
     "kind_charts": review_charts.kind_charts,
