@@ -36,6 +36,7 @@ from common import (
     drop,
     fresh_database,
     opener,
+    page_lines,
     signed_in,
     timed,
     without_indexes,
@@ -184,13 +185,7 @@ def main(scale: float = 1.0) -> None:
         intake_ours = service_times(intake(app, points), 200)
         with placing_on_whole_polygons():
             intake_plain = service_times(intake(app, points[::-1]), 100)
-        lines = []
-        for name, (p50, p99, size) in ours.items():
-            base = plain[name][0]
-            lines.append(
-                f"page={name} p50_ms={p50:.1f} p99_ms={p99:.1f} bytes={size}"
-                f" baseline_p50_ms={base:.1f} baseline_ratio={base / p50:.1f}"
-            )
+        lines = page_lines(ours, plain)
         lines.append(
             f"tip_intake p50_ms={intake_ours[0]:.1f} p99_ms={intake_ours[1]:.1f}"
             f" baseline_p50_ms={intake_plain[0]:.1f}"

@@ -30,7 +30,17 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from datetime import datetime
 
-from common import DEMO_DATA, analyze, bench_app, drop, fresh_database, opener, signed_in, timed
+from common import (
+    DEMO_DATA,
+    analyze,
+    bench_app,
+    drop,
+    fresh_database,
+    opener,
+    page_lines,
+    signed_in,
+    timed,
+)
 from flask import g
 from sqlalchemy import create_engine, select, text
 
@@ -150,13 +160,7 @@ def main(scale: float = 1.0) -> None:
         ours = {name: timed(page(name), RUNS) for name in pages}
         with from_raw_rows():
             plain = {name: timed(page(name), BASELINE_RUNS) for name in pages}
-        lines = []
-        for name, (p50, p99, size) in ours.items():
-            base = plain[name][0]
-            lines.append(
-                f"page={name} p50_ms={p50:.1f} p99_ms={p99:.1f} bytes={size}"
-                f" baseline_p50_ms={base:.1f} baseline_ratio={base / p50:.1f}"
-            )
+        lines = page_lines(ours, plain)
         print("\n".join(lines))
     finally:
         with contextlib.suppress(Exception), app.app_context():

@@ -130,3 +130,15 @@ def timed(
         times[min(len(times) - 1, round(0.99 * (len(times) - 1)))],
         result,
     )
+
+
+def page_lines(ours: dict, plain: dict) -> list[str]:
+    """One line per page: ours (p50, p99, bytes) against the baseline's p50."""
+    lines = []
+    for name, (p50, p99, size) in ours.items():
+        base = plain[name][0]
+        lines.append(
+            f"page={name} p50_ms={p50:.1f} p99_ms={p99:.1f} bytes={size}"
+            f" baseline_p50_ms={base:.1f} baseline_ratio={base / p50:.1f}"
+        )
+    return lines
