@@ -51,7 +51,7 @@ from portal.demo.seed import seed
 from portal.extensions import db
 from portal.incidents.filters import LOCAL_TZ
 from portal.models import Account
-from portal.review import periods, services
+from portal.review import periods, queries, services
 from portal.review.periods import Period
 from portal.review.queries import Place
 from portal.scope import Scope
@@ -65,10 +65,12 @@ def from_raw_rows() -> Iterator[None]:
     """Every period read as days outside whole months: the figures aggregated from the rows."""
     saved = Period.whole_months
     Period.whole_months = lambda self: None
+    queries.forget_statements()  # the statements kept were built for whole months
     try:
         yield
     finally:
         Period.whole_months = saved
+        queries.forget_statements()
 
 
 def figures(app, period: Period, place: Place) -> services.Figures:

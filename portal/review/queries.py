@@ -173,9 +173,22 @@ def _flow_rows(period: Period, place: Place):
 # subqueries, and its cache key, costs SQLAlchemy more than PostgreSQL takes to run it. The
 # rows are read anew at every execution; only the statement objects are kept.
 kept = functools.lru_cache(maxsize=128)
+KEPT: list = []  # every kept builder, for forget_statements()
 
 
-@kept
+def keep(builder):
+    kept_builder = kept(builder)
+    KEPT.append(kept_builder)
+    return kept_builder
+
+
+def forget_statements() -> None:
+    """Drop the kept statements (the benchmark reads the same periods from the raw rows)."""
+    for builder in KEPT:
+        builder.cache_clear()
+
+
+@keep
 def flows(period: Period, place: Place) -> Select:
     """The flows by month and by unit (GROUPING SETS: by_unit tells which row is which)."""
     rows = _flow_rows(period, place)
@@ -187,7 +200,7 @@ def flows(period: Period, place: Place) -> Select:
     ).group_by(func.grouping_sets(tuple_(rows.c.month), tuple_(rows.c.unit)))
 
 
-@kept
+@keep
 def kinds(period: Period, place: Place) -> Select:
     """Items by source and kind over the period."""
     parts = []
@@ -225,7 +238,7 @@ def _serving(day: date):
     return and_(Member.appointment_date <= day, or_(Member.left_on.is_(None), Member.left_on > day))
 
 
-@kept
+@keep
 def population_rules() -> Select:
     """Whether some province sizes its teams by population (else the villages' population
     need not be read)."""
@@ -288,7 +301,7 @@ def teams_on(day: date, place: Place, by_population: bool = True) -> Select:
     )
 
 
-@kept
+@keep
 def member_moves(period: Period, place: Place) -> Select:
     """Members who joined and who left a team in the period, by unit."""
     joined = and_(Member.appointment_date >= period.start, Member.appointment_date < period.stop)
@@ -332,7 +345,7 @@ def villages_on(day: date, place: Place) -> Select:
     return query
 
 
-@kept
+@keep
 def team_states(day: date, place: Place, by_population: bool) -> Select:
     """Teams, serving members, under-staffed and leaderless teams on `day`, by unit."""
     teams = teams_on(day, place, by_population).subquery("teams")
@@ -346,7 +359,7 @@ def team_states(day: date, place: Place, by_population: bool) -> Select:
     ).group_by(unit)
 
 
-@kept
+@keep
 def village_states(period: Period, day: date, place: Place) -> Select:
     """Villages on `day`, those with a team, and those not patrolled in the period, by unit."""
     villages = villages_on(day, place).subquery("villages")
