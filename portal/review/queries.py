@@ -420,6 +420,7 @@ def _shape(stored, geom, tolerance: float):
     return func.coalesce(stored, cast(drawn, JSONB))
 
 
+@keep
 def map_villages(day: date, place: Place, shapes: bool = True) -> Select:
     """The villages the map draws for a commune or a team on `day`: id, name, and the shape
     (or, without `shapes`, when it last changed: what a drawn map is kept by)."""
@@ -453,6 +454,7 @@ def map_communes(commune_ids: list[int], shapes: bool = True) -> Select:
     )
 
 
+@keep
 def village_patrols(period: Period, commune_id: int) -> Select:
     """Done patrols and their violations per village of a commune over the period: the
     activity per month for whole months, the patrols themselves for the other days (a patrol
@@ -498,6 +500,7 @@ def village_patrols(period: Period, commune_id: int) -> Select:
     ).group_by(rows.c.area_id)
 
 
+@keep
 def village_incidents(period: Period, commune_id: int) -> Select:
     """Tips, valuable tips, fires and rescues per village of a commune over the period, by the
     review's rules (migration 0014): a tip on the local day it was received, a team's item on
