@@ -66,7 +66,7 @@ UNIT_FIGURES = (
     "understaffed",
     "never_patrolled",
 )
-# which way is better, for the change's colour: more patrols is good, more fires is not
+# which way is better, for the change's colour: more patrols is good, more gaps are not
 BETTER_UP = {"teams", "members", "coverage", "valuable", "patrols", "joined"}
 # fires and rescues the teams joined are work done, not fires caused: neither good nor bad news
 BETTER_DOWN = {"understaffed", "never_patrolled", "handover_hours", "left"}
