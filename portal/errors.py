@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, g, jsonify, render_template, request
+from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import htmx
@@ -41,6 +42,36 @@ class Forbidden(DomainError):
 
 class Invalid(DomainError):
     status = 422
+
+
+class DatabaseUnavailable(DomainError):
+    """The database (or the primary, for a write) does not answer: try again shortly."""
+
+    status = 503
+
+
+# Seconds a client is told to wait when the database is down or restarting (Retry-After).
+RETRY_AFTER_SECONDS = 5
+
+# SQLSTATE classes that mean "the server cannot serve this now", not "this request is wrong":
+# 08 connection exception, 57P admin shutdown / crash shutdown / cannot connect now,
+# 25006 read-only transaction (a write reached a replica or a primary being demoted).
+_UNAVAILABLE_STATES = ("08", "57P", "25006", "53300")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a database error means the server is unreachable, restarting or read-only."""
+    if isinstance(exc, sa_exc.TimeoutError):  # the pool waited in vain for a connection
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated or isinstance(exc, sa_exc.InterfaceError):
+        return True
+    state = getattr(exc.orig, "sqlstate", None) or ""
+    if state.startswith(_UNAVAILABLE_STATES):
+        return True
+    # psycopg's refusal to connect carries no SQLSTATE: "connection refused", "server closed"
+    return isinstance(exc, sa_exc.OperationalError) and not state
 
 
 class FormInvalid(Invalid):
@@ -98,6 +129,8 @@ def render_error(view: ErrorView):
 def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
+        if isinstance(exc, DatabaseUnavailable):
+            return unavailable(exc)
         title = _(_TITLES.get(exc.status, _TITLES[400]))
         return render_error(ErrorView(exc.status, title, exc.message, exc.details))
 
@@ -114,10 +147,42 @@ def register(app: Flask) -> None:
     def unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return http_error(exc)
+        if database_unavailable(exc):
+            return unavailable(exc)
         app.logger.exception("unhandled error")
         return render_error(
             ErrorView(500, _(_TITLES[500]), _("Đã có lỗi xảy ra. Xin thử lại sau."))
         )
+
+
+def unavailable(exc: BaseException):
+    """503 with Retry-After: the database is down, restarting or read-only; nothing was done."""
+    from portal.extensions import db
+
+    current_app.logger.warning("database unavailable: %s", type(exc).__name__)
+    try:  # the connection is dead: drop it so the next request starts afresh
+        db.session.rollback()
+    except Exception:  # a dead connection may refuse even this
+        db.session.close()
+    # the page is drawn as for a visitor: the account's row expired with the rollback, and
+    # reading it again would ask the database that just failed
+    g.account = None
+    message = _(
+        "Cơ sở dữ liệu tạm thời không trả lời nên yêu cầu này chưa được thực hiện. "
+        "Xin thử lại sau {seconds} giây.",
+        seconds=RETRY_AFTER_SECONDS,
+    )
+    response, status, headers = _as_response(render_error(ErrorView(503, _(_TITLES[503]), message)))
+    headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, status, headers
+
+
+def _as_response(result) -> tuple:
+    if len(result) == 3:
+        body, status, headers = result
+        return body, status, dict(headers)
+    body, status = result
+    return body, status, {}
 
 
 MESSAGES = {

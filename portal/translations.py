@@ -1446,4 +1446,6 @@ EN: dict[str, str] = {
     "Ghi chú: kỳ trước ({p}) chưa đủ số liệu (cổng ghi nhận tuần tra, tin báo từ tháng {m}); chỉ so sánh các số về tổ, thành viên.": "Note: the period before ({p}) is not fully recorded (the portal records patrols and tips from {m}); only the figures on teams and members are compared.",
     # --- issue 15: attack review (fixes) ---
     "Chọn một ngày đến hết năm {y}.": "Choose a day no later than the end of {y}.",
+    # --- issue 16: the database unavailable ---
+    "Cơ sở dữ liệu tạm thời không trả lời nên yêu cầu này chưa được thực hiện. Xin thử lại sau {seconds} giây.": "The database is not answering for the moment, so this request was not carried out. Please try again in {seconds} seconds.",
 }
