@@ -7,7 +7,9 @@ import secrets
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = ROOT / ".local"  # per-clone state made by scripts/setup.sh, ignored by git
+# per-clone state made by scripts/setup.sh, ignored by git; PORTAL_LOCAL names another (a second
+# cluster of one's own, as the fault tests make: scripts/pg.sh)
+LOCAL = Path(os.environ.get("PORTAL_LOCAL") or ROOT / ".local")
 
 
 # The project's own cluster has three roles, each with its password in .local/ (scripts/pg.sh,

@@ -2,10 +2,14 @@
 # The project's own PostgreSQL 15 cluster: its own data directory, port and socket, never the
 # machine's default cluster.
 #   scripts/pg.sh start | stop | status | createdb [NAME] | grant [NAME] | url [NAME]
+#   scripts/pg.sh replica start | stop | status | url [NAME]   a streaming replica beside it
 # PostgreSQL refuses to run as root, so when we are root the server runs as the `postgres` user.
 # That user must be able to reach the data directory: when the clone sits under a folder only root
 # can enter, the cluster lives under /var/lib/antt-portal/<hash of this path> instead, and
 # .local/pg links to it, so the data stays tied to this clone and out of git.
+# PORTAL_LOCAL names another state folder than .local (a whole second cluster with its own
+# passwords and port: the fault tests make throwaway ones); PORTAL_PG_DURABLE=1 keeps
+# PostgreSQL's crash-safe defaults (fsync, synchronous_commit) that this dev cluster turns off.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -32,23 +36,27 @@ else
     RUNAS=()
 fi
 
-mkdir -p .local
-if [[ ! -e .local/pg ]]; then
-    if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$ROOT/.local"; then
-        hash=$(printf '%s' "$ROOT" | sha1sum | cut -c1-12)
+LOCAL=${PORTAL_LOCAL:-$ROOT/.local}
+mkdir -p "$LOCAL"
+LOCAL=$(readlink -f "$LOCAL")
+if [[ ! -e $LOCAL/pg ]]; then
+    if [[ $(id -u) -eq 0 ]] && ! runuser -u postgres -- test -x "$LOCAL"; then
+        hash=$(printf '%s' "$LOCAL" | sha1sum | cut -c1-12)
         home=/var/lib/antt-portal/$hash
         mkdir -p "$home"
-        ln -s "$home" .local/pg
+        ln -s "$home" "$LOCAL/pg"
     else
-        mkdir -p .local/pg
+        mkdir -p "$LOCAL/pg"
     fi
-    [[ $(id -u) -eq 0 ]] && chown postgres: "$(readlink -f .local/pg)"
+    [[ $(id -u) -eq 0 ]] && chown postgres: "$(readlink -f "$LOCAL/pg")"
 fi
-PGHOME=$(readlink -f .local/pg)
+PGHOME=$(readlink -f "$LOCAL/pg")
 DATA=$PGHOME/data
 SOCK=$PGHOME/run
-PWFILE=.local/pg.password
-PORTFILE=.local/pg.port
+PWFILE=$LOCAL/pg.password
+PORTFILE=$LOCAL/pg.port
+REPLICA=$PGHOME/replica
+REPLICA_PORTFILE=$LOCAL/pg.replica.port
 
 # The port is chosen once, when the cluster is made: 54329, or the next free one when another
 # clone's cluster already has it. portal/config.py reads it from .local/pg.port.
@@ -68,6 +76,49 @@ url() {
     echo "postgresql+psycopg://portal:$(cat "$PWFILE")@127.0.0.1:$PORT/$name"
 }
 
+# --- a streaming replica (issue 16): a copy of the whole cluster on the next free port, kept
+# up to date by WAL streaming, read-only (hot standby). The portal reads public pages from it
+# when DATABASE_REPLICA_URL names it (portal/config.py finds this one by itself).
+replica_start() {
+    start
+    if [[ ! -f $REPLICA/PG_VERSION ]]; then
+        local rport=${PORTAL_REPLICA_PGPORT:-$((PORT + 1))}
+        while ! port_free "$rport"; do rport=$((rport + 1)); done
+        echo "==> pg_basebackup into $REPLICA (port $rport)"
+        pg mkdir -p "$REPLICA"
+        pg chmod 700 "$REPLICA"
+        # -R: standby.signal and primary_conninfo (with the bootstrap role's password, in a file
+        # only the server's user can read); -X stream: the WAL written meanwhile comes along
+        pg env PGPASSWORD="$(cat "$PWFILE")" "$PGBIN/pg_basebackup" -h 127.0.0.1 -p "$PORT" \
+            -U portal -D "$REPLICA" -R -X stream -c fast
+        cat <<CONF | pg tee -a "$REPLICA/postgresql.auto.conf" >/dev/null
+port = $rport
+hot_standby = on
+CONF
+        echo "$rport" >"$REPLICA_PORTFILE"
+    fi
+    if pg "$PGBIN/pg_ctl" -D "$REPLICA" status >/dev/null 2>&1; then
+        return 0
+    fi
+    echo "==> starting the replica on 127.0.0.1:$(cat "$REPLICA_PORTFILE")"
+    pg "$PGBIN/pg_ctl" -D "$REPLICA" -l "$PGHOME/replica.log" -w -t 60 start >/dev/null
+}
+
+replica() {
+    case "${1:-}" in
+        start) replica_start ;;
+        stop) pg "$PGBIN/pg_ctl" -D "$REPLICA" -m fast stop ;;
+        status) pg "$PGBIN/pg_ctl" -D "$REPLICA" status ;;
+        url)
+            local user password
+            user=portal_app
+            password=$(cat "$LOCAL/pg.app.password")
+            echo "postgresql+psycopg://$user:$password@127.0.0.1:$(cat "$REPLICA_PORTFILE")/${2:-$DBNAME}"
+            ;;
+        *) echo "usage: $0 replica start|stop|status|url [NAME]" >&2; exit 2 ;;
+    esac
+}
+
 start() {
     if [[ ! -f $DATA/PG_VERSION ]]; then
         echo "==> initdb $DATA (port $PORT)"
@@ -81,17 +132,21 @@ start() {
             -E UTF8 --locale=C.UTF-8 >/dev/null
         rm -f "$tmp"
         echo "$PORT" >"$PORTFILE"
-        cat >>"$DATA/postgresql.conf" <<CONF
+        cat <<CONF | pg tee -a "$DATA/postgresql.conf" >/dev/null
 listen_addresses = '127.0.0.1'
 port = $PORT
 unix_socket_directories = '$SOCK'
 shared_buffers = 256MB
 work_mem = 32MB
 maintenance_work_mem = 256MB
+CONF
+        if [[ "${PORTAL_PG_DURABLE:-0}" != 1 ]]; then
+            cat <<CONF | pg tee -a "$DATA/postgresql.conf" >/dev/null
 fsync = off                   # a development and test cluster: speed over crash safety
 synchronous_commit = off
 full_page_writes = off
 CONF
+        fi
     fi
     if pg "$PGBIN/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
         return 0
@@ -107,5 +162,6 @@ case "${1:-}" in
     url) url "${2:-}" ;;
     createdb) start; .venv/bin/python -m portal.dbsetup create ${2:+"$2"} ;;
     grant) .venv/bin/python -m portal.dbsetup grant ${2:+"$2"} ;;
-    *) echo "usage: $0 start|stop|status|createdb [NAME]|grant [NAME]|url [NAME]" >&2; exit 2 ;;
+    replica) replica "${2:-}" "${3:-}" ;;
+    *) echo "usage: $0 start|stop|status|createdb [NAME]|grant [NAME]|url [NAME]|replica …" >&2; exit 2 ;;
 esac
