@@ -22,12 +22,13 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    from portal import assets, audit, cli, compression, errors, i18n, inputs, security
+    from portal import assets, audit, cli, compression, errors, i18n, inputs, replica, security
     from portal.extensions import csrf, db, htmx, migrate
     from portal.jobs import queue as jobs_queue
 
     compression.init_app(app)  # first: its after-request hook runs last, on the final body
     db.init_app(app)
+    replica.init_app(app)  # issue 16: public reads from DATABASE_REPLICA_URL
     migrate.init_app(app, db, directory=str(root / "migrations"))
     csrf.init_app(app)
     compression.use_masked_tokens(app)

@@ -37,6 +37,30 @@ def local_database_url(name: str | None = None, role: str = "app") -> str | None
     return f"postgresql+psycopg://{user}:{password}@127.0.0.1:{port}/{name}"
 
 
+def local_replica_url(name: str | None = None) -> str | None:
+    """The streaming replica `scripts/pg.sh replica start` made beside the project's cluster,
+    as the portal's role (a physical copy: same roles, same passwords), if there is one."""
+    port_file = LOCAL / "pg.replica.port"
+    primary = local_database_url(name)
+    if primary is None or not port_file.exists():
+        return None
+    head, _port_and_name = primary.rsplit(":", 1)
+    return f"{head}:{port_file.read_text().strip()}/{primary.rsplit('/', 1)[1]}"
+
+
+def replica_url(env: str, overrides: dict) -> str | None:
+    """Where public reads go (portal/replica.py): DATABASE_REPLICA_URL (set empty: none), else
+    the project's own replica when the portal runs on the project's own cluster. Never found by
+    itself in tests, which read what they have just written."""
+    if "DATABASE_REPLICA_URL" in overrides:
+        return overrides["DATABASE_REPLICA_URL"] or None
+    if "DATABASE_REPLICA_URL" in os.environ:
+        return os.environ["DATABASE_REPLICA_URL"] or None
+    if env == "testing" or os.environ.get("DATABASE_URL") or "SQLALCHEMY_DATABASE_URI" in overrides:
+        return None
+    return local_replica_url()
+
+
 def environment() -> str:
     """development, testing or production; `flask run --debug` counts as development."""
     env = os.environ.get("PORTAL_ENV")
@@ -83,6 +107,8 @@ def load(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATION_DATABASE_URI": migration_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # issue 16: a streaming replica the public look-up reads from (portal/replica.py)
+        "DATABASE_REPLICA_URL": replica_url(env, overrides),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("PORTAL_HTTPS") == "1",

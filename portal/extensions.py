@@ -8,6 +8,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
 from portal.compression import MaskedCSRFProtect
+from portal.replica import RoutingSession
 
 
 class Base(DeclarativeBase):
@@ -23,7 +24,8 @@ class Base(DeclarativeBase):
     )
 
 
-db = SQLAlchemy(model_class=Base)
+# public reads may go to a streaming replica (portal/replica.py, issue 16)
+db = SQLAlchemy(model_class=Base, session_options={"class_": RoutingSession})
 migrate = Migrate()
 csrf = MaskedCSRFProtect()  # reads the per-response masked tokens (BREACH)
 htmx = HTMX()

@@ -1,0 +1,292 @@
+"""Public reads from a streaming replica (portal/replica.py).
+
+The routing is checked on the suite's own database, reached through two engines told apart by
+their application_name; the failures on a real primary and its real hot standby
+(tests/clusters.py): the primary stopped, the look-up keeps answering from the replica while
+writes answer 503; the replica stopped, the look-up reads from the primary.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+
+import pytest
+import requests
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from portal import create_app, replica
+from portal.errors import RETRY_AFTER_SECONDS, NotFound
+from portal.extensions import db
+from portal.models import Area, TipLimit
+from tests.clusters import Installation
+from tests.conftest import CSRF_META, SHARED_DATA
+
+PRIMARY, REPLICA = "portal-primary-test", "portal-replica-test"
+UNAVAILABLE = "Cơ sở dữ liệu tạm thời không trả lời"
+
+
+def _named(url: str, name: str) -> str:
+    return make_url(url).update_query_dict({"application_name": name}).render_as_string(False)
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again when the socket is
+
+
+def routed_app(app, replica_url: str):
+    """The suite's database as the primary, and `replica_url` as the replica."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    return create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": _named(url, PRIMARY),
+            "MIGRATION_DATABASE_URI": app.config["MIGRATION_DATABASE_URI"],
+            "DATABASE_REPLICA_URL": replica_url,
+            "SECRET_KEY": "test-secret-key",
+            "SHARED_DATA_DIR": SHARED_DATA,
+        }
+    )
+
+
+def _dispose(routed) -> None:
+    with routed.app_context():
+        db.engine.dispose()
+    replica.reader(routed).dispose()
+
+
+@pytest.fixture(scope="module")
+def routed(app):
+    made = routed_app(app, _named(app.config["SQLALCHEMY_DATABASE_URI"], REPLICA))
+    yield made
+    _dispose(made)
+
+
+def _which_database(*args, **kwargs):
+    """Stands in for a service: answers 404 naming the connection the request's reads use."""
+    raise NotFound(db.session.scalar(sa.text("SELECT current_setting('application_name')")))
+
+
+@pytest.fixture
+def spy(monkeypatch):
+    from portal.lookup import services as lookup
+    from portal.tips import services as tips
+
+    monkeypatch.setattr(lookup, "at_point", _which_database)
+    monkeypatch.setattr(tips, "status", _which_database)
+
+
+def answered_by(response) -> str:
+    assert response.status_code == 404, response.get_data(as_text=True)
+    return response.get_json()["message"]
+
+
+def test_a_visitors_lookup_reads_from_the_replica(routed, spy):
+    client = routed.test_client()
+    assert answered_by(client.get("/api/lookup?lat=21.03&lon=105.83")) == REPLICA
+
+
+def test_a_tip_status_reads_its_own_writes_on_the_primary(routed, spy):
+    assert answered_by(routed.test_client().get("/api/tips/ABCD-EFGH")) == PRIMARY
+
+
+def test_a_request_with_a_session_token_reads_from_the_primary(routed, spy):
+    """Staff see their own changes on the public card at once: nothing signed in is replica."""
+    client = routed.test_client()
+    with client.session_transaction() as cookie:
+        cookie["sid"] = "a-token-the-server-checks"
+    assert answered_by(client.get("/api/lookup?lat=21.03&lon=105.83")) == PRIMARY
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "expected"),
+    [
+        ("GET", "/tra-cuu", True),
+        ("GET", "/tra-cuu/diem", True),
+        ("HEAD", "/api/lookup", True),
+        ("GET", "/bao-tin", True),
+        ("GET", "/bao-tin/vi-tri", True),
+        ("POST", "/bao-tin", False),
+        ("POST", "/api/tips", False),
+        ("GET", "/bao-tin/theo-doi", False),
+        ("GET", "/healthz", False),  # a load balancer must see that writes cannot be served
+        ("GET", "/login", False),
+        ("GET", "/khu-vuc", False),
+    ],
+)
+def test_which_requests_are_public_reads(routed, method, path, expected):
+    with routed.test_request_context(path, method=method):
+        assert replica.public_read() is expected
+
+
+def test_writes_in_a_public_request_go_to_the_primary(routed):
+    with routed.test_request_context("/api/lookup"):
+        reader, primary = replica.reader(), db.engine
+        assert db.session.get_bind(clause=sa.select(Area.id)) is reader
+        assert db.session.get_bind(clause=sa.insert(TipLimit)) is primary
+        assert db.session.get_bind(clause=sa.delete(TipLimit)) is primary
+        assert db.session.get_bind(clause=sa.select(Area.id).with_for_update()) is primary
+        db.session.remove()
+    with routed.app_context():  # the CLI and the job worker: no request, the primary
+        assert db.session.get_bind(clause=sa.select(Area.id)) is db.engine
+        db.session.remove()
+
+
+def test_without_a_replica_everything_uses_the_primary(app, spy):
+    plain = routed_app(app, "")
+    try:
+        assert replica.reader(plain) is None
+        assert answered_by(plain.test_client().get("/api/lookup?lat=1&lon=2")) == PRIMARY
+    finally:
+        with plain.app_context():
+            db.engine.dispose()
+
+
+def test_a_replica_that_does_not_answer_falls_back_to_the_primary(app, spy):
+    url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(port=_closed_port())
+    down = routed_app(app, _named(url.render_as_string(False), REPLICA))
+    try:
+        client = down.test_client()
+        assert answered_by(client.get("/api/lookup?lat=21.03&lon=105.83")) == PRIMARY
+        assert answered_by(client.get("/api/lookup?lat=21.03&lon=105.83")) == PRIMARY
+    finally:
+        _dispose(down)
+
+
+def test_the_projects_own_replica_is_found_outside_tests_only(monkeypatch, tmp_path):
+    from portal import config
+
+    for name, secret in (("pg.app.password", "pw"), ("pg.port", "54329")):
+        (tmp_path / name).write_text(secret)
+    monkeypatch.setattr(config, "LOCAL", tmp_path)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_REPLICA_URL", raising=False)
+    assert config.replica_url("production", {}) is None  # no replica made
+    (tmp_path / "pg.replica.port").write_text("54330\n")
+    found = make_url(config.replica_url("production", {}))
+    assert (found.port, found.username, found.database) == (54330, "portal_app", "antt_portal")
+    assert config.replica_url("testing", {}) is None
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "")  # set empty: none
+    assert config.replica_url("production", {}) is None
+    monkeypatch.setenv("DATABASE_REPLICA_URL", "postgresql+psycopg://u:p@db2/x")
+    assert config.replica_url("testing", {}) == "postgresql+psycopg://u:p@db2/x"
+
+
+# --- a real primary and its hot standby ------------------------------------------------------
+
+
+def _wait(predicate, seconds: float = 20, what: str = ""):
+    deadline = time.monotonic() + seconds
+    while True:
+        value = predicate()
+        if value:
+            return value
+        assert time.monotonic() < deadline, f"waited {seconds} s for {what}"
+        time.sleep(0.1)
+
+
+def _village_with_team(url: str) -> tuple[float, float, str, str]:
+    """A point inside a village that has a team, the team's name, and the primary's WAL position."""
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            lat, lon, team = connection.execute(
+                sa.text(
+                    "SELECT ST_Y(ST_PointOnSurface(a.geom)), ST_X(ST_PointOnSurface(a.geom)), t.name"
+                    " FROM areas a JOIN team_areas ta ON ta.area_id = a.id"
+                    " JOIN teams t ON t.id = ta.team_id"
+                    " WHERE a.level = 'village' AND a.valid_to IS NULL AND ta.valid_to IS NULL"
+                    " ORDER BY a.id LIMIT 1"
+                )
+            ).one()
+            lsn = connection.scalar(sa.text("SELECT pg_current_wal_lsn()::text"))
+    finally:
+        engine.dispose()
+    return lat, lon, team, lsn
+
+
+def _replayed(url: str, lsn: str) -> bool:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return connection.scalar(
+                sa.text("SELECT pg_last_wal_replay_lsn() >= CAST(:lsn AS pg_lsn)"), {"lsn": lsn}
+            )
+    finally:
+        engine.dispose()
+
+
+def _tip(lat: float, lon: float) -> dict:
+    return {
+        "kind": "drugs",
+        "occurred_at": "2026-01-02T20:00:00+07:00",
+        "description": "Nhóm thanh niên tụ tập sử dụng ma túy ở cuối ngõ.",
+        "lat": lat,
+        "lon": lon,
+    }
+
+
+@pytest.mark.long  # a cluster and its replica of its own: under `make test` it starts first
+def test_the_lookup_keeps_answering_from_the_replica_while_the_primary_is_down():
+    installation = Installation.create(replica=True)
+    try:
+        installation.flask("seed-demo", "--communes", "1")
+        lat, lon, team, lsn = _village_with_team(installation.url("owner"))
+        replica_url = installation.replica_url()
+        _wait(lambda: _replayed(replica_url, lsn), what="the replica to replay the demo")
+        base, _server = installation.serve(
+            workers=1, extra_env={"DATABASE_REPLICA_URL": replica_url}
+        )
+        point = {"lat": lat, "lon": lon}
+        web = requests.Session()
+        assert web.get(f"{base}/api/lookup", params=point, timeout=10).status_code == 200
+
+        installation.stop()  # the primary: a clean shutdown, connections closed
+
+        looked_up = web.get(f"{base}/api/lookup", params=point, timeout=10)
+        assert looked_up.status_code == 200, looked_up.text
+        assert looked_up.json()["team"]["name"] == team
+        card = web.get(
+            f"{base}/tra-cuu/diem",
+            params=point,
+            headers={"HX-Request": "true", "HX-Target": "card"},
+            timeout=10,
+        )
+        assert card.status_code == 200 and team in card.text
+
+        sent = web.post(f"{base}/api/tips", json=_tip(lat, lon), timeout=10)
+        assert sent.status_code == 503, sent.text
+        assert sent.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+        assert UNAVAILABLE in sent.json()["message"]
+        login_page = web.get(f"{base}/login", timeout=10)
+        token = CSRF_META.search(login_page.text).group(1)
+        signed = web.post(
+            f"{base}/login",
+            data={"username": "quantri", "password": "x" * 12, "csrf_token": token},
+            timeout=10,
+        )
+        assert signed.status_code == 503 and UNAVAILABLE in signed.text
+        assert signed.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+        assert web.get(f"{base}/healthz", timeout=10).status_code == 503
+
+        installation.start()  # the same gunicorn writes again: its pool pings and reconnects
+        sent = _wait(
+            lambda: (r := web.post(f"{base}/api/tips", json=_tip(lat, lon), timeout=10))
+            if r.status_code == 201
+            else None,
+            what="a tip to be taken again",
+        )
+        status = web.get(sent.json()["status_url"], timeout=10)  # at once, from the primary
+        assert status.status_code == 200 and status.json()["status"] == "received"
+
+        installation.pg("replica", "stop")  # and the other way: the look-up uses the primary
+        looked_up = web.get(f"{base}/api/lookup", params=point, timeout=10)
+        assert looked_up.status_code == 200, looked_up.text
+        assert json.loads(looked_up.text)["team"]["name"] == team
+    finally:
+        installation.destroy()
+
