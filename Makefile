@@ -7,7 +7,7 @@ WORKERS ?= 2
 # databases, a few connections and a one-off set-up of some seconds); TEST_WORKERS=0 runs it in one.
 TEST_WORKERS ?= auto
 
-.PHONY: run test setup setup-test seed lint format bench db-stop dev
+.PHONY: run test setup setup-test seed lint format bench db-stop dev replica
 
 setup:
 	@scripts/setup.sh
@@ -17,6 +17,7 @@ setup-test:
 
 ## make run: everything needed, the demo data once, then the portal under gunicorn at http://$(BIND)
 run: setup
+	@[[ ! -f .local/pg.replica.port ]] || scripts/pg.sh replica start  # made by `make replica`
 	@$(VENV)/flask --app wsgi seed-demo --if-empty
 	@$(VENV)/flask --app wsgi seed-patrols --if-empty
 	@$(VENV)/flask --app wsgi seed-incidents --if-empty
@@ -48,4 +49,10 @@ format:
 	@$(VENV)/ruff check --fix . && $(VENV)/ruff format .
 
 db-stop:
+	@[[ ! -f .local/pg.replica.port ]] || scripts/pg.sh replica stop || true  # not running
 	@scripts/pg.sh stop
+
+## make replica: a streaming replica of the project's cluster (pg_basebackup, the next port); the
+## portal then reads the public look-up from it by itself (README: Several machines)
+replica: setup
+	@scripts/pg.sh replica start

@@ -40,12 +40,15 @@ def local_database_url(name: str | None = None, role: str = "app") -> str | None
 def local_replica_url(name: str | None = None) -> str | None:
     """The streaming replica `scripts/pg.sh replica start` made beside the project's cluster,
     as the portal's role (a physical copy: same roles, same passwords), if there is one."""
-    port_file = LOCAL / "pg.replica.port"
     primary = local_database_url(name)
-    if primary is None or not port_file.exists():
+    try:
+        port = (LOCAL / "pg.replica.port").read_text().strip()
+    except OSError:  # none made (or not ours to read)
+        return None
+    if primary is None:
         return None
     head, _port_and_name = primary.rsplit(":", 1)
-    return f"{head}:{port_file.read_text().strip()}/{primary.rsplit('/', 1)[1]}"
+    return f"{head}:{port}/{primary.rsplit('/', 1)[1]}"
 
 
 def replica_url(env: str, overrides: dict) -> str | None:

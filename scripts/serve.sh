@@ -70,6 +70,7 @@ if [[ -f .local/pg.app.password ]]; then
     chmod 600 .local/pg.app.password
 fi
 [[ -f .local/pg.port ]] && chmod 644 .local/pg.port  # not a secret
+[[ -f .local/pg.replica.port ]] && chmod 644 .local/pg.replica.port  # issue 16: the replica's
 for secret in .local/pg.password .local/pg.owner.password; do
     [[ -f $secret ]] && chown root: "$secret" && chmod 600 "$secret"
 done
