@@ -112,6 +112,8 @@ def load(overrides: dict | None = None) -> dict:
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # issue 16: a streaming replica the public look-up reads from (portal/replica.py)
         "DATABASE_REPLICA_URL": replica_url(env, overrides),
+        # a replica further behind than this is not read while the primary answers
+        "REPLICA_MAX_LAG_SECONDS": float(os.environ.get("PORTAL_REPLICA_MAX_LAG", "2")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("PORTAL_HTTPS") == "1",

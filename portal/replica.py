@@ -16,11 +16,13 @@ replica too. A write inside such a request (an INSERT/UPDATE/DELETE, a flush, SE
 UPDATE) still goes to the primary. The choice is made at the first statement, not before the
 request: a look-up served from memory costs nothing here.
 
-Failures: the reader engine connects to the replica, and when the replica does not answer it
-connects to the primary instead (the look-up keeps working while the replica is down); such a
-stand-in connection is dropped after FALLBACK_SECONDS so that the replica is tried again. When
-the primary is down, public reads keep coming from the replica, and writes answer 503 with
-Retry-After (portal/errors.py). Both down: 503.
+Failures and lag: the reader engine connects to the replica, and when the replica does not
+answer, or lags more than REPLICA_MAX_LAG_SECONDS (checked before each use, in place of
+pool_pre_ping's SELECT 1), it connects to the primary instead: the look-up keeps working, and no
+older than that bound. Such a stand-in is dropped after FALLBACK_SECONDS so that the replica is
+tried again. When the primary is down, public reads keep coming from the replica (a lagging one
+too: old answers beat none), and writes answer 503 with Retry-After (portal/errors.py). Both
+down: 503.
 """
 
 from __future__ import annotations
@@ -88,32 +90,92 @@ class RoutingSession(FlaskSession):
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
 
-def make_reader(replica_url: str, primary_url: str) -> sa.Engine:
-    """An engine on the replica that falls back to the primary when the replica is down."""
+# How far behind the primary the replica's data is, in seconds: the age of the last transaction
+# replayed, counted only while WAL that has arrived waits to be replayed (a long query on the
+# replica holds replay back; an idle primary sends nothing, which is no lag). 0 on a primary.
+LAG_SQL = (
+    "SELECT CASE WHEN pg_is_in_recovery() AND pg_last_wal_receive_lsn() > pg_last_wal_replay_lsn()"
+    " THEN extract(epoch FROM now() - pg_last_xact_replay_timestamp()) ELSE 0 END"
+)
+
+
+def _lag(dbapi_connection) -> float:
+    """The replica's lag; doubles as the ping before each use (pool_pre_ping's SELECT 1)."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(LAG_SQL)
+        return float(cursor.fetchone()[0] or 0)
+    finally:
+        cursor.close()
+
+
+def _ping(dbapi_connection) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+    finally:
+        cursor.close()
+
+
+def make_reader(replica_url: str, primary_url: str, max_lag: float = 2.0) -> sa.Engine:
+    """An engine on the replica that uses the primary instead while the replica does not answer
+    or lags more than `max_lag` seconds (unless the primary does not answer either)."""
     engine = sa.create_engine(
         replica_url,
-        pool_pre_ping=True,
         pool_recycle=RECYCLE_SECONDS,
         connect_args={"connect_timeout": CONNECT_TIMEOUT},
     )
-    fallback_args, fallback_params = engine.dialect.create_connect_args(sa.make_url(primary_url))
-    fallback_params.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    primary_args, primary_params = engine.dialect.create_connect_args(sa.make_url(primary_url))
+    primary_params.setdefault("connect_timeout", CONNECT_TIMEOUT)
+    dbapi = engine.dialect.loaded_dbapi
+
+    def settle(record, how: str):
+        """A second-best connection, kept FALLBACK_SECONDS before the replica is tried again."""
+        record.info["second_best"] = how
+        record.info["since"] = time.monotonic()
 
     @event.listens_for(engine, "do_connect")
     def replica_or_primary(dialect, record, cargs, cparams):
-        record.info.pop("fallback", None)
+        record.info.pop("second_best", None)
         try:
-            return dialect.connect(*cargs, **cparams)
-        except dialect.loaded_dbapi.OperationalError as exc:
+            connection = dialect.connect(*cargs, **cparams)
+        except dbapi.OperationalError as exc:
             log.warning("replica unavailable, public reads use the primary: %s", exc)
-            record.info["fallback"] = True
-            return dialect.connect(*fallback_args, **fallback_params)
+            settle(record, "primary")
+            return dialect.connect(*primary_args, **primary_params)
+        try:
+            lag = _lag(connection)
+            connection.rollback()
+        except dbapi.Error:
+            connection.close()
+            raise
+        if lag <= max_lag:
+            return connection
+        try:
+            primary = dialect.connect(*primary_args, **primary_params)
+        except dbapi.OperationalError:
+            log.warning("replica %.1f s behind, and the primary does not answer: reading it", lag)
+            settle(record, "lagging replica")
+            return connection
+        log.warning("replica %.1f s behind, public reads use the primary", lag)
+        connection.close()
+        settle(record, "primary")
+        return primary
 
     @event.listens_for(engine, "checkout")
-    def retry_replica(dbapi_connection, record, proxy):
-        if record.info.get("fallback") and time.time() - record.starttime > FALLBACK_SECONDS:
-            # the pool connects afresh, trying the replica first
-            raise sa_exc.DisconnectionError("trying the replica again")
+    def check(dbapi_connection, record, proxy):
+        """Before each use: alive (as pool_pre_ping), and on the replica, not lagging."""
+        try:
+            if record.info.get("second_best"):
+                if time.monotonic() - record.info["since"] > FALLBACK_SECONDS:
+                    raise sa_exc.DisconnectionError("trying the replica again")
+                _ping(dbapi_connection)
+                return
+            lag = _lag(dbapi_connection)
+        except dbapi.Error as exc:
+            raise sa_exc.DisconnectionError(str(exc)) from exc
+        if lag > max_lag:  # the pool connects afresh: the primary, if it answers
+            raise sa_exc.DisconnectionError(f"the replica is {lag:.1f} s behind")
 
     return engine
 
@@ -122,4 +184,6 @@ def init_app(app: Flask) -> None:
     url = app.config.get("DATABASE_REPLICA_URL")
     if not url:
         return
-    app.extensions["portal_replica"] = make_reader(url, app.config["SQLALCHEMY_DATABASE_URI"])
+    app.extensions["portal_replica"] = make_reader(
+        url, app.config["SQLALCHEMY_DATABASE_URI"], app.config["REPLICA_MAX_LAG_SECONDS"]
+    )

@@ -158,6 +158,43 @@ def test_a_replica_that_does_not_answer_falls_back_to_the_primary(app, spy):
         _dispose(down)
 
 
+def test_a_replica_that_falls_behind_is_not_read_while_the_primary_answers(app, spy, monkeypatch):
+    made = routed_app(app, _named(app.config["SQLALCHEMY_DATABASE_URI"], REPLICA))
+    try:
+        client = made.test_client()
+        assert answered_by(client.get("/api/lookup?lat=21.03&lon=105.83")) == REPLICA
+        # the pooled connection is checked before its next use, as pool_pre_ping would
+        monkeypatch.setattr(replica, "LAG_SQL", "SELECT 99.5")
+        assert answered_by(client.get("/api/lookup?lat=21.03&lon=105.83")) == PRIMARY
+        monkeypatch.setattr(replica, "LAG_SQL", "SELECT 0")
+        monkeypatch.setattr(replica, "FALLBACK_SECONDS", 0)  # the stand-in's time is up
+        assert answered_by(client.get("/api/lookup?lat=21.03&lon=105.83")) == REPLICA
+    finally:
+        _dispose(made)
+
+
+def test_a_lagging_replica_is_still_read_when_the_primary_is_down(app, spy, monkeypatch):
+    monkeypatch.setattr(replica, "LAG_SQL", "SELECT 99.5")
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    made = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": make_url(url)
+            .set(port=_closed_port())
+            .render_as_string(False),
+            "DATABASE_REPLICA_URL": _named(url, REPLICA),
+            "SECRET_KEY": "test-secret-key",
+            "SHARED_DATA_DIR": SHARED_DATA,
+        }
+    )
+    try:
+        client = made.test_client()
+        assert answered_by(client.get("/api/lookup?lat=21.03&lon=105.83")) == REPLICA
+        assert client.get("/api/tips/ABCD-EFGH").status_code == 503  # the primary's reads
+    finally:
+        _dispose(made)
+
+
 def test_the_projects_own_replica_is_found_outside_tests_only(monkeypatch, tmp_path):
     from portal import config
 
@@ -235,6 +272,15 @@ def _copy_in(url: str, rows: list[tuple[str, bytes]]) -> None:
         engine.dispose()
 
 
+def _execute(url: str, statement: str, **params) -> None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.text(statement), params)
+    finally:
+        engine.dispose()
+
+
 def _replayed(url: str, lsn: str) -> bool:
     engine = sa.create_engine(url)
     try:
@@ -280,7 +326,8 @@ def test_the_lookup_keeps_answering_from_the_replica_while_the_primary_is_down(
         replica_url = installation.replica_url()
         _wait(lambda: _replayed(replica_url, lsn), what="the replica to replay the demo")
         base, _server = installation.serve(
-            workers=1, extra_env={"DATABASE_REPLICA_URL": replica_url}
+            workers=1,
+            extra_env={"DATABASE_REPLICA_URL": replica_url, "PORTAL_REPLICA_MAX_LAG": "0.5"},
         )
         print(f"served at {time.monotonic() - started:.1f} s")
         point = {"lat": lat, "lon": lon}
@@ -323,6 +370,25 @@ def test_the_lookup_keeps_answering_from_the_replica_while_the_primary_is_down(
         sent = _wait(taken, what="a tip to be taken again")
         status = web.get(sent.json()["status_url"], timeout=10)  # at once, from the primary
         assert status.status_code == 200 and status.json()["status"] == "received"
+
+        # a replica held back (replay paused, as a long query on it would) is not read
+        replica_admin = make_url(installation.url("admin")).set(port=make_url(replica_url).port)
+        _execute(replica_admin.render_as_string(False), "SELECT pg_wal_replay_pause()")
+        renamed = team + " (đổi tên)"
+        _execute(
+            installation.url("owner"),
+            "UPDATE teams SET name = :new WHERE name = :old",
+            new=renamed,
+            old=team,
+        )
+        _wait(
+            lambda: (
+                web.get(f"{base}/api/lookup", params=point, timeout=10).json()["team"]["name"]
+                == renamed
+            ),
+            what="the look-up to leave the lagging replica",
+        )
+        team = renamed
 
         installation.pg("replica", "stop")  # and the other way: the look-up uses the primary
         looked_up = web.get(f"{base}/api/lookup", params=point, timeout=10)
