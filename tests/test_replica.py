@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -310,18 +311,18 @@ def _tip(lat: float, lon: float) -> dict:
 
 @pytest.mark.long  # a cluster and its replica of its own: under `make test` it starts first
 def test_the_lookup_keeps_answering_from_the_replica_while_the_primary_is_down(
-    monkeypatch, demo_rows
+    monkeypatch, request
 ):
     # ports below the ephemeral range (32768…), where no outgoing connection takes one between
     # pg.sh finding it free and the server binding it; pg.sh moves on from any that is taken
     monkeypatch.setenv("PORTAL_TEST_PGPORT", "5131")
     monkeypatch.setenv("PORTAL_REPLICA_PGPORT", "5133")
-    started = time.monotonic()
-    installation = Installation.create(replica=True)
+    with ThreadPoolExecutor(1) as pool:  # the cluster is made while this process seeds the demo
+        making = pool.submit(Installation.create, replica=True)
+        demo_rows = request.getfixturevalue("demo_rows")
+        installation = making.result()
     try:
-        print(f"installation made in {time.monotonic() - started:.1f} s")
         _copy_in(installation.url("owner"), demo_rows)
-        print(f"seeded at {time.monotonic() - started:.1f} s")
         lat, lon, team, lsn = _village_with_team(installation.url("owner"))
         replica_url = installation.replica_url()
         _wait(lambda: _replayed(replica_url, lsn), what="the replica to replay the demo")
@@ -329,7 +330,6 @@ def test_the_lookup_keeps_answering_from_the_replica_while_the_primary_is_down(
             workers=1,
             extra_env={"DATABASE_REPLICA_URL": replica_url, "PORTAL_REPLICA_MAX_LAG": "0.5"},
         )
-        print(f"served at {time.monotonic() - started:.1f} s")
         point = {"lat": lat, "lon": lon}
         web = requests.Session()
         assert web.get(f"{base}/api/lookup", params=point, timeout=10).status_code == 200
