@@ -97,6 +97,7 @@ _TITLES = {
     404: "Không tìm thấy",
     405: "Phương thức không được phép",
     413: "Tệp quá lớn",
+    415: "Kiểu nội dung không được hỗ trợ",  # issue 16: the API takes JSON only
     422: "Dữ liệu không hợp lệ",
     429: "Quá nhiều yêu cầu",
     500: "Lỗi hệ thống",

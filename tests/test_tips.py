@@ -545,7 +545,6 @@ def test_the_api_accepts_a_village_and_numbers_as_strings(client, demo, session,
         ("{not json", "application/json"),
         ("[1, 2, 3]", "application/json"),
         ('"a string"', "application/json"),
-        ("kind=theft", "application/x-www-form-urlencoded"),
     ],
 )
 def test_a_body_that_is_not_a_json_object_answers_400(client, demo, session, body, content_type):
@@ -553,6 +552,25 @@ def test_a_body_that_is_not_a_json_object_answers_400(client, demo, session, bod
     response = client.post("/api/tips", data=body, content_type=content_type)
     assert response.status_code == 400
     assert response.get_json()["status"] == 400
+    assert counts(session) == before
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        ("kind=theft", "application/x-www-form-urlencoded"),
+        ('{"kind": "theft"}', "text/plain"),
+        ("", None),
+    ],
+)
+def test_a_body_not_sent_as_json_answers_415(client, demo, session, body, content_type):
+    before = counts(session)
+    response = client.post("/api/tips", data=body, content_type=content_type)
+    assert response.status_code == 415
+    answer = response.get_json()
+    assert answer["status"] == 415
+    assert answer["error"] == "Kiểu nội dung không được hỗ trợ"
+    assert "application/json" in answer["message"]
     assert counts(session) == before
 
 
