@@ -312,9 +312,13 @@ LOOKUP = {
                 "description": "The card of the deepest current area at the point",
                 "headers": {
                     "Cache-Control": {
-                        "description": "Public, kept for a few minutes.",
+                        "description": "Public, kept for a few minutes; never kept when"
+                        " asked by a signed-in account (no-store), as every answer to one.",
                         "required": True,
-                        "schema": {"type": "string", "pattern": r"public.*max-age=\d+"},
+                        "schema": {
+                            "type": "string",
+                            "pattern": r"^(public\b.*\bmax-age=\d+.*|no-store)$",
+                        },
                     }
                 },
                 "content": _json(_ref("Card")),
