@@ -360,7 +360,9 @@ TIPS = {
                 "ParameterDetail",
             ),
             "413": _error(413, "The body is larger than the portal takes (50 MB)"),
-            "415": _error(415, "The body is not sent as application/json"),
+            "415": _error(
+                415, "The body is not sent as application/json", "ParameterDetail", required=True
+            ),
             "422": _error(
                 422,
                 "Bad fields, each named in details; nothing stored",

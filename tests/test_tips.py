@@ -571,6 +571,7 @@ def test_a_body_not_sent_as_json_answers_415(client, demo, session, body, conten
     assert answer["status"] == 415
     assert answer["error"] == "Kiểu nội dung không được hỗ trợ"
     assert "application/json" in answer["message"]
+    assert answer["details"] == [{"parameter": "body"}]
     assert counts(session) == before
 
 

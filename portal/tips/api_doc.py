@@ -6,7 +6,7 @@ import base64
 import binascii
 import re
 
-from portal.errors import BadParameter, DomainError, FormInvalid
+from portal.errors import BadParameter, FormInvalid
 from portal.i18n import _
 from portal.inputs import CONTROL, _shown
 
@@ -14,7 +14,7 @@ SURROGATE = re.compile("[\ud800-\udfff]")  # half a UTF-16 pair, which JSON may 
 PHOTO_BASE64_MAX = 14 << 20  # a 10 MB photo grows by a third in base64
 
 
-class NotJson(DomainError):
+class NotJson(BadParameter):
     """A body sent as something else than JSON (a form, text): 415, as Flask's own get_json."""
 
     status = 415
@@ -24,7 +24,7 @@ def read_tip(request) -> tuple[dict, bytes | None]:
     """The posted JSON object and its decoded photo; 415 for a body not sent as JSON, 400 for
     one that is not a JSON object."""
     if not request.is_json:
-        raise NotJson(_("Gửi nội dung dạng JSON (Content-Type: application/json)."))
+        raise NotJson("body", _("Gửi nội dung dạng JSON (Content-Type: application/json)."))
     try:
         data = request.get_json(silent=True)
     except RecursionError:  # JSON nested thousands deep: silent= only catches ValueError
