@@ -31,14 +31,6 @@ RECEIPT_PATTERN = f"^{_CODE}-{_CODE}$"  # as the portal gives it: 7K2M-9QXA
 # as it may be typed back: any case, with or without the dash or a space (O, I, L and U are
 # read as 0, 1, 1 and V, since the alphabet leaves them out)
 RECEIPT_TYPED = "^[0-9A-Za-z]{4}[- ]?[0-9A-Za-z]{4}$"
-STATUSES = (
-    Status.RECEIVED,
-    Status.CHECKED,
-    Status.VALUABLE,
-    Status.NOT_VALUABLE,
-    Status.PASSED,
-    Status.CLOSED,
-)
 # what a 422 of POST /api/tips names, one message per field (portal.tips.services.parse, submit)
 TIP_FIELDS = (
     "kind",
@@ -213,7 +205,7 @@ TIP_STATUS = _object(
         "kind_label": TEXT,
         "received_at": {"type": "string", "format": "date-time"},
         "commune": TEXT,
-        "status": {"type": "string", "enum": list(STATUSES)},
+        "status": {"type": "string", "enum": list(Status.ALL)},
         "status_label": TEXT,
         "status_at": {"type": "string", "format": "date-time"},
         "merged": {

@@ -45,7 +45,7 @@ from sqlalchemy.orm import Session
 
 from portal import openapi
 from portal.incidents.filters import LOCAL_TZ
-from portal.models import Area, Level
+from portal.models import Area, Level, Status
 from tests.conftest import signed_in
 
 schema = schemathesis.openapi.from_dict(openapi.document())
@@ -255,6 +255,24 @@ def test_tips_and_their_status_answer_as_documented(api, demo):
             response = case.call_and_validate(app=api, headers=PLAIN, checks=CHECKS)
             assert response.status_code == 200
             assert response.json()["receipt"] == receipt
+    # every step of the triage, and a tip merged into another (it shows the other's status)
+    look = status.Case(path_parameters={"receipt": receipts[0]})
+    for step in Status.ALL:
+        demo.execute(
+            text("UPDATE incidents SET status = :step, case_ref = 'VV-1' WHERE receipt = :r"),
+            {"step": step, "r": receipts[0]},
+        )
+        answer = look.call_and_validate(app=api, headers=PLAIN, checks=CHECKS).json()
+        assert (answer["status"], answer["merged"]) == (step, False)
+    demo.execute(
+        text(
+            "UPDATE incidents SET merged_into_id = (SELECT id FROM incidents WHERE receipt = :to)"
+            " WHERE receipt = :r"
+        ),
+        {"to": receipts[1], "r": receipts[0]},
+    )
+    answer = look.call_and_validate(app=api, headers=PLAIN, checks=CHECKS).json()
+    assert (answer["status"], answer["merged"]) == ("received", True)
 
 
 def test_refusals_answer_as_documented(api, demo, client):
