@@ -272,6 +272,7 @@ BAD_PARAMETER = _error(
     "A parameter holds a control character (such as NUL): refused before anything else,"
     " on every URL; named in details",
     "ParameterDetail",
+    required=True,
 )
 
 
