@@ -362,7 +362,11 @@ TIPS = {
                 "FieldDetail",
                 required=True,
             ),
-            "429": _error(429, "Too many tips from this address; the message says when to retry"),
+            "429": _error(
+                429,
+                "Too many tips from this address; Retry-After and the message say when to retry",
+                headers=RETRY_AFTER,
+            ),
             "503": _unavailable(),
         },
     }
@@ -391,7 +395,7 @@ TIP_STATUS_PATH = {
             },
             "400": _bad_parameter(),
             "404": _error(404, "No tip has this code, or it cannot be a code"),
-            "429": _error(429, "Too many look-ups from this address"),
+            "429": _error(429, "Too many look-ups from this address", headers=RETRY_AFTER),
             "503": _unavailable(),
         },
     }
