@@ -79,6 +79,11 @@ def api(app, demo, monkeypatch):
     return app
 
 
+@pytest.fixture
+def villages(demo) -> list[tuple[int, float, float]]:
+    return inside(demo, Level.VILLAGE, 8)
+
+
 def inside(session, level: str, count: int) -> list[tuple[int, float, float]]:
     """(id, lat, lon) of a point surely inside each of `count` current areas of a level."""
     point = func.ST_PointOnSurface(Area.geom)
@@ -157,8 +162,8 @@ def test_every_public_json_url_is_in_the_document(app):
     database=None,
     suppress_health_check=list(HealthCheck),  # `api` is shared by the examples, on purpose
 )
-def test_the_api_answers_as_documented(case, api, demo):
-    steer(case, inside(demo, Level.VILLAGE, 8))
+def test_the_api_answers_as_documented(case, api, villages):
+    steer(case, villages)
     case.call_and_validate(app=api, headers=PLAIN, checks=CHECKS)
 
 
