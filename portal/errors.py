@@ -16,6 +16,7 @@ class DomainError(Exception):
     """A failure the user can understand; status is the HTTP status it maps to."""
 
     status = 400
+    retry_after: int | None = None  # seconds, sent as Retry-After (a 429 says when to retry)
 
     def __init__(self, message: str, *, details: list | None = None):
         super().__init__(message)
@@ -97,6 +98,7 @@ _TITLES = {
     404: "Không tìm thấy",
     405: "Phương thức không được phép",
     413: "Tệp quá lớn",
+    415: "Kiểu nội dung không được hỗ trợ",  # issue 16: the API takes JSON only
     422: "Dữ liệu không hợp lệ",
     429: "Quá nhiều yêu cầu",
     500: "Lỗi hệ thống",
@@ -132,7 +134,11 @@ def register(app: Flask) -> None:
         if isinstance(exc, DatabaseUnavailable):
             return unavailable(exc)
         title = _(_TITLES.get(exc.status, _TITLES[400]))
-        return render_error(ErrorView(exc.status, title, exc.message, exc.details))
+        response = render_error(ErrorView(exc.status, title, exc.message, exc.details))
+        if exc.retry_after is None:
+            return response
+        body, status, headers = _as_response(response)
+        return body, status, {**headers, "Retry-After": str(exc.retry_after)}
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

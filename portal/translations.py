@@ -1448,4 +1448,6 @@ EN: dict[str, str] = {
     "Chọn một ngày đến hết năm {y}.": "Choose a day no later than the end of {y}.",
     # --- issue 16: the database unavailable ---
     "Cơ sở dữ liệu tạm thời không trả lời nên yêu cầu này chưa được thực hiện. Xin thử lại sau {seconds} giây.": "The database is not answering for the moment, so this request was not carried out. Please try again in {seconds} seconds.",
+    # --- issue 16: OpenAPI and schemathesis ---
+    "Kiểu nội dung không được hỗ trợ": "Unsupported media type",
 }

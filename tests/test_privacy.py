@@ -106,7 +106,7 @@ def test_no_public_response_carries_private_member_data(app, client, demo, lang,
         body = response.get_data(as_text=True)
         assert not private.leaked(body), (url, headers, sorted(private.leaked(body))[:5])
         assert not [w for w in EDUCATION_WORDS if w in body], url
-        if response.is_json:
+        if response.is_json and url != "/api/openapi.json":  # it describes data, holds none
             assert_public_json(response.get_json(), url)
         read += 1
     assert read > 300

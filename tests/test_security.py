@@ -114,7 +114,7 @@ def test_a_csrf_exempt_api_refuses_what_a_forged_form_can_send(app, client, demo
             ('{"kind": "theft"}', "text/plain"),
         ):
             response = client.open(url, method=method, data=body, content_type=kind)
-            assert response.status_code == 400, (endpoint, kind, response.status_code)
+            assert response.status_code == 415, (endpoint, kind, response.status_code)
             assert response.get_json()["details"] == [{"parameter": "body"}]
 
 

@@ -432,6 +432,8 @@ def test_an_ipv6_block_of_64_counts_as_one_address(
     refused = api_post(client, body, "2001:db8:1:2:abcd::9")
     assert refused.status_code == 429
     assert refused.get_json()["message"]
+    # when to try again, for an app to read: within the hour the limit counts
+    assert 60 <= int(refused.headers["Retry-After"]) <= 3600
     assert counts(session) == before
     assert api_post(client, body, "2001:db8:1:3::1").status_code == 201
 
@@ -443,13 +445,12 @@ def test_status_look_ups_are_limited_per_address(app, client, demo, leader_villa
     monkeypatch.setitem(app.config, "TIP_STATUS_PER_HOUR", 3)
     for _n in range(3):
         assert api_get(client, receipt).status_code == 200
-    assert api_get(client, receipt).status_code == 429
-    assert (
-        client.get(
-            f"/bao-tin/theo-doi?ma={receipt}", environ_base={"REMOTE_ADDR": ADDRESS}
-        ).status_code
-        == 429
-    )
+    refused = api_get(client, receipt)
+    assert refused.status_code == 429
+    assert 60 <= int(refused.headers["Retry-After"]) <= 3600
+    page = client.get(f"/bao-tin/theo-doi?ma={receipt}", environ_base={"REMOTE_ADDR": ADDRESS})
+    assert page.status_code == 429
+    assert 60 <= int(page.headers["Retry-After"]) <= 3600
     # unknown codes count too: guessing is held by the same limit
     assert api_get(client, "ZZZZ-ZZZZ", "192.0.2.50").status_code == 404
     assert api_get(client, receipt, "192.0.2.50").status_code == 200
@@ -545,7 +546,6 @@ def test_the_api_accepts_a_village_and_numbers_as_strings(client, demo, session,
         ("{not json", "application/json"),
         ("[1, 2, 3]", "application/json"),
         ('"a string"', "application/json"),
-        ("kind=theft", "application/x-www-form-urlencoded"),
     ],
 )
 def test_a_body_that_is_not_a_json_object_answers_400(client, demo, session, body, content_type):
@@ -553,6 +553,26 @@ def test_a_body_that_is_not_a_json_object_answers_400(client, demo, session, bod
     response = client.post("/api/tips", data=body, content_type=content_type)
     assert response.status_code == 400
     assert response.get_json()["status"] == 400
+    assert counts(session) == before
+
+
+@pytest.mark.parametrize(
+    "body, content_type",
+    [
+        ("kind=theft", "application/x-www-form-urlencoded"),
+        ('{"kind": "theft"}', "text/plain"),
+        ("", None),
+    ],
+)
+def test_a_body_not_sent_as_json_answers_415(client, demo, session, body, content_type):
+    before = counts(session)
+    response = client.post("/api/tips", data=body, content_type=content_type)
+    assert response.status_code == 415
+    answer = response.get_json()
+    assert answer["status"] == 415
+    assert answer["error"] == "Kiểu nội dung không được hỗ trợ"
+    assert "application/json" in answer["message"]
+    assert answer["details"] == [{"parameter": "body"}]
     assert counts(session) == before
 
 

@@ -61,6 +61,7 @@ class TooManyTips(DomainError):
             )
         )
         self.retry_minutes = retry_minutes
+        self.retry_after = retry_minutes * 60
 
 
 @dataclass

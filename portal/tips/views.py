@@ -7,6 +7,7 @@ import secrets
 
 from flask import Blueprint, jsonify, make_response, redirect, render_template, request, url_for
 
+from portal import openapi as api_document
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import csrf, htmx
 from portal.lookup.services import point_args
@@ -111,5 +112,6 @@ def api_status(receipt: str):
 
 @bp.get("/api/openapi.json")
 def openapi():
-    """The API's OpenAPI 3.1 document."""
-    return jsonify(api_doc.document())
+    """The public JSON API's OpenAPI 3.1 document (portal/openapi.py): the look-up, the tips and
+    the health check."""
+    return jsonify(api_document.document())
