@@ -1,0 +1,39 @@
+"""A connection PostgreSQL dropped under a request (killed, restarting) costs that request its
+database, not its answer: nothing at the end of the request may turn it into a 500."""
+
+from __future__ import annotations
+
+import psycopg
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.orm import Session
+
+
+def _dead() -> sa_exc.OperationalError:
+    return sa_exc.OperationalError(
+        "ROLLBACK",
+        {},
+        psycopg.OperationalError("consuming input failed: server closed the connection"),
+    )
+
+
+def test_a_connection_dead_at_the_end_of_a_request_keeps_the_answer(app, monkeypatch):
+    """Flask-SQLAlchemy closes the session after the answer is made; closing rolls back, and a
+    rollback on a connection the server dropped raises (tests/test_faults.py met it as
+    gunicorn's 500 after PostgreSQL was killed)."""
+    real_close = Session.close
+    failed = []
+
+    def close_on_a_dead_connection(self):
+        if not failed:
+            failed.append(self)
+            raise _dead()
+        return real_close(self)
+
+    monkeypatch.setattr(Session, "close", close_on_a_dead_connection)
+    client = app.test_client()
+    response = client.get("/healthz")
+    assert failed, "the session was never closed"
+    assert response.status_code == 200
+    monkeypatch.undo()
+    # the next request has a session of its own, on a connection that works
+    assert client.get("/healthz").status_code == 200
