@@ -37,3 +37,19 @@ def test_a_connection_dead_at_the_end_of_a_request_keeps_the_answer(app, monkeyp
     monkeypatch.undo()
     # the next request has a session of its own, on a connection that works
     assert client.get("/healthz").status_code == 200
+
+
+def test_healthz_down_says_when_to_come_back(app, monkeypatch):
+    """A load balancer or monitor polling /healthz while PostgreSQL restarts is told, as every
+    other client is, when to try again."""
+    from portal.errors import RETRY_AFTER_SECONDS
+    from portal.health import services
+
+    def down(detail):
+        raise services.DatabaseDown("database unavailable")
+
+    monkeypatch.setattr(services, "check", down)
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    assert response.get_json() == {"status": "error"}
