@@ -37,6 +37,11 @@ def local_database_url(name: str | None = None, role: str = "app") -> str | None
     return f"postgresql+psycopg://{user}:{password}@127.0.0.1:{port}/{name}"
 
 
+def connect_timeout() -> int:
+    """Seconds a connection to PostgreSQL may take to open (PORTAL_DB_CONNECT_TIMEOUT)."""
+    return int(os.environ.get("PORTAL_DB_CONNECT_TIMEOUT", "5"))
+
+
 def environment() -> str:
     """development, testing or production; `flask run --debug` counts as development."""
     env = os.environ.get("PORTAL_ENV")
@@ -82,7 +87,13 @@ def load(overrides: dict | None = None) -> dict:
         "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(env),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATION_DATABASE_URI": migration_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # pre-ping: a pooled connection PostgreSQL dropped (a restart) is found and replaced
+        # before use; connect_timeout: a server that accepts but does not answer (stopped,
+        # overloaded, a network black hole) costs a request seconds and a 503, not a worker
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": True,
+            "connect_args": {"connect_timeout": connect_timeout()},
+        },
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("PORTAL_HTTPS") == "1",

@@ -3,9 +3,16 @@ database, not its answer: nothing at the end of the request may turn it into a 5
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
 import psycopg
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.orm import Session
+
+from portal import create_app
+from portal.jobs.queue import conninfo
 
 
 def _dead() -> sa_exc.OperationalError:
@@ -53,3 +60,34 @@ def test_healthz_down_says_when_to_come_back(app, monkeypatch):
     assert response.status_code == 503
     assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
     assert response.get_json() == {"status": "error"}
+
+
+def test_a_database_that_never_answers_is_a_503_within_seconds(monkeypatch):
+    """A server that takes the connection and never says a word (PostgreSQL stopped with
+    SIGSTOP, swamped, or a network that drops packets): without a connect timeout the worker
+    would wait for ever, and every worker after it."""
+    monkeypatch.setenv("PORTAL_DB_CONNECT_TIMEOUT", "1")
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake; nothing reads or answers
+        port = silent.getsockname()[1]
+        app = create_app(
+            {
+                "PORTAL_ENV": "testing",
+                "SECRET_KEY": "x",
+                "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://nobody:x@127.0.0.1:{port}/none",
+            }
+        )
+        assert "connect_timeout=1" in conninfo(app)  # the job queue's connections too
+        answers = []
+        asking = threading.Thread(
+            target=lambda: answers.append(app.test_client().get("/api/lookup?lat=21.03&lon=105.8")),
+            daemon=True,
+        )
+        started = time.monotonic()
+        asking.start()
+        asking.join(20)
+        took = time.monotonic() - started
+    assert answers, f"no answer after {took:.0f} s"
+    assert answers[0].status_code == 503 and answers[0].headers["Retry-After"] == "5"
+    assert took < 10, took
