@@ -541,13 +541,14 @@ def children(pid: int) -> list[int]:
     return sorted(found)
 
 
-def connected_to(pids: list[int], port: int) -> set[int]:
-    """Those of the processes holding an established TCP connection to 127.0.0.1:port."""
-    sockets = {}  # inode → remote port, of established connections
+def connected_to(pids: list[int], port: int, *, local: bool = False) -> set[int]:
+    """Those of the processes holding an established TCP connection to 127.0.0.1:port (with
+    local, one accepted on that port: a request being served)."""
+    sockets = {}  # inode → remote (or local) port, of established connections
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
         fields = line.split()
         if fields[3] == "01":  # ESTABLISHED
-            sockets[fields[9]] = int(fields[2].split(":")[1], 16)
+            sockets[fields[9]] = int(fields[1 if local else 2].split(":")[1], 16)
     found = set()
     for pid in pids:
         try:
@@ -700,7 +701,8 @@ def serving_again(installation, server, portal: Portal, killed: list[int]) -> li
 def test_a_web_worker_killed_mid_request_loses_nothing_committed(
     installation, served, portal, admin_db, ledger
 ):
-    _base, server = served
+    base, server = served
+    gunicorn_port = int(base.rsplit(":", 1)[1])
     workers = children(server.pid)
     killed = []
     # 1. a slow tip (a large photo being re-encoded): its worker killed while it works
@@ -741,8 +743,11 @@ def test_a_web_worker_killed_mid_request_loses_nothing_committed(
             time.sleep(0.05)
         new_serves.set()
         wait_for(sent, 50)
-        time.sleep(0.1)  # amid the writes: both workers busy with them
         victim = next(w for w in alive if w in workers)
+        deadline = time.monotonic() + 10
+        while not connected_to([victim], gunicorn_port, local=True):  # amid a request
+            assert time.monotonic() < deadline, "the worker serves no write"
+            time.sleep(0.005)
         os.kill(victim, signal.SIGKILL)
         killed.append(victim)
 
