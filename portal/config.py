@@ -64,6 +64,11 @@ def replica_url(env: str, overrides: dict) -> str | None:
     return local_replica_url()
 
 
+def connect_timeout() -> int:
+    """Seconds a connection to PostgreSQL may take to open (PORTAL_DB_CONNECT_TIMEOUT)."""
+    return int(os.environ.get("PORTAL_DB_CONNECT_TIMEOUT", "5"))
+
+
 def environment() -> str:
     """development, testing or production; `flask run --debug` counts as development."""
     env = os.environ.get("PORTAL_ENV")
@@ -109,11 +114,17 @@ def load(overrides: dict | None = None) -> dict:
         "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(env),
         "SQLALCHEMY_DATABASE_URI": database_url,
         "MIGRATION_DATABASE_URI": migration_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         # issue 16: a streaming replica the public look-up reads from (portal/replica.py)
         "DATABASE_REPLICA_URL": replica_url(env, overrides),
         # a replica further behind than this is not read while the primary answers
         "REPLICA_MAX_LAG_SECONDS": float(os.environ.get("PORTAL_REPLICA_MAX_LAG", "2")),
+        # pre-ping: a pooled connection PostgreSQL dropped (a restart) is found and replaced
+        # before use; connect_timeout: a server that accepts but does not answer (stopped,
+        # overloaded, a network black hole) costs a request seconds and a 503, not a worker
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            "pool_pre_ping": True,
+            "connect_args": {"connect_timeout": connect_timeout()},
+        },
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": os.environ.get("PORTAL_HTTPS") == "1",

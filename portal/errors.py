@@ -8,7 +8,7 @@ from flask import Flask, current_app, g, jsonify, render_template, request
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
-from portal.extensions import htmx
+from portal.extensions import db, htmx
 from portal.i18n import _
 
 
@@ -128,7 +128,33 @@ def render_error(view: ErrorView):
     return response, view.status, headers
 
 
+def discard_session() -> None:
+    """Drop the request's session after the database failed under it: rolled back when its
+    connection still answers, else invalidated (closed without a word to the server, which
+    has already thrown the transaction away). Never raises: a dead connection refuses even a
+    rollback."""
+    try:
+        db.session.rollback()
+    except Exception:
+        try:
+            db.session.invalidate()
+        except Exception:
+            current_app.logger.warning("could not invalidate a dead connection", exc_info=True)
+        db.session.registry.clear()  # the next request starts with a session of its own
+
+
 def register(app: Flask) -> None:
+    # Registered after db.init_app, so it runs before Flask-SQLAlchemy's own teardown, which
+    # would roll back on a connection that died mid-request (PostgreSQL killed or restarted)
+    # and turn the answer already made, often a 503, into gunicorn's bare 500.
+    @app.teardown_appcontext
+    def _end_session(_exc):
+        try:
+            db.session.remove()
+        except sa_exc.SQLAlchemyError as exc:
+            current_app.logger.warning("database gone at the end of a request: %s", exc)
+            discard_session()
+
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
         if isinstance(exc, DatabaseUnavailable):
@@ -163,13 +189,8 @@ def register(app: Flask) -> None:
 
 def unavailable(exc: BaseException):
     """503 with Retry-After: the database is down, restarting or read-only; nothing was done."""
-    from portal.extensions import db
-
     current_app.logger.warning("database unavailable: %s", type(exc).__name__)
-    try:  # the connection is dead: drop it so the next request starts afresh
-        db.session.rollback()
-    except Exception:  # a dead connection may refuse even this
-        db.session.close()
+    discard_session()  # the connection is dead: drop it so the next request starts afresh
     # the page is drawn as for a visitor: the account's row expired with the rollback, and
     # reading it again would ask the database that just failed
     g.account = None

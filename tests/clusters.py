@@ -137,8 +137,16 @@ class Installation:
 
     # --- the portal on it ------------------------------------------------------------------
 
-    def serve(self, workers: int = 2, extra_env: dict | None = None, log: Path | None = None):
-        """gunicorn on a free port against this installation; (base URL, process)."""
+    def serve(
+        self,
+        workers: int = 2,
+        extra_env: dict | None = None,
+        log: Path | None = None,
+        *,
+        wait: bool = True,
+    ):
+        """gunicorn on a free port against this installation; (base URL, process). With
+        wait=False it returns at once (boot meanwhile, then wait_until_up)."""
         port = _free_port()
         log = log or self.local / f"gunicorn-{port}.log"
         env = {**self.env, "DATABASE_URL": self.url(), **(extra_env or {})}
@@ -159,19 +167,26 @@ class Installation:
             stdout=subprocess.DEVNULL,
             stderr=log.open("w"),
         )
+        server.log = log
         self.servers.append(server)
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
+        if wait:
+            self.wait_until_up(base, server)
+        return base, server
+
+    @staticmethod
+    def wait_until_up(base: str, server: subprocess.Popen, limit: float = 90) -> None:
+        deadline = time.monotonic() + limit
         while True:
             try:
                 urllib.request.urlopen(base + "/healthz", timeout=2)
-                return base, server
+                return
             except urllib.error.HTTPError:  # answering, though unwell: up
-                return base, server
+                return
             except OSError:
                 if server.poll() is not None or time.monotonic() > deadline:
                     server.kill()
-                    tail = log.read_text()[-2000:]
+                    tail = server.log.read_text()[-2000:]
                     raise RuntimeError("gunicorn did not start: " + tail) from None
                 time.sleep(0.2)
 
@@ -183,9 +198,16 @@ class Installation:
                     server.wait(timeout=10)
                 except subprocess.TimeoutExpired:
                     server.kill()
-        for args in (("replica", "stop"), ("stop",)):
-            with contextlib.suppress(RuntimeError):  # not running, or already gone
-                self.pg(*args)
+        with contextlib.suppress(RuntimeError):  # not running, or already gone
+            self.pg("replica", "stop")
+        # an immediate shutdown (SIGQUIT): the data is thrown away, so no shutdown checkpoint
+        # writing shared buffers out with fsync on (seconds on a busy machine)
+        with contextlib.suppress(FileNotFoundError, ProcessLookupError, ValueError):
+            postmaster = int((self.data / "postmaster.pid").read_text().split()[0])
+            os.kill(postmaster, signal.SIGQUIT)
+            deadline = time.monotonic() + 20
+            while _alive(postmaster) and time.monotonic() < deadline:
+                time.sleep(0.05)
         home = Path(os.path.realpath(self.local / "pg"))
         shutil.rmtree(home, ignore_errors=True)
         shutil.rmtree(self.local, ignore_errors=True)

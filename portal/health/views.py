@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
+from portal.errors import RETRY_AFTER_SECONDS
 from portal.health import services
 from portal.models import AccountRole
 from portal.security import current_account
@@ -37,4 +38,5 @@ def healthz():
         return jsonify(services.check(detail=_detailed()))
     except services.DatabaseDown:
         current_app.logger.warning("healthz: the database does not answer")
-        return jsonify({"status": "error"}), 503
+        # as every other answer while the database is away (portal.errors.unavailable)
+        return jsonify({"status": "error"}), 503, {"Retry-After": str(RETRY_AFTER_SECONDS)}

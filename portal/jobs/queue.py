@@ -21,6 +21,10 @@ _open_lock = threading.Lock()
 def conninfo(app: Flask) -> str:
     """libpq's form of the portal's database URL (the portal's own role, never the owner)."""
     url = make_url(app.config["SQLALCHEMY_DATABASE_URI"]).set(drivername="postgresql")
+    # as the portal's own engine: a server that does not answer fails in seconds (config.py)
+    timeout = app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("connect_args", {}).get("connect_timeout")
+    if timeout and "connect_timeout" not in url.query:
+        url = url.update_query_dict({"connect_timeout": str(timeout)})
     return url.render_as_string(hide_password=False)
 
 
