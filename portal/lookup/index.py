@@ -60,7 +60,7 @@ PARTS = text(
 class Template:
     """An answer's body around the point it was asked for: pieces joined by the point's text."""
 
-    __slots__ = ("pieces", "kind")
+    __slots__ = ("kind", "pieces")
 
     def __init__(self, pieces: list[bytes], kind: str):
         self.pieces, self.kind = pieces, kind

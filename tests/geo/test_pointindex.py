@@ -87,8 +87,10 @@ def test_parts_given_as_wkb_answer_the_same_and_count_their_vertices():
     owners = [100] * len(subdivided(VILLAGE)) + [10] * len(subdivided(WEST))
     from_shapes = PointIndex(parts, owners, AREAS)
     from_wkb = PointIndex([shapely.to_wkb(p) for p in parts], owners, AREAS)
-    assert from_wkb.vertices == from_shapes.vertices == sum(
-        shapely.get_num_coordinates(p) for p in parts
+    assert (
+        from_wkb.vertices
+        == from_shapes.vertices
+        == sum(shapely.get_num_coordinates(p) for p in parts)
     )
     rng = random.Random(3)
     for _ in range(300):
