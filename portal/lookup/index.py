@@ -117,6 +117,9 @@ class WorkerIndex:
                 self.cards, self.answers = {}, {}
                 self.seen = seen
             if self.points_bounds != seen[1] and self.building is None and not self.too_large:
+                if self.app.config.get("LOOKUP_INDEX_INLINE"):  # tests: one connection, no thread
+                    self.points, self.points_bounds = self._load(), seen[1]
+                    return
                 self.building = threading.Thread(target=self._build, args=(seen[1],), daemon=True)
                 self.building.start()
 
@@ -160,7 +163,6 @@ class WorkerIndex:
             for area_id, level, name, _ in batch:
                 owners.append(area_id)
                 areas[area_id] = (level, name)
-        db.session.rollback()
         index = PointIndex(parts, owners, areas)
         self.stats = {
             "parts": len(index),
