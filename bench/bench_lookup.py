@@ -270,10 +270,11 @@ def wrk(base: str, script: Path, seconds: int) -> str:
 def warm(base: str, script: Path) -> None:
     """Load until the rate stops rising: the index built, every point's card made and kept
     (by each worker: the first answer of an area costs what today's path costs)."""
-    best = 0.0
+    best, flat = 0.0, 0
     for _ in range(WARM_ROUNDS):
         rate = wrk_rps(wrk(base, script, WARM_SECONDS))
-        if rate < best * 1.1:
+        flat = flat + 1 if rate < best * 1.05 else 0
+        if flat == 2:
             return
         best = max(best, rate)
 
