@@ -48,11 +48,10 @@ def upgrade():
         BEGIN
             IF current_setting('portal.lookup_bumped_' || what, true) IS DISTINCT FROM '1' THEN
                 PERFORM set_config('portal.lookup_bumped_' || what, '1', true);
-                IF what = 'bounds' THEN
-                    UPDATE lookup_generation SET bounds = bounds + 1, cards = cards + 1;
-                ELSE
-                    UPDATE lookup_generation SET cards = cards + 1;
-                END IF;
+                -- the row comes back if someone deleted it: a lost row would freeze the workers
+                INSERT INTO lookup_generation AS g (id) VALUES (1) ON CONFLICT (id) DO UPDATE
+                    SET cards = g.cards + 1,
+                        bounds = g.bounds + CASE WHEN what = 'bounds' THEN 1 ELSE 0 END;
             END IF;
             RETURN NULL;
         END $$;
