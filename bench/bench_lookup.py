@@ -48,8 +48,8 @@ COPIES = 19  # Hanoi plus 19 copies: about 110,000 areas
 SAMPLES = 3000
 HTTP_SECONDS = 15
 WARM_SECONDS = 5
-WARM_ROUNDS = 10
-HTTP_POINTS = 2000
+WARM_ROUNDS = 12
+HTTP_POINTS = 300  # each worker makes an area's answer once: warm within seconds
 WORKERS = 2  # what `make run` starts on this 2-core machine
 
 
@@ -267,16 +267,19 @@ def wrk(base: str, script: Path, seconds: int) -> str:
     ).stdout
 
 
-def warm(base: str, script: Path) -> None:
-    """Load until the rate stops rising: the index built, every point's card made and kept
-    (by each worker: the first answer of an area costs what today's path costs)."""
-    best, flat = 0.0, 0
+def warm(base: str, script: Path, points: int) -> None:
+    """Load until every worker has answered every point a few times (the index built, each
+    area's card made and kept: a worker's first answer of an area costs what today's path
+    costs), and then until the rate stops rising."""
+    best, flat, asked = 0.0, 0, 0
     for _ in range(WARM_ROUNDS):
-        rate = wrk_rps(wrk(base, script, WARM_SECONDS))
+        out = wrk(base, script, WARM_SECONDS)
+        asked += int(re.search(r"(\d+) requests in", out).group(1))
+        rate = wrk_rps(out)
         flat = flat + 1 if rate < best * 1.05 else 0
-        if flat == 2:
-            return
         best = max(best, rate)
+        if asked > 6 * points and flat:
+            return
 
 
 def http_throughput(url: str, name: str, points: list[tuple[float, float]]) -> list[str]:
@@ -297,7 +300,7 @@ def http_throughput(url: str, name: str, points: list[tuple[float, float]]) -> l
         server, base = serve(url, index=mode == "ours", log=log)
         try:
             for kind, script in scripts.items():
-                warm(base, script)
+                warm(base, script, len(points))
                 out = wrk(base, script, HTTP_SECONDS)
                 errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
                 figures[mode, kind] = (

@@ -16,15 +16,17 @@ When `cards` moves, the kept cards and answers are dropped (made again on demand
 `bounds` moves, the point index is stale at once: look-ups go to the database (today's query)
 while a thread builds the new index, and use it from the moment it is done.
 
-Memory: the index holds the current areas' parts as GEOS polygons, about 16 bytes a vertex
-(Hanoi's 302,000 vertices ≈ 6 MB; the national benchmark's 110,000 areas ≈ 6 million vertices
-≈ 100 MB a worker). Beyond LOOKUP_INDEX_MAX_VERTICES the index is not built and the database
-answers (the cards are still kept). Cards and answers: at most MAX_ANSWERS of each (a few KB
-each), dropped all at once past it, as portal.lookup.cache does.
+Memory: the index holds the current areas' parts as WKB, 16 bytes a vertex, and an STRtree of
+their boxes (Hanoi's 302,000 vertices in 6,500 parts: see bench_lookup's lookup_memory lines
+for what a worker holds at Hanoi and national scale). Beyond LOOKUP_INDEX_MAX_VERTICES the
+index is not built and the database answers (the cards are still kept). Cards and answers: at
+most MAX_KEPT_BYTES of each (a card fragment carries its outline and its neighbours': tens of
+KB), dropped all at once past it, as portal.lookup.cache does.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -33,7 +35,6 @@ from collections.abc import Callable, Hashable
 from dataclasses import replace
 from typing import Any
 
-import shapely
 from flask import Flask, current_app, render_template, request
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
@@ -45,7 +46,7 @@ from portal.models import LookupGeneration
 log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 1.0
-MAX_ANSWERS = 20_000
+MAX_KEPT_BYTES = 48 * 2**20  # per store (cards, answers): 96 MB a worker at most
 ENVIRON_KEY = "portal.lookup.fast"  # set by portal.lookup.fast on requests it may answer
 ANSWERED_KEY = "portal.lookup.answered"  # set by the view when it answered from a template
 POINT_MARK = "\x00point"  # in no answer: PostgreSQL text cannot hold NUL
@@ -88,6 +89,7 @@ class WorkerIndex:
         self.too_large = False
         self.cards: dict[Hashable, Any] = {}
         self.answers: dict[Hashable, Template] = {}
+        self.kept_bytes: dict[str, int] = {}
         self.headers: dict[Hashable, list[tuple[str, str]]] = {}
         self.stats: dict[str, float] = {}
 
@@ -114,7 +116,7 @@ class WorkerIndex:
                 raise
             seen = (row.cards, row.bounds) if row else (0, 0)
             if seen != self.seen:
-                self.cards, self.answers = {}, {}
+                self.cards, self.answers, self.kept_bytes = {}, {}, {}
                 self.seen = seen
             if self.points_bounds != seen[1] and self.building is None and not self.too_large:
                 if self.app.config.get("LOOKUP_INDEX_INLINE"):  # tests: one connection, no thread
@@ -125,7 +127,7 @@ class WorkerIndex:
 
     def forget(self) -> None:
         self.seen = None
-        self.cards, self.answers = {}, {}
+        self.cards, self.answers, self.kept_bytes = {}, {}, {}
 
     def wait_built(self, seconds: float = 60) -> None:
         """Until the index being built is done (tests and benchmarks)."""
@@ -153,21 +155,21 @@ class WorkerIndex:
         parts, owners, areas, vertices = [], [], {}, 0
         rows = db.session.execute(PARTS, execution_options={"yield_per": 4000})
         for batch in rows.partitions():
-            shapes = shapely.from_wkb([bytes(r[3]) for r in batch])
-            vertices += int(shapely.get_num_coordinates(shapes).sum())
+            for area_id, level, name, wkb in batch:
+                vertices += (len(wkb) - 13) // 16  # a ring's 4-byte count aside: about
+                parts.append(bytes(wkb))
+                owners.append(area_id)
+                areas[area_id] = (level, name)
             if vertices > self.max_vertices:
                 self.too_large = True
                 log.warning("%s vertices: past LOOKUP_INDEX_MAX_VERTICES, not indexed", vertices)
                 return None
-            parts.extend(shapes)
-            for area_id, level, name, _ in batch:
-                owners.append(area_id)
-                areas[area_id] = (level, name)
         index = PointIndex(parts, owners, areas)
         self.stats = {
             "parts": len(index),
             "areas": index.areas,
             "vertices": index.vertices,
+            "wkb_mb": index.wkb_bytes / 2**20,
             "seconds": time.perf_counter() - start,
             "rss_mb_before": before,
             "rss_mb_after": rss_mb(),
@@ -186,10 +188,26 @@ class WorkerIndex:
             seen = self.seen
             value = make()
             if seen is not None and seen == self.seen and value is not None:
-                if len(kept) >= MAX_ANSWERS:
+                weight = weigh(value)
+                if self.kept_bytes.get(store, 0) + weight > MAX_KEPT_BYTES:
                     kept.clear()
+                    self.kept_bytes[store] = 0
                 kept[key] = value
+                self.kept_bytes[store] = self.kept_bytes.get(store, 0) + weight
         return value
+
+
+def weigh(value) -> int:
+    """About what a kept value weighs: a template its bytes, a card its texts and outline."""
+    if isinstance(value, Template):
+        return sum(len(p) for p in value.pieces) + 200
+    outline = getattr(value, "outline", None)
+    # a parsed GeoJSON outline: about 100 bytes of Python objects a vertex, 24 characters each
+    return (
+        2000
+        + 2 * len(getattr(value, "neighbours", "") or "")
+        + (4 * len(json.dumps(outline)) if outline else 0)
+    )
 
 
 def init_app(app: Flask) -> None:
