@@ -17,6 +17,10 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(root / "static"),
     )
     app.config.update(config_module.load(overrides))
+    if app.config["LOOKUP_INDEX"]:  # issue 16: fast look-up, inside ProxyFix (its environ)
+        from portal.lookup import fast
+
+        fast.init_app(app)
     if app.config["PROXY_HOPS"]:
         # behind a reverse proxy: trust its X-Forwarded-For/-Proto for client address and https
         hops = app.config["PROXY_HOPS"]

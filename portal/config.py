@@ -173,6 +173,17 @@ def load(overrides: dict | None = None) -> dict:
         # The public look-up keeps each area's card this long in each worker: teams change by
         # decisions, not by the minute, and a card costs two queries. 0 turns it off (tests).
         "LOOKUP_CARD_SECONDS": 0 if env == "testing" else 60,
+        # issue 16: each worker answers look-ups from an in-memory index of the areas' parts
+        # and pre-rendered answers, refreshed within a second of a change (portal.lookup.index,
+        # portal.lookup.fast); 0 is today's path, the database for every look-up. Off in tests
+        # (their rolled-back transactions never commit a generation); tests switch it on.
+        "LOOKUP_INDEX": os.environ.get("PORTAL_LOOKUP_INDEX", "0" if env == "testing" else "1")
+        == "1",
+        # past this many vertices a worker keeps no index (about 16 bytes each): the database
+        # answers instead. 12 million: about 200 MB a worker, twice the national benchmark's.
+        "LOOKUP_INDEX_MAX_VERTICES": int(
+            os.environ.get("PORTAL_LOOKUP_INDEX_MAX_VERTICES", "12000000")
+        ),
     }
     config.update(overrides)
     return config

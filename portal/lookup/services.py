@@ -10,10 +10,13 @@ import json
 import math
 from dataclasses import dataclass, field, replace
 
+from flask import current_app
+
 from geo.maps import MapParts
 from portal.errors import BadParameter, NotFound
 from portal.extensions import db
 from portal.i18n import _, current_language
+from portal.lookup import index as lookup_index
 from portal.lookup import maps, queries
 from portal.lookup.cache import TimedCache
 from portal.models import Level, Role
@@ -128,9 +131,19 @@ cards = TimedCache()
 
 
 def at_point(lat: float, lon: float, *, with_outline: bool = True) -> Card:
-    """The card of the deepest current area at the point; OutsideEveryArea when there is none."""
-    _plan_once()
-    hits = db.session.execute(queries.areas_at(lon, lat)).all()
+    """The card of the deepest current area at the point; OutsideEveryArea when there is none.
+
+    With the worker's index (portal.lookup.index, LOOKUP_INDEX) the areas come from memory
+    and the cards are kept until the data they show changes; without it, or while the index
+    is being built, from the database.
+    """
+    index = lookup_index.current()
+    points = index.current_points() if index is not None else None
+    if points is not None:
+        hits = points.areas_at(lon, lat)
+    else:
+        _plan_once()
+        hits = db.session.execute(queries.areas_at(lon, lat)).all()
     if not hits:
         raise OutsideEveryArea(
             _(
@@ -145,14 +158,36 @@ def at_point(lat: float, lon: float, *, with_outline: bool = True) -> Card:
         Place(h.id, h.level, "", None, h.name) for h in hits[1:] if h.level == found.level
     ]
     key = (found.id, with_outline, current_language())  # the police's name is translated
-    card = cards.get(key, lambda: _card(found.id, with_outline))
+    if index is not None:
+        card = index.kept("cards", key, lambda: _planned_card(found.id, with_outline))
+    else:
+        card = cards.get(key, lambda: _card(found.id, with_outline))
     return replace(card, border_with=border_with, point=(lat, lon))  # the kept card unchanged
+
+
+def api_body(card: Card, lat: float, lon: float, body_of) -> bytes | None:
+    """/api/lookup's body kept pre-rendered by the worker's index, when it may be."""
+    index = lookup_index.of(current_app)
+    if index is None or current_language() != "vi":
+        return None
+    return lookup_index.api_body(index, card, lat, lon, body_of)
+
+
+def card_fragment(card: Card, lat: float, lon: float) -> bytes | None:
+    """The card fragment kept pre-rendered by the worker's index, when it may be."""
+    index = lookup_index.of(current_app)
+    if index is None or current_language() != "vi":
+        return None
+    return lookup_index.card_body(index, card, lat, lon)
 
 
 def for_area(area_id: int) -> Card:
     """The card of a current area (its shareable page); NotFound otherwise."""
-    _plan_once()
     key = (area_id, True, current_language())
+    index = lookup_index.current()
+    if index is not None:  # kept until the data changes, as at_point's
+        return index.kept("cards", key, lambda: _planned_card(area_id, with_outline=True))
+    _plan_once()
     return cards.get(key, lambda: _card(area_id, with_outline=True))
 
 
@@ -165,6 +200,11 @@ def _plan_once() -> None:
     use the same indexes. SET LOCAL ends with this request's transaction.
     """
     db.session.execute(queries.SET_GENERIC_PLANS)
+
+
+def _planned_card(area_id: int, with_outline: bool) -> Card:
+    _plan_once()
+    return _card(area_id, with_outline)
 
 
 def _card(area_id: int, with_outline: bool) -> Card:

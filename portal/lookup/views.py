@@ -6,7 +6,7 @@ the card after a tap on the map, a page of villages).
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, url_for
 
 from portal.extensions import htmx
 from portal.lookup import services
@@ -49,7 +49,9 @@ def point():
     lat, lon = services.point_args(request.args)
     card = services.at_point(lat, lon)
     if htmx and htmx.target == "card":
-        body = render_template("lookup/_card.html", card=card)
+        body = services.card_fragment(card, lat, lon) or render_template(
+            "lookup/_card.html", card=card
+        )
         return body, 200, {"HX-Push-Url": request.full_path}
     return render_template("lookup/area.html", view=services.card_page(card))
 
@@ -60,7 +62,11 @@ def api():
     lat, lon = services.point_args(request.args)
     card = services.at_point(lat, lon, with_outline=False)
     area_url = lambda area_id: url_for("lookup.area", area_id=area_id, _external=True)  # noqa: E731
-    response = jsonify(services.card_json(card, area_url))
+    body = services.api_body(card, lat, lon, lambda c: services.card_json(c, area_url))
+    if body is not None:  # the same bytes, from the area's kept answer (portal.lookup.index)
+        response = current_app.response_class(body, mimetype=current_app.json.mimetype)
+    else:
+        response = jsonify(services.card_json(card, area_url))
     response.cache_control.public = True
     response.cache_control.max_age = API_MAX_AGE
     return response

@@ -40,6 +40,7 @@ from portal.models.patrol import (
     PatrolTrack,
     RouteVersion,
 )
+from portal.models.lookup import LookupGeneration  # issue 16: fast look-up
 from portal.models.police import PoliceContact
 from portal.models.review import ReviewCommunes, ReviewIncidents, ReviewPatrols
 from portal.models.street import Street
@@ -75,6 +76,7 @@ __all__ = [
     "Job",
     "JobFile",
     "Level",
+    "LookupGeneration",
     "LocatedBy",
     "LoginFailure",
     "Member",
