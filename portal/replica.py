@@ -29,6 +29,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import sqlalchemy as sa
 from flask import Flask, current_app, g, has_request_context, request, session
@@ -66,7 +69,25 @@ def public_read() -> bool:
     return session.get(COOKIE_KEY) is None
 
 
+# Set by public_reads(): reads go to the replica whatever the request (or outside any request).
+_public_block: ContextVar[bool] = ContextVar("portal_public_reads", default=False)
+
+
+@contextmanager
+def public_reads() -> Iterator[None]:
+    """Reads in this block go where public requests read: the look-up index's generation checks
+    and loads, made outside requests or for any request, must see no newer data than the cards
+    they keep, which public requests read from the replica (portal/lookup/index.py)."""
+    token = _public_block.set(True)
+    try:
+        yield
+    finally:
+        _public_block.reset(token)
+
+
 def _wants_reader() -> bool:
+    if _public_block.get():
+        return reader() is not None
     if not has_request_context():
         return False
     chosen = g.get("_db_reader")

@@ -328,7 +328,11 @@ def test_the_lookup_keeps_answering_from_the_replica_while_the_primary_is_down(
         _wait(lambda: _replayed(replica_url, lsn), what="the replica to replay the demo")
         base, _server = installation.serve(
             workers=1,
-            extra_env={"DATABASE_REPLICA_URL": replica_url, "PORTAL_REPLICA_MAX_LAG": "0.5"},
+            extra_env={
+                "DATABASE_REPLICA_URL": replica_url,
+                "PORTAL_REPLICA_MAX_LAG": "0.5",
+                "PORTAL_LOOKUP_INDEX": "1",  # as in production: answers kept in memory
+            },
         )
         point = {"lat": lat, "lon": lon}
         web = requests.Session()
@@ -396,3 +400,25 @@ def test_the_lookup_keeps_answering_from_the_replica_while_the_primary_is_down(
         assert json.loads(looked_up.text)["team"]["name"] == team
     finally:
         installation.destroy()
+
+
+def test_the_lookup_index_reads_its_generation_where_public_cards_come_from(routed, monkeypatch):
+    """Outside any request (the fast path, the index's build thread) the index's generation is
+    read from the replica, where public cards come from: a generation newer than the cards kept
+    under it would keep a stale card for good."""
+    from portal.lookup.index import WorkerIndex
+
+    asked = []
+    real = db.session.execute
+
+    def spying(statement, *args, **kwargs):
+        asked.append(db.session.scalar(sa.text("SELECT current_setting('application_name')")))
+        return real(statement, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "execute", spying)
+    with routed.app_context():
+        index = WorkerIndex(routed)
+        index.too_large = True  # the generation only: no thread building the tree
+        index.check()
+        db.session.remove()
+    assert asked == [REPLICA]

@@ -42,6 +42,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from geo.pointindex import PointIndex
+from portal import replica
 from portal.extensions import db
 from portal.models import LookupGeneration
 
@@ -107,9 +108,10 @@ class WorkerIndex:
                 return
             self.checked_at = time.monotonic()
             try:
-                row = db.session.execute(
-                    select(LookupGeneration.cards, LookupGeneration.bounds)
-                ).one_or_none()
+                with replica.public_reads():  # the same database the public cards come from
+                    row = db.session.execute(
+                        select(LookupGeneration.cards, LookupGeneration.bounds)
+                    ).one_or_none()
             except SQLAlchemyError:
                 # unreachable: nothing kept is trusted; the database path answers (503 meanwhile)
                 db.session.rollback()
@@ -144,7 +146,7 @@ class WorkerIndex:
 
     def _build(self, bounds: int) -> None:
         try:
-            with self.app.app_context():
+            with self.app.app_context(), replica.public_reads():
                 self.points, self.points_bounds = self._load(), bounds
             give_back_memory()
         except Exception:

@@ -27,6 +27,7 @@ from portal.models.incident import (
     TipLimit,
 )
 from portal.models.job import Job, JobFile
+from portal.models.lookup import LookupGeneration  # issue 16: fast look-up
 from portal.models.patrol import (
     VIOLATION_KINDS,
     DutyRule,
@@ -40,7 +41,6 @@ from portal.models.patrol import (
     PatrolTrack,
     RouteVersion,
 )
-from portal.models.lookup import LookupGeneration  # issue 16: fast look-up
 from portal.models.police import PoliceContact
 from portal.models.review import ReviewCommunes, ReviewIncidents, ReviewPatrols
 from portal.models.street import Street
@@ -76,9 +76,9 @@ __all__ = [
     "Job",
     "JobFile",
     "Level",
-    "LookupGeneration",
     "LocatedBy",
     "LoginFailure",
+    "LookupGeneration",
     "Member",
     "Patrol",
     "PatrolActivity",
