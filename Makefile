@@ -7,7 +7,7 @@ WORKERS ?= 2
 # databases, a few connections and a one-off set-up of some seconds); TEST_WORKERS=0 runs it in one.
 TEST_WORKERS ?= auto
 
-.PHONY: run test setup setup-test seed lint format bench db-stop dev replica
+.PHONY: run test setup setup-test seed lint format bench soak db-stop dev replica
 
 setup:
 	@scripts/setup.sh
@@ -41,6 +41,11 @@ seed: setup
 bench:
 	@scripts/setup.sh --bench
 	@for b in bench/bench_*.py; do $(VENV)/python $$b || exit 1; done
+
+## make soak: ten minutes of mixed traffic on gunicorn (SOAK_SECONDS=60 for a short one); RSS, errors
+soak:
+	@scripts/setup.sh --bench
+	@$(VENV)/python bench/soak.py
 
 lint:
 	@$(VENV)/ruff check . && $(VENV)/ruff format --check .

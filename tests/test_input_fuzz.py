@@ -2,7 +2,8 @@
 
 The walk needs no list of parameters kept by hand: the request's argument and form dicts
 record every name a view reads, and a name first read by a request is sent again at once with
-the hostile value (so a parameter added later is fuzzed too). Each hostile value goes once per
+the hostile value (so a parameter added later is fuzzed too). Each route starts from the same
+world: what its requests write is rolled back after it. Each hostile value goes once per
 route, method and role, in every parameter at the same time; tests/test_inputs.py proves each
 class of value (over-long texts, big ids) on valid forms one field at a time.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import re
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from typing import ClassVar
 
@@ -23,6 +25,7 @@ from sqlalchemy import select
 from werkzeug.datastructures import ImmutableMultiDict
 
 from portal import errors
+from portal.extensions import db
 from portal.models import (
     Account,
     Area,
@@ -287,9 +290,21 @@ def _turned_away(response) -> bool:
     return response.status_code in (401, 404) or location.startswith("/login")
 
 
+@contextmanager
+def _undone(connection):
+    """Whatever the requests inside write, rolled back at the end (a savepoint of the test's
+    transaction, inside which each request's own savepoints come and go)."""
+    nested = connection.begin_nested()
+    try:
+        yield
+    finally:
+        nested.rollback()
+
+
 @pytest.mark.long  # thousands of requests: under `make test` it starts first
 def test_no_input_causes_a_500_on_any_route_as_any_role(app, world):
     ids, clients, raised = world
+    connection = db.session.get_bind()  # the test's own (tests/conftest.py: session)
     reads: dict[tuple[str, str], set[tuple[str, str]]] = {}
     sent = 0
     problems: list[str] = []
@@ -315,38 +330,42 @@ def test_no_input_causes_a_500_on_any_route_as_any_role(app, world):
         client.role = role
         token = _token(client)
         for rule, method in _rules(app):
-            changing = method in STATE_CHANGING
-            csrf = {"csrf_token": token} if changing else {}
-            for arg in rule.arguments:
-                is_int = f"<int:{arg}>" in rule.rule
-                for bad in HOSTILE_IDS if is_int else HOSTILE_PATHS:
-                    url = _url(rule, ids, (arg, bad))
-                    response = send(client, url, method, {}, csrf, set(), "path")
-                    if is_int and response.status_code != 404:
-                        problems.append(f"{role} {method} {url}: {response.status_code}")
-            url = _url(rule, ids)
-            known = reads.setdefault((rule.endpoint, method), {("args", n) for n in COMMON})
-            if rule.endpoint in JSON_ONLY:  # a form body is refused whole, naming "body"
-                known.add(("form", "body"))
-            if changing:
-                known |= {("form", n) for n in COMMON}
-            probe = send(client, url, method, {}, dict(csrf), known, "no parameters")
-            values = HOSTILE
-            if (_turned_away(probe) and not _Recorded.read) or (
-                role and rule.endpoint in PUBLIC_ONLY
-            ):
-                # nothing of the request reaches this role's view: the check before every view
-                values = dict(list(HOSTILE.items())[:1])
-            for label, value in values.items():
-                for _attempt in range(4):  # until the view reads nothing it was not sent
-                    args = {n: value[:QUERY_VALUE] for source, n in known if source == "args"}
-                    form = {n: value for source, n in known if source == "form"} | csrf
-                    if rule.endpoint == "boundaries.upload":
-                        form["file"] = (io.BytesIO(value.encode()), value[:300] + ".geojson")
-                    send(client, url, method, args, form or None, known, label)
-                    new = _Recorded.read - known
-                    if not new:
-                        break
-                    known |= new
+            # each route from the world's state, its writes undone after it: thousands of writes
+            # in the test's one transaction piled the savepoints' row locks up until every read
+            # of those rows crawled (by the walk's end the review's pages took 30-80 s each)
+            with _undone(connection):
+                changing = method in STATE_CHANGING
+                csrf = {"csrf_token": token} if changing else {}
+                for arg in rule.arguments:
+                    is_int = f"<int:{arg}>" in rule.rule
+                    for bad in HOSTILE_IDS if is_int else HOSTILE_PATHS:
+                        url = _url(rule, ids, (arg, bad))
+                        response = send(client, url, method, {}, csrf, set(), "path")
+                        if is_int and response.status_code != 404:
+                            problems.append(f"{role} {method} {url}: {response.status_code}")
+                url = _url(rule, ids)
+                known = reads.setdefault((rule.endpoint, method), {("args", n) for n in COMMON})
+                if rule.endpoint in JSON_ONLY:  # a form body is refused whole, naming "body"
+                    known.add(("form", "body"))
+                if changing:
+                    known |= {("form", n) for n in COMMON}
+                probe = send(client, url, method, {}, dict(csrf), known, "no parameters")
+                values = HOSTILE
+                if (_turned_away(probe) and not _Recorded.read) or (
+                    role and rule.endpoint in PUBLIC_ONLY
+                ):
+                    # nothing of the request reaches this role's view: the check before every view
+                    values = dict(list(HOSTILE.items())[:1])
+                for label, value in values.items():
+                    for _attempt in range(4):  # until the view reads nothing it was not sent
+                        args = {n: value[:QUERY_VALUE] for source, n in known if source == "args"}
+                        form = {n: value for source, n in known if source == "form"} | csrf
+                        if rule.endpoint == "boundaries.upload":
+                            form["file"] = (io.BytesIO(value.encode()), value[:300] + ".geojson")
+                        send(client, url, method, args, form or None, known, label)
+                        new = _Recorded.read - known
+                        if not new:
+                            break
+                        known |= new
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(dict.fromkeys(problems))
     assert sent > 1000
