@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from portal import create_app
+from portal.lookup import fast as fast_module
 from portal.lookup import index as lookup_index
 from portal.lookup import queries
 from portal.models import Member
@@ -179,6 +180,20 @@ def test_a_change_is_seen_after_the_generation_moves(fast, demo):
     after = fast.get("/api/lookup", query_string=query).get_json()
     assert after["team"]["leader"]["phone"] == "0987654321"
     assert index.seen == tuple(generation)
+
+
+def test_a_new_host_in_every_request_does_not_grow_the_kept_headers(fast, demo):
+    """The Host header is the visitor's to choose, and answers are kept per host: a visitor
+    sending a new one each time must not grow a worker's memory without end."""
+    query = {"lat": MAUSOLEUM[0], "lon": MAUSOLEUM[1]}
+    for i in range(fast_module.MAX_HEADER_SETS * 3):
+        response = fast.get("/api/lookup", query_string=query, headers={"Host": f"h{i}.example"})
+        assert response.status_code == 200
+    index = lookup_index.of(fast.application)
+    assert 0 < len(index.headers) <= fast_module.MAX_HEADER_SETS
+    # the usual host's headers are learned again (its answers come from memory again)
+    assert fast.get("/api/lookup", query_string=query).status_code == 200
+    assert any(host == "localhost" for _kind, (_scheme, host, *_rest) in index.headers)
 
 
 # --- several workers, committed changes --------------------------------------------------

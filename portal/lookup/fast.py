@@ -39,6 +39,9 @@ NONCE = re.compile(r"'nonce-[^']*'")
 # set per response, never taken from the first one
 PER_RESPONSE = {"content-length", "content-encoding", "hx-push-url", "date", "server"}
 LIMITS = {"lat": 90.0, "lon": 180.0}
+# header sets kept, one per (kind, scheme, Host, ...): the Host is the client's to choose, so a
+# visitor sending a new one each time must not grow a worker's memory without end
+MAX_HEADER_SETS = 64
 CONDITIONAL = (
     "HTTP_IF_NONE_MATCH",
     "HTTP_IF_MATCH",
@@ -145,6 +148,8 @@ class FastLookup:
                 kept = [(n, v) for n, v in headers if n.lower() not in PER_RESPONSE]
                 if not any(n.lower() == "set-cookie" for n, _ in kept):
                     index = lookup_index.of(self.app)
+                    if len(index.headers) >= MAX_HEADER_SETS:
+                        index.headers.clear()  # learned again on demand, as the answers are
                     index.headers[(kind, url_key)] = kept
             return start_response(status, headers, exc_info)
 
