@@ -115,8 +115,9 @@ class FastLookup:
     def _answer(self, environ, kind, lat, lon, url_key):
         index = lookup_index.of(self.app)
         if index.due():
-            with self.app.app_context():
-                index.check()
+            # Flask checks the generation (once a second): when the database does not answer,
+            # a check here and Flask's again would cost the request two connect timeouts
+            return None
         points = index.current_points()
         headers = index.headers.get((kind, url_key))
         if points is None or headers is None:
