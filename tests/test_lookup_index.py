@@ -182,6 +182,30 @@ def test_a_change_is_seen_after_the_generation_moves(fast, demo):
     assert index.seen == tuple(generation)
 
 
+def test_an_answer_made_from_a_card_read_before_a_change_is_not_kept(fast, demo, monkeypatch):
+    """With threads, another request may see a new generation (and drop what is kept) after
+    this one read its card: the answer made from that card must not be kept as the new one."""
+    query = {"lat": MAUSOLEUM[0], "lon": MAUSOLEUM[1]}
+    index = lookup_index.of(fast.application)
+    made = lookup_index.api_body
+
+    def after_another_requests_check(*args, **kwargs):
+        demo.execute(text("UPDATE members SET phone = '0987654321'"))
+        demo.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+        demo.commit()
+        index.checked_at = float("-inf")
+        index.check()  # as another thread's request would, between the card and its answer
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(lookup_index, "api_body", after_another_requests_check)
+    old = fast.get("/api/lookup", query_string=query).get_json()
+    monkeypatch.setattr(lookup_index, "api_body", made)
+    assert old["team"]["leader"]["phone"] != "0987654321"  # read before the change
+    for _ in range(2):  # the second from memory
+        again = fast.get("/api/lookup", query_string=query).get_json()
+        assert again["team"]["leader"]["phone"] == "0987654321"
+
+
 def test_a_new_host_in_every_request_does_not_grow_the_kept_headers(fast, demo):
     """The Host header is the visitor's to choose, and answers are kept per host: a visitor
     sending a new one each time must not grow a worker's memory without end."""

@@ -37,7 +37,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import replace
 from typing import Any
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -52,6 +52,7 @@ CHECK_SECONDS = 1.0
 MAX_KEPT_BYTES = 48 * 2**20  # per store (cards, answers): 96 MB a worker at most
 ENVIRON_KEY = "portal.lookup.fast"  # set by portal.lookup.fast on requests it may answer
 ANSWERED_KEY = "portal.lookup.answered"  # set by the view when it answered from a template
+CARD_SEEN_KEY = "lookup_card_seen"  # in flask.g: the generation the request's card was read at
 POINT_MARK = "\x00point"  # in no answer: PostgreSQL text cannot hold NUL
 LAT_MARK, LON_MARK = "\x00lat\x00", "\x00lon\x00"
 
@@ -184,13 +185,14 @@ class WorkerIndex:
 
     # --- kept cards and answers ----------------------------------------------------------
 
-    def kept(self, store: str, key: Hashable, make: Callable[[], Any]) -> Any:
+    def kept(self, store: str, key: Hashable, make: Callable[[], Any], since=...) -> Any:
         """The value kept for key under the current generation, or make() (kept if nothing
-        changed meanwhile: a card read before a change must not outlive the change)."""
+        changed meanwhile: a card read before a change must not outlive the change). `since`:
+        the generation make()'s inputs were read under, when read before this call."""
         kept = getattr(self, store)
         value = kept.get(key)
         if value is None:
-            seen = self.seen
+            seen = self.seen if since is ... else since
             value = make()
             if seen is not None and seen == self.seen and value is not None:
                 weight = weigh(value)
@@ -286,7 +288,10 @@ def api_body(index: WorkerIndex, card, lat: float, lon: float, body_of) -> bytes
         pieces = (dumps(app)(body) + "\n").split(dumps(app)(POINT_MARK))
         return Template([p.encode() for p in pieces], "json") if len(pieces) == 2 else None
 
-    template = index.kept("answers", ("json", card.area.id, "vi", key[1]), make)
+    # under the generation the card was read at: another thread may have moved it since
+    template = index.kept(
+        "answers", ("json", card.area.id, "vi", key[1]), make, since=g.get(CARD_SEEN_KEY)
+    )
     if template is None:
         return None
     request.environ[ANSWERED_KEY] = True
@@ -307,7 +312,10 @@ def card_body(index: WorkerIndex, card, lat: float, lon: float) -> bytes | None:
             return None
         return Template([p.encode() for p in pieces], "card")
 
-    template = index.kept("answers", ("card", card.area.id, "vi", key[1]), make)
+    # under the generation the card was read at: another thread may have moved it since
+    template = index.kept(
+        "answers", ("card", card.area.id, "vi", key[1]), make, since=g.get(CARD_SEEN_KEY)
+    )
     if template is None:
         return None
     request.environ[ANSWERED_KEY] = True

@@ -10,7 +10,7 @@ import json
 import math
 from dataclasses import dataclass, field, replace
 
-from flask import current_app
+from flask import current_app, g
 
 from geo.maps import MapParts
 from portal.errors import BadParameter, NotFound
@@ -159,6 +159,7 @@ def at_point(lat: float, lon: float, *, with_outline: bool = True) -> Card:
     ]
     key = (found.id, with_outline, current_language())  # the police's name is translated
     if index is not None:
+        g.setdefault(lookup_index.CARD_SEEN_KEY, index.seen)  # before the card is read
         card = index.kept("cards", key, lambda: _planned_card(found.id, with_outline))
     else:
         card = cards.get(key, lambda: _card(found.id, with_outline))
