@@ -206,6 +206,24 @@ def test_an_answer_made_from_a_card_read_before_a_change_is_not_kept(fast, demo,
         assert again["team"]["leader"]["phone"] == "0987654321"
 
 
+def test_what_is_kept_is_dropped_when_the_day_changes(fast, demo):
+    """A team covers its areas from one day to another: at midnight a card may change with
+    no row changing (no generation moving), so a new day drops what is kept."""
+    query = {"lat": MAUSOLEUM[0], "lon": MAUSOLEUM[1]}
+    fast.get("/api/lookup", query_string=query)
+    index = lookup_index.of(fast.application)
+    kept = dict(index.answers)
+    assert kept
+    index.checked_at = float("-inf")
+    fast.get("/api/lookup", query_string=query)
+    assert index.answers == kept  # the same day, the same generation: kept
+    index.day = date(2000, 1, 1)  # the last check was on another day
+    index.checked_at = float("-inf")
+    fast.get("/api/lookup", query_string=query)
+    assert index.answers.keys() == kept.keys()
+    assert all(index.answers[key] is not kept[key] for key in kept)  # made anew
+
+
 def test_a_new_host_in_every_request_does_not_grow_the_kept_headers(fast, demo):
     """The Host header is the visitor's to choose, and answers are kept per host: a visitor
     sending a new one each time must not grow a worker's memory without end."""

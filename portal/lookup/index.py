@@ -38,7 +38,7 @@ from dataclasses import replace
 from typing import Any
 
 from flask import Flask, current_app, g, render_template, request
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from geo.pointindex import PointIndex
@@ -86,6 +86,7 @@ class WorkerIndex:
         self.check_seconds = app.config.get("LOOKUP_INDEX_CHECK_SECONDS", CHECK_SECONDS)
         self._lock = threading.Lock()
         self.seen: tuple[int, int] | None = None  # (cards, bounds) last read
+        self.day = None  # the database's current_date at that read
         self.checked_at = float("-inf")
         self.points: PointIndex | None = None
         self.points_bounds: int | None = None  # the `bounds` generation `points` was built at
@@ -111,7 +112,7 @@ class WorkerIndex:
             try:
                 with replica.public_reads():  # the same database the public cards come from
                     row = db.session.execute(
-                        select(LookupGeneration.cards, LookupGeneration.bounds)
+                        select(LookupGeneration.cards, LookupGeneration.bounds, func.current_date())
                     ).one_or_none()
             except SQLAlchemyError:
                 # unreachable: nothing kept is trusted; the database path answers (503 meanwhile)
@@ -120,9 +121,12 @@ class WorkerIndex:
                 self.checked_at = float("-inf")
                 raise
             seen = (row.cards, row.bounds) if row else (0, 0)
-            if seen != self.seen:
+            # a team covers an area from one day to another (TeamArea.active(), the database's
+            # current_date): the cards change at midnight with no row changing
+            day = row[2] if row else None
+            if seen != self.seen or day != self.day:
                 self.cards, self.answers, self.kept_bytes = {}, {}, {}
-                self.seen = seen
+                self.seen, self.day = seen, day
             if self.points_bounds != seen[1] and self.building is None and not self.too_large:
                 if self.app.config.get("LOOKUP_INDEX_INLINE"):  # tests: one connection, no thread
                     self.points, self.points_bounds = self._load(), seen[1]
