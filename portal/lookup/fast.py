@@ -15,7 +15,8 @@ in the worker's point index (portal.lookup.index) and answers with the body and 
 Flask gave for the same area the first time: the body's point filled in, a fresh CSP nonce,
 compressed as Flask-Compress would (its own functions). Anything else, or anything it has
 not seen yet (a first answer, a point on a border, outside every area, a bad number, the
-index being rebuilt), goes to Flask unchanged, and Flask's answer teaches it the headers.
+index being rebuilt, the once-a-second generation check being due: Flask makes it), goes to
+Flask unchanged, and Flask's answer teaches it the headers.
 """
 
 from __future__ import annotations
