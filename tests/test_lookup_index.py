@@ -206,6 +206,25 @@ def test_an_answer_made_from_a_card_read_before_a_change_is_not_kept(fast, demo,
         assert again["team"]["leader"]["phone"] == "0987654321"
 
 
+def test_a_card_read_where_the_generation_is_not_the_workers_is_not_kept(fast, demo):
+    """The generation may be read on another connection than the card (the primary standing
+    in for a lagging replica in the reader's pool): a card read on a connection that does not
+    show the worker's generation is answered, never kept, nor the answers made from it."""
+    query = {"lat": MAUSOLEUM[0], "lon": MAUSOLEUM[1]}
+    assert fast.get("/api/lookup", query_string=query).status_code == 200
+    index = lookup_index.of(fast.application)
+    index.check_seconds = 3600  # no check during this test
+    cards, bounds = index.seen
+    index.seen = (cards + 1, bounds)  # read elsewhere, ahead of this connection's data
+    index.cards, index.answers = {}, {}
+    for path, headers in (("/api/lookup", {}), ("/tra-cuu/diem", CARD)):
+        assert fast.get(path, query_string=query, headers=headers).status_code == 200
+    assert not index.cards and not index.answers
+    index.seen = (cards, bounds)  # the same again: kept
+    assert fast.get("/api/lookup", query_string=query).status_code == 200
+    assert index.cards and index.answers
+
+
 def test_what_is_kept_is_dropped_when_the_day_changes(fast, demo):
     """A team covers its areas from one day to another: at midnight a card may change with
     no row changing (no generation moving), so a new day drops what is kept."""

@@ -198,6 +198,8 @@ class WorkerIndex:
         if value is None:
             seen = self.seen if since is ... else since
             value = make()
+            if callable(seen):  # known once made
+                seen = seen()
             if seen is not None and seen == self.seen and value is not None:
                 weight = weigh(value)
                 if self.kept_bytes.get(store, 0) + weight > MAX_KEPT_BYTES:
@@ -206,6 +208,24 @@ class WorkerIndex:
                 kept[key] = value
                 self.kept_bytes[store] = self.kept_bytes.get(store, 0) + weight
         return value
+
+    def kept_card(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """A card as kept(), read on this request's own connection: kept only when that
+        connection shows the generation this worker holds. The generation may have been read
+        on another connection of the reader's pool (the primary standing in for a lagging
+        replica, which may still serve the others): a card read there before the change
+        reached it must not be kept as the new one. The answers made from the card follow."""
+        g.setdefault(CARD_SEEN_KEY, self.seen)
+
+        def checked():
+            row = db.session.execute(
+                select(LookupGeneration.cards, LookupGeneration.bounds)
+            ).one_or_none()
+            if ((row.cards, row.bounds) if row else (0, 0)) != g.get(CARD_SEEN_KEY):
+                setattr(g, CARD_SEEN_KEY, None)  # this connection's data is not that generation's
+            return make()
+
+        return self.kept("cards", key, checked, since=lambda: g.get(CARD_SEEN_KEY))
 
 
 def weigh(value) -> int:
