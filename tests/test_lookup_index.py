@@ -225,6 +225,19 @@ def test_a_card_read_where_the_generation_is_not_the_workers_is_not_kept(fast, d
     assert index.cards and index.answers
 
 
+def test_the_point_index_is_labelled_with_its_own_connections_generation(fast, demo):
+    """The check may read the generation on another connection than the build's: the index
+    says which boundaries its own data shows, so that an older copy is never used as new."""
+    assert fast.get("/api/lookup", query_string={"lat": 21.0, "lon": 105.8}).status_code
+    index = lookup_index.of(fast.application)
+    bounds = demo.scalar(text("SELECT bounds FROM lookup_generation"))
+    index.seen = (index.seen[0], bounds + 1)  # read elsewhere, ahead of this connection
+    index.points_bounds = None
+    index._build()
+    assert index.points is not None and index.points_bounds == bounds
+    assert index.current_points() is None  # not used for the newer boundaries
+
+
 def test_what_is_kept_is_dropped_when_the_day_changes(fast, demo):
     """A team covers its areas from one day to another: at midnight a card may change with
     no row changing (no generation moving), so a new day drops what is kept."""

@@ -129,9 +129,10 @@ class WorkerIndex:
                 self.seen, self.day = seen, day
             if self.points_bounds != seen[1] and self.building is None and not self.too_large:
                 if self.app.config.get("LOOKUP_INDEX_INLINE"):  # tests: one connection, no thread
-                    self.points, self.points_bounds = self._load(), seen[1]
+                    here = self._bounds_here()
+                    self.points, self.points_bounds = self._load(), here
                     return
-                self.building = threading.Thread(target=self._build, args=(seen[1],), daemon=True)
+                self.building = threading.Thread(target=self._build, daemon=True)
                 self.building.start()
 
     def forget(self) -> None:
@@ -149,15 +150,23 @@ class WorkerIndex:
             return None
         return self.points
 
-    def _build(self, bounds: int) -> None:
+    def _build(self) -> None:
         try:
             with self.app.app_context(), replica.public_reads():
-                self.points, self.points_bounds = self._load(), bounds
+                here = self._bounds_here()
+                self.points, self.points_bounds = self._load(), here
             give_back_memory()
         except Exception:
             log.exception("the look-up's point index could not be built; the database answers")
         finally:
             self.building = None
+
+    def _bounds_here(self) -> int:
+        """The `bounds` generation this session's connection shows, read before the parts in
+        the same transaction: the index is labelled with what its own data is at least as new
+        as, not with what the check read (maybe on another connection of the reader's pool,
+        the primary standing in for a lagging replica)."""
+        return db.session.scalar(select(LookupGeneration.bounds)) or 0
 
     def _load(self) -> PointIndex | None:
         start = time.perf_counter()
