@@ -23,6 +23,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from portal import create_app
+from portal.lookup import fast as fast_module
 from portal.lookup import index as lookup_index
 from portal.lookup import queries
 from portal.models import Member
@@ -179,6 +180,94 @@ def test_a_change_is_seen_after_the_generation_moves(fast, demo):
     after = fast.get("/api/lookup", query_string=query).get_json()
     assert after["team"]["leader"]["phone"] == "0987654321"
     assert index.seen == tuple(generation)
+
+
+def test_an_answer_made_from_a_card_read_before_a_change_is_not_kept(fast, demo, monkeypatch):
+    """With threads, another request may see a new generation (and drop what is kept) after
+    this one read its card: the answer made from that card must not be kept as the new one."""
+    query = {"lat": MAUSOLEUM[0], "lon": MAUSOLEUM[1]}
+    index = lookup_index.of(fast.application)
+    made = lookup_index.api_body
+
+    def after_another_requests_check(*args, **kwargs):
+        demo.execute(text("UPDATE members SET phone = '0987654321'"))
+        demo.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
+        demo.commit()
+        index.checked_at = float("-inf")
+        index.check()  # as another thread's request would, between the card and its answer
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(lookup_index, "api_body", after_another_requests_check)
+    old = fast.get("/api/lookup", query_string=query).get_json()
+    monkeypatch.setattr(lookup_index, "api_body", made)
+    assert old["team"]["leader"]["phone"] != "0987654321"  # read before the change
+    for _ in range(2):  # the second from memory
+        again = fast.get("/api/lookup", query_string=query).get_json()
+        assert again["team"]["leader"]["phone"] == "0987654321"
+
+
+def test_a_card_read_where_the_generation_is_not_the_workers_is_not_kept(fast, demo):
+    """The generation may be read on another connection than the card (the primary standing
+    in for a lagging replica in the reader's pool): a card read on a connection that does not
+    show the worker's generation is answered, never kept, nor the answers made from it."""
+    query = {"lat": MAUSOLEUM[0], "lon": MAUSOLEUM[1]}
+    assert fast.get("/api/lookup", query_string=query).status_code == 200
+    index = lookup_index.of(fast.application)
+    index.check_seconds = 3600  # no check during this test
+    cards, bounds = index.seen
+    index.seen = (cards + 1, bounds)  # read elsewhere, ahead of this connection's data
+    index.cards, index.answers = {}, {}
+    for path, headers in (("/api/lookup", {}), ("/tra-cuu/diem", CARD)):
+        assert fast.get(path, query_string=query, headers=headers).status_code == 200
+    assert not index.cards and not index.answers
+    index.seen = (cards, bounds)  # the same again: kept
+    assert fast.get("/api/lookup", query_string=query).status_code == 200
+    assert index.cards and index.answers
+
+
+def test_the_point_index_is_labelled_with_its_own_connections_generation(fast, demo):
+    """The check may read the generation on another connection than the build's: the index
+    says which boundaries its own data shows, so that an older copy is never used as new."""
+    assert fast.get("/api/lookup", query_string={"lat": 21.0, "lon": 105.8}).status_code
+    index = lookup_index.of(fast.application)
+    bounds = demo.scalar(text("SELECT bounds FROM lookup_generation"))
+    index.seen = (index.seen[0], bounds + 1)  # read elsewhere, ahead of this connection
+    index.points_bounds = None
+    index._build()
+    assert index.points is not None and index.points_bounds == bounds
+    assert index.current_points() is None  # not used for the newer boundaries
+
+
+def test_what_is_kept_is_dropped_when_the_day_changes(fast, demo):
+    """A team covers its areas from one day to another: at midnight a card may change with
+    no row changing (no generation moving), so a new day drops what is kept."""
+    query = {"lat": MAUSOLEUM[0], "lon": MAUSOLEUM[1]}
+    fast.get("/api/lookup", query_string=query)
+    index = lookup_index.of(fast.application)
+    kept = dict(index.answers)
+    assert kept
+    index.checked_at = float("-inf")
+    fast.get("/api/lookup", query_string=query)
+    assert index.answers == kept  # the same day, the same generation: kept
+    index.day = date(2000, 1, 1)  # the last check was on another day
+    index.checked_at = float("-inf")
+    fast.get("/api/lookup", query_string=query)
+    assert index.answers.keys() == kept.keys()
+    assert all(index.answers[key] is not kept[key] for key in kept)  # made anew
+
+
+def test_a_new_host_in_every_request_does_not_grow_the_kept_headers(fast, demo):
+    """The Host header is the visitor's to choose, and answers are kept per host: a visitor
+    sending a new one each time must not grow a worker's memory without end."""
+    query = {"lat": MAUSOLEUM[0], "lon": MAUSOLEUM[1]}
+    for i in range(fast_module.MAX_HEADER_SETS * 3):
+        response = fast.get("/api/lookup", query_string=query, headers={"Host": f"h{i}.example"})
+        assert response.status_code == 200
+    index = lookup_index.of(fast.application)
+    assert 0 < len(index.headers) <= fast_module.MAX_HEADER_SETS
+    # the usual host's headers are learned again (its answers come from memory again)
+    assert fast.get("/api/lookup", query_string=query).status_code == 200
+    assert any(host == "localhost" for _kind, (_scheme, host, *_rest) in index.headers)
 
 
 # --- several workers, committed changes --------------------------------------------------

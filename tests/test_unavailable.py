@@ -61,3 +61,46 @@ def test_a_bug_in_a_query_stays_a_500(client, monkeypatch):
     response = client.get("/api/lookup?lat=21.03&lon=105.83")
     assert response.status_code == 500
     assert "Retry-After" not in response.headers
+
+
+def test_a_look_up_waits_for_an_unreachable_database_once(app, socket_closed_port):
+    """With the look-up's index on and the database not answering, a look-up tries to
+    connect once (one connect timeout, one log line), then answers 503."""
+    from sqlalchemy import event
+
+    from portal import create_app
+    from portal.extensions import db
+
+    url = f"postgresql+psycopg://portal_app:x@127.0.0.1:{socket_closed_port}/nothing"
+    down = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": app.config["SECRET_KEY"],
+            "PORTAL_ENV": "testing",
+            "LOOKUP_INDEX": True,
+            "LOOKUP_INDEX_INLINE": True,
+        }
+    )
+    attempts = []
+    with down.app_context():
+        event.listen(db.engine, "do_connect", lambda *args: attempts.append(1))
+    client = down.test_client()
+    for path, headers in (
+        ("/api/lookup?lat=21.0367&lon=105.8346", {}),
+        ("/tra-cuu/diem?lat=21.0367&lon=105.8346", {"HX-Request": "true", "HX-Target": "card"}),
+    ):
+        attempts.clear()
+        response = client.get(path, headers=headers)
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+        assert len(attempts) == 1, path
+
+
+@pytest.fixture
+def socket_closed_port():
+    """A local port nothing listens on: connecting is refused at once."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -15,7 +15,8 @@ in the worker's point index (portal.lookup.index) and answers with the body and 
 Flask gave for the same area the first time: the body's point filled in, a fresh CSP nonce,
 compressed as Flask-Compress would (its own functions). Anything else, or anything it has
 not seen yet (a first answer, a point on a border, outside every area, a bad number, the
-index being rebuilt), goes to Flask unchanged, and Flask's answer teaches it the headers.
+index being rebuilt, the once-a-second generation check being due: Flask makes it), goes to
+Flask unchanged, and Flask's answer teaches it the headers.
 """
 
 from __future__ import annotations
@@ -39,6 +40,9 @@ NONCE = re.compile(r"'nonce-[^']*'")
 # set per response, never taken from the first one
 PER_RESPONSE = {"content-length", "content-encoding", "hx-push-url", "date", "server"}
 LIMITS = {"lat": 90.0, "lon": 180.0}
+# header sets kept, one per (kind, scheme, Host, ...): the Host is the client's to choose, so a
+# visitor sending a new one each time must not grow a worker's memory without end
+MAX_HEADER_SETS = 64
 CONDITIONAL = (
     "HTTP_IF_NONE_MATCH",
     "HTTP_IF_MATCH",
@@ -112,8 +116,9 @@ class FastLookup:
     def _answer(self, environ, kind, lat, lon, url_key):
         index = lookup_index.of(self.app)
         if index.due():
-            with self.app.app_context():
-                index.check()
+            # Flask checks the generation (once a second): when the database does not answer,
+            # a check here and Flask's again would cost the request two connect timeouts
+            return None
         points = index.current_points()
         headers = index.headers.get((kind, url_key))
         if points is None or headers is None:
@@ -145,6 +150,8 @@ class FastLookup:
                 kept = [(n, v) for n, v in headers if n.lower() not in PER_RESPONSE]
                 if not any(n.lower() == "set-cookie" for n, _ in kept):
                     index = lookup_index.of(self.app)
+                    if len(index.headers) >= MAX_HEADER_SETS:
+                        index.headers.clear()  # learned again on demand, as the answers are
                     index.headers[(kind, url_key)] = kept
             return start_response(status, headers, exc_info)
 

@@ -37,8 +37,8 @@ from collections.abc import Callable, Hashable
 from dataclasses import replace
 from typing import Any
 
-from flask import Flask, current_app, render_template, request
-from sqlalchemy import select, text
+from flask import Flask, current_app, g, render_template, request
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from geo.pointindex import PointIndex
@@ -52,6 +52,7 @@ CHECK_SECONDS = 1.0
 MAX_KEPT_BYTES = 48 * 2**20  # per store (cards, answers): 96 MB a worker at most
 ENVIRON_KEY = "portal.lookup.fast"  # set by portal.lookup.fast on requests it may answer
 ANSWERED_KEY = "portal.lookup.answered"  # set by the view when it answered from a template
+CARD_SEEN_KEY = "lookup_card_seen"  # in flask.g: the generation the request's card was read at
 POINT_MARK = "\x00point"  # in no answer: PostgreSQL text cannot hold NUL
 LAT_MARK, LON_MARK = "\x00lat\x00", "\x00lon\x00"
 
@@ -85,6 +86,7 @@ class WorkerIndex:
         self.check_seconds = app.config.get("LOOKUP_INDEX_CHECK_SECONDS", CHECK_SECONDS)
         self._lock = threading.Lock()
         self.seen: tuple[int, int] | None = None  # (cards, bounds) last read
+        self.day = None  # the database's current_date at that read
         self.checked_at = float("-inf")
         self.points: PointIndex | None = None
         self.points_bounds: int | None = None  # the `bounds` generation `points` was built at
@@ -110,7 +112,7 @@ class WorkerIndex:
             try:
                 with replica.public_reads():  # the same database the public cards come from
                     row = db.session.execute(
-                        select(LookupGeneration.cards, LookupGeneration.bounds)
+                        select(LookupGeneration.cards, LookupGeneration.bounds, func.current_date())
                     ).one_or_none()
             except SQLAlchemyError:
                 # unreachable: nothing kept is trusted; the database path answers (503 meanwhile)
@@ -119,14 +121,18 @@ class WorkerIndex:
                 self.checked_at = float("-inf")
                 raise
             seen = (row.cards, row.bounds) if row else (0, 0)
-            if seen != self.seen:
+            # a team covers an area from one day to another (TeamArea.active(), the database's
+            # current_date): the cards change at midnight with no row changing
+            day = row[2] if row else None
+            if seen != self.seen or day != self.day:
                 self.cards, self.answers, self.kept_bytes = {}, {}, {}
-                self.seen = seen
+                self.seen, self.day = seen, day
             if self.points_bounds != seen[1] and self.building is None and not self.too_large:
                 if self.app.config.get("LOOKUP_INDEX_INLINE"):  # tests: one connection, no thread
-                    self.points, self.points_bounds = self._load(), seen[1]
+                    here = self._bounds_here()
+                    self.points, self.points_bounds = self._load(), here
                     return
-                self.building = threading.Thread(target=self._build, args=(seen[1],), daemon=True)
+                self.building = threading.Thread(target=self._build, daemon=True)
                 self.building.start()
 
     def forget(self) -> None:
@@ -144,15 +150,23 @@ class WorkerIndex:
             return None
         return self.points
 
-    def _build(self, bounds: int) -> None:
+    def _build(self) -> None:
         try:
             with self.app.app_context(), replica.public_reads():
-                self.points, self.points_bounds = self._load(), bounds
+                here = self._bounds_here()
+                self.points, self.points_bounds = self._load(), here
             give_back_memory()
         except Exception:
             log.exception("the look-up's point index could not be built; the database answers")
         finally:
             self.building = None
+
+    def _bounds_here(self) -> int:
+        """The `bounds` generation this session's connection shows, read before the parts in
+        the same transaction: the index is labelled with what its own data is at least as new
+        as, not with what the check read (maybe on another connection of the reader's pool,
+        the primary standing in for a lagging replica)."""
+        return db.session.scalar(select(LookupGeneration.bounds)) or 0
 
     def _load(self) -> PointIndex | None:
         start = time.perf_counter()
@@ -184,14 +198,17 @@ class WorkerIndex:
 
     # --- kept cards and answers ----------------------------------------------------------
 
-    def kept(self, store: str, key: Hashable, make: Callable[[], Any]) -> Any:
+    def kept(self, store: str, key: Hashable, make: Callable[[], Any], since=...) -> Any:
         """The value kept for key under the current generation, or make() (kept if nothing
-        changed meanwhile: a card read before a change must not outlive the change)."""
+        changed meanwhile: a card read before a change must not outlive the change). `since`:
+        the generation make()'s inputs were read under, when read before this call."""
         kept = getattr(self, store)
         value = kept.get(key)
         if value is None:
-            seen = self.seen
+            seen = self.seen if since is ... else since
             value = make()
+            if callable(seen):  # known once made
+                seen = seen()
             if seen is not None and seen == self.seen and value is not None:
                 weight = weigh(value)
                 if self.kept_bytes.get(store, 0) + weight > MAX_KEPT_BYTES:
@@ -200,6 +217,24 @@ class WorkerIndex:
                 kept[key] = value
                 self.kept_bytes[store] = self.kept_bytes.get(store, 0) + weight
         return value
+
+    def kept_card(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """A card as kept(), read on this request's own connection: kept only when that
+        connection shows the generation this worker holds. The generation may have been read
+        on another connection of the reader's pool (the primary standing in for a lagging
+        replica, which may still serve the others): a card read there before the change
+        reached it must not be kept as the new one. The answers made from the card follow."""
+        g.setdefault(CARD_SEEN_KEY, self.seen)
+
+        def checked():
+            row = db.session.execute(
+                select(LookupGeneration.cards, LookupGeneration.bounds)
+            ).one_or_none()
+            if ((row.cards, row.bounds) if row else (0, 0)) != g.get(CARD_SEEN_KEY):
+                setattr(g, CARD_SEEN_KEY, None)  # this connection's data is not that generation's
+            return make()
+
+        return self.kept("cards", key, checked, since=lambda: g.get(CARD_SEEN_KEY))
 
 
 def weigh(value) -> int:
@@ -286,7 +321,10 @@ def api_body(index: WorkerIndex, card, lat: float, lon: float, body_of) -> bytes
         pieces = (dumps(app)(body) + "\n").split(dumps(app)(POINT_MARK))
         return Template([p.encode() for p in pieces], "json") if len(pieces) == 2 else None
 
-    template = index.kept("answers", ("json", card.area.id, "vi", key[1]), make)
+    # under the generation the card was read at: another thread may have moved it since
+    template = index.kept(
+        "answers", ("json", card.area.id, "vi", key[1]), make, since=g.get(CARD_SEEN_KEY)
+    )
     if template is None:
         return None
     request.environ[ANSWERED_KEY] = True
@@ -307,7 +345,10 @@ def card_body(index: WorkerIndex, card, lat: float, lon: float) -> bytes | None:
             return None
         return Template([p.encode() for p in pieces], "card")
 
-    template = index.kept("answers", ("card", card.area.id, "vi", key[1]), make)
+    # under the generation the card was read at: another thread may have moved it since
+    template = index.kept(
+        "answers", ("card", card.area.id, "vi", key[1]), make, since=g.get(CARD_SEEN_KEY)
+    )
     if template is None:
         return None
     request.environ[ANSWERED_KEY] = True

@@ -159,7 +159,7 @@ def at_point(lat: float, lon: float, *, with_outline: bool = True) -> Card:
     ]
     key = (found.id, with_outline, current_language())  # the police's name is translated
     if index is not None:
-        card = index.kept("cards", key, lambda: _planned_card(found.id, with_outline))
+        card = index.kept_card(key, lambda: _planned_card(found.id, with_outline))
     else:
         card = cards.get(key, lambda: _card(found.id, with_outline))
     return replace(card, border_with=border_with, point=(lat, lon))  # the kept card unchanged
@@ -186,7 +186,7 @@ def for_area(area_id: int) -> Card:
     key = (area_id, True, current_language())
     index = lookup_index.current()
     if index is not None:  # kept until the data changes, as at_point's
-        return index.kept("cards", key, lambda: _planned_card(area_id, with_outline=True))
+        return index.kept_card(key, lambda: _planned_card(area_id, with_outline=True))
     _plan_once()
     return cards.get(key, lambda: _card(area_id, with_outline=True))
 
