@@ -179,8 +179,9 @@ def load(overrides: dict | None = None) -> dict:
         # (their rolled-back transactions never commit a generation); tests switch it on.
         "LOOKUP_INDEX": os.environ.get("PORTAL_LOOKUP_INDEX", "0" if env == "testing" else "1")
         == "1",
-        # past this many vertices a worker keeps no index (about 16 bytes each): the database
-        # answers instead. 12 million: about 200 MB a worker, twice the national benchmark's.
+        # past this many vertices a worker keeps no index: the database answers instead. 12
+        # million: twice the national benchmark's, whose index held 232 MB a worker with the
+        # kept answers (bench/bench_lookup.py).
         "LOOKUP_INDEX_MAX_VERTICES": int(
             os.environ.get("PORTAL_LOOKUP_INDEX_MAX_VERTICES", "12000000")
         ),
