@@ -147,48 +147,15 @@ class Installation:
     ):
         """gunicorn on a free port against this installation; (base URL, process). With
         wait=False it returns at once (boot meanwhile, then wait_until_up)."""
-        port = _free_port()
-        log = log or self.local / f"gunicorn-{port}.log"
+        log = log or self.local / f"gunicorn-{len(self.servers)}.log"
         env = {**self.env, "DATABASE_URL": self.url(), **(extra_env or {})}
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--workers",
-                str(workers),
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--no-control-socket",
-                "wsgi:app",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=log.open("w"),
-        )
-        server.log = log
+        base, server = gunicorn(env, log, workers, wait=wait)
         self.servers.append(server)
-        base = f"http://127.0.0.1:{port}"
-        if wait:
-            self.wait_until_up(base, server)
         return base, server
 
     @staticmethod
     def wait_until_up(base: str, server: subprocess.Popen, limit: float = 90) -> None:
-        deadline = time.monotonic() + limit
-        while True:
-            try:
-                urllib.request.urlopen(base + "/healthz", timeout=2)
-                return
-            except urllib.error.HTTPError:  # answering, though unwell: up
-                return
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    server.kill()
-                    tail = server.log.read_text()[-2000:]
-                    raise RuntimeError("gunicorn did not start: " + tail) from None
-                time.sleep(0.2)
+        wait_until_up(base, server, limit)
 
     def destroy(self) -> None:
         for server in self.servers:
@@ -219,3 +186,50 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+def gunicorn(env: dict, log: Path, workers: int = 2, *, wait: bool = True):
+    """`wsgi:app` under gunicorn on a free loopback port, as `make run` serves it; (base URL,
+    process). With wait=False it returns at once (boot meanwhile, then wait_until_up)."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",  # its default path is shared by every gunicorn of the user
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        # a file, not a pipe: a pipe nobody reads fills up and then blocks the server
+        stderr=log.open("w"),
+    )
+    server.log = log
+    base = f"http://127.0.0.1:{port}"
+    if wait:
+        wait_until_up(base, server)
+    return base, server
+
+
+def wait_until_up(base: str, server: subprocess.Popen, limit: float = 90) -> None:
+    """Until /healthz answers (an unwell answer counts: it is up); RuntimeError with the log's
+    tail when gunicorn exits or does not answer in time."""
+    deadline = time.monotonic() + limit
+    while True:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                tail = server.log.read_text()[-2000:]
+                raise RuntimeError("gunicorn did not start: " + tail) from None
+            time.sleep(0.2)

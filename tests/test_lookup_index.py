@@ -9,8 +9,6 @@ import json
 import os
 import random
 import re
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.error
@@ -27,9 +25,8 @@ from portal.lookup import fast as fast_module
 from portal.lookup import index as lookup_index
 from portal.lookup import queries
 from portal.models import Member
+from tests.clusters import gunicorn
 from tests.conftest import (
-    ROOT,
-    _free_port,
     copy_in,
     fresh_database,
     make_app,
@@ -283,9 +280,7 @@ def served(app, demo_rows):
     engine = create_engine(url)
     with own.app_context(), Session(engine) as session:
         copy_in(session, demo_rows)  # committed
-    port = _free_port()
-    log_path = Path(tempfile.mkdtemp(prefix="lookup-index-")) / "gunicorn.log"
-    log = log_path.open("w")
+    log = Path(tempfile.mkdtemp(prefix="lookup-index-")) / "gunicorn.log"
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -293,39 +288,11 @@ def served(app, demo_rows):
         "PORTAL_ENV": "testing",
         "PORTAL_LOOKUP_INDEX": "1",
     }
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--workers",
-            "2",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=2)
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("gunicorn did not start: " + log_path.read_text()[-2000:])
-            time.sleep(0.2)
+    base, server = gunicorn(env, log)
     yield base, engine
     engine.dispose()
     server.terminate()
     server.wait(timeout=10)
-    log.close()
 
 
 def ask(base: str, point: tuple[float, float]) -> dict | None:
