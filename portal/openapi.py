@@ -15,6 +15,7 @@ from __future__ import annotations
 import copy
 
 from portal.errors import RETRY_AFTER_SECONDS
+from portal.inputs import MAX_ID
 from portal.models import TIP_KINDS, Level, Status
 from portal.tips import receipts
 from portal.tips.services import (
@@ -25,7 +26,6 @@ from portal.tips.services import (
     PLACE_NOTE_MAX,
 )
 
-MAX_ID = 2_147_483_647  # PostgreSQL's integer: portal.inputs.MAX_ID
 _CODE = f"[{receipts.ALPHABET}]{{4}}"
 RECEIPT_PATTERN = f"^{_CODE}-{_CODE}$"  # as the portal gives it: 7K2M-9QXA
 # as it may be typed back: any case, with or without the dash or a space (O, I, L and U are
