@@ -1479,4 +1479,5 @@ EN: dict[str, str] = {
     "Cần lat và long (WGS 84) của nơi xảy ra: cổng không tìm được vị trí từ address_string.": "lat and long (WGS 84) of the place are needed: the portal cannot find a place from address_string.",
     "Danh sách tin báo không công khai: hãy nêu service_request_id (mã biên nhận, cách nhau bằng dấu phẩy) của tin bạn đã gửi.": "The list of tips is not public: name the service_request_id (receipt codes, separated by commas) of the tips you sent.",
     "Hỏi tối đa {n} mã biên nhận một lần.": "Ask for at most {n} receipt codes at once.",
+    "Không nhận tin báo gửi từ trang web của nơi khác.": "Tips sent from another site's web page are not accepted.",
 }

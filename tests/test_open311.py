@@ -344,6 +344,26 @@ def test_refusals_speak_english_with_the_locale(client, demo, session, village):
     assert response.status_code == 405 and errors_of(response)
 
 
+def test_a_page_of_another_site_cannot_send_a_tip_in_its_visitors_name(
+    client, demo, session, village
+):
+    """The form-encoded POST needs no CORS preflight: a browser's cross-site request is refused
+    by its Origin or Sec-Fetch-Site, as no app or server sends them."""
+    before = counts(session)
+    for headers in (
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Origin": "http://localhost", "Sec-Fetch-Site": "cross-site"},
+    ):
+        response = post(client, open311_request(village), headers=headers)
+        assert response.status_code == 403, headers
+        assert errors_of(response)[0]["description"].startswith("Không nhận tin báo gửi từ")
+    assert counts(session) == before
+    same_site = {"Origin": "http://localhost", "Sec-Fetch-Site": "same-origin"}
+    assert post(client, open311_request(village), headers=same_site).status_code == 200
+
+
 def test_the_limit_is_the_forms_and_counts_its_tips(
     app, client, demo, session, village, monkeypatch
 ):

@@ -20,8 +20,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import urlsplit
 
-from portal.errors import BadParameter, FormInvalid, NotFound
+from portal.errors import BadParameter, Forbidden, FormInvalid, NotFound
 from portal.i18n import _
 from portal.incidents import kinds
 from portal.incidents.filters import LOCAL_TZ
@@ -142,6 +143,19 @@ def discovery(url: str) -> dict:
 def _text(values: Mapping, name: str) -> str:
     value = values.get(name)
     return str(value).strip() if value is not None else ""
+
+
+def refuse_cross_site(headers: Mapping, host_url: str) -> None:
+    """Forbidden for a request a browser sends from another site's page. The spec's form-encoded
+    POST needs no CORS preflight, so without this any page could send tips in its visitors'
+    names and from their addresses (past the per-address limit); apps and servers send no
+    Origin, and a web client elsewhere could not read our answer anyway (no CORS)."""
+    origin = headers.get("Origin")
+    ours = urlsplit(host_url).netloc
+    if headers.get("Sec-Fetch-Site") == "cross-site" or (
+        origin and urlsplit(origin).netloc != ours
+    ):
+        raise Forbidden(_("Không nhận tin báo gửi từ trang web của nơi khác."))
 
 
 def to_tip_fields(values: Mapping, now: datetime) -> tuple[dict, dict[str, str]]:

@@ -13,7 +13,7 @@ from portal.open311 import formats, services
 from portal.tips import api_doc
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
-FMT = "<any(json, xml):fmt>"
+FMT = "<any(json, xml):ext>"
 
 
 def _language() -> str | None:
@@ -42,25 +42,26 @@ def vary_on_language(response):
 
 
 @bp.get(f"/discovery.{FMT}")
-def discovery(fmt: str):
-    url = url_for("open311.discovery", fmt="json", _external=True).rsplit("/", 1)[0]
-    return formats.render(services.discovery(url), fmt, "discovery")
+def discovery(ext: str):
+    url = url_for("open311.discovery", ext="json", _external=True).rsplit("/", 1)[0]
+    return formats.render(services.discovery(url), ext, "discovery")
 
 
 @bp.get(f"/services.{FMT}")
-def service_list(fmt: str):
-    return formats.render(services.services(), fmt, "services")
+def service_list(ext: str):
+    return formats.render(services.services(), ext, "services")
 
 
 @bp.get(f"/services/<service_code>.{FMT}")
-def definition(service_code: str, fmt: str):
-    return formats.render(services.definition(service_code), fmt, "service_definition")
+def definition(service_code: str, ext: str):
+    return formats.render(services.definition(service_code), ext, "service_definition")
 
 
 @bp.post(f"/requests.{FMT}")
-@csrf.exempt  # an app's request: no cookie, no session, nothing for a forged request to ride on
-def create(fmt: str):
+@csrf.exempt  # apps send no cookie and no token; a page of another site is refused by its Origin
+def create(ext: str):
     """POST requests: form-encoded (as the spec), multipart with a `media` photo, or JSON."""
+    services.refuse_cross_site(request.headers, request.host_url)
     if request.is_json:
         values, photo = api_doc.read_tip(request)
     else:
@@ -68,22 +69,22 @@ def create(fmt: str):
         upload = request.files.get("media")
         photo = upload.read() if upload and upload.filename else None
     tip = services.submit(values, photo, request.remote_addr, datetime.now(UTC))
-    return formats.render(services.received(tip), fmt, "service_requests")
+    return formats.render(services.received(tip), ext, "service_requests")
 
 
 @bp.get(f"/requests.{FMT}")
-def request_list(fmt: str):
+def request_list(ext: str):
     asked = services.asked(request.args.get("service_request_id"))
     response = formats.render(
-        services.requests(asked, request.remote_addr), fmt, "service_requests"
+        services.requests(asked, request.remote_addr), ext, "service_requests"
     )
     response.cache_control.no_store = True  # receipts and their answers, as the status page
     return response
 
 
 @bp.get(f"/requests/<service_request_id>.{FMT}")
-def one_request(service_request_id: str, fmt: str):
+def one_request(service_request_id: str, ext: str):
     found = services.request(service_request_id, request.remote_addr)
-    response = formats.render(found, fmt, "service_requests")
+    response = formats.render(found, ext, "service_requests")
     response.cache_control.no_store = True
     return response
