@@ -10,10 +10,14 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
+import psycopg
 import pytest
 from PIL import Image
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
+from portal.errors import RETRY_AFTER_SECONDS
 from portal.incidents import kinds
 from portal.incidents.filters import LOCAL_TZ
 from portal.models import TIP_KINDS, Account, Area, AuditEntry, Incident, TipContact
@@ -452,3 +456,19 @@ def test_xml_is_well_formed_and_escaped(client, demo, session, village):
     response = client.get(f"{V2}/services/%3C%26%3E.xml")
     assert response.status_code == 404
     assert "“<&>”" in errors_of(response)[0]["description"]
+
+
+def test_with_the_database_down_the_answer_is_an_open311_503(client, demo, village, monkeypatch):
+    def refused(*args, **kwargs):
+        raise sa_exc.OperationalError(
+            "SELECT 1", {}, psycopg.OperationalError("connection failed: Connection refused")
+        )
+
+    monkeypatch.setattr(Session, "execute", refused)
+    for response in (
+        post(client, open311_request(village), "xml"),
+        get(client, f"{V2}/requests/7K2M-9QXA.json"),
+    ):
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+        assert "Cơ sở dữ liệu" in errors_of(response)[0]["description"]
