@@ -1480,4 +1480,5 @@ EN: dict[str, str] = {
     "Danh sách tin báo không công khai: hãy nêu service_request_id (mã biên nhận, cách nhau bằng dấu phẩy) của tin bạn đã gửi.": "The list of tips is not public: name the service_request_id (receipt codes, separated by commas) of the tips you sent.",
     "Hỏi tối đa {n} mã biên nhận một lần.": "Ask for at most {n} receipt codes at once.",
     "Không nhận tin báo gửi từ trang web của nơi khác.": "Tips sent from another site's web page are not accepted.",
+    "Open311 trả lời dạng .json hoặc .xml.": "Open311 answers in .json or .xml.",
 }

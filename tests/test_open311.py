@@ -33,6 +33,7 @@ EMAIL = "nguoibao.open311@example.org"
 PHONE = "0987654321"
 FIRST, LAST = "Lê", "Thị Kín Đáo"
 POINT = func.ST_PointOnSurface(Area.geom)
+NOT_FOUND = "Trang hoặc đối tượng bạn tìm không tồn tại, hoặc nằm ngoài phạm vi của bạn."
 
 
 def post(client, data: dict, fmt: str = "json", address: str = ADDRESS, **kwargs):
@@ -109,7 +110,11 @@ def test_discovery_names_the_endpoint_its_formats_and_the_specification(client):
     assert [f.text for f in root.findall("endpoints/endpoint/formats/format")] == endpoint[
         "formats"
     ]
-    assert client.get(f"{V2}/discovery.csv").status_code == 404
+    for url in (f"{V2}/discovery.csv", f"{V2}/services/theft.html"):
+        response = client.get(url)
+        assert response.status_code == 404
+        assert ".json" in errors_of(response)[0]["description"]
+    assert errors_of(client.get(f"{V2}/discovery.")) == [{"code": 404, "description": NOT_FOUND}]
 
 
 def test_the_services_are_the_tip_kinds_in_the_requests_language(client):
@@ -339,7 +344,9 @@ def test_refusals_speak_english_with_the_locale(client, demo, session, village):
     (refused,) = errors_of(response)
     assert refused["description"].startswith("media_url: media_url is not accepted")
     response = client.get(f"{V2}/requests.json", headers={"Accept-Language": "en"})
-    assert errors_of(response)[0]["description"].startswith("The list of tips is not public")
+    assert errors_of(response)[0]["description"].startswith(
+        "service_request_id: The list of tips is not public"
+    )
     # a URL that is not one of ours, in the client's language and format
     response = client.get(f"{V2}/nothing.xml?locale=en")
     assert response.status_code == 404

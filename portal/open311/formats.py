@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 from flask import Response, jsonify, request
 
 PREFIX = "/open311/"
+EXTENSIONS = ("json", "xml")
 XML_TYPE = "text/xml; charset=utf-8"  # the type GeoReport v2 names for its XML
 # a list's element name in XML → the name of each of its items
 ITEMS = {
@@ -55,10 +56,14 @@ def fmt_of_path(path: str) -> str:
 
 
 def error_list(status: int, message: str, details: list) -> list[dict]:
-    """Open311's errors: one per bad field (named as the client sent it), else the message."""
+    """Open311's errors: one per bad field (named as the client sent it), or the message, after
+    the parameter it names if any: "description: …"."""
     fields = [d for d in details if "field" in d]
     if fields:
         return [{"code": status, "description": f"{d['field']}: {d['message']}"} for d in fields]
+    named = [d["parameter"] for d in details if "parameter" in d]
+    if named:
+        message = f"{named[0]}: {message}"
     return [{"code": status, "description": message}]
 
 

@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, g, request, url_for
 
+from portal.errors import NotFound
 from portal.extensions import csrf
-from portal.i18n import LANGUAGES
+from portal.i18n import LANGUAGES, _
 from portal.open311 import formats, services
 from portal.tips import api_doc
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
-FMT = "<any(json, xml):ext>"
+FMT = "<ext>"  # json or xml (a plain argument: the route walks of the tests fill it in)
 
 
 def _language() -> str | None:
@@ -32,6 +33,12 @@ def choose_language():
         lang = _language()
         if lang:
             g.lang = lang
+
+
+@bp.before_request
+def known_format():
+    if request.view_args.get("ext") not in formats.EXTENSIONS:
+        raise NotFound(_("Open311 trả lời dạng .json hoặc .xml."))
 
 
 @bp.after_app_request
