@@ -114,6 +114,10 @@ def _wants_json() -> bool:
 
 
 def render_error(view: ErrorView):
+    if request.path.startswith("/open311/"):  # Open311's own error list, in JSON or XML
+        from portal.open311 import formats
+
+        return formats.error(view.status, view.message, view.details)
     if _wants_json():
         body = {"error": view.title, "message": view.message, "status": view.status}
         if view.details:

@@ -75,6 +75,7 @@ COMMON = (
     "xa",
     "lang",
     "next",
+    "service_request_id",  # issue 17: Open311 (a list answers only for the receipts named)
 )
 # A query string is cut to this: servers refuse longer request lines (gunicorn: 4094 bytes),
 # and it is still deeper than Python's JSON parser and longer than any column
@@ -219,6 +220,9 @@ def world(app, demo, monkeypatch):
         "filename": "css/portal.css",
         "fmt": "geojson",
         "table": "tong-hop",  # the review's CSV tables
+        "ext": "json",  # issue 17: Open311's format
+        "service_code": "theft",
+        "service_request_id": tip.receipt,
     }
     clients = {role: signed_in(app, role) if role else app.test_client() for role in ROLES}
     raised: list[dict[str, str]] = []

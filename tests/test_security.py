@@ -34,6 +34,13 @@ PUBLIC = {
     "tips.api_status",
     "tips.openapi",
     "streets.features",  # issue 14: OpenStreetMap's streets under the maps, public data
+    # issue 17: Open311 GeoReport v2 for tips (the tips' own rules, limits and privacy)
+    "open311.discovery",
+    "open311.service_list",
+    "open311.definition",
+    "open311.create",
+    "open311.request_list",
+    "open311.one_request",
 }
 
 
@@ -57,6 +64,9 @@ def ids(session) -> dict[str, int]:
         "commune_id": session.scalar(select(Area.id).where(Area.level == "commune").limit(1)),
         "fmt": "geojson",
         "table": "tong-hop",  # issue 15: the review's CSV of one table
+        "ext": "json",  # issue 17: Open311's format
+        "service_code": "theft",
+        "service_request_id": "7K2M-9QXA",
     }
 
 
@@ -88,7 +98,10 @@ def test_the_route_walk_covers_the_portal(app, demo):
 
 # JSON APIs without a session: a forged cross-site form cannot send application/json, and the
 # API acts for no account, so there is nothing for a forged request to ride on
-CSRF_EXEMPT = {"tips.api_send"}
+CSRF_EXEMPT = {"tips.api_send", "open311.create"}
+# Open311 takes a form-encoded body, as its specification says: a page of another site is
+# refused by its Origin and Sec-Fetch-Site instead (tests/test_open311.py)
+JSON_ONLY = CSRF_EXEMPT - {"open311.create"}
 
 
 def test_every_state_changing_route_refuses_a_request_without_csrf_token(app, admin, demo):
@@ -106,7 +119,7 @@ def test_every_state_changing_route_refuses_a_request_without_csrf_token(app, ad
 
 def test_a_csrf_exempt_api_refuses_what_a_forged_form_can_send(app, client, demo):
     for endpoint, method, url in routes(app, demo):
-        if endpoint not in CSRF_EXEMPT:
+        if endpoint not in JSON_ONLY:
             continue
         for body, kind in (
             ({"kind": "theft"}, "application/x-www-form-urlencoded"),

@@ -659,6 +659,7 @@ def test_no_page_a_leader_or_the_public_can_open_carries_the_reporter(
     )
     tip = tip_by(session, receipt)
     values = {**ids(session), "incident_id": tip.id, "receipt": receipt}
+    values["service_request_id"] = receipt  # issue 17: Open311's GET by id
     values["area_id"], values["commune_id"] = leader_village.id, leader_village.commune_id
     secrets = (PHONE, "0912 345 678", NAME, ADDRESS, MODEL)
     leader = signed_in(app, "totruong")
