@@ -57,6 +57,11 @@ def ids(session) -> dict[str, int]:
         "commune_id": session.scalar(select(Area.id).where(Area.level == "commune").limit(1)),
         "fmt": "geojson",
         "table": "tong-hop",  # issue 15: the review's CSV of one table
+        # issue 17: a vector tile over Hanoi
+        "layer": "coverage",
+        "z": 12,
+        "x": 3252,
+        "y": 1799,
     }
 
 
