@@ -43,8 +43,8 @@ def message_tables() -> set[str]:
     from portal.coverage.services import KIND_LABELS as COVERAGE_KINDS
     from portal.errors import _TITLES, MESSAGES
     from portal.incidents import kinds as incident_kinds
-    from portal.incidents import services as incidents
     from portal.incidents import maps as incident_maps
+    from portal.incidents import services as incidents
     from portal.jobs.services import KIND_LABELS as JOB_KINDS
     from portal.jobs.services import STAGE_LABELS as JOB_STAGES
     from portal.jobs.services import STATUS_LABELS as JOB_STATUSES
