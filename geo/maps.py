@@ -571,11 +571,15 @@ class _VectorTiles(folium.MacroElement):
                     return p[key] === undefined || p[key] === null ? "" : String(p[key]);
                 });
             }
-            function styleOf(p) {
-                return Object.assign({fill: true}, config.styles[p.status] || config.fallback);
+            function styleOf(p, zoom) {
+                var style = Object.assign({fill: true}, config.styles[p.status] || config.fallback);
+                if (zoom !== undefined && zoom < 12) {  // a city of villages: hairlines
+                    style.weight = Math.min(style.weight || 1, 0.5);
+                }
+                return style;
             }
             var layerStyles = {};
-            layerStyles[config.layer] = function (p) { return styleOf(p); };
+            layerStyles[config.layer] = function (p, zoom) { return styleOf(p, zoom); };
             var layer = L.vectorGrid.protobuf(config.url, {
                 vectorTileLayerStyles: layerStyles,
                 interactive: true,
