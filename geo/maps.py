@@ -612,8 +612,7 @@ class _VectorTiles(folium.MacroElement):
                 if (hovered !== null) { layer.resetFeatureStyle(hovered); hovered = null; }
                 map.closeTooltip(tooltip);
             });
-            layer.on("click", function (e) {
-                var p = e.layer.properties;
+            function openPopup(p, latlng, keyboard) {
                 if (!/^[0-9]+$/.test(String(p.id))) { return; }
                 var box = document.createElement("div");
                 box.className = "map-popup";
@@ -645,7 +644,34 @@ class _VectorTiles(folium.MacroElement):
                     box.appendChild(steps);
                 }
                 map.closeTooltip(tooltip);
-                L.popup({minWidth: 230}).setLatLng(e.latlng).setContent(box).openOn(map);
+                L.popup({minWidth: 230}).setLatLng(latlng).setContent(box).openOn(map);
+                if (keyboard && steps.firstChild) { steps.firstChild.focus(); }
+            }
+            layer.on("click", function (e) { openPopup(e.layer.properties, e.latlng, false); });
+            // zoomed in, each village is reachable from the keyboard: a focusable outline
+            // named by its label and status; Enter opens its popup and moves to its link
+            layer.on("tileload", function (e) {
+                if (e.coords.z < config.keyboardZoom || !layer._vectorTiles) { return; }
+                var renderer = layer._vectorTiles[layer._tileCoordsToKey(e.coords)];
+                var size = layer.getTileSize();
+                Object.keys((renderer && renderer._features) || {}).forEach(function (id) {
+                    var f = renderer._features[id].feature;
+                    var path = f && f._path;
+                    if (!path || !f.properties) { return; }
+                    var p = f.properties;
+                    path.setAttribute("tabindex", "0");
+                    path.setAttribute("role", "button");
+                    var state = states[p.status] ? ": " + states[p.status] : "";
+                    path.setAttribute("aria-label", say(p) + state);
+                    path.addEventListener("keydown", function (ev) {
+                        if (ev.key !== "Enter" && ev.key !== " ") { return; }
+                        ev.preventDefault();
+                        var b = path.getBBox();
+                        var at = L.point(e.coords.x * size.x + b.x + b.width / 2,
+                                         e.coords.y * size.y + b.y + b.height / 2);
+                        openPopup(p, map.unproject(at, e.coords.z), true);
+                    });
+                });
             });
             var loading = 0;
             layer.on("tileloadstart", function () { loading += 1; });
@@ -701,6 +727,7 @@ def add_vector_tiles(
         "minZoom": min_zoom,
         "maxNativeZoom": max_native_zoom,
         "zIndex": z_index,
+        "keyboardZoom": 13,  # from a commune's scale: a few hundred tab stops, not 5,000
     }
     element = _VectorTiles(config)
     m.add_child(element)
