@@ -10,9 +10,11 @@ Scope: a tile holds only the villages of the reader's scope (portal.scope: an of
 commune, a leader's villages; incidents are counted in the reader's scope too); a layer's roles
 are those of its page (coverage and patrols: planners; incidents: staff).
 
-Size: below zoom MIN_ZOOM a tile is empty (the maps draw communes there); below zoom 12 the
+Size: below zoom MIN_ZOOM a tile is empty (the maps draw communes there); below LOW_UNTIL the
 tile's grid is coarser (EXTENT_LOW) and shapes are simplified to one unit of it before PostGIS
-clips and quantises them, so that a tile of the whole city stays small. An empty tile is a 204.
+clips and quantises them, so that a tile of the whole city stays small (bench/bench_tiles.py:
+at most 90 KB, 45 KB as sent; a view of the city map with its page under 300 KB). A tile
+with no village is a 204. Responses are compressed by portal.compression (brotli or gzip).
 
 Freshness and caching: a tile's body depends on its layer, the reader's scope, the layer's
 parameters (months, filters, as resolved: "this month" is a date), z/x/y, and the data's
