@@ -42,7 +42,7 @@ from portal.errors import MESSAGES, NotFound
 from portal.extensions import db
 from portal.i18n import _
 from portal.incidents.filters import apply, parse_filters
-from portal.models import Area, Incident
+from portal.models import Incident
 from portal.patrols.services import parse_months
 from portal.scope import Scope
 from portal.security import current_scope
@@ -153,9 +153,3 @@ def make(scope: Scope, name: str, attributes: Callable[[Select], Select], z, x, 
     extent = EXTENT if z >= LOW_UNTIL else EXTENT_LOW
     query = queries.mvt(attributes(villages), name, z, x, y, extent, BUFFER, simplify=z < LOW_UNTIL)
     return bytes(db.session.scalar(query) or b"")
-
-
-def villages_in(scope: Scope, z: int, x: int, y: int) -> list[int]:
-    """The ids of the villages of the reader's scope that intersect the tile (for checks)."""
-    query = scope.areas(queries.villages(z, x, y)).with_only_columns(Area.id)
-    return sorted(db.session.scalars(query))
