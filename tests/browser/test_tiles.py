@@ -108,3 +108,17 @@ def test_the_coverage_page_and_its_tiles_stay_under_a_megabyte_at_every_zoom(bro
         assert any("/tiles/" in r.url for r in counted), zoom
         context.close()
     assert all(size < LIMIT for size in sizes.values()), sizes
+
+
+@pytest.mark.parametrize(
+    ("path", "layer"),
+    [("/patrols/activity", "patrols"), ("/incidents/map?view=villages", "incidents")],
+)
+def test_the_patrol_and_incident_city_maps_draw_villages_from_tiles(page, live_server, path, layer):
+    tiles = []
+    page.on("response", lambda r: tiles.append(r) if f"/tiles/{layer}/" in r.url else None)
+    sign_in(page, live_server)
+    page.goto(live_server + path)
+    expect(page.locator(".leaflet-villageTiles-pane path").first).to_be_attached()
+    page.wait_for_load_state("networkidle")
+    assert 200 in {r.status for r in tiles} and {r.status for r in tiles} <= {200, 204}
