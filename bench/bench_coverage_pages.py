@@ -106,13 +106,7 @@ def baseline_map(result: services.Overview, computed: list):
             (c.id, c.name, r.figures["outline"], c.villages, c.villages_with_team)
             for c, r in zip(result.communes, computed, strict=True)
         ]
-        villages = [
-            (v["area_id"], v["name"], v["status"], v["shape"])
-            for r in computed
-            for v in r.villages
-            if v["status"] in services.CITY_VILLAGES
-        ]
-        return services.city_map(bounds, outlines, villages)
+        return services.city_map(bounds, outlines)
     (r,) = computed
     villages = [(v["area_id"], v["name"], v["status"], v["shape"]) for v in r.villages]
     unmapped = [p["shape"] for p in r.problems if p["kind"] == "unmapped"]

@@ -520,3 +520,215 @@ def add_faint(m: folium.Map, collection: dict, name: str, tooltip_fields: Sequen
         zoom_on_click=False,
         **_details(tooltip_fields, ()),
     ).add_to(m)
+
+
+# Vector tiles of villages (Leaflet.VectorGrid, served by us: portal.mapping's EXTRA_ASSETS
+# "vectorgrid"), drawn over the communes in a pane of their own.
+
+
+@dataclass(frozen=True)
+class TileLink:
+    """A link a tile feature's popup offers: a path on our site with "{id}" for the feature's
+    id, its text, and the statuses it is offered for (all when empty)."""
+
+    href: str
+    label: str
+    statuses: tuple[str, ...] = ()
+
+
+class _VectorTiles(folium.MacroElement):
+    """A layer of Mapbox vector tiles (L.vectorGrid.protobuf) whose features carry id, name,
+    status and counts: coloured by status, highlighted on hover, a tooltip naming each, and a
+    popup with its links on click.
+
+    Texts of ours (the label's pattern, the statuses' words, the links' words) are map text,
+    escaped by text() and turned back into plain text by the browser's parser; what a tile
+    carries (names, counts) is data and reaches the page only as textContent, never as HTML.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            var map = {{ this._parent.get_name() }};
+            var config = {{ this.config_json }};
+            var pane = map.getPane("villageTiles") || map.createPane("villageTiles");
+            pane.style.zIndex = config.zIndex;  // 450: over the communes (overlayPane, 400)
+            function plain(escaped) {  // our own escaped text back to the text it shows
+                var parsed = new DOMParser().parseFromString(escaped, "text/html");
+                return parsed.documentElement.textContent;
+            }
+            var label = plain(config.label);
+            var states = {};
+            Object.keys(config.states).forEach(function (k) {
+                states[k] = plain(config.states[k]);
+            });
+            var links = config.links.map(function (l) {
+                return {href: l.href, label: plain(l.label), statuses: l.statuses};
+            });
+            function say(p) {
+                return label.replace(/\\{(name|n|v)\\}/g, function (_m, key) {
+                    return p[key] === undefined || p[key] === null ? "" : String(p[key]);
+                });
+            }
+            function styleOf(p, zoom) {
+                var style = Object.assign({fill: true}, config.styles[p.status] || config.fallback);
+                if (zoom !== undefined && zoom < 12) {  // a city of villages: hairlines
+                    style.weight = Math.min(style.weight || 1, 0.5);
+                }
+                return style;
+            }
+            var layerStyles = {};
+            layerStyles[config.layer] = function (p, zoom) { return styleOf(p, zoom); };
+            var layer = L.vectorGrid.protobuf(config.url, {
+                vectorTileLayerStyles: layerStyles,
+                interactive: true,
+                pane: "villageTiles",
+                minZoom: config.minZoom,
+                maxNativeZoom: config.maxNativeZoom,
+                getFeatureId: function (f) { return f.properties.id; }
+            });
+            var tooltip = L.tooltip({sticky: true, direction: "top", className: "tile-tooltip"});
+            var hovered = null;
+            layer.on("mouseover", function (e) {
+                var p = e.layer.properties;
+                if (hovered !== null) { layer.resetFeatureStyle(hovered); }
+                hovered = p.id;
+                layer.setFeatureStyle(p.id, Object.assign(styleOf(p), config.highlight));
+                var box = document.createElement("div");
+                box.className = "tile-label";
+                box.textContent = say(p);
+                if (states[p.status]) {
+                    var state = document.createElement("div");
+                    state.className = "map-popup-state";
+                    state.textContent = states[p.status];
+                    box.appendChild(state);
+                }
+                tooltip.setContent(box).setLatLng(e.latlng);
+                map.openTooltip(tooltip);
+            });
+            layer.on("mousemove", function (e) { tooltip.setLatLng(e.latlng); });
+            layer.on("mouseout", function () {
+                if (hovered !== null) { layer.resetFeatureStyle(hovered); hovered = null; }
+                map.closeTooltip(tooltip);
+            });
+            function openPopup(p, latlng, keyboard) {
+                if (!/^[0-9]+$/.test(String(p.id))) { return; }
+                var box = document.createElement("div");
+                box.className = "map-popup";
+                var name = document.createElement("strong");
+                name.textContent = say(p);
+                box.appendChild(name);
+                if (states[p.status]) {
+                    var state = document.createElement("span");
+                    state.className = "map-popup-state";
+                    state.textContent = states[p.status];
+                    box.appendChild(document.createElement("br"));
+                    box.appendChild(state);
+                }
+                var steps = document.createElement("span");
+                steps.className = "map-popup-steps";
+                links.forEach(function (l) {
+                    if (l.statuses.length && l.statuses.indexOf(p.status) < 0) { return; }
+                    var a = document.createElement("a");
+                    a.className = "button";
+                    var href = l.href.replace(/&amp;/g, "&");
+                    a.setAttribute("href", href.replace("{id}", String(p.id)));
+                    a.textContent = l.label;
+                    steps.appendChild(a);
+                });
+                // the last link is the next step
+                if (steps.lastChild) { steps.lastChild.className = "button primary"; }
+                if (steps.childNodes.length) {
+                    box.appendChild(document.createElement("br"));
+                    box.appendChild(steps);
+                }
+                map.closeTooltip(tooltip);
+                L.popup({minWidth: 230}).setLatLng(latlng).setContent(box).openOn(map);
+                if (keyboard && steps.firstChild) { steps.firstChild.focus(); }
+            }
+            layer.on("click", function (e) { openPopup(e.layer.properties, e.latlng, false); });
+            // zoomed in, each village is reachable from the keyboard: a focusable outline
+            // named by its label and status; Enter opens its popup and moves to its link
+            layer.on("tileload", function (e) {
+                if (e.coords.z < config.keyboardZoom || !layer._vectorTiles) { return; }
+                var renderer = layer._vectorTiles[layer._tileCoordsToKey(e.coords)];
+                var size = layer.getTileSize();
+                Object.keys((renderer && renderer._features) || {}).forEach(function (id) {
+                    var f = renderer._features[id].feature;
+                    var path = f && f._path;
+                    if (!path || !f.properties) { return; }
+                    var p = f.properties;
+                    path.setAttribute("tabindex", "0");
+                    path.setAttribute("role", "button");
+                    var state = states[p.status] ? ": " + states[p.status] : "";
+                    path.setAttribute("aria-label", say(p) + state);
+                    path.addEventListener("keydown", function (ev) {
+                        if (ev.key !== "Enter" && ev.key !== " ") { return; }
+                        ev.preventDefault();
+                        var b = path.getBBox();
+                        var at = L.point(e.coords.x * size.x + b.x + b.width / 2,
+                                         e.coords.y * size.y + b.y + b.height / 2);
+                        openPopup(p, map.unproject(at, e.coords.z), true);
+                    });
+                });
+            });
+            var loading = 0;
+            layer.on("tileloadstart", function () { loading += 1; });
+            layer.on("load", function () {
+                // for tests and our own scripts: how many tiles this view drew
+                map.getContainer().dataset.tilesLoaded = String(loading);
+            });
+            return layer.addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self._name = "VectorTiles"
+        # every string in it is map text (escaped: no "<" can end the script) or ours
+        self.config_json = json.dumps(config, ensure_ascii=False, separators=(",", ":"))
+
+
+def add_vector_tiles(
+    m: folium.Map,
+    url: str,
+    layer: str,
+    styles: dict[str, dict],
+    label: str,
+    states: dict[str, str],
+    links: Sequence[TileLink] = (),
+    *,
+    min_zoom: int = 8,
+    max_native_zoom: int = 16,
+    z_index: int = 450,
+) -> _VectorTiles:
+    """Villages from vector tiles at `url` (a path on our site with {z}/{x}/{y}), their layer
+    named `layer`, each coloured by its properties.status in `styles`. `label` is the tooltip's
+    pattern ("{name}", "{n}", "{v}" filled from the feature), `states` each status's words, and
+    `links` the popup's links. Beyond max_native_zoom the browser scales the last tiles. The
+    layer's pane sits at `z_index`: 450 over the other layers (communes), 350 under them."""
+    if not url.startswith("/") or url.startswith("//"):
+        raise ValueError(f"tiles come only from our own site: {url!r}")
+    config = {
+        "url": url,
+        "layer": layer,
+        "styles": styles,
+        "fallback": STYLE_CHILD,
+        "highlight": STYLE_CHILD_HIGHLIGHT,
+        "label": text(label),
+        "states": {k: text(v) for k, v in states.items()},
+        "links": [
+            {"href": _link(link.href, "")[0], "label": text(link.label), "statuses": link.statuses}
+            for link in links
+        ],
+        "minZoom": min_zoom,
+        "maxNativeZoom": max_native_zoom,
+        "zIndex": z_index,
+        "keyboardZoom": 13,  # from a commune's scale: a few hundred tab stops, not 5,000
+    }
+    element = _VectorTiles(config)
+    m.add_child(element)
+    return element

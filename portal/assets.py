@@ -27,6 +27,7 @@ SERVED = (
     "@geoman-io/leaflet-geoman-free/dist/",
     "leaflet.markercluster/dist/",
     "leaflet.heat/dist/",
+    "leaflet.vectorgrid/dist/",  # vector tiles of the villages (portal.tiles)
     "leaflet-textpath/leaflet.textpath.js",  # street names along the streets
 )
 IMMUTABLE = "public, max-age=31536000, immutable"

@@ -35,6 +35,7 @@ COMPRESSED_TYPES = [
     "application/json",
     "application/geo+json",
     "image/svg+xml",
+    "application/vnd.mapbox-vector-tile",  # protobuf of names and coordinates: about half
 ]
 MASKED = "m."  # a masked token starts so; anything else is checked as it came
 

@@ -24,6 +24,8 @@ EXTRA_ASSETS = {
         "leaflet.markercluster/dist/MarkerCluster.Default.css",
     ),
     "heat": ("leaflet.heat/dist/leaflet-heat.js",),
+    # Leaflet.VectorGrid (with its protobuf readers bundled), for the villages' vector tiles
+    "vectorgrid": ("leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",),
 }
 
 
@@ -57,6 +59,24 @@ def render(m, extras: tuple[str, ...] = ()) -> maps.MapParts:
         m.add_js_link("streets", static_url("js/streets.js"))
     own = (url_for("vendor", filename=""), url_for("static", filename=""))
     return maps.render_parts(m, own_prefixes=own)
+
+
+_ANY = 987654321  # stands for a value in a URL pattern while url_for builds it
+
+
+def url_pattern(endpoint: str, placeholders: dict[str, str], **values) -> str:
+    """A URL of ours with placeholders ("{id}", "{z}") where url_for would encode braces:
+    `placeholders` maps each argument to its placeholder (e.g. {"area_id": "{id}"})."""
+    url = url_for(endpoint, **{name: _ANY + i for i, name in enumerate(placeholders)}, **values)
+    for i, placeholder in enumerate(placeholders.values()):
+        url = url.replace(str(_ANY + i), placeholder, 1)
+    return url
+
+
+def tiles_url(layer: str, **args) -> str:
+    """The URL pattern of a layer's vector tiles (portal.tiles), with its query arguments."""
+    zxy = {"z": "{z}", "x": "{x}", "y": "{y}"}
+    return url_pattern("tiles.tile", zxy, layer=layer, **args)
 
 
 def tolerance(bounds) -> float:

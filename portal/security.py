@@ -88,12 +88,18 @@ def protect_blueprint(bp) -> None:
 
 # Files that are the same for everyone, signed in or not: browsers may keep them.
 SHARED_FILES = frozenset({"static", "vendor", "streets.features"})  # + the OSM street layer
+# Responses that set their own policy: vector tiles are `private, no-cache` (the reader's own
+# browser keeps them and revalidates every time, a 304 when unchanged: portal.tiles.services).
+# They hold village names and coverage or counts, nothing a member or reporter wrote.
+OWN_CACHE_POLICY = frozenset({"tiles.tile"})
 
 
 def _no_store_when_signed_in(response: Response) -> Response:
     """Nothing shown to a signed-in account is kept by the browser or a proxy: pages and
     fragments hold names, phones and scope that the next user of a shared computer must not
     find in the cache or the back button. Public pages stay cacheable."""
+    if request.endpoint in OWN_CACHE_POLICY and response.headers.get("Cache-Control"):
+        return response
     if current_account() is not None and request.endpoint not in SHARED_FILES:
         response.headers["Cache-Control"] = "no-store"
     return response

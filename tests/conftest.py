@@ -241,6 +241,7 @@ MADE_BY_TRIGGERS = {
     "review_incidents",
     "review_communes",
     "lookup_generation",  # issue 16: fast look-up; its one row is the migration's
+    "tile_generation",  # issue 17: vector tiles; likewise
 }
 
 
@@ -271,8 +272,10 @@ def copy_in(session, rows: list[tuple[str, bytes]]) -> None:
     # the same rows have the same ids and times in every test: a map a worker kept for an
     # earlier test (keyed on them) must not stand in for this test's
     from portal.mapping import forget_maps
+    from portal.tiles.cache import forget_tiles
 
     forget_maps()
+    forget_tiles()  # likewise the tiles, keyed on generations a rolled-back test also reached
 
 
 @pytest.fixture(scope="session")

@@ -477,14 +477,9 @@ def test_the_city_map_colours_communes_by_share_as_its_legend_says(admin, demo):
         band = "share_high" if share >= 0.99 else "share_mid" if share >= 0.95 else "share_low"
         assert communes[f"/coverage/{row.commune_id}"] == band
     assert {"share_high", "share_low"} & set(communes.values())  # the demo has gaps
-    # the villages with a problem are drawn over the communes, each opening its page
-    villages = {p["url"]: p["status"] for p in features if p["url"].startswith("/areas/")}
-    problems = demo.execute(
-        select(CoverageVillage.area_id, CoverageVillage.status).where(
-            CoverageVillage.status != "covered"
-        )
-    ).all()
-    assert problems and villages == {f"/areas/{i}": status for i, status in problems}
+    # every village is drawn over the communes from the coverage tiles (tests/test_tiles.py)
+    assert not [p for p in features if p["url"].startswith("/areas/")]
+    assert '"url":"/tiles/coverage/{z}/{x}/{y}.pbf"' in body
 
 
 def with_uncovered(session) -> int:
@@ -581,7 +576,7 @@ def test_problem_rows_carry_their_zoom_and_their_next_steps(app, admin, demo):
 def test_zoomed_in_the_city_map_loads_a_communes_villages_in_the_readers_scope(app, admin, demo):
     commune_id = with_uncovered(demo)
     body = admin.get("/coverage/").get_data(as_text=True)
-    assert 'data-villages="/coverage/0/villages.json"' in body
+    assert "/tiles/coverage/{z}/{x}/{y}.pbf" in body  # the page draws them from tiles now
     response = admin.get(f"/coverage/{commune_id}/villages.json")
     assert response.mimetype == "application/geo+json"
     loaded = {f["properties"]["url"]: f["properties"]["status"] for f in response.json["features"]}

@@ -43,6 +43,7 @@ def message_tables() -> set[str]:
     from portal.coverage.services import KIND_LABELS as COVERAGE_KINDS
     from portal.errors import _TITLES, MESSAGES
     from portal.incidents import kinds as incident_kinds
+    from portal.incidents import maps as incident_maps
     from portal.incidents import services as incidents
     from portal.jobs.services import KIND_LABELS as JOB_KINDS
     from portal.jobs.services import STAGE_LABELS as JOB_STAGES
@@ -104,6 +105,8 @@ def message_tables() -> set[str]:
         teams_services.SORT_LABELS,
         # issue 15: emulation ranking (importing it registers its audit labels too)
         emulation.LABELS,
+        # issue 17: the incidents map's villages from vector tiles
+        incident_maps.VILLAGE_LEVELS,
     ]
     return {text for table in tables for text in table.values()}
 

@@ -549,7 +549,7 @@ def test_the_activity_map_shows_villages_nobody_patrolled(app, demo, leader_team
     admin = signed_in(app, "quantri")
     city = admin.get(f"/patrols/activity?from={month}&to={month}")
     assert city.status_code == 200
-    assert "chưa có ca tuần tra" in city.get_data(as_text=True)
+    assert "Không có ca tuần tra" in city.get_data(as_text=True)  # its villages, from tiles
     assert signed_in(app, "totruong").get("/patrols/activity").status_code == 404
     assert officer.get("/patrols/activity?from=2026-1").status_code == 400
 

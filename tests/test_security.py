@@ -67,6 +67,11 @@ def ids(session) -> dict[str, int]:
         "ext": "json",  # issue 17: Open311's format
         "service_code": "theft",
         "service_request_id": "7K2M-9QXA",
+        # issue 17: a vector tile over Hanoi
+        "layer": "coverage",
+        "z": 12,
+        "x": 3252,
+        "y": 1799,
     }
 
 

@@ -215,25 +215,6 @@ def village_names(commune_id: int) -> Select:
     )
 
 
-def city_villages(commune_ids: list[int], statuses: tuple[str, ...]) -> Select:
-    """The city map's villages: those of these statuses, as village_statuses gives them."""
-    return (
-        _villages()
-        .where(CoverageVillage.commune_id.in_(commune_ids), CoverageVillage.status.in_(statuses))
-        .order_by(CoverageVillage.commune_id, CoverageVillage.area_id)
-    )
-
-
-def city_village_names(commune_ids: list[int], statuses: tuple[str, ...]) -> Select:
-    """What city_villages gives without the outlines: what the drawn city map depends on."""
-    return city_villages(commune_ids, statuses).with_only_columns(
-        CoverageVillage.area_id,
-        func.coalesce(Area.name, CoverageVillage.name),
-        CoverageVillage.status,
-        maintain_column_froms=True,
-    )
-
-
 def unmapped_shapes(commune_id: int) -> Select:
     return (
         select(CoverageProblem.shape)

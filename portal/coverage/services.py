@@ -81,7 +81,7 @@ SHARE_BANDS = (  # (key, lowest share, style)
     ),
 )
 MAP_STYLES = {**STATUS_STYLES, **{key: style for key, _low, style in SHARE_BANDS}}
-# the statuses of villages the city map draws over the communes: those with a problem
+# the statuses of villages with a problem (the city map draws every village, from tiles)
 CITY_VILLAGES = ("understaffed", "no_leader", "no_team", "overlap")
 PER_PAGE = 50
 CHUNK = 16  # communes read and stored at a time: a few queries each, memory kept small
@@ -686,23 +686,17 @@ def _bounds(communes: list[CommuneFigures]) -> tuple[float, float, float, float]
 
 def overview_map(result: Overview) -> maps.MapParts | None:
     """A commune: villages coloured by status and unmapped land. The city: communes coloured by
-    their share of villages with a team (aggregated, so the page stays light) and, over them,
-    the villages with a problem, so that zooming to one shows it. Stored shapes, already
-    simplified for the map's scale; each village opens its page."""
+    their share of villages with a team (aggregated, light) and over them every village by its
+    status, from vector tiles (portal.tiles) that the browser loads for the view it shows, so
+    the page stays light at any zoom. Stored shapes; each village opens its page."""
     bounds = _bounds(result.communes)
     if bounds is None:
         return None
     if result.city:
         ids = [c.id for c in result.computed]
-        # names are read as they are now (a rename needs no refresh), so they are in the key
-        villages = tuple(db.session.execute(queries.city_village_names(ids, CITY_VILLAGES)))
         return mapping.kept(
-            ("city", tuple((c.id, c.name, c.computed_at) for c in result.computed), villages),
-            lambda: city_map(
-                bounds,
-                db.session.execute(queries.outlines(ids)).all(),
-                db.session.execute(queries.city_villages(ids, CITY_VILLAGES)).all(),
-            ),
+            ("city", tuple((c.id, c.name, c.computed_at) for c in result.computed)),
+            lambda: city_map(bounds, db.session.execute(queries.outlines(ids)).all()),
         )
     commune = result.communes[0]
     names = tuple(db.session.scalars(queries.village_names(commune.id)))
@@ -732,7 +726,7 @@ def legend(city: bool) -> list[tuple[str, list[tuple[str, str, dict]]]]:
     communes = [(key, status_label(key), style) for key, _low, style in SHARE_BANDS]
     return [
         (_("Xã, phường theo tỉ lệ thôn có tổ"), communes),
-        (_("Thôn, tổ dân phố (thôn có vấn đề; phóng to để thấy mọi thôn)"), villages),
+        (_("Thôn, tổ dân phố"), villages),
     ]
 
 
@@ -744,11 +738,10 @@ def _village(area_id: int, name: str, status: str, shape: dict) -> dict:
     return _feature(shape, status, name, open=_("Mở địa bàn"), **more)
 
 
-def city_map(bounds, outlines: list, villages: list) -> maps.MapParts:
+def city_map(bounds, outlines: list) -> maps.MapParts:
     """Communes coloured by their band of share of villages with a team ((id, name, outline,
-    villages, villages with a team) each), and over them the villages with a problem ((id,
-    name, status, shape) each, simplified again at a scale between the city's and a
-    commune's: a few hundred small outlines)."""
+    villages, villages with a team) each), and over them every village coloured by its status
+    from the coverage tiles (a click opens its page; one without a team offers "Lập tổ")."""
     m = mapping.new_map(bounds)
     features = []
     for commune_id, name, outline, count, with_team in outlines:
@@ -757,13 +750,26 @@ def city_map(bounds, outlines: list, villages: list) -> maps.MapParts:
         url = url_for("coverage.commune", commune_id=commune_id)
         features.append(_feature(outline, share_band(share), label, url=url, open=_("Xem phủ kín")))
     maps.add_status_layer(m, _collection(features), _("Xã, phường"), MAP_STYLES)
-    tolerance = mapping.tolerance(bounds) / 4
-    drawn = [
-        _village(i, name, status, maps.display_shape(shapely.geometry.shape(shape), tolerance))
-        for i, name, status, shape in villages
-    ]
-    maps.add_status_layer(m, _collection(drawn), _("Thôn, tổ dân phố có vấn đề"), MAP_STYLES)
-    return mapping.render(m)
+    add_village_tiles(m)
+    return mapping.render(m, ("vectorgrid",))
+
+
+def add_village_tiles(m) -> None:
+    """Every village of the reader's scope by its stored status, from the coverage tiles."""
+    maps.add_vector_tiles(
+        m,
+        mapping.tiles_url("coverage"),
+        "coverage",
+        STATUS_STYLES,
+        "{name}",
+        {key: status_label(key) for key in STATUS_STYLES},
+        [
+            maps.TileLink(mapping.url_pattern("areas.show", {"area_id": "{id}"}), _("Mở địa bàn")),
+            maps.TileLink(
+                mapping.url_pattern("teams.new", {"village": "{id}"}), _("Lập tổ"), ("no_team",)
+            ),
+        ],
+    )
 
 
 def commune_map(bounds, villages: list, unmapped: list) -> maps.MapParts:

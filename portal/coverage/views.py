@@ -26,7 +26,6 @@ def context(result: services.Overview, commune_id: int | None) -> dict:
         "kinds": services.KINDS,
         "kind_labels": {k: services.kind_label(k) for k in services.KINDS},
         "legend": services.legend(result.city),
-        "map_styles": services.MAP_STYLES,
     }
 
 

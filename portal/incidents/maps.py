@@ -41,6 +41,20 @@ VIEWS = ("heat", "villages")  # the city's two aggregated views
 GRID = 0.002  # degrees (about 210 m north-south, 200 m east-west in Hanoi): a heat cell
 MAX_MARKERS = 3000  # a commune's year is a few hundred; beyond this, the newest are drawn
 STAFF = (AccountRole.ADMIN, AccountRole.COMMUNE_OFFICER, AccountRole.TEAM_LEADER)
+# the villages view's tiles (portal.tiles): each village tinted by its count, light enough for
+# the circles drawn over them; the classes are portal.tiles.queries.with_incidents'
+VILLAGE_STYLES = {
+    "none": {"color": "#adb5bd", "weight": 0.5, "fillColor": "#f8f9fa", "fillOpacity": 0.2},
+    "low": {"color": "#e5989b", "weight": 0.5, "fillColor": "#fcbba1", "fillOpacity": 0.45},
+    "mid": {"color": "#d62828", "weight": 0.6, "fillColor": "#fb6a4a", "fillOpacity": 0.5},
+    "high": {"color": "#6a040f", "weight": 0.8, "fillColor": "#cb181d", "fillOpacity": 0.55},
+}
+VILLAGE_LEVELS = {
+    "none": "Không có việc",
+    "low": "1–2 việc",
+    "mid": "3–9 việc",
+    "high": "Từ 10 việc",
+}
 
 
 @dataclass(frozen=True)
@@ -68,6 +82,7 @@ class MapPage:
     communes: list[tuple[int, str]]  # the admin's chooser; empty for the others
     map: maps.MapParts | None
     outside_villages: int = 0  # the villages view: items not in any village
+    village_classes: list[Entry] = field(default_factory=list)  # the villages view's tints
 
     @property
     def city(self) -> bool:
@@ -276,6 +291,21 @@ def _marker(row, item_url: str) -> maps.ClusterPoint:
     )
 
 
+def _add_village_tiles(m, filters: Filters) -> None:
+    """Every village of the reader's scope tinted by its count under the same filters, from
+    the incidents tiles, under the circles (the communes are only outlined here)."""
+    maps.add_vector_tiles(
+        m,
+        mapping.tiles_url("incidents", **filters.query_args()),
+        "incidents",
+        VILLAGE_STYLES,
+        _("{name}: {n} việc", name="{name}", n="{n}"),
+        {key: _(words) for key, words in VILLAGE_LEVELS.items()},
+        [maps.TileLink(mapping.url_pattern("areas.show", {"area_id": "{id}"}), _("Mở địa bàn"))],
+        z_index=350,
+    )
+
+
 def map_page(scope: Scope, args, item_url: str) -> MapPage:
     """The map for the query string's filters, in the reader's scope. `item_url` is the path
     of an item with "{id}" in place of its id."""
@@ -335,6 +365,12 @@ def map_page(scope: Scope, args, item_url: str) -> MapPage:
         ]
         page.shown = sum(p[2] for p in places)
         page.outside_villages = total - page.shown
+        _add_village_tiles(m, filters)
+        page.village_classes = [
+            Entry(key, _(words), 0, style=VILLAGE_STYLES[key])
+            for key, words in VILLAGE_LEVELS.items()
+        ]
         maps.add_counts(m, places)
-    page.map = mapping.render(m, ("markercluster", "heat"))
+    # every package of every view: the page's scripts stay when HTMX swaps in another view
+    page.map = mapping.render(m, ("markercluster", "heat", "vectorgrid"))
     return page

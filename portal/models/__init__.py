@@ -45,6 +45,7 @@ from portal.models.police import PoliceContact
 from portal.models.review import ReviewCommunes, ReviewIncidents, ReviewPatrols
 from portal.models.street import Street
 from portal.models.team import Education, Member, Role, SizingRule, Team, TeamArea
+from portal.models.tiles import TileGeneration  # issue 17: vector tiles
 
 __all__ = [
     "INCIDENT_KINDS",
@@ -100,6 +101,7 @@ __all__ = [
     "Street",
     "Team",
     "TeamArea",
+    "TileGeneration",
     "TipContact",
     "TipLimit",
 ]

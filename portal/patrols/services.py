@@ -932,9 +932,6 @@ def _activity_scope(commune_id: int | None) -> Area | None:
     return commune
 
 
-MAX_UNPATROLLED_MARKERS = 1500  # a city map marks at most this many villages, the rest listed
-
-
 def activity_view(commune_id: int | None, months: Months, page: int = 1) -> ActivityView:
     """Done patrols per village of a commune (or per commune of the city) over months, from the
     stored activity, with the villages nobody patrolled shown as such."""
@@ -1080,21 +1077,7 @@ def _city_activity(months: Months, page: int) -> ActivityView:
             }
         )
     rows.sort(key=lambda r: (r.patrolled - r.villages, r.patrols, r.name))
-    unpatrolled = db.session.execute(
-        queries.unpatrolled_villages(months.first, months.last, None).limit(MAX_UNPATROLLED_MARKERS)
-    ).all()
     total_unpatrolled = sum(r.villages - r.patrolled for r in rows)
-    points = {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "geometry": {"type": "Point", "coordinates": [round(r.x, 6), round(r.y, 6)]},
-                "properties": {"label": _("{name}: chưa có ca tuần tra", name=r.name)},
-            }
-            for r in unpatrolled
-        ],
-    }
     m = mapping.new_map(city_bounds)
     maps.add_status_layer(
         m,
@@ -1102,15 +1085,24 @@ def _city_activity(months: Months, page: int) -> ActivityView:
         _("Xã, phường"),
         maps.ACTIVITY_STYLES,
     )
-    maps.add_points(m, points, _("Thôn, tổ dân phố chưa có ca tuần tra"))
+    # over the communes, every village by its own activity, from vector tiles (portal.tiles)
+    maps.add_vector_tiles(
+        m,
+        mapping.tiles_url("patrols", **months.args()),
+        "patrols",
+        maps.ACTIVITY_STYLES,
+        _("{name}: {n} ca, {v} vi phạm", name="{name}", n="{n}", v="{v}"),
+        {level: activity_label(level) for level in ACTIVITY_LABELS},
+        [maps.TileLink(mapping.url_pattern("areas.show", {"area_id": "{id}"}), _("Mở địa bàn"))],
+    )
     return ActivityView(
         months=months,
         commune=None,
         rows=_page(rows, page),
         totals=_totals(rows),
-        map=mapping.render(m),
+        map=mapping.render(m, ("vectorgrid",)),
         unpatrolled=total_unpatrolled,
-        shown_unpatrolled=len(unpatrolled),
+        shown_unpatrolled=total_unpatrolled,
     )
 
 

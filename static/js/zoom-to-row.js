@@ -129,56 +129,6 @@
     });
   }
   map.eachLayer(openable);
-
-  // The city map: zoomed in on a commune, all its villages are loaded and drawn (the page
-  // itself carries only those with a problem, to stay light).
-  var villagesUrl = frame.dataset.villages;
-  if (!villagesUrl) { return; }
-  var MIN_ZOOM = 13;
-  var styles = JSON.parse(frame.dataset.styles);
-  var villages = L.featureGroup();
-  var communes = [];
-  var loaded = {};
-  map.eachLayer(function (layer) {
-    var p = layer.feature && layer.feature.properties;
-    var id = p && p.status && p.status.indexOf("share_") === 0 && /\/(\d+)$/.exec(p.url || "");
-    if (id) { communes.push({ id: id[1], layer: layer }); }
-  });
-  function load(id) {
-    loaded[id] = true;
-    fetch(villagesUrl.replace(/\/0\/villages\.json$/, "/" + id + "/villages.json"),
-      { credentials: "same-origin" })
-      .then(function (r) { return r.ok ? r.json() : null; })
-      .then(function (data) {
-        if (!data) { loaded[id] = false; return; }
-        var layer = L.geoJSON(data, {
-          style: function (f) { return styles[f.properties.status] || {}; },
-          onEachFeature: function (f, l) { l.bindTooltip(f.properties.label, { sticky: true }); }
-        });
-        villages.addLayer(layer);
-        layer.eachLayer(openable);
-        frame.dataset.villagesLoaded = Object.keys(loaded).filter(function (k) { return loaded[k]; }).join(",");
-      })
-      .catch(function () { loaded[id] = false; });
-  }
-  // with the villages drawn, the communes' bands only tint the land below them
-  function tint(on) {
-    communes.forEach(function (c) {
-      var style = styles[c.layer.feature.properties.status] || {};
-      c.layer.setStyle({ fillOpacity: on ? 0.05 : style.fillOpacity });
-    });
-  }
-  function update() {
-    if (map.getZoom() < MIN_ZOOM) {
-      if (map.hasLayer(villages)) { map.removeLayer(villages); tint(false); }
-      return;
-    }
-    if (!map.hasLayer(villages)) { villages.addTo(map); tint(true); }
-    var view = map.getBounds();
-    communes.forEach(function (c) {
-      if (!loaded[c.id] && view.intersects(c.layer.getBounds())) { load(c.id); }
-    });
-  }
-  map.on("moveend", update);
-  update();
+  // The city map's villages come from vector tiles (geo.maps.add_vector_tiles), with their
+  // own tooltips and popups.
 }());

@@ -53,8 +53,10 @@ def test_worst_uncovered_village_one_click_zooms_and_leads_to_its_team_form(page
     link.click()  # once: the map zooms there and the row shows where to go next
     expect(steps).to_be_visible()
     expect(page).to_have_url(re.compile(r"/coverage/"))
-    # zoomed in, the commune's villages are loaded around the one without a team
-    expect(frame).to_have_attribute("data-villages-loaded", re.compile(r"\d"))
+    # zoomed in, the villages around the one without a team are drawn from their tiles
+    expect(frame.locator(".leaflet-container")).to_have_attribute(
+        "data-tiles-loaded", re.compile(r"^[1-9]")
+    )
     zoom, (lng, lat) = page.evaluate(
         f"(() => {{ const m = window['{map_var}'], c = m.getCenter();"
         " return [m.getZoom(), [c.lng, c.lat]]; })()"
@@ -63,7 +65,7 @@ def test_worst_uncovered_village_one_click_zooms_and_leads_to_its_team_form(page
     assert west <= lng <= east and south <= lat <= north
     # the village itself, clicked on the map, offers its page
     name = link.inner_text().replace(link.locator(".badge").inner_text(), "").strip()
-    # its outline as drawn last, on top: the villages loaded for the zoomed-in commune
+    # its outline as drawn last, on top (a village across two tiles is in both)
     frame.locator(f'path[role=button][aria-label="{name}: chưa có tổ"]').last.click()
     popup = frame.locator(".leaflet-popup")
     expect(popup.get_by_role("link", name="Mở địa bàn")).to_have_attribute(

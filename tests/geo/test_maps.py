@@ -259,3 +259,34 @@ def test_jinja_in_map_text_is_never_run():
     page = parts.html + parts.script
     assert "21000063" not in page and "XXX" not in page  # what the Jinja would have made
     assert page.count(maps.text(JINJA)) >= 2
+
+
+def test_vector_tiles_carry_our_texts_escaped_and_come_from_our_site_only():
+    m = build()
+    maps.add_vector_tiles(
+        m,
+        "/tiles/coverage/{z}/{x}/{y}.pbf",
+        "coverage",
+        {"ok": maps.STATUS_STYLES["ok"]},
+        "{name} <b>",
+        {"ok": "đủ <script>"},
+        [
+            maps.TileLink("/areas/{id}", "Mở <i>"),
+            maps.TileLink("/teams/new?village={id}&x=1", "Lập"),
+        ],
+    )
+    parts = maps.render_parts(m, own_prefixes=("/vendor/", "/static/"))
+    script = parts.script
+    assert "L.vectorGrid.protobuf(config.url" in script
+    config = json.loads(re.search(r"var config = (\{.*?\});\n", script).group(1))
+    assert config["label"] == "{name} &lt;b&gt;" and config["states"] == {"ok": "đủ &lt;script&gt;"}
+    assert [link["href"] for link in config["links"]] == [
+        "/areas/{id}",
+        "/teams/new?village={id}&amp;x=1",
+    ]
+    assert "<b>" not in script and "<script>" not in script
+    ours = script[script.index("var config =") : script.index("return layer.addTo")]
+    assert "innerHTML" not in ours  # what a tile carries is set as text only
+    for url in ("https://tiles.example.com/{z}/{x}/{y}.pbf", "//cdn.example.com/t.pbf"):
+        with pytest.raises(ValueError):
+            maps.add_vector_tiles(build(), url, "coverage", {}, "{name}", {})
