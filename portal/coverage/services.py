@@ -34,7 +34,7 @@ from portal.coverage import queries
 from portal.downloads import csv_text
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import N_, _
 from portal.models import Area, CoverageCommune, CoverageProblem, CoverageVillage, Job
 from portal.pagination import Page, paginate
 from portal.security import current_scope
@@ -43,12 +43,12 @@ from portal.teams.rules import Sizing
 
 KINDS = ("no_team", "understaffed", "overstaffed", "no_leader", "unmapped", "overlap")
 KIND_LABELS = {
-    "no_team": "Chưa có tổ",
-    "understaffed": "Tổ thiếu người",
-    "overstaffed": "Tổ quá số người",
-    "no_leader": "Tổ chưa có tổ trưởng",
-    "unmapped": "Đất chưa thuộc thôn nào",
-    "overlap": "Thôn chồng lấn nhau",
+    "no_team": N_("Chưa có tổ"),
+    "understaffed": N_("Tổ thiếu người"),
+    "overstaffed": N_("Tổ quá số người"),
+    "no_leader": N_("Tổ chưa có tổ trưởng"),
+    "unmapped": N_("Đất chưa thuộc thôn nào"),
+    "overlap": N_("Thôn chồng lấn nhau"),
 }
 TEAM_KINDS = ("understaffed", "overstaffed", "no_leader")
 # a village's status, drawn in the portal's status palette (geo.maps.STATUS_STYLES); a team
