@@ -10,7 +10,6 @@ from __future__ import annotations
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import shapely
 from flask import g, has_request_context, request
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
 from portal.extensions import db
-from portal.i18n import N_, _, label
+from portal.i18n import N_, _, decimal, format_date, format_datetime, label
 from portal.models import (
     Account,
     Area,
@@ -188,7 +187,6 @@ ENTITY_LABELS = {
     "patrol_track": N_("đường đi GPS"),
     "incident": N_("tin báo, sự việc"),
 }
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FIELD_LABELS = {
     "id": N_("Mã số"),
     "name": N_("Tên"),
@@ -383,9 +381,7 @@ def _display(value, entity_type: str = "", field: str = "", names: dict | None =
     if isinstance(value, dict) and value.get("type") == "Point" and value.get("bbox"):
         return f"{value['bbox'][1]:.5f}, {value['bbox'][0]:.5f}"  # lat, lon
     if isinstance(value, float):
-        # as Vietnamese writes it: 1.234,5
-        shown = f"{value:,.2f}".rstrip("0").rstrip(".")
-        return shown.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+        return decimal(value, 2)  # 1.234,5 (1,234.5 in English)
     if isinstance(value, str) and len(value) == 8 and value[2:3] == ":" and value[5:6] == ":":
         return value[:5]  # a time of day (a night shift's start): hours and minutes
     if isinstance(value, dict) and "vertices" in value:
@@ -395,11 +391,8 @@ def _display(value, entity_type: str = "", field: str = "", names: dict | None =
         # dates and times are logged in ISO form: shown as people read them, in Vietnam's time
         try:
             if len(value) == 10:
-                return date.fromisoformat(value).strftime("%d/%m/%Y")
-            moment = datetime.fromisoformat(value)
-            if moment.tzinfo is not None:
-                moment = moment.astimezone(LOCAL_TZ)
-            return moment.strftime("%d/%m/%Y %H:%M")
+                return format_date(date.fromisoformat(value))
+            return format_datetime(datetime.fromisoformat(value))
         except (ValueError, OverflowError):  # shown as logged
             pass
     return str(value)
@@ -458,5 +451,5 @@ def init_app(app) -> None:
         field_label=_field_label,
         audit_value=_display,
         audit_names=referenced_names,
-        local_time=lambda t: t.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M"),
+        local_time=format_datetime,
     )

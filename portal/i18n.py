@@ -32,6 +32,8 @@ LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 LOCALES = {"vi": Locale.parse("vi"), "en": Locale.parse("en_GB")}
 DATE_FORMATS = {"vi": "dd/MM/yyyy", "en": "d MMM yyyy"}
 DATETIME_FORMATS = {"vi": "dd/MM/yyyy HH:mm", "en": "d MMM yyyy, HH:mm"}
+DAY_MONTH_FORMATS = {"vi": "dd/MM", "en": "d MMM"}  # a week's days, where the year is plain
+MONTH_FORMATS = {"vi": "MM/yyyy", "en": "MMM yyyy"}
 TIME_FORMAT = "HH:mm"
 
 
@@ -101,10 +103,28 @@ def format_date(day: date | datetime | None) -> str:
     """A date in the user's language: 28/11/2026 or 28 Nov 2026; — when there is none."""
     if day is None:
         return "—"
-    if isinstance(day, datetime):
-        day = _local(day).date()
     lang = current_language()
-    return babel_format_date(day, DATE_FORMATS[lang], locale=LOCALES[lang])
+    return babel_format_date(_day(day), DATE_FORMATS[lang], locale=LOCALES[lang])
+
+
+def _day(day: date | datetime) -> date:
+    return _local(day).date() if isinstance(day, datetime) else day
+
+
+def format_day_month(day: date | datetime | None) -> str:
+    """A day of a month, the year left out: 28/11 or 28 Nov."""
+    if day is None:
+        return "—"
+    lang = current_language()
+    return babel_format_date(_day(day), DAY_MONTH_FORMATS[lang], locale=LOCALES[lang])
+
+
+def format_month(day: date | datetime | None) -> str:
+    """A month: 11/2026 or Nov 2026."""
+    if day is None:
+        return "—"
+    lang = current_language()
+    return babel_format_date(_day(day), MONTH_FORMATS[lang], locale=LOCALES[lang])
 
 
 def format_datetime(moment: datetime | None) -> str:
@@ -173,4 +193,6 @@ def init_app(app: Flask) -> None:
         date=format_date,
         datetime=format_datetime,
         time=format_time,
+        day_month=format_day_month,
+        month=format_month,
     )

@@ -10,7 +10,7 @@ from portal import audit, mapping
 from portal.areas import queries
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.i18n import N_, _, label
+from portal.i18n import N_, _, label, number
 from portal.models import Area, PoliceContact, Team
 from portal.pagination import Page, paginate
 from portal.scope import Scope
@@ -38,9 +38,8 @@ KIND_LABELS = {
 
 
 def land_area_text(m2: float) -> str:
-    """Square kilometres for communes, hectares for villages (Vietnamese decimal comma)."""
-    text = f"{m2 / 1e6:.2f} km²" if m2 >= 1e6 else f"{m2 / 1e4:.2f} ha"
-    return text.replace(".", ",")
+    """Square kilometres for communes, hectares for villages, in the user's language."""
+    return f"{number(m2 / 1e6, 2)} km²" if m2 >= 1e6 else f"{number(m2 / 1e4, 2)} ha"
 
 
 def kind_label(kind: str) -> str:

@@ -34,7 +34,7 @@ from portal.coverage import queries
 from portal.downloads import csv_text
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.i18n import N_, _
+from portal.i18n import N_, _, decimal
 from portal.models import Area, CoverageCommune, CoverageProblem, CoverageVillage, Job
 from portal.pagination import Page, paginate
 from portal.security import current_scope
@@ -753,7 +753,7 @@ def city_map(bounds, outlines: list, villages: list) -> maps.MapParts:
     features = []
     for commune_id, name, outline, count, with_team in outlines:
         share = with_team / count if count else 0.0
-        label = _("{name}: {p}% thôn có tổ", name=name, p=round(share * 100, 1))
+        label = _("{name}: {p}% thôn có tổ", name=name, p=decimal(share * 100, 1))
         url = url_for("coverage.commune", commune_id=commune_id)
         features.append(_feature(outline, share_band(share), label, url=url, open=_("Xem phủ kín")))
     maps.add_status_layer(m, _collection(features), _("Xã, phường"), MAP_STYLES)

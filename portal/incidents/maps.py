@@ -24,9 +24,9 @@ from geo import maps
 from portal import mapping
 from portal.errors import MESSAGES, BadParameter, NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, format_datetime
 from portal.incidents import kinds
-from portal.incidents.filters import LOCAL_TZ, Filters, apply, parse_filters
+from portal.incidents.filters import Filters, apply, parse_filters
 from portal.models import (
     INCIDENT_KINDS,
     AccountRole,
@@ -259,7 +259,7 @@ def _legend(rows) -> tuple[int, list[Entry], list[Entry]]:
 
 
 def _local(moment: datetime) -> str:
-    return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+    return format_datetime(moment)
 
 
 def _marker(row, item_url: str) -> maps.ClusterPoint:

@@ -22,7 +22,7 @@ from portal import audit, mapping
 from portal.audit import cli_actor
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import N_, _, thousands
+from portal.i18n import N_, _, number, thousands
 from portal.inputs import too_long
 from portal.models import Area, Patrol, PatrolRoute, PatrolRules, RouteVersion, Team
 from portal.pagination import Page, paginate
@@ -102,10 +102,10 @@ def _line(geometry: dict | None):
 
 
 def metres(value: float) -> str:
-    """A distance as people say it: 830 m, 2,4 km (the decimal comma in both languages)."""
+    """A distance as people say it: 830 m, 2,4 km (2.4 km in English)."""
     if value < 1000:
         return f"{thousands(round(value))} m"
-    return f"{value / 1000:.1f} km".replace(".", ",")
+    return f"{number(value / 1000, 1)} km"
 
 
 def explain(check: RouteCheck) -> str:

@@ -23,7 +23,7 @@ from portal import audit, mapping
 from portal.decisions import parse_date
 from portal.errors import BadParameter, FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import N_, _, label
+from portal.i18n import N_, _, format_date, format_day_month, label
 from portal.inputs import to_id
 from portal.models import (
     VIOLATION_KINDS,
@@ -398,7 +398,7 @@ def record_patrol(patrol_id: int, form: RecordForm) -> Patrol:
     if day and abs((day - patrol.day).days) > 1:
         errors["day"] = _(
             "Ngày tuần tra thực tế phải trong vòng một ngày so với ngày kế hoạch {day}.",
-            day=patrol.day.strftime("%d/%m/%Y"),
+            day=format_date(patrol.day),
         )
     elif day and start and end:
         started, ended = period(day, start, end)
@@ -793,7 +793,7 @@ def team_map(team: Team, route_rows: list) -> maps.MapParts:
         {
             "type": "Feature",
             "geometry": json.loads(row.geojson),
-            "properties": {"label": _("Đường đi GPS ngày {day}", day=row.day.strftime("%d/%m"))},
+            "properties": {"label": _("Đường đi GPS ngày {day}", day=format_day_month(row.day))},
         }
         for row in db.session.execute(queries.recent_tracks(team.id, today() - timedelta(days=30)))
     ]

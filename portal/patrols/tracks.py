@@ -17,12 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geo import routes
-from geo.duty import LOCAL
 from geo.sandbox import ProcessLimits
 from geo.tracks import DEFAULT_LIMITS, TrackProblem, TrackRead, first_look, read_gpx
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import N_, _, label, thousands
+from portal.i18n import N_, _, format_datetime, label, thousands
 from portal.jobs import services as jobs
 from portal.models import Job, Patrol, PatrolTrack, RouteVersion
 from portal.patrols import routes as patrol_routes
@@ -128,9 +127,9 @@ class Stretch:
 
 
 def local_time(moment: datetime | None) -> str:
-    """dd/mm/yyyy HH:MM in Vietnam's time; a dash when unknown."""
+    """A moment in Vietnam's time in the user's language; a dash when unknown."""
     try:
-        return moment.astimezone(LOCAL).strftime("%d/%m/%Y %H:%M") if moment else "—"
+        return format_datetime(moment)
     except (OverflowError, ValueError):  # a stored time at the calendar's edge
         return "—"
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from portal.errors import FormInvalid
-from portal.i18n import _
+from portal.i18n import _, format_date
 
 KINDS = ("twelve", "month", "quarter", "year", "custom")
 ROMAN = ("I", "II", "III", "IV")
@@ -99,7 +99,7 @@ class Period:
                 m2=last.month,
                 y2=last.year,
             )
-        return _("Từ {a} đến {b}", a=s.strftime("%d/%m/%Y"), b=last.strftime("%d/%m/%Y"))
+        return _("Từ {a} đến {b}", a=format_date(s), b=format_date(last))
 
     def args(self) -> dict[str, str]:
         """The query arguments that name this period (parse() reads them back)."""

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import N_, _, label, thousands
+from portal.i18n import N_, _, label, number, thousands
 from portal.incidents.filters import today
 from portal.incidents.kinds import KIND_LABELS
 from portal.models import (
@@ -80,9 +80,8 @@ def figure_label(key: str) -> str:
 
 
 def decimal(value: float, places: int = 1) -> str:
-    """A decimal as Vietnamese writes it: 98,9 (thousands with dots, decimals after a comma)."""
-    whole, _dot, part = f"{value:,.{places}f}".partition(".")
-    return whole.replace(",", ".") + ("," + part if part else "")
+    """A decimal with `places` decimals in the user's language: 98,9 (98.9 in English)."""
+    return number(value, places)
 
 
 def format_figure(key: str, value) -> str:

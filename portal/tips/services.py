@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from geo import photos
 from portal.errors import DomainError, FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import N_, _
+from portal.i18n import N_, _, format_date, format_time
 from portal.incidents import kinds, placement
 from portal.incidents.filters import LOCAL_TZ, occurred_at
 from portal.inputs import to_id
@@ -317,10 +317,10 @@ def step_label(step: str, current: str) -> str:
 
 
 def local_time(value: datetime | None) -> str:
-    """A time as Vietnamese write it, in Vietnam's time: 21:30 28/11/2026."""
+    """A time in Vietnam's time, hour first as the receipt reads: 21:30 28/11/2026 (28 Nov 2026)."""
     if value is None:
         return "—"
-    return value.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
+    return f"{format_time(value)} {format_date(value)}"
 
 
 def status(receipt_text: str, address: str | None) -> TipStatus:
