@@ -317,3 +317,68 @@ def test_english_pages_ask_the_catalogue_for_nothing_it_lacks(admin, monkeypatch
     lacking = {t for t in asked if VIETNAMESE.search(t) and not catalogue.get(t)}
     assert lacking == set()
     assert len(asked) > 100
+
+
+def in_language(app, lang: str):
+    context = app.test_request_context()
+    context.push()
+    from flask import session
+
+    session["lang"] = lang
+    return context
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("vi", ["1.234.567", "1.234,5", "98,0", "2,5", "28/11/2026", "28/11/2026 14:05", "14:05"]),
+        (
+            "en",
+            ["1,234,567", "1,234.5", "98.0", "2.5", "28 Nov 2026", "28 Nov 2026, 14:05", "14:05"],
+        ),
+    ],
+)
+def test_numbers_and_dates_in_the_users_language(app, lang, expected):
+    from datetime import UTC, date, datetime
+
+    context = in_language(app, lang)
+    try:
+        moment = datetime(2026, 11, 28, 7, 5, tzinfo=UTC)  # 14:05 in Vietnam
+        shown = [
+            i18n.thousands(1234567),
+            i18n.number(1234.5, 1),
+            i18n.number(98, 1),
+            i18n.decimal(2.50, 2),
+            i18n.format_date(date(2026, 11, 28)),
+            i18n.format_datetime(moment),
+            i18n.format_time(moment),
+        ]
+    finally:
+        context.pop()
+    assert shown == expected
+
+
+def test_the_command_line_writes_vietnamese():
+    from datetime import date
+
+    assert i18n.thousands(20000) == "20.000"
+    assert i18n.format_date(date(2026, 2, 5)) == "05/02/2026"
+    assert i18n._("Đăng nhập") == "Đăng nhập"
+
+
+def test_english_pages_write_numbers_and_dates_in_english(admin, demo):
+    from sqlalchemy import select
+
+    from portal.models import Area
+
+    area = demo.scalars(
+        select(Area).where(Area.population >= 1000, Area.valid_to.is_(None)).limit(1)
+    ).one()
+    vietnamese = admin.get(f"/areas/{area.id}").text
+    assert f"{area.population:,}".replace(",", ".") in vietnamese
+    assert area.valid_from.strftime("%d/%m/%Y") in vietnamese
+    token = csrf_token(admin, "/areas/")
+    admin.post("/lang", data={"lang": "en", "next": "/areas/", "csrf_token": token})
+    english = admin.get(f"/areas/{area.id}").text
+    assert f"{area.population:,}" in english
+    assert area.valid_from.strftime("%-d %b %Y") in english
