@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from portal import jobs
 from portal.downloads import attachment, csv_text, spreadsheet_safe
 from portal.errors import NotFound
-from portal.i18n import _, format_date, thousands
+from portal.i18n import _, format_date, format_month, thousands
 from portal.i18n import number as number_text
 from portal.incidents import kinds as incident_kinds
 from portal.incidents.filters import today
@@ -172,7 +172,7 @@ def _previous_note(r: Review) -> str:
     """Why the changes of flows are blank: the portal had not recorded the period before."""
     if r.previous_complete:
         return ""
-    since = f"{r.records_since:%m/%Y}" if r.records_since else "—"
+    since = format_month(r.records_since)
     return _("Kỳ trước chưa đủ số liệu (cổng ghi nhận từ tháng {m}).", m=since) + " "
 
 
