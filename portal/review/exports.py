@@ -335,7 +335,7 @@ def date_line(report: Report) -> str:
     return _(
         "{place}, ngày {d} tháng {m} năm {y}",
         place=report.place_name,
-        d=f"{day.day:02d}",
+        d=format(day.day, "02d"),  # no f-string in _(): pybabel warns
         m=month,
         y=day.year,
     )
