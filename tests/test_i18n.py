@@ -382,3 +382,22 @@ def test_english_pages_write_numbers_and_dates_in_english(admin, demo):
     english = admin.get(f"/areas/{area.id}").text
     assert f"{area.population:,}" in english
     assert area.valid_from.strftime("%-d %b %Y") in english
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_whole_numbers_written_as_babel_writes_them(app, lang):
+    import random
+
+    from babel.numbers import format_decimal
+
+    rng = random.Random(17)
+    values = [0, 7, -1234, 999, 1000, 1234567.5, 2.5, 3.5, -0.4, 10**12]
+    values += [rng.randint(-(10**9), 10**9) for _ in range(300)]
+    values += [rng.uniform(-1e7, 1e7) for _ in range(300)]
+    context = in_language(app, lang)
+    try:
+        ours = [i18n.number(v) for v in values]
+    finally:
+        context.pop()
+    locale = i18n.LOCALES[lang]
+    assert ours == [format_decimal(v, format="#,##0", locale=locale) for v in values]
