@@ -7,7 +7,7 @@ WORKERS ?= 2
 # databases, a few connections and a one-off set-up of some seconds); TEST_WORKERS=0 runs it in one.
 TEST_WORKERS ?= auto
 
-.PHONY: run test setup setup-test seed lint format bench soak db-stop dev replica
+.PHONY: run test setup setup-test seed lint format bench soak db-stop dev replica translations
 
 setup:
 	@scripts/setup.sh
@@ -61,3 +61,13 @@ db-stop:
 ## portal then reads the public look-up from it by itself (README: Several machines)
 replica: setup
 	@scripts/pg.sh replica start
+
+## make translations: the catalogue after a change of strings: extract every _() and N_() (babel.cfg),
+## add the new Vietnamese msgids to translations/en/.../messages.po (empty English for the
+## translator), drop the ones no longer used, compile (README: Translations)
+translations:
+	@$(VENV)/pybabel -q extract -F babel.cfg --no-location --project=antt-portal --version=1 \
+		-w 100 -o translations/messages.pot .
+	@$(VENV)/pybabel -q update -i translations/messages.pot -d translations -D messages \
+		--ignore-obsolete --ignore-pot-creation-date -w 100
+	@$(VENV)/pybabel compile -d translations -D messages --statistics

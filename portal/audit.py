@@ -10,7 +10,6 @@ from __future__ import annotations
 from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import shapely
 from flask import g, has_request_context, request
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ClauseElement
 
 from portal.extensions import db
-from portal.i18n import _, label
+from portal.i18n import N_, _, decimal, format_date, format_datetime, label
 from portal.models import (
     Account,
     Area,
@@ -170,126 +169,125 @@ def history(owner_type: str, owner_id: int):
     )
 
 
-ACTION_LABELS = {"create": "Tạo", "update": "Sửa", "delete": "Xóa"}
+ACTION_LABELS = {"create": N_("Tạo"), "update": N_("Sửa"), "delete": N_("Xóa")}
 ENTITY_LABELS = {
-    "area": "địa bàn",
-    "team": "tổ",
-    "team_area": "phạm vi phụ trách",
-    "member": "thành viên",
-    "account": "tài khoản",
-    "sizing_rule": "quy định số thành viên",
-    "police_contact": "liên hệ công an",
-    "patrol_rules": "quy định tuần tra",
-    "route": "tuyến tuần tra",
-    "route_version": "phiên bản tuyến",
-    "patrol": "ca tuần tra",
-    "patrol_member": "người trực",
-    "patrol_finding": "vi phạm phát hiện",
-    "patrol_track": "đường đi GPS",
-    "incident": "tin báo, sự việc",
+    "area": N_("địa bàn"),
+    "team": N_("tổ"),
+    "team_area": N_("phạm vi phụ trách"),
+    "member": N_("thành viên"),
+    "account": N_("tài khoản"),
+    "sizing_rule": N_("quy định số thành viên"),
+    "police_contact": N_("liên hệ công an"),
+    "patrol_rules": N_("quy định tuần tra"),
+    "route": N_("tuyến tuần tra"),
+    "route_version": N_("phiên bản tuyến"),
+    "patrol": N_("ca tuần tra"),
+    "patrol_member": N_("người trực"),
+    "patrol_finding": N_("vi phạm phát hiện"),
+    "patrol_track": N_("đường đi GPS"),
+    "incident": N_("tin báo, sự việc"),
 }
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FIELD_LABELS = {
-    "id": "Mã số",
-    "name": "Tên",
-    "name_en": "Tên tiếng Anh",
-    "code": "Mã",
-    "kind": "Loại",
-    "level": "Cấp",
-    "parent_id": "Đơn vị cấp trên",
-    "geom": "Ranh giới",
-    "population": "Dân số",
-    "households": "Số hộ",
-    "valid_from": "Hiệu lực từ",
-    "valid_to": "Hiệu lực đến",
-    "decision_number": "Số quyết định",
-    "decision_date": "Ngày quyết định",
-    "username": "Tên đăng nhập",
-    "full_name": "Họ tên",
-    "password_hash": "Mật khẩu",
-    "role": "Vai trò",
-    "commune_id": "Xã, phường",
-    "team_id": "Tổ",
-    "is_active": "Đang hoạt động",
-    "session_epoch": "Lượt đặt lại mật khẩu",
-    "phone": "Điện thoại",
-    "area_id": "Địa bàn",
-    "address": "Địa chỉ",
-    "day": "Ngày",
-    "planned_start": "Bắt đầu theo kế hoạch",
-    "planned_end": "Kết thúc theo kế hoạch",
-    "status": "Trạng thái",
-    "started_at": "Bắt đầu thực tế",
-    "ended_at": "Kết thúc thực tế",
-    "joint_police": "Cùng công an xã",
-    "violations": "Số vi phạm",
-    "handed_to_police": "Chuyển công an xã",
-    "handover_note": "Nội dung chuyển công an",
-    "notes": "Ghi chú",
-    "route_version_id": "Phiên bản tuyến",
-    "recorded_at": "Ghi kết quả lúc",
-    "member_id": "Thành viên",
-    "planned": "Trong kế hoạch",
-    "went": "Đã đi",
-    "count": "Số vụ",
-    "retired_at": "Thôi dùng lúc",
-    "current_version_id": "Phiên bản đang dùng",
-    "number": "Phiên bản",
-    "length_m": "Chiều dài (m)",
-    "outside_m": "Ra ngoài địa bàn (m)",
-    "area_ids": "Thôn, tổ dân phố đi qua",
-    "created_by": "Người vẽ",
-    "route_id": "Tuyến",
-    "patrol_id": "Ca tuần tra",
-    "source": "Nguồn",
-    "violation_kind": "Loại vi phạm",
-    "status_at": "Tình trạng từ",
-    "passed_at": "Chuyển công an lúc",
-    "valuable": "Có giá trị",
-    "case_ref": "Số hồ sơ công an",
-    "occurred_at": "Xảy ra lúc",
-    "received_at": "Nhận lúc",
-    "description": "Mô tả",
-    "place_note": "Địa chỉ nơi xảy ra",
-    "located_by": "Cách xác định vị trí",
-    "action_taken": "Tổ đã làm gì",
-    "recorded_by": "Người ghi",
-    "merged_into_id": "Gộp vào tin",
-    "has_photo": "Có ảnh",
+    "id": N_("Mã số"),
+    "name": N_("Tên"),
+    "name_en": N_("Tên tiếng Anh"),
+    "code": N_("Mã"),
+    "kind": N_("Loại"),
+    "level": N_("Cấp"),
+    "parent_id": N_("Đơn vị cấp trên"),
+    "geom": N_("Ranh giới"),
+    "population": N_("Dân số"),
+    "households": N_("Số hộ"),
+    "valid_from": N_("Hiệu lực từ"),
+    "valid_to": N_("Hiệu lực đến"),
+    "decision_number": N_("Số quyết định"),
+    "decision_date": N_("Ngày quyết định"),
+    "username": N_("Tên đăng nhập"),
+    "full_name": N_("Họ tên"),
+    "password_hash": N_("Mật khẩu"),
+    "role": N_("Vai trò"),
+    "commune_id": N_("Xã, phường"),
+    "team_id": N_("Tổ"),
+    "is_active": N_("Đang hoạt động"),
+    "session_epoch": N_("Lượt đặt lại mật khẩu"),
+    "phone": N_("Điện thoại"),
+    "area_id": N_("Địa bàn"),
+    "address": N_("Địa chỉ"),
+    "day": N_("Ngày"),
+    "planned_start": N_("Bắt đầu theo kế hoạch"),
+    "planned_end": N_("Kết thúc theo kế hoạch"),
+    "status": N_("Trạng thái"),
+    "started_at": N_("Bắt đầu thực tế"),
+    "ended_at": N_("Kết thúc thực tế"),
+    "joint_police": N_("Cùng công an xã"),
+    "violations": N_("Số vi phạm"),
+    "handed_to_police": N_("Chuyển công an xã"),
+    "handover_note": N_("Nội dung chuyển công an"),
+    "notes": N_("Ghi chú"),
+    "route_version_id": N_("Phiên bản tuyến"),
+    "recorded_at": N_("Ghi kết quả lúc"),
+    "member_id": N_("Thành viên"),
+    "planned": N_("Trong kế hoạch"),
+    "went": N_("Đã đi"),
+    "count": N_("Số vụ"),
+    "retired_at": N_("Thôi dùng lúc"),
+    "current_version_id": N_("Phiên bản đang dùng"),
+    "number": N_("Phiên bản"),
+    "length_m": N_("Chiều dài (m)"),
+    "outside_m": N_("Ra ngoài địa bàn (m)"),
+    "area_ids": N_("Thôn, tổ dân phố đi qua"),
+    "created_by": N_("Người vẽ"),
+    "route_id": N_("Tuyến"),
+    "patrol_id": N_("Ca tuần tra"),
+    "source": N_("Nguồn"),
+    "violation_kind": N_("Loại vi phạm"),
+    "status_at": N_("Tình trạng từ"),
+    "passed_at": N_("Chuyển công an lúc"),
+    "valuable": N_("Có giá trị"),
+    "case_ref": N_("Số hồ sơ công an"),
+    "occurred_at": N_("Xảy ra lúc"),
+    "received_at": N_("Nhận lúc"),
+    "description": N_("Mô tả"),
+    "place_note": N_("Địa chỉ nơi xảy ra"),
+    "located_by": N_("Cách xác định vị trí"),
+    "action_taken": N_("Tổ đã làm gì"),
+    "recorded_by": N_("Người ghi"),
+    "merged_into_id": N_("Gộp vào tin"),
+    "has_photo": N_("Có ảnh"),
     # teams and members
-    "established_on": "Ngày thành lập",
-    "dissolved_on": "Ngày giải thể",
-    "birth_date": "Ngày sinh",
-    "residence_area_id": "Nơi cư trú",
-    "resident_since": "Cư trú từ",
-    "education": "Trình độ học vấn",
-    "age_approval": "Chấp thuận về tuổi",
-    "appointment_number": "Số quyết định công nhận",
-    "appointment_date": "Ngày công nhận",
-    "appointment_signer": "Người ký quyết định",
-    "left_on": "Ngày thôi tham gia",
-    "left_decision": "Quyết định thôi tham gia",
+    "established_on": N_("Ngày thành lập"),
+    "dissolved_on": N_("Ngày giải thể"),
+    "birth_date": N_("Ngày sinh"),
+    "residence_area_id": N_("Nơi cư trú"),
+    "resident_since": N_("Cư trú từ"),
+    "education": N_("Trình độ học vấn"),
+    "age_approval": N_("Chấp thuận về tuổi"),
+    "appointment_number": N_("Số quyết định công nhận"),
+    "appointment_date": N_("Ngày công nhận"),
+    "appointment_signer": N_("Người ký quyết định"),
+    "left_on": N_("Ngày thôi tham gia"),
+    "left_decision": N_("Quyết định thôi tham gia"),
     # the city's rules
-    "province_id": "Tỉnh, thành phố",
-    "min_members": "Số thành viên tối thiểu",
-    "max_members": "Số thành viên tối đa",
-    "max_deputies": "Số tổ phó tối đa",
-    "population_base": "Dân số chuẩn",
-    "population_step": "Dân số mỗi bậc thêm",
-    "route_tolerance_m": "Sai lệch cho phép so với tuyến (m)",
-    "duty_rule": "Cách tính thời gian trực",
-    "min_hours_per_day": "Số giờ trực tối thiểu mỗi ngày",
-    "night_start": "Ca đêm bắt đầu",
-    "night_end": "Ca đêm kết thúc",
-    "min_night_hours": "Số giờ trực đêm tối thiểu",
-    "max_per_month": "Số ca tối đa mỗi tháng",
+    "province_id": N_("Tỉnh, thành phố"),
+    "min_members": N_("Số thành viên tối thiểu"),
+    "max_members": N_("Số thành viên tối đa"),
+    "max_deputies": N_("Số tổ phó tối đa"),
+    "population_base": N_("Dân số chuẩn"),
+    "population_step": N_("Dân số mỗi bậc thêm"),
+    "route_tolerance_m": N_("Sai lệch cho phép so với tuyến (m)"),
+    "duty_rule": N_("Cách tính thời gian trực"),
+    "min_hours_per_day": N_("Số giờ trực tối thiểu mỗi ngày"),
+    "night_start": N_("Ca đêm bắt đầu"),
+    "night_end": N_("Ca đêm kết thúc"),
+    "min_night_hours": N_("Số giờ trực đêm tối thiểu"),
+    "max_per_month": N_("Số ca tối đa mỗi tháng"),
     # GPS tracks
-    "points": "Số điểm GPS",
-    "followed_share": "Tỷ lệ đi đúng tuyến",
-    "off_route": "Đoạn đi ngoài tuyến",
-    "filename": "Tệp",
-    "uploaded_by": "Người tải lên",
-    "uploaded_at": "Tải lên lúc",
+    "points": N_("Số điểm GPS"),
+    "followed_share": N_("Tỷ lệ đi đúng tuyến"),
+    "off_route": N_("Đoạn đi ngoài tuyến"),
+    "filename": N_("Tệp"),
+    "uploaded_by": N_("Người tải lên"),
+    "uploaded_at": N_("Tải lên lúc"),
 }
 
 
@@ -350,12 +348,12 @@ def referenced_names(entries) -> dict[tuple[str, int], str]:
 NUMBERED = {"patrol_id", "route_id", "route_version_id", "current_version_id", "merged_into_id"}
 SHARES = {"followed_share"}  # 0..1, read as a percentage
 GEOMETRY_TYPES = {
-    "Point": "Điểm",
-    "MultiPoint": "Điểm",
-    "LineString": "Đường",
-    "MultiLineString": "Đường",
-    "Polygon": "Vùng",
-    "MultiPolygon": "Vùng",
+    "Point": N_("Điểm"),
+    "MultiPoint": N_("Điểm"),
+    "LineString": N_("Đường"),
+    "MultiLineString": N_("Đường"),
+    "Polygon": N_("Vùng"),
+    "MultiPolygon": N_("Vùng"),
 }
 
 
@@ -383,9 +381,7 @@ def _display(value, entity_type: str = "", field: str = "", names: dict | None =
     if isinstance(value, dict) and value.get("type") == "Point" and value.get("bbox"):
         return f"{value['bbox'][1]:.5f}, {value['bbox'][0]:.5f}"  # lat, lon
     if isinstance(value, float):
-        # as Vietnamese writes it: 1.234,5
-        shown = f"{value:,.2f}".rstrip("0").rstrip(".")
-        return shown.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+        return decimal(value, 2)  # 1.234,5 (1,234.5 in English)
     if isinstance(value, str) and len(value) == 8 and value[2:3] == ":" and value[5:6] == ":":
         return value[:5]  # a time of day (a night shift's start): hours and minutes
     if isinstance(value, dict) and "vertices" in value:
@@ -395,18 +391,15 @@ def _display(value, entity_type: str = "", field: str = "", names: dict | None =
         # dates and times are logged in ISO form: shown as people read them, in Vietnam's time
         try:
             if len(value) == 10:
-                return date.fromisoformat(value).strftime("%d/%m/%Y")
-            moment = datetime.fromisoformat(value)
-            if moment.tzinfo is not None:
-                moment = moment.astimezone(LOCAL_TZ)
-            return moment.strftime("%d/%m/%Y %H:%M")
+                return format_date(date.fromisoformat(value))
+            return format_datetime(datetime.fromisoformat(value))
         except (ValueError, OverflowError):  # shown as logged
             pass
     return str(value)
 
 
 # a field that means something else on one kind of row (an incident's geom is a point)
-ENTITY_FIELD_LABELS = {("incident", "geom"): "Vị trí"}
+ENTITY_FIELD_LABELS = {("incident", "geom"): N_("Vị trí")}
 
 
 def _field_label(field: str, entity_type: str = "") -> str:
@@ -439,12 +432,12 @@ def _register_value_labels() -> None:
 
 
 LEVEL_LABELS = {
-    "province": "Tỉnh, thành phố",
-    "district": "Quận, huyện",
-    "commune": "Xã, phường",
-    "village": "Thôn, tổ dân phố",
+    "province": N_("Tỉnh, thành phố"),
+    "district": N_("Quận, huyện"),
+    "commune": N_("Xã, phường"),
+    "village": N_("Thôn, tổ dân phố"),
 }
-DUTY_RULE_LABELS = {"daily_hours": "Số giờ mỗi ngày", "night_shifts": "Ca đêm"}
+DUTY_RULE_LABELS = {"daily_hours": N_("Số giờ mỗi ngày"), "night_shifts": N_("Ca đêm")}
 
 
 def init_app(app) -> None:
@@ -458,5 +451,5 @@ def init_app(app) -> None:
         field_label=_field_label,
         audit_value=_display,
         audit_names=referenced_names,
-        local_time=lambda t: t.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M"),
+        local_time=format_datetime,
     )

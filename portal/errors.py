@@ -9,7 +9,7 @@ from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db, htmx
-from portal.i18n import _
+from portal.i18n import N_, _
 
 
 class DomainError(Exception):
@@ -93,16 +93,16 @@ class ErrorView:
 
 
 _TITLES = {
-    400: "Yêu cầu không hợp lệ",
-    403: "Không có quyền truy cập",
-    404: "Không tìm thấy",
-    405: "Phương thức không được phép",
-    413: "Tệp quá lớn",
-    415: "Kiểu nội dung không được hỗ trợ",  # issue 16: the API takes JSON only
-    422: "Dữ liệu không hợp lệ",
-    429: "Quá nhiều yêu cầu",
-    500: "Lỗi hệ thống",
-    503: "Dịch vụ tạm thời không sẵn sàng",
+    400: N_("Yêu cầu không hợp lệ"),
+    403: N_("Không có quyền truy cập"),
+    404: N_("Không tìm thấy"),
+    405: N_("Phương thức không được phép"),
+    413: N_("Tệp quá lớn"),
+    415: N_("Kiểu nội dung không được hỗ trợ"),  # issue 16: the API takes JSON only
+    422: N_("Dữ liệu không hợp lệ"),
+    429: N_("Quá nhiều yêu cầu"),
+    500: N_("Lỗi hệ thống"),
+    503: N_("Dịch vụ tạm thời không sẵn sàng"),
 }
 
 
@@ -217,8 +217,8 @@ def _as_response(result) -> tuple:
 
 
 MESSAGES = {
-    403: "Tài khoản của bạn không được phép xem trang này.",
-    404: "Trang hoặc đối tượng bạn tìm không tồn tại, hoặc nằm ngoài phạm vi của bạn.",
-    405: "Địa chỉ này không nhận phương thức yêu cầu đó.",
-    413: "Tệp tải lên vượt quá 50 MB.",
+    403: N_("Tài khoản của bạn không được phép xem trang này."),
+    404: N_("Trang hoặc đối tượng bạn tìm không tồn tại, hoặc nằm ngoài phạm vi của bạn."),
+    405: N_("Địa chỉ này không nhận phương thức yêu cầu đó."),
+    413: N_("Tệp tải lên vượt quá 50 MB."),
 }

@@ -50,13 +50,23 @@ if [[ ! -d node_modules || package-lock.json -nt node_modules/.package-lock.json
     npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# 4. One random secret key per clone, shared by all gunicorn workers (portal/config.py reads it).
+# 4. The English catalogue: translations/*/LC_MESSAGES/messages.po is committed, its .mo is not; it is
+#    compiled here whenever the .po is newer (the portal refuses to start with a missing or stale .mo).
+for po in translations/*/LC_MESSAGES/messages.po; do
+    if [[ ! -f "${po%.po}.mo" || "$po" -nt "${po%.po}.mo" ]]; then
+        echo "==> pybabel compile $po"
+        .venv/bin/pybabel -q compile -d translations -D messages
+        break  # one command compiles every language
+    fi
+done
+
+# 5. One random secret key per clone, shared by all gunicorn workers (portal/config.py reads it).
 mkdir -p .local
 if [[ ! -s .local/secret_key ]]; then
     (umask 077; head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >.local/secret_key)
 fi
 
-# 5. The database: the project's own PostgreSQL cluster unless DATABASE_URL names another server.
+# 6. The database: the project's own PostgreSQL cluster unless DATABASE_URL names another server.
 scripts/pg.sh start
 scripts/pg.sh createdb
 .venv/bin/flask --app wsgi db upgrade --directory migrations >/dev/null  # as the schema's owner

@@ -24,7 +24,7 @@ import pytest
 from argon2 import PasswordHasher
 from sqlalchemy.orm import scoped_session, sessionmaker
 
-from portal import create_app
+from portal import create_app, i18n
 from portal.auth import passwords
 from portal.config import DB_ROLES, local_database_url
 from portal.dbsetup import drop_database, ensure_database, grant_app
@@ -163,6 +163,12 @@ def pytest_collection_modifyitems(config, items):
         return 1 if xdist_group(module) == "live_server" else 2 if module in slow else 3
 
     items.sort(key=weight)  # stable: each module's tests keep their order
+
+
+def pytest_sessionstart(session):
+    """The English catalogue compiled as scripts/setup.sh does, for a bare `pytest` too (each
+    xdist worker may: the .mo is written whole, then renamed)."""
+    i18n.compile_catalogues()
 
 
 @pytest.fixture(scope="session")

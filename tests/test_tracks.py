@@ -25,9 +25,9 @@ from portal.models import (
     Team,
 )
 from portal.patrols.tracks import PROBLEM_TEXT
-from portal.translations import EN
 from tests.conftest import csrf_token, signed_in
 from tests.geo.test_gpx import BILLION_LAUGHS, GEOJSON, KML, START, gpx, walk, xxe, zipped
+from tests.test_i18n import load_catalogue
 from tests.test_pages import _Htmx
 
 HX = {"HX-Request": "true"}
@@ -340,7 +340,8 @@ def test_another_team_of_the_same_commune_is_not_the_leaders(app, demo):
 
 def test_every_refusal_has_words_in_both_languages():
     assert set(PROBLEM_TEXT) == set(PROBLEMS)
-    assert all(text in EN for text in PROBLEM_TEXT.values())
+    english = load_catalogue()
+    assert all(english.get(text) and english.get(text).string for text in PROBLEM_TEXT.values())
 
 
 def test_every_htmx_request_of_the_fragment_shows_an_indicator(leader, demo, patrol):

@@ -14,7 +14,7 @@ from portal.auth.passwords import hash_password, weakness
 from portal.auth.services import MIN_LENGTH, PASSWORD_PROBLEMS, create_account, keep_session
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import _, label
+from portal.i18n import N_, _, label
 from portal.inputs import to_id, too_long
 from portal.models import Account, AccountRole, Area, Team
 from portal.pagination import Page, paginate
@@ -23,9 +23,9 @@ from portal.text import nfc
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 ROLE_LABELS = {
-    AccountRole.ADMIN: "Quản trị thành phố",
-    AccountRole.COMMUNE_OFFICER: "Cán bộ xã, phường",
-    AccountRole.TEAM_LEADER: "Tổ trưởng",
+    AccountRole.ADMIN: N_("Quản trị thành phố"),
+    AccountRole.COMMUNE_OFFICER: N_("Cán bộ xã, phường"),
+    AccountRole.TEAM_LEADER: N_("Tổ trưởng"),
 }
 
 

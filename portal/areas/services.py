@@ -10,7 +10,7 @@ from portal import audit, mapping
 from portal.areas import queries
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.i18n import _, label
+from portal.i18n import N_, _, label, number
 from portal.models import Area, PoliceContact, Team
 from portal.pagination import Page, paginate
 from portal.scope import Scope
@@ -18,29 +18,28 @@ from portal.security import current_scope
 from portal.text import search_text, search_words
 
 KIND_LABELS = {
-    "thanh_pho": "Thành phố trực thuộc trung ương",
-    "tinh": "Tỉnh",
-    "quan": "Quận",
-    "huyen": "Huyện",
-    "thi_xa": "Thị xã",
-    "thanh_pho_thuoc_tinh": "Thành phố thuộc tỉnh",
-    "phuong": "Phường",
-    "xa": "Xã",
-    "dac_khu": "Đặc khu",
-    "thon": "Thôn",
-    "lang": "Làng",
-    "ap": "Ấp",
-    "ban": "Bản",
-    "to_dan_pho": "Tổ dân phố",
-    "khu_pho": "Khu phố",
-    "khom": "Khóm",
+    "thanh_pho": N_("Thành phố trực thuộc trung ương"),
+    "tinh": N_("Tỉnh"),
+    "quan": N_("Quận"),
+    "huyen": N_("Huyện"),
+    "thi_xa": N_("Thị xã"),
+    "thanh_pho_thuoc_tinh": N_("Thành phố thuộc tỉnh"),
+    "phuong": N_("Phường"),
+    "xa": N_("Xã"),
+    "dac_khu": N_("Đặc khu"),
+    "thon": N_("Thôn"),
+    "lang": N_("Làng"),
+    "ap": N_("Ấp"),
+    "ban": N_("Bản"),
+    "to_dan_pho": N_("Tổ dân phố"),
+    "khu_pho": N_("Khu phố"),
+    "khom": N_("Khóm"),
 }
 
 
 def land_area_text(m2: float) -> str:
-    """Square kilometres for communes, hectares for villages (Vietnamese decimal comma)."""
-    text = f"{m2 / 1e6:.2f} km²" if m2 >= 1e6 else f"{m2 / 1e4:.2f} ha"
-    return text.replace(".", ",")
+    """Square kilometres for communes, hectares for villages, in the user's language."""
+    return f"{number(m2 / 1e6, 2)} km²" if m2 >= 1e6 else f"{number(m2 / 1e4, 2)} ha"
 
 
 def kind_label(kind: str) -> str:

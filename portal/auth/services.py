@@ -17,7 +17,7 @@ from portal.auth.passwords import (
 )
 from portal.errors import DomainError, Invalid
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import N_, _
 from portal.models import Account, AccountRole
 from portal.security import current_session
 
@@ -31,10 +31,12 @@ class LoginThrottled(DomainError):
 
 
 PASSWORD_PROBLEMS = {
-    "too_short": "Mật khẩu phải có ít nhất {n} ký tự.",
-    "common": "Mật khẩu này nằm trong danh sách mật khẩu phổ biến nhất. Hãy chọn mật khẩu khác.",
-    "contains_username": "Mật khẩu không được chứa tên đăng nhập.",
-    "guessable": "Mật khẩu quá dễ đoán. Hãy dùng một cụm nhiều từ hoặc thêm ký tự khác loại.",
+    "too_short": N_("Mật khẩu phải có ít nhất {n} ký tự."),
+    "common": N_(
+        "Mật khẩu này nằm trong danh sách mật khẩu phổ biến nhất. Hãy chọn mật khẩu khác."
+    ),
+    "contains_username": N_("Mật khẩu không được chứa tên đăng nhập."),
+    "guessable": N_("Mật khẩu quá dễ đoán. Hãy dùng một cụm nhiều từ hoặc thêm ký tự khác loại."),
 }
 
 

@@ -21,7 +21,7 @@ from geo.sandbox import DEFAULT_LIMITS, ProcessLimits
 from portal.audit import cli_actor
 from portal.errors import Invalid
 from portal.extensions import db
-from portal.i18n import _, label, thousands
+from portal.i18n import N_, _, label, thousands
 from portal.models import Area, AreaPart, AreaVersion, BoundaryChange, Level
 from portal.text import fold
 
@@ -29,67 +29,70 @@ Progress = Callable[[str, int, int], None]  # (phase, done, total)
 
 # Sentences for the problem kinds that geo.features and this module report.
 PROBLEM_TEXT = {
-    "not_utf8": "Tệp không phải văn bản UTF-8",
-    "empty_file": "Tệp rỗng",
-    "not_json": "Tệp không phải JSON hợp lệ",
-    "not_geojson": "Tệp không phải GeoJSON FeatureCollection",
-    "crs_not_wgs84": "Hệ tọa độ của tệp không phải WGS 84 (EPSG:4326)",
-    "no_features": "Tệp không có đối tượng nào",
-    "not_a_feature": "Phần tử không phải một Feature",
-    "missing_geometry": "Thiếu hình học",
-    "wrong_type": "Sai kiểu hình học (cần Polygon hoặc MultiPolygon)",
-    "empty_geometry": "Hình học rỗng",
-    "malformed_geometry": "Tọa độ sai cấu trúc",
-    "three_d": "Tọa độ có độ cao (3D); chỉ nhận kinh độ, vĩ độ",
-    "not_wgs84": "Tọa độ nằm ngoài kinh độ/vĩ độ WGS 84 (có thể là mét của hệ VN-2000)",
-    "swapped_axes": "Kinh độ và vĩ độ bị đảo chỗ",
-    "short_ring": "Vòng ranh giới có ít hơn 4 điểm",
-    "unclosed_ring": "Vòng ranh giới không khép kín",
-    "invalid_geometry": "Hình học không hợp lệ",
-    "missing_code": "Thiếu mã đơn vị",
-    "missing_name": "Thiếu tên",
-    "duplicate_code": "Mã trùng với đối tượng khác trong tệp",
-    "unknown_kind": "Không nhận ra loại đơn vị từ tên",
-    "no_parent": "Không tìm thấy đơn vị cấp trên chứa đối tượng này",
-    "crs_unknown": "Không nhận ra hệ tọa độ",
-    "outside_vietnam": "Vị trí nằm ngoài Việt Nam: kiểm tra lại hệ tọa độ",
-    "too_many_vertices": "Quá nhiều đỉnh cho một đối tượng",
-    "file_too_large": "Tệp quá lớn",
-    "too_many_features": "Tệp có quá nhiều đối tượng",
+    "not_utf8": N_("Tệp không phải văn bản UTF-8"),
+    "empty_file": N_("Tệp rỗng"),
+    "not_json": N_("Tệp không phải JSON hợp lệ"),
+    "not_geojson": N_("Tệp không phải GeoJSON FeatureCollection"),
+    "crs_not_wgs84": N_("Hệ tọa độ của tệp không phải WGS 84 (EPSG:4326)"),
+    "no_features": N_("Tệp không có đối tượng nào"),
+    "not_a_feature": N_("Phần tử không phải một Feature"),
+    "missing_geometry": N_("Thiếu hình học"),
+    "wrong_type": N_("Sai kiểu hình học (cần Polygon hoặc MultiPolygon)"),
+    "empty_geometry": N_("Hình học rỗng"),
+    "malformed_geometry": N_("Tọa độ sai cấu trúc"),
+    "three_d": N_("Tọa độ có độ cao (3D); chỉ nhận kinh độ, vĩ độ"),
+    "not_wgs84": N_("Tọa độ nằm ngoài kinh độ/vĩ độ WGS 84 (có thể là mét của hệ VN-2000)"),
+    "swapped_axes": N_("Kinh độ và vĩ độ bị đảo chỗ"),
+    "short_ring": N_("Vòng ranh giới có ít hơn 4 điểm"),
+    "unclosed_ring": N_("Vòng ranh giới không khép kín"),
+    "invalid_geometry": N_("Hình học không hợp lệ"),
+    "missing_code": N_("Thiếu mã đơn vị"),
+    "missing_name": N_("Thiếu tên"),
+    "duplicate_code": N_("Mã trùng với đối tượng khác trong tệp"),
+    "unknown_kind": N_("Không nhận ra loại đơn vị từ tên"),
+    "no_parent": N_("Không tìm thấy đơn vị cấp trên chứa đối tượng này"),
+    "crs_unknown": N_("Không nhận ra hệ tọa độ"),
+    "outside_vietnam": N_("Vị trí nằm ngoài Việt Nam: kiểm tra lại hệ tọa độ"),
+    "too_many_vertices": N_("Quá nhiều đỉnh cho một đối tượng"),
+    "file_too_large": N_("Tệp quá lớn"),
+    "too_many_features": N_("Tệp có quá nhiều đối tượng"),
     "unknown_format": (
-        "Không đọc được loại tệp này (nhận GeoJSON, Shapefile nén zip, GeoPackage, KML)"
+        N_("Không đọc được loại tệp này (nhận GeoJSON, Shapefile nén zip, GeoPackage, KML)")
     ),
-    "bad_zip": "Tệp zip bị hỏng",
-    "too_many_zip_entries": "Tệp zip có quá nhiều tệp bên trong",
-    "zip_too_large": "Tệp zip giải nén ra quá lớn",
-    "zip_bomb": "Tỉ lệ nén bất thường (nghi “bom zip”)",
-    "zip_unsafe_path": "Đường dẫn trong tệp zip trỏ ra ngoài thư mục",
-    "zip_without_data": "Tệp zip không chứa .shp, .gpkg, .kml hay .geojson",
-    "xml_entities": "Tệp KML chứa khai báo DTD hoặc thực thể XML (bị từ chối vì an toàn)",
-    "bad_xml": "Tệp KML không phải XML hợp lệ",
-    "unreadable": "Không đọc được tệp",
-    "reader_timeout": "Đọc tệp quá lâu nên đã dừng (tệp quá lớn hoặc quá phức tạp)",
-    "reader_memory": "Đọc tệp cần quá nhiều bộ nhớ nên đã dừng",
-    "reader_crashed": "Trình đọc tệp dừng bất thường: tệp hỏng hoặc không đúng định dạng",
-    "reader_output": "Tệp cho ra quá nhiều dữ liệu",
-    "not_geopackage": "Tệp không phải GeoPackage",
+    "bad_zip": N_("Tệp zip bị hỏng"),
+    "too_many_zip_entries": N_("Tệp zip có quá nhiều tệp bên trong"),
+    "zip_too_large": N_("Tệp zip giải nén ra quá lớn"),
+    "zip_bomb": N_("Tỉ lệ nén bất thường (nghi “bom zip”)"),
+    "zip_unsafe_path": N_("Đường dẫn trong tệp zip trỏ ra ngoài thư mục"),
+    "zip_without_data": N_("Tệp zip không chứa .shp, .gpkg, .kml hay .geojson"),
+    "xml_entities": N_("Tệp KML chứa khai báo DTD hoặc thực thể XML (bị từ chối vì an toàn)"),
+    "bad_xml": N_("Tệp KML không phải XML hợp lệ"),
+    "unreadable": N_("Không đọc được tệp"),
+    "reader_timeout": N_("Đọc tệp quá lâu nên đã dừng (tệp quá lớn hoặc quá phức tạp)"),
+    "reader_memory": N_("Đọc tệp cần quá nhiều bộ nhớ nên đã dừng"),
+    "reader_crashed": N_("Trình đọc tệp dừng bất thường: tệp hỏng hoặc không đúng định dạng"),
+    "reader_output": N_("Tệp cho ra quá nhiều dữ liệu"),
+    "not_geopackage": N_("Tệp không phải GeoPackage"),
     "gpkg_sql": (
-        "Lớp trong GeoPackage là câu lệnh SQL (view) hoặc có cột tính toán: chỉ nhận bảng dữ liệu"
+        N_(
+            "Lớp trong GeoPackage là câu lệnh SQL (view) hoặc có cột tính toán: "
+            "chỉ nhận bảng dữ liệu"
+        )
     ),
-    "no_such_layer": "Tệp không có lớp này",
-    "no_geometry_layer": "Tệp không có lớp nào chứa hình học",
-    "code_elsewhere": "Mã này đã là của một địa bàn thuộc đơn vị cấp trên khác",
-    "outside_scope": "Nằm ngoài xã, phường bạn phụ trách",
-    "code_too_long": "Mã dài quá số ký tự cho phép",
-    "name_too_long": "Tên dài quá số ký tự cho phép",
+    "no_such_layer": N_("Tệp không có lớp này"),
+    "no_geometry_layer": N_("Tệp không có lớp nào chứa hình học"),
+    "code_elsewhere": N_("Mã này đã là của một địa bàn thuộc đơn vị cấp trên khác"),
+    "outside_scope": N_("Nằm ngoài xã, phường bạn phụ trách"),
+    "code_too_long": N_("Mã dài quá số ký tự cho phép"),
+    "name_too_long": N_("Tên dài quá số ký tự cho phép"),
 }
 
 # Warnings: the feature can be written, but the planner should look at it.
 WARNING_TEXT = {
-    "outside_parent": "Nằm ngoài đơn vị cấp trên {m} m²",
-    "overlap": "Chồng lấn {m} m² với {other}",
-    "overlap_existing": "Chồng lấn {m} m² với địa bàn hiện có {other}",
-    "gap": "Khoảng trống {m} m² không thuộc đối tượng nào",
+    "outside_parent": N_("Nằm ngoài đơn vị cấp trên {m} m²"),
+    "overlap": N_("Chồng lấn {m} m² với {other}"),
+    "overlap_existing": N_("Chồng lấn {m} m² với địa bàn hiện có {other}"),
+    "gap": N_("Khoảng trống {m} m² không thuộc đối tượng nào"),
 }
 
 

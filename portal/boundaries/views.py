@@ -10,7 +10,7 @@ from portal.audit import LEVEL_LABELS
 from portal.boundaries import editing, exports, services
 from portal.errors import FormInvalid
 from portal.extensions import htmx
-from portal.i18n import label
+from portal.i18n import N_, label
 from portal.security import protect_blueprint
 from portal.web import bbox_arg, form_id, form_ids, id_arg, page_arg, see
 
@@ -18,15 +18,20 @@ bp = Blueprint("boundaries", __name__, url_prefix="/boundaries")
 protect_blueprint(bp)
 
 
-BATCH_STATUS = {"draft": "Chờ xem xét", "committed": "Đã nhập", "discarded": "Đã hủy"}
+BATCH_STATUS = {"draft": N_("Chờ xem xét"), "committed": N_("Đã nhập"), "discarded": N_("Đã hủy")}
 CHANGE_KINDS = {
-    "edit": "Sửa ranh giới",
-    "split": "Tách",
-    "merge": "Gộp",
-    "revert": "Hoàn tác",
-    "import": "Nhập tệp",
+    "edit": N_("Sửa ranh giới"),
+    "split": N_("Tách"),
+    "merge": N_("Gộp"),
+    "revert": N_("Hoàn tác"),
+    "import": N_("Nhập tệp"),
 }
-PLAN_ACTIONS = {"create": "mới", "update": "cập nhật", "unchanged": "không đổi", "blocked": "lỗi"}
+PLAN_ACTIONS = {
+    "create": N_("mới"),
+    "update": N_("cập nhật"),
+    "unchanged": N_("không đổi"),
+    "blocked": N_("lỗi"),
+}
 bp.add_app_template_global(lambda s: label(BATCH_STATUS, s), "batch_status")
 bp.add_app_template_global(lambda a: label(PLAN_ACTIONS, a), "action_label_plan")
 bp.add_app_template_global(lambda k: label(CHANGE_KINDS, k), "change_kind")

@@ -34,7 +34,7 @@ from portal.coverage import queries
 from portal.downloads import csv_text
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import N_, _, decimal
 from portal.models import Area, CoverageCommune, CoverageProblem, CoverageVillage, Job
 from portal.pagination import Page, paginate
 from portal.security import current_scope
@@ -43,12 +43,12 @@ from portal.teams.rules import Sizing
 
 KINDS = ("no_team", "understaffed", "overstaffed", "no_leader", "unmapped", "overlap")
 KIND_LABELS = {
-    "no_team": "Chưa có tổ",
-    "understaffed": "Tổ thiếu người",
-    "overstaffed": "Tổ quá số người",
-    "no_leader": "Tổ chưa có tổ trưởng",
-    "unmapped": "Đất chưa thuộc thôn nào",
-    "overlap": "Thôn chồng lấn nhau",
+    "no_team": N_("Chưa có tổ"),
+    "understaffed": N_("Tổ thiếu người"),
+    "overstaffed": N_("Tổ quá số người"),
+    "no_leader": N_("Tổ chưa có tổ trưởng"),
+    "unmapped": N_("Đất chưa thuộc thôn nào"),
+    "overlap": N_("Thôn chồng lấn nhau"),
 }
 TEAM_KINDS = ("understaffed", "overstaffed", "no_leader")
 # a village's status, drawn in the portal's status palette (geo.maps.STATUS_STYLES); a team
@@ -746,7 +746,7 @@ def city_map(bounds, outlines: list) -> maps.MapParts:
     features = []
     for commune_id, name, outline, count, with_team in outlines:
         share = with_team / count if count else 0.0
-        label = _("{name}: {p}% thôn có tổ", name=name, p=round(share * 100, 1))
+        label = _("{name}: {p}% thôn có tổ", name=name, p=decimal(share * 100, 1))
         url = url_for("coverage.commune", commune_id=commune_id)
         features.append(_feature(outline, share_band(share), label, url=url, open=_("Xem phủ kín")))
     maps.add_status_layer(m, _collection(features), _("Xã, phường"), MAP_STYLES)

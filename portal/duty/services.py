@@ -12,7 +12,7 @@ from geo.duty import LOCAL, DailyHours, MonthDuty, NightShifts, Rule, month_days
 from portal.duty import queries
 from portal.errors import MESSAGES, BadParameter, NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, decimal
 from portal.models import AccountRole, Area, Member, Team
 from portal.models.patrol import DutyRule, PatrolRules
 from portal.security import current_scope
@@ -91,10 +91,10 @@ def parse_month(text: str | None) -> date:
 
 
 def hours_text(hours: float) -> str:
-    """Hours as Vietnamese writes them: 4, 2,5, 1,33 (empty for none)."""
+    """Hours in the user's language: 4, 2,5, 1,33 (2.5, 1.33 in English; empty for none)."""
     if not hours:
         return ""
-    return f"{hours:.2f}".rstrip("0").rstrip(".").replace(".", ",")
+    return decimal(hours, 2)
 
 
 def _rule(row: PatrolRules | None) -> Rule | None:

@@ -46,7 +46,7 @@ def _styles() -> list[NamedStyle]:
 def title(sheet: DutySheet) -> str:
     return _(
         "BẢNG CHẤM CÔNG TRỰC TUẦN TRA THÁNG {month}/{year}",
-        month=f"{sheet.month.month:02d}",
+        month=format(sheet.month.month, "02d"),  # no f-string: pybabel warns on one in _()
         year=sheet.month.year,
     )
 

@@ -2,38 +2,38 @@
 
 from __future__ import annotations
 
-from portal.i18n import _, label
+from portal.i18n import N_, _, label
 
 KIND_LABELS = {
     # a citizen's tip
-    "theft": "Trộm cắp",
-    "disorder": "Đánh nhau, gây rối",
-    "drugs": "Ma túy",
-    "gambling": "Cờ bạc",
-    "traffic": "Giao thông",
-    "fire_risk": "Nguy cơ cháy nổ",
-    "suspicious": "Người, phương tiện khả nghi",
-    "other": "Việc khác",
+    "theft": N_("Trộm cắp"),
+    "disorder": N_("Đánh nhau, gây rối"),
+    "drugs": N_("Ma túy"),
+    "gambling": N_("Cờ bạc"),
+    "traffic": N_("Giao thông"),
+    "fire_risk": N_("Nguy cơ cháy nổ"),
+    "suspicious": N_("Người, phương tiện khả nghi"),
+    "other": N_("Việc khác"),
     # a team's incident
-    "violation": "Vi phạm pháp luật",
-    "fire": "Cháy, nổ",
-    "rescue": "Cứu nạn, cứu hộ",
-    "accident": "Tai nạn giao thông",
-    "dispute": "Hòa giải mâu thuẫn",
+    "violation": N_("Vi phạm pháp luật"),
+    "fire": N_("Cháy, nổ"),
+    "rescue": N_("Cứu nạn, cứu hộ"),
+    "accident": N_("Tai nạn giao thông"),
+    "dispute": N_("Hòa giải mâu thuẫn"),
 }
 STATUS_LABELS = {
-    "received": "Mới nhận",
-    "checked": "Đã kiểm tra",
-    "valuable": "Có giá trị",
-    "not_valuable": "Không có giá trị",
-    "passed": "Đã chuyển công an",
-    "closed": "Đã kết thúc",
+    "received": N_("Mới nhận"),
+    "checked": N_("Đã kiểm tra"),
+    "valuable": N_("Có giá trị"),
+    "not_valuable": N_("Không có giá trị"),
+    "passed": N_("Đã chuyển công an"),
+    "closed": N_("Đã kết thúc"),
 }
-SOURCE_LABELS = {"tip": "Tin báo của người dân", "team": "Tổ ghi nhận"}
+SOURCE_LABELS = {"tip": N_("Tin báo của người dân"), "team": N_("Tổ ghi nhận")}
 LOCATED_LABELS = {
-    "map": "Ghim trên bản đồ",
-    "gps": "Vị trí của điện thoại",
-    "village": "Chọn thôn, tổ dân phố",
+    "map": N_("Ghim trên bản đồ"),
+    "gps": N_("Vị trí của điện thoại"),
+    "village": N_("Chọn thôn, tổ dân phố"),
 }
 # one colour per kind on the maps (markers, legend); tips warm, team incidents cool
 KIND_COLOURS = {

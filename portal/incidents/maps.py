@@ -24,9 +24,9 @@ from geo import maps
 from portal import mapping
 from portal.errors import MESSAGES, BadParameter, NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import N_, _, format_datetime
 from portal.incidents import kinds
-from portal.incidents.filters import LOCAL_TZ, Filters, apply, parse_filters
+from portal.incidents.filters import Filters, apply, parse_filters
 from portal.models import (
     INCIDENT_KINDS,
     AccountRole,
@@ -50,10 +50,10 @@ VILLAGE_STYLES = {
     "high": {"color": "#6a040f", "weight": 0.8, "fillColor": "#cb181d", "fillOpacity": 0.55},
 }
 VILLAGE_LEVELS = {
-    "none": "Không có việc",
-    "low": "1–2 việc",
-    "mid": "3–9 việc",
-    "high": "Từ 10 việc",
+    "none": N_("Không có việc"),
+    "low": N_("1–2 việc"),
+    "mid": N_("3–9 việc"),
+    "high": N_("Từ 10 việc"),
 }
 
 
@@ -274,7 +274,7 @@ def _legend(rows) -> tuple[int, list[Entry], list[Entry]]:
 
 
 def _local(moment: datetime) -> str:
-    return moment.astimezone(LOCAL_TZ).strftime("%d/%m/%Y %H:%M")
+    return format_datetime(moment)
 
 
 def _marker(row, item_url: str) -> maps.ClusterPoint:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import aliased
 from portal import audit
 from portal.errors import BadParameter, FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import N_, _
 from portal.incidents import filters as incident_filters
 from portal.incidents import kinds, placement
 from portal.incidents.filters import LOCAL_TZ, Filters, occurred_at
@@ -67,11 +67,11 @@ STEPS = {
     "close": ((Status.PASSED, Status.NOT_VALUABLE), Status.CLOSED),
 }
 STEP_LABELS = {  # the buttons: what the officer does
-    "check": "Đánh dấu đã kiểm tra",
-    "valuable": "Đánh giá: có giá trị",
-    "not_valuable": "Đánh giá: không có giá trị",
-    "pass": "Chuyển công an",
-    "close": "Kết thúc xử lý",
+    "check": N_("Đánh dấu đã kiểm tra"),
+    "valuable": N_("Đánh giá: có giá trị"),
+    "not_valuable": N_("Đánh giá: không có giá trị"),
+    "pass": N_("Chuyển công an"),
+    "close": N_("Kết thúc xử lý"),
 }
 
 audit.AUDITED[Incident] = ("incident", lambda o: ("incident", o.id))

@@ -9,7 +9,7 @@ from sqlalchemy import Select, func, select, update
 
 from portal.errors import DomainError, NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import N_, _
 from portal.jobs import queue, runner
 from portal.models import Job, JobFile
 from portal.pagination import Page, paginate
@@ -19,35 +19,35 @@ log = logging.getLogger(__name__)
 
 # What each kind of job is called on its page and in the list.
 KIND_LABELS = {
-    "boundaries.upload": "Đọc và kiểm tra tệp ranh giới",
-    "boundaries.commit": "Nhập ranh giới",
-    "boundaries.export": "Xuất ranh giới",
-    "coverage.refresh": "Tính lại độ phủ",
-    "demo.seed": "Dựng dữ liệu mẫu",
-    "demo.patrols": "Sinh một năm tuần tra mẫu",
-    "demo.incidents": "Sinh một năm sự vụ, tin báo mẫu",
-    "demo.turnover": "Sinh thành viên vào, ra trong năm mẫu",
-    "patrols.track": "Đọc vết GPS của ca tuần tra",
-    "review.xlsx": "Xuất sơ kết ra XLSX",  # issue 15: exports
+    "boundaries.upload": N_("Đọc và kiểm tra tệp ranh giới"),
+    "boundaries.commit": N_("Nhập ranh giới"),
+    "boundaries.export": N_("Xuất ranh giới"),
+    "coverage.refresh": N_("Tính lại độ phủ"),
+    "demo.seed": N_("Dựng dữ liệu mẫu"),
+    "demo.patrols": N_("Sinh một năm tuần tra mẫu"),
+    "demo.incidents": N_("Sinh một năm sự vụ, tin báo mẫu"),
+    "demo.turnover": N_("Sinh thành viên vào, ra trong năm mẫu"),
+    "patrols.track": N_("Đọc vết GPS của ca tuần tra"),
+    "review.xlsx": N_("Xuất sơ kết ra XLSX"),  # issue 15: exports
 }
 STAGE_LABELS = {
-    "queued": "Đang chờ",
-    "read": "Đọc tệp",
-    "check": "Kiểm tra",
-    "plan": "Đối chiếu với địa bàn hiện có",
-    "save": "Lưu kết quả kiểm tra",
-    "write": "Ghi ranh giới",
-    "export": "Xuất",
-    "coverage": "Tính độ phủ",
-    "seed": "Dựng dữ liệu",
-    "review": "Tính số liệu sơ kết",  # issue 15: exports
-    "done": "Xong",
+    "queued": N_("Đang chờ"),
+    "read": N_("Đọc tệp"),
+    "check": N_("Kiểm tra"),
+    "plan": N_("Đối chiếu với địa bàn hiện có"),
+    "save": N_("Lưu kết quả kiểm tra"),
+    "write": N_("Ghi ranh giới"),
+    "export": N_("Xuất"),
+    "coverage": N_("Tính độ phủ"),
+    "seed": N_("Dựng dữ liệu"),
+    "review": N_("Tính số liệu sơ kết"),  # issue 15: exports
+    "done": N_("Xong"),
 }
 STATUS_LABELS = {
-    "queued": "Đang chờ",
-    "running": "Đang chạy",
-    "done": "Xong",
-    "failed": "Lỗi",
+    "queued": N_("Đang chờ"),
+    "running": N_("Đang chạy"),
+    "done": N_("Xong"),
+    "failed": N_("Lỗi"),
 }
 
 

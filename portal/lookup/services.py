@@ -148,8 +148,8 @@ def at_point(lat: float, lon: float, *, with_outline: bool = True) -> Card:
         raise OutsideEveryArea(
             _(
                 "Không có địa bàn nào trong dữ liệu tại điểm ({lat}, {lon}).",
-                lat=f"{lat:.6f}",
-                lon=f"{lon:.6f}",
+                lat=format(lat, ".6f"),  # no f-string in _(): pybabel extract warns
+                lon=format(lon, ".6f"),
             )
         )
     found = hits[0]

@@ -22,7 +22,7 @@ from portal import audit, mapping
 from portal.audit import cli_actor
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import _, thousands
+from portal.i18n import N_, _, number, thousands
 from portal.inputs import too_long
 from portal.models import Area, Patrol, PatrolRoute, PatrolRules, RouteVersion, Team
 from portal.pagination import Page, paginate
@@ -36,13 +36,13 @@ DEFAULT_TOLERANCE_M = 50.0
 ROUTE_COLOURS = ("#e63946", "#1d3557", "#2a9d8f", "#f4a261", "#6a4c93", "#0077b6")
 
 PROBLEMS = {
-    "missing": "Vẽ tuyến trên bản đồ trước khi lưu.",
-    "wrong_type": "Tuyến phải là một đường (một hay nhiều đoạn), không phải {detail}.",
-    "malformed": "Đoạn {detail} của tuyến có tọa độ không đọc được.",
-    "too_short": "Đoạn {detail} của tuyến cần ít nhất hai điểm khác nhau.",
-    "too_many_vertices": "Tuyến có quá nhiều điểm: tối đa {detail}.",
-    "outside_vietnam": "Tuyến nằm ngoài lãnh thổ Việt Nam (điểm đầu {detail}).",
-    "too_long": "Tuyến dài quá {detail} km: hãy chia thành nhiều tuyến.",
+    "missing": N_("Vẽ tuyến trên bản đồ trước khi lưu."),
+    "wrong_type": N_("Tuyến phải là một đường (một hay nhiều đoạn), không phải {detail}."),
+    "malformed": N_("Đoạn {detail} của tuyến có tọa độ không đọc được."),
+    "too_short": N_("Đoạn {detail} của tuyến cần ít nhất hai điểm khác nhau."),
+    "too_many_vertices": N_("Tuyến có quá nhiều điểm: tối đa {detail}."),
+    "outside_vietnam": N_("Tuyến nằm ngoài lãnh thổ Việt Nam (điểm đầu {detail})."),
+    "too_long": N_("Tuyến dài quá {detail} km: hãy chia thành nhiều tuyến."),
 }
 
 
@@ -102,10 +102,10 @@ def _line(geometry: dict | None):
 
 
 def metres(value: float) -> str:
-    """A distance as people say it: 830 m, 2,4 km (the decimal comma in both languages)."""
+    """A distance as people say it: 830 m, 2,4 km (2.4 km in English)."""
     if value < 1000:
         return f"{thousands(round(value))} m"
-    return f"{value / 1000:.1f} km".replace(".", ",")
+    return f"{number(value / 1000, 1)} km"
 
 
 def explain(check: RouteCheck) -> str:

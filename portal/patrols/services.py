@@ -23,7 +23,7 @@ from portal import audit, mapping
 from portal.decisions import parse_date
 from portal.errors import BadParameter, FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import _, label
+from portal.i18n import N_, _, format_date, format_day_month, label
 from portal.inputs import to_id
 from portal.models import (
     VIOLATION_KINDS,
@@ -52,20 +52,20 @@ PAST_DAYS = 366  # how far back a patrol may be planned (recording what was not 
 AHEAD_DAYS = 92
 
 STATUS_LABELS = {
-    "planned": "Đã lên kế hoạch",
-    "done": "Đã tuần tra",
-    "cancelled": "Đã hủy",
+    "planned": N_("Đã lên kế hoạch"),
+    "done": N_("Đã tuần tra"),
+    "cancelled": N_("Đã hủy"),
 }
 VIOLATION_LABELS = {
-    "public_order": "Gây rối trật tự công cộng",
-    "traffic": "Vi phạm trật tự, an toàn giao thông",
-    "theft": "Trộm cắp tài sản",
-    "drugs": "Ma túy",
-    "gambling": "Cờ bạc",
-    "fire_safety": "Vi phạm phòng cháy, chữa cháy",
-    "residence": "Vi phạm quy định cư trú",
-    "sidewalk": "Lấn chiếm vỉa hè, lòng đường",
-    "other": "Vi phạm khác",
+    "public_order": N_("Gây rối trật tự công cộng"),
+    "traffic": N_("Vi phạm trật tự, an toàn giao thông"),
+    "theft": N_("Trộm cắp tài sản"),
+    "drugs": N_("Ma túy"),
+    "gambling": N_("Cờ bạc"),
+    "fire_safety": N_("Vi phạm phòng cháy, chữa cháy"),
+    "residence": N_("Vi phạm quy định cư trú"),
+    "sidewalk": N_("Lấn chiếm vỉa hè, lòng đường"),
+    "other": N_("Vi phạm khác"),
 }
 
 
@@ -398,7 +398,7 @@ def record_patrol(patrol_id: int, form: RecordForm) -> Patrol:
     if day and abs((day - patrol.day).days) > 1:
         errors["day"] = _(
             "Ngày tuần tra thực tế phải trong vòng một ngày so với ngày kế hoạch {day}.",
-            day=patrol.day.strftime("%d/%m/%Y"),
+            day=format_date(patrol.day),
         )
     elif day and start and end:
         started, ended = period(day, start, end)
@@ -793,7 +793,7 @@ def team_map(team: Team, route_rows: list) -> maps.MapParts:
         {
             "type": "Feature",
             "geometry": json.loads(row.geojson),
-            "properties": {"label": _("Đường đi GPS ngày {day}", day=row.day.strftime("%d/%m"))},
+            "properties": {"label": _("Đường đi GPS ngày {day}", day=format_day_month(row.day))},
         }
         for row in db.session.execute(queries.recent_tracks(team.id, today() - timedelta(days=30)))
     ]
@@ -873,18 +873,18 @@ def level_of(patrols: int, months: int) -> str:
 
 
 ACTIVITY_LABELS = {
-    "none": "Không có ca tuần tra",
-    "low": "Dưới 1 ca mỗi tuần",
-    "mid": "Từ 1 ca mỗi tuần",
-    "high": "Gần như mỗi đêm",
+    "none": N_("Không có ca tuần tra"),
+    "low": N_("Dưới 1 ca mỗi tuần"),
+    "mid": N_("Từ 1 ca mỗi tuần"),
+    "high": N_("Gần như mỗi đêm"),
 }
 
 
 CITY_LEVEL_LABELS = {
-    "none": "Không thôn nào có tuần tra",
-    "low": "Dưới 80% số thôn có tuần tra",
-    "mid": "Từ 80% số thôn có tuần tra",
-    "high": "Từ 98% số thôn có tuần tra",
+    "none": N_("Không thôn nào có tuần tra"),
+    "low": N_("Dưới 80% thôn có tuần tra"),
+    "mid": N_("Từ 80% thôn có tuần tra"),
+    "high": N_("Từ 98% thôn có tuần tra"),
 }
 
 
@@ -1106,7 +1106,15 @@ def _city_activity(months: Months, page: int) -> ActivityView:
     )
 
 
-WEEKDAYS = ("Thứ Hai", "Thứ Ba", "Thứ Tư", "Thứ Năm", "Thứ Sáu", "Thứ Bảy", "Chủ nhật")
+WEEKDAYS = (
+    N_("Thứ Hai"),
+    N_("Thứ Ba"),
+    N_("Thứ Tư"),
+    N_("Thứ Năm"),
+    N_("Thứ Sáu"),
+    N_("Thứ Bảy"),
+    N_("Chủ nhật"),
+)
 
 
 def weekday_label(day: date) -> str:

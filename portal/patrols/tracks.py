@@ -17,12 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from geo import routes
-from geo.duty import LOCAL
 from geo.sandbox import ProcessLimits
 from geo.tracks import DEFAULT_LIMITS, TrackProblem, TrackRead, first_look, read_gpx
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import _, label, thousands
+from portal.i18n import N_, _, format_datetime, label, thousands
 from portal.jobs import services as jobs
 from portal.models import Job, Patrol, PatrolTrack, RouteVersion
 from portal.patrols import routes as patrol_routes
@@ -32,24 +31,27 @@ FOLLOW_WITHIN_M = 30.0
 
 # What is wrong with a refused GPX file (geo.tracks.PROBLEMS), in words.
 PROBLEM_TEXT = {
-    "empty_file": "Tệp trống",
-    "too_large": "Tệp quá lớn (tối đa {limit} MB)",
-    "not_gpx_name": "Chỉ nhận tệp GPX (tên tệp kết thúc bằng .gpx)",
-    "not_xml": "Tệp không phải XML hợp lệ: tệp hỏng, bị cắt giữa chừng hoặc không phải tệp GPX",
-    "xml_entities": "Tệp chứa khai báo DTD hoặc thực thể XML (bị từ chối vì an toàn)",
-    "not_gpx": "Tệp là XML nhưng không phải GPX (phần tử gốc {detail})",
-    "bad_point": "Có điểm thiếu hoặc sai vĩ độ, kinh độ",
-    "too_many_points": "Tệp có quá nhiều điểm (tối đa {limit})",
-    "too_many_segments": "Tệp có quá nhiều đoạn vết (tối đa {limit})",
+    "empty_file": N_("Tệp trống"),
+    "too_large": N_("Tệp quá lớn (tối đa {limit} MB)"),
+    "not_gpx_name": N_("Chỉ nhận tệp GPX (tên tệp kết thúc bằng .gpx)"),
+    "not_xml": N_("Tệp không phải XML hợp lệ: tệp hỏng, bị cắt giữa chừng hoặc không phải tệp GPX"),
+    "xml_entities": N_("Tệp chứa khai báo DTD hoặc thực thể XML (bị từ chối vì an toàn)"),
+    "not_gpx": N_("Tệp là XML nhưng không phải GPX (phần tử gốc {detail})"),
+    "bad_point": N_("Có điểm thiếu hoặc sai vĩ độ, kinh độ"),
+    "too_many_points": N_("Tệp có quá nhiều điểm (tối đa {limit})"),
+    "too_many_segments": N_("Tệp có quá nhiều đoạn vết (tối đa {limit})"),
     "no_track": (
-        "Tệp không có vết (track) hay tuyến nào từ hai điểm trở lên; có thể chỉ có điểm đánh dấu"
+        N_(
+            "Tệp không có vết (track) hay tuyến nào từ hai điểm trở lên; "
+            "có thể chỉ có điểm đánh dấu"
+        )
     ),
-    "outside_vietnam": "Vết đi ra ngoài Việt Nam (vĩ độ, kinh độ {detail})",
-    "unreadable": "Không đọc được tệp GPX",
-    "reader_timeout": "Đọc tệp quá lâu nên đã dừng (tệp quá lớn hoặc quá phức tạp)",
-    "reader_memory": "Đọc tệp cần quá nhiều bộ nhớ nên đã dừng",
-    "reader_crashed": "Trình đọc tệp dừng bất thường: tệp hỏng hoặc không đúng định dạng",
-    "reader_output": "Tệp cho ra quá nhiều dữ liệu",
+    "outside_vietnam": N_("Vết đi ra ngoài Việt Nam (vĩ độ, kinh độ {detail})"),
+    "unreadable": N_("Không đọc được tệp GPX"),
+    "reader_timeout": N_("Đọc tệp quá lâu nên đã dừng (tệp quá lớn hoặc quá phức tạp)"),
+    "reader_memory": N_("Đọc tệp cần quá nhiều bộ nhớ nên đã dừng"),
+    "reader_crashed": N_("Trình đọc tệp dừng bất thường: tệp hỏng hoặc không đúng định dạng"),
+    "reader_output": N_("Tệp cho ra quá nhiều dữ liệu"),
 }
 
 
@@ -125,9 +127,9 @@ class Stretch:
 
 
 def local_time(moment: datetime | None) -> str:
-    """dd/mm/yyyy HH:MM in Vietnam's time; a dash when unknown."""
+    """A moment in Vietnam's time in the user's language; a dash when unknown."""
     try:
-        return moment.astimezone(LOCAL).strftime("%d/%m/%Y %H:%M") if moment else "—"
+        return format_datetime(moment)
     except (OverflowError, ValueError):  # a stored time at the calendar's edge
         return "—"
 

@@ -20,7 +20,7 @@ from sqlalchemy.orm.attributes import flag_modified
 from portal import audit
 from portal.errors import FormInvalid
 from portal.extensions import db
-from portal.i18n import _, label, thousands
+from portal.i18n import N_, _, label, thousands
 from portal.incidents.filters import today
 from portal.models import Area, EmulationCriterion, Team
 from portal.pagination import Page
@@ -35,14 +35,14 @@ audit.AUDITED[EmulationCriterion] = (
     "emulation_criterion",
     lambda o: ("area", o.province_id),
 )
-audit.ENTITY_LABELS["emulation_criterion"] = "tiêu chí thi đua"
+audit.ENTITY_LABELS["emulation_criterion"] = N_("tiêu chí thi đua")
 audit.ENTITY_FIELD_LABELS.update(
     {
-        ("emulation_criterion", "key"): "Mã tiêu chí",
-        ("emulation_criterion", "label"): "Tiêu chí",
-        ("emulation_criterion", "weight"): "Trọng số",
-        ("emulation_criterion", "higher_better"): "Cao hơn là tốt hơn",
-        ("emulation_criterion", "position"): "Thứ tự",
+        ("emulation_criterion", "key"): N_("Mã tiêu chí"),
+        ("emulation_criterion", "label"): N_("Tiêu chí"),
+        ("emulation_criterion", "weight"): N_("Trọng số"),
+        ("emulation_criterion", "higher_better"): N_("Cao hơn là tốt hơn"),
+        ("emulation_criterion", "position"): N_("Thứ tự"),
     }
 )
 
@@ -60,13 +60,13 @@ class Criterion:
 
 # The set the migration (0015) seeds for each province; a province without rows is ranked on it.
 DEFAULTS = (
-    Criterion("patrols_per_member", "Lượt tuần tra bình quân mỗi thành viên", 3.0, True, 1),
-    Criterion("valuable_tips", "Tin báo có giá trị", 2.0, True, 2),
-    Criterion("coverage", "Thôn, tổ dân phố đã có tổ (%)", 2.0, True, 3),
-    Criterion("villages_patrolled", "Thôn, tổ dân phố được tuần tra (%)", 1.0, True, 4),
-    Criterion("cases_handled", "Vụ việc tổ đã xử lý", 2.0, True, 5),
-    Criterion("violations_found", "Vụ vi phạm tổ phát hiện", 1.0, True, 6),
-    Criterion("joint_patrols", "Lượt tuần tra cùng công an", 1.0, True, 7),
+    Criterion("patrols_per_member", N_("Lượt tuần tra bình quân mỗi thành viên"), 3.0, True, 1),
+    Criterion("valuable_tips", N_("Tin báo có giá trị"), 2.0, True, 2),
+    Criterion("coverage", N_("Thôn, tổ dân phố đã có tổ (%)"), 2.0, True, 3),
+    Criterion("villages_patrolled", N_("Thôn, tổ dân phố được tuần tra (%)"), 1.0, True, 4),
+    Criterion("cases_handled", N_("Vụ việc tổ đã xử lý"), 2.0, True, 5),
+    Criterion("violations_found", N_("Vụ vi phạm tổ phát hiện"), 1.0, True, 6),
+    Criterion("joint_patrols", N_("Lượt tuần tra cùng công an"), 1.0, True, 7),
 )
 LABELS = {c.key: c.label for c in DEFAULTS}  # translated through _(): see criterion_label
 audit.VALUE_LABELS[("emulation_criterion", "key")] = LABELS

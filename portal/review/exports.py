@@ -19,7 +19,8 @@ from openpyxl.utils import get_column_letter
 from portal import jobs
 from portal.downloads import attachment, csv_text, spreadsheet_safe
 from portal.errors import NotFound
-from portal.i18n import _, thousands
+from portal.i18n import _, format_date, format_month, thousands
+from portal.i18n import number as number_text
 from portal.incidents import kinds as incident_kinds
 from portal.incidents.filters import today
 from portal.models import Job
@@ -171,7 +172,7 @@ def _previous_note(r: Review) -> str:
     """Why the changes of flows are blank: the portal had not recorded the period before."""
     if r.previous_complete:
         return ""
-    since = f"{r.records_since:%m/%Y}" if r.records_since else "—"
+    since = format_month(r.records_since)
     return _("Kỳ trước chưa đủ số liệu (cổng ghi nhận từ tháng {m}).", m=since) + " "
 
 
@@ -187,7 +188,7 @@ def _write_table(ws, r: Review, t: Table) -> None:
                 _("So với kỳ trước: {p}.", p=r.previous.label)
                 + " "
                 + _previous_note(r)
-                + _("Số tổ, thành viên và thôn có tổ tính đến ngày {d}.", d=f"{r.as_of:%d/%m/%Y}")
+                + _("Số tổ, thành viên và thôn có tổ tính đến ngày {d}.", d=format_date(r.as_of))
             )
         ]
     )
@@ -320,7 +321,7 @@ def cell_text(value) -> str:
     if value is None:
         return "—"
     if isinstance(value, float):
-        return services.decimal(value)
+        return number_text(value, 1)
     if isinstance(value, int):
         return thousands(value)
     return str(value)
@@ -334,7 +335,7 @@ def date_line(report: Report) -> str:
     return _(
         "{place}, ngày {d} tháng {m} năm {y}",
         place=report.place_name,
-        d=f"{day.day:02d}",
+        d=format(day.day, "02d"),  # no f-string in _(): pybabel warns
         m=month,
         y=day.year,
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from portal.errors import FormInvalid
-from portal.i18n import _
+from portal.i18n import _, format_date, format_month
 
 KINDS = ("twelve", "month", "quarter", "year", "custom")
 ROMAN = ("I", "II", "III", "IV")
@@ -86,20 +86,16 @@ class Period:
     def label(self) -> str:
         s, last = self.start, self.last
         if self.kind == "month":
-            return _("Tháng {m}/{y}", m=s.month, y=s.year)
+            return _("Tháng {month}", month=format_month(s))
         if self.kind == "quarter":
             return _("Quý {q}/{y}", q=ROMAN[(s.month - 1) // 3], y=s.year)
         if self.kind == "year":
             return _("Năm {y}", y=s.year)
         if self.kind == "twelve":
             return _(
-                "12 tháng, từ tháng {m1}/{y1} đến hết tháng {m2}/{y2}",
-                m1=s.month,
-                y1=s.year,
-                m2=last.month,
-                y2=last.year,
+                "12 tháng, từ tháng {a} đến hết tháng {b}", a=format_month(s), b=format_month(last)
             )
-        return _("Từ {a} đến {b}", a=s.strftime("%d/%m/%Y"), b=last.strftime("%d/%m/%Y"))
+        return _("Từ {a} đến {b}", a=format_date(s), b=format_date(last))
 
     def args(self) -> dict[str, str]:
         """The query arguments that name this period (parse() reads them back)."""

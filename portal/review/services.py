@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import _, label, thousands
+from portal.i18n import N_, _, label, number, thousands
 from portal.incidents.filters import today
 from portal.incidents.kinds import KIND_LABELS
 from portal.models import (
@@ -37,20 +37,20 @@ from portal.text import vietnamese_key
 
 # The report's figures in its order, then what a planner needs beside them: key → label.
 FIGURES = {
-    "teams": "Số tổ",
-    "members": "Số thành viên",
-    "coverage": "Thôn, tổ dân phố có tổ (%)",
-    "tips": "Tin báo",
-    "valuable": "Tin có giá trị",
-    "patrols": "Lượt tuần tra",
-    "violations": "Vụ vi phạm phát hiện",
-    "fire": "Vụ cháy, nổ",
-    "rescue": "Vụ cứu nạn, cứu hộ",
-    "joined": "Thành viên mới",
-    "left": "Thành viên thôi",
-    "understaffed": "Tổ thiếu người",
-    "never_patrolled": "Thôn chưa được tuần tra",
-    "handover_hours": "Từ tin báo đến chuyển công an (giờ, trung bình)",
+    "teams": N_("Số tổ"),
+    "members": N_("Số thành viên"),
+    "coverage": N_("Thôn, tổ dân phố có tổ (%)"),
+    "tips": N_("Tin báo"),
+    "valuable": N_("Tin có giá trị"),
+    "patrols": N_("Lượt tuần tra"),
+    "violations": N_("Vụ vi phạm phát hiện"),
+    "fire": N_("Vụ cháy, nổ"),
+    "rescue": N_("Vụ cứu nạn, cứu hộ"),
+    "joined": N_("Thành viên mới"),
+    "left": N_("Thành viên thôi"),
+    "understaffed": N_("Tổ thiếu người"),
+    "never_patrolled": N_("Thôn chưa được tuần tra"),
+    "handover_hours": N_("Từ tin báo đến chuyển công an (giờ, trung bình)"),
 }
 # the figures a unit's row shows (the table by commune or by team)
 UNIT_FIGURES = (
@@ -80,9 +80,8 @@ def figure_label(key: str) -> str:
 
 
 def decimal(value: float, places: int = 1) -> str:
-    """A decimal as Vietnamese writes it: 98,9 (thousands with dots, decimals after a comma)."""
-    whole, _dot, part = f"{value:,.{places}f}".partition(".")
-    return whole.replace(",", ".") + ("," + part if part else "")
+    """A decimal with `places` decimals in the user's language: 98,9 (98.9 in English)."""
+    return number(value, places)
 
 
 def format_figure(key: str, value) -> str:

@@ -18,7 +18,7 @@ from portal.coverage import services as coverage
 from portal.decisions import decision_date, parse_date
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import N_, _
 from portal.inputs import to_id, too_long
 from portal.models import Area, Member, SizingRule, Team, TeamArea
 from portal.security import current_scope
@@ -196,12 +196,11 @@ def check_team(form: TeamForm, team_id: int | None = None) -> dict[str, str]:
                 .where(Area.id.in_(form.area_ids), TeamArea.active(), Team.id != (team_id or 0))
             ).all()
             if taken:
-                errors["area_ids"] = _(
-                    "Mỗi địa bàn chỉ có một tổ: {pairs}.",
-                    pairs="; ".join(
-                        _("{area} đã do {team} phụ trách", area=a, team=t) for a, t in taken
-                    ),
+                # apart from the outer _(): pybabel extract skips a _() in another _()'s arguments
+                pairs = "; ".join(
+                    _("{area} đã do {team} phụ trách", area=a, team=t) for a, t in taken
                 )
+                errors["area_ids"] = _("Mỗi địa bàn chỉ có một tổ: {pairs}.", pairs=pairs)
     return too_long(asdict(form), Team) | errors  # a rule's own message comes first
 
 
@@ -325,27 +324,27 @@ DEPENDENT_FIELDS = {
     "role": ("role",),
 }
 MEMBER_FIELD_LABELS = {
-    "full_name": "Họ tên",
-    "role": "Vai trò",
-    "phone": "Điện thoại",
-    "birth_date": "Ngày sinh",
-    "age_approval": "Văn bản chấp thuận",
-    "residence_area_id": "Nơi cư trú",
-    "resident_since": "Cư trú từ ngày",
-    "education": "Trình độ học vấn",
-    "appointment_number": "Số quyết định bổ nhiệm",
-    "appointment_date": "Ngày quyết định",
-    "appointment_signer": "Người ký",
+    "full_name": N_("Họ tên"),
+    "role": N_("Vai trò"),
+    "phone": N_("Điện thoại"),
+    "birth_date": N_("Ngày sinh"),
+    "age_approval": N_("Văn bản chấp thuận"),
+    "residence_area_id": N_("Nơi cư trú"),
+    "resident_since": N_("Cư trú từ ngày"),
+    "education": N_("Trình độ học vấn"),
+    "appointment_number": N_("Số quyết định bổ nhiệm"),
+    "appointment_date": N_("Ngày quyết định"),
+    "appointment_signer": N_("Người ký"),
 }
 
 
 TEAM_FIELD_LABELS = {
-    "name": "Tên tổ",
-    "commune_id": "Xã, phường",
-    "area_ids": "Thôn, tổ dân phố tổ phụ trách",
-    "phone": "Điện thoại liên hệ (công khai)",
-    "decision_number": "Số quyết định thành lập",
-    "decision_date": "Ngày quyết định",
+    "name": N_("Tên tổ"),
+    "commune_id": N_("Xã, phường"),
+    "area_ids": N_("Thôn, tổ dân phố tổ phụ trách"),
+    "phone": N_("Điện thoại liên hệ (công khai)"),
+    "decision_number": N_("Số quyết định thành lập"),
+    "decision_date": N_("Ngày quyết định"),
 }
 
 

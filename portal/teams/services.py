@@ -10,21 +10,21 @@ from sqlalchemy.orm import defer
 from portal import audit
 from portal.errors import NotFound
 from portal.extensions import db
-from portal.i18n import _, label
+from portal.i18n import N_, _, label
 from portal.models import Area, Member, Team
 from portal.pagination import Page, paginate
 from portal.security import current_scope
 from portal.teams import queries
 from portal.text import fold
 
-ROLE_LABELS = {"leader": "Tổ trưởng", "deputy": "Tổ phó", "member": "Tổ viên"}
+ROLE_LABELS = {"leader": N_("Tổ trưởng"), "deputy": N_("Tổ phó"), "member": N_("Tổ viên")}
 
 
 EDUCATION_LABELS = {
-    "primary": "Tiểu học",
-    "lower_secondary": "Trung học cơ sở",
-    "upper_secondary": "Trung học phổ thông",
-    "higher": "Trung cấp trở lên",
+    "primary": N_("Tiểu học"),
+    "lower_secondary": N_("Trung học cơ sở"),
+    "upper_secondary": N_("Trung học phổ thông"),
+    "higher": N_("Trung cấp trở lên"),
 }
 
 
@@ -50,16 +50,16 @@ class TeamView:
 
 
 STATUS_LABELS = {
-    "understaffed": "Thiếu người",
-    "no_leader": "Chưa có tổ trưởng",
-    "overstaffed": "Quá số người",
-    "ok": "Đủ người, có tổ trưởng",
+    "understaffed": N_("Thiếu người"),
+    "no_leader": N_("Chưa có tổ trưởng"),
+    "overstaffed": N_("Quá số người"),
+    "ok": N_("Đủ người, có tổ trưởng"),
 }
 SORT_LABELS = {
-    "name": "Tên tổ",
-    "commune": "Xã, phường",
-    "size": "Số thành viên",
-    "status": "Tình trạng",
+    "name": N_("Tên tổ"),
+    "commune": N_("Xã, phường"),
+    "size": N_("Số thành viên"),
+    "status": N_("Tình trạng"),
 }
 
 

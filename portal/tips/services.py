@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from geo import photos
 from portal.errors import DomainError, FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import N_, _, format_date, format_time
 from portal.incidents import kinds, placement
 from portal.incidents.filters import LOCAL_TZ, occurred_at
 from portal.inputs import to_id
@@ -164,12 +164,12 @@ def parse(data, photo: bytes | None = None) -> TipInput:
 
 
 PHOTO_MESSAGES = {
-    "empty_file": "Ảnh gửi lên trống.",
-    "too_large": "Ảnh lớn quá {mb} MB. Hãy chọn ảnh nhỏ hơn.",
-    "not_image": "Tệp này không phải ảnh JPEG, PNG hay WebP.",
-    "too_many_pixels": "Ảnh có quá nhiều điểm ảnh (quá {mp} triệu) nên không được nhận.",
-    "unreadable": "Không đọc được ảnh: tệp bị hỏng hoặc không đầy đủ.",
-    "other": "Không xử lý được ảnh này. Hãy gửi ảnh khác hoặc bỏ ảnh.",
+    "empty_file": N_("Ảnh gửi lên trống."),
+    "too_large": N_("Ảnh lớn quá {mb} MB. Hãy chọn ảnh nhỏ hơn."),
+    "not_image": N_("Tệp này không phải ảnh JPEG, PNG hay WebP."),
+    "too_many_pixels": N_("Ảnh có quá nhiều điểm ảnh (quá {mp} triệu) nên không được nhận."),
+    "unreadable": N_("Không đọc được ảnh: tệp bị hỏng hoặc không đầy đủ."),
+    "other": N_("Không xử lý được ảnh này. Hãy gửi ảnh khác hoặc bỏ ảnh."),
 }
 
 
@@ -301,11 +301,11 @@ class TipStatus:
 
 
 STEP_LABELS = {
-    Status.RECEIVED: "Đã nhận",
-    Status.CHECKED: "Đã kiểm tra",
-    "assessed": "Đã đánh giá giá trị của tin",
-    Status.PASSED: "Đã chuyển cơ quan công an xử lý",
-    Status.CLOSED: "Đã kết thúc",
+    Status.RECEIVED: N_("Đã nhận"),
+    Status.CHECKED: N_("Đã kiểm tra"),
+    "assessed": N_("Đã đánh giá giá trị của tin"),
+    Status.PASSED: N_("Đã chuyển cơ quan công an xử lý"),
+    Status.CLOSED: N_("Đã kết thúc"),
 }
 
 
@@ -317,10 +317,10 @@ def step_label(step: str, current: str) -> str:
 
 
 def local_time(value: datetime | None) -> str:
-    """A time as Vietnamese write it, in Vietnam's time: 21:30 28/11/2026."""
+    """A time in Vietnam's time, hour first as the receipt reads: 21:30 28/11/2026 (28 Nov 2026)."""
     if value is None:
         return "—"
-    return value.astimezone(LOCAL_TZ).strftime("%H:%M %d/%m/%Y")
+    return f"{format_time(value)} {format_date(value)}"
 
 
 def status(receipt_text: str, address: str | None) -> TipStatus:
