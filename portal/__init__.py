@@ -62,6 +62,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.incidents.views import bp as incidents_bp
     from portal.jobs.views import bp as jobs_bp
     from portal.lookup.views import bp as lookup_bp
+    from portal.ogc.views import bp as ogc_bp
     from portal.patrols.views import bp as patrols_bp
     from portal.review.views import bp as review_bp
     from portal.streets.views import bp as streets_bp
@@ -83,6 +84,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(tips_bp)
     app.register_blueprint(streets_bp)  # issue 14: streets
     app.register_blueprint(review_bp)
+    app.register_blueprint(ogc_bp)  # issue 17: OGC API – Features
 
     @app.get("/")
     def home():
