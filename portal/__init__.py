@@ -67,6 +67,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.review.views import bp as review_bp
     from portal.streets.views import bp as streets_bp
     from portal.teams.views import bp as teams_bp
+    from portal.tokens.views import bp as tokens_bp
     from portal.tips.views import bp as tips_bp
 
     app.register_blueprint(auth_bp)
@@ -85,6 +86,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(streets_bp)  # issue 14: streets
     app.register_blueprint(review_bp)
     app.register_blueprint(ogc_bp)  # issue 17: OGC API – Features
+    app.register_blueprint(tokens_bp)  # issue 17: API tokens for /ogc/
 
     @app.get("/")
     def home():

@@ -24,6 +24,7 @@ from portal.extensions import db
 from portal.i18n import _, label
 from portal.models import (
     Account,
+    ApiToken,
     Area,
     AuditEntry,
     Member,
@@ -56,11 +57,21 @@ AUDITED = {
     PatrolMember: ("patrol_member", lambda o: ("patrol", o.patrol_id)),
     PatrolFinding: ("patrol_finding", lambda o: ("patrol", o.patrol_id)),
     PatrolTrack: ("patrol_track", lambda o: ("patrol", o.patrol_id)),
+    # issue 17: made and revoked on the account's history (the secret's hash hidden)
+    ApiToken: ("api_token", lambda o: ("account", o.account_id)),
 }
 # has_contact and receipt: whether a reporter left a contact, and the code they follow their tip
 # with, are for the commune's officers only, and an item's history is shown to team leaders too
-NOT_LOGGED = {"created_at", "updated_at", "name_search", "last_login_at", "has_contact", "receipt"}
-SECRET = {"password_hash"}
+NOT_LOGGED = {
+    "created_at",
+    "updated_at",
+    "name_search",
+    "last_login_at",
+    "last_used_at",
+    "has_contact",
+    "receipt",
+}
+SECRET = {"password_hash", "token_hash"}
 HIDDEN = "[ẩn]"
 
 # who acts outside a request: the CLI sets this (e.g. "cli"), tests may too
@@ -187,6 +198,7 @@ ENTITY_LABELS = {
     "patrol_finding": "vi phạm phát hiện",
     "patrol_track": "đường đi GPS",
     "incident": "tin báo, sự việc",
+    "api_token": "mã truy cập API",
 }
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 FIELD_LABELS = {
@@ -290,6 +302,11 @@ FIELD_LABELS = {
     "filename": "Tệp",
     "uploaded_by": "Người tải lên",
     "uploaded_at": "Tải lên lúc",
+    # API tokens
+    "account_id": "Tài khoản",
+    "token_hash": "Mã truy cập",
+    "prefix": "Đầu mã",
+    "revoked_at": "Thu hồi lúc",
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, and_, column, false, func, null, select, table, text, true
 
-from portal.models import AccountRole, ApiToken
+from portal.models import AccountRole
 from portal.ogc.collections import Collection
 from portal.scope import Scope
 
@@ -96,15 +96,3 @@ def extent(collection: Collection) -> Select:
     t = view(collection)
     box = func.ST_Extent(t.c.geom)
     return select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
-
-
-def token_by_hash(token_hash: str) -> Select:
-    return select(ApiToken).where(ApiToken.token_hash == token_hash)
-
-
-def tokens_of(account_id: int) -> Select:
-    return (
-        select(ApiToken)
-        .where(ApiToken.account_id == account_id)
-        .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc(), ApiToken.id)
-    )

@@ -20,6 +20,7 @@ from portal.i18n import _, current_language
 from portal.ogc import api, services
 from portal.ogc.collections import STAFF
 from portal.security import current_account
+from portal.tokens import services as tokens
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
 
@@ -38,7 +39,7 @@ def bearer_token():
     if not header:
         return None
     scheme, _sep, secret = header.partition(" ")
-    account = services.account_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+    account = tokens.account_for_token(secret.strip()) if scheme.lower() == "bearer" else None
     if account is None:
         return _unauthorized(_("Mã truy cập không hợp lệ, đã thu hồi hoặc tài khoản đã bị khóa."))
     g.account = account
