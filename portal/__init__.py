@@ -67,8 +67,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.review.views import bp as review_bp
     from portal.streets.views import bp as streets_bp
     from portal.teams.views import bp as teams_bp
-    from portal.tokens.views import bp as tokens_bp
     from portal.tips.views import bp as tips_bp
+    from portal.tokens.views import bp as tokens_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(areas_bp)

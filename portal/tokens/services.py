@@ -42,9 +42,7 @@ def account_for_token(secret: str) -> Account | None:
     if token.last_used_at is None or now - token.last_used_at > USE_NOTED_EVERY:
         # at most once a minute (a GIS client pages with many requests), as a bulk UPDATE: the
         # audit log records changes people make, not every read made with a token
-        db.session.execute(
-            update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
-        )
+        db.session.execute(update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now))
         db.session.commit()
     return account
 
