@@ -47,6 +47,7 @@ def message_tables() -> set[str]:
     from portal.jobs.services import KIND_LABELS as JOB_KINDS
     from portal.jobs.services import STAGE_LABELS as JOB_STAGES
     from portal.jobs.services import STATUS_LABELS as JOB_STATUSES
+    from portal.ogc import collections as ogc_collections
     from portal.patrols import routes as patrol_routes
     from portal.patrols import services as patrols
     from portal.patrols.tracks import PROBLEM_TEXT as TRACK_PROBLEMS
@@ -104,6 +105,9 @@ def message_tables() -> set[str]:
         teams_services.SORT_LABELS,
         # issue 15: emulation ranking (importing it registers its audit labels too)
         emulation.LABELS,
+        # issue 17: the OGC API's layers, named and described per request
+        {c.id: c.title for c in ogc_collections.COLLECTIONS.values()},
+        {c.id: c.description for c in ogc_collections.COLLECTIONS.values()},
     ]
     return {text for table in tables for text in table.values()}
 

@@ -34,6 +34,16 @@ PUBLIC = {
     "tips.api_status",
     "tips.openapi",
     "streets.features",  # issue 14: OpenStreetMap's streets under the maps, public data
+    # issue 17: OGC API – Features: public layers open to all; its staff layers answer GIS
+    # clients 401 (JSON), not a sign-in page (tests/test_ogc.py)
+    "ogc.landing",
+    "ogc.openapi",
+    "ogc.conformance",
+    "ogc.collections",
+    "ogc.collection",
+    "ogc.queryables",
+    "ogc.items",
+    "ogc.item",
 }
 
 
@@ -57,6 +67,9 @@ def ids(session) -> dict[str, int]:
         "commune_id": session.scalar(select(Area.id).where(Area.level == "commune").limit(1)),
         "fmt": "geojson",
         "table": "tong-hop",  # issue 15: the review's CSV of one table
+        "collection_id": "teams",  # issue 17: a staff layer of the OGC API
+        "item_id": 1,
+        "token_id": 1,
     }
 
 

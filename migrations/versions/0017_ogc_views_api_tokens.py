@@ -77,7 +77,7 @@ VIEWS = {
                coalesce(f.patrols, 0) AS patrols, coalesce(f.violations, 0) AS violations,
                coalesce(f.incidents, 0) AS incidents, coalesce(f.tips, 0) AS tips,
                coalesce(f.fires, 0) AS fires, coalesce(f.rescues, 0) AS rescues,
-               ST_PointOnSurface(v.geom) AS geom
+               ST_PointOnSurface(v.geom)::geometry(Point, 4326) AS geom
           FROM (SELECT coalesce(pa.area_id, i.area_id) AS area_id,
                        coalesce(pa.month, i.month) AS month,
                        pa.patrols, pa.violations, i.incidents, i.tips, i.fires, i.rescues
@@ -124,7 +124,8 @@ VIEWS = {
                (SELECT ST_Multi(ST_CollectionExtract(ST_Collect(a.geom), 3))
                   FROM team_areas ta JOIN areas a ON a.id = ta.area_id
                  WHERE ta.team_id = t.id AND ta.valid_from <= current_date
-                   AND (ta.valid_to IS NULL OR ta.valid_to > current_date)) AS geom
+                   AND (ta.valid_to IS NULL OR ta.valid_to > current_date))
+                   ::geometry(MultiPolygon, 4326) AS geom
           FROM teams t
           JOIN areas c ON c.id = t.commune_id
           LEFT JOIN sizing_rules s ON s.province_id = c.parent_id
@@ -165,17 +166,9 @@ def upgrade():
         sa.CheckConstraint("length(token_hash) = 64", name="ck_api_tokens_hash_length"),
     )
     op.create_index("ix_api_tokens_account_id", "api_tokens", ["account_id"])
-    # patrol routes are read by scope (commune or team) with their current version
-    op.create_index(
-        "ix_patrol_routes_commune_current",
-        "patrol_routes",
-        ["commune_id"],
-        postgresql_where=sa.text("retired_at IS NULL"),
-    )
 
 
 def downgrade():
-    op.drop_index("ix_patrol_routes_commune_current", table_name="patrol_routes")
     op.drop_index("ix_api_tokens_account_id", table_name="api_tokens")
     op.drop_table("api_tokens")
     for name in reversed(list(VIEWS)):
