@@ -34,6 +34,9 @@ class Collection:
     bbox_hint: str | None = None
     order: tuple[str, ...] = ("id",)
     id_type: str = INTEGER
+    # a page's ids first, then its rows (portal.ogc.queries.items): for views with costly
+    # columns per row; not where the id is computed (it has no index to find the page by)
+    page_by_id: bool = True
 
 
 AREA = {"id": INTEGER, "code": STRING, "name": STRING, "kind": STRING}
@@ -100,6 +103,7 @@ COLLECTIONS: dict[str, Collection] = {
             ),
             order=("village_id", "month"),
             id_type=STRING,
+            page_by_id=False,
         ),
         Collection(
             "coverage",

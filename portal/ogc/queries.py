@@ -59,18 +59,32 @@ def items(
     """A page of features: the chosen fields, the geometry as GeoJSON text (full precision,
     not simplified: this is a data service)."""
     t = view(collection)
-    columns = [t.c[name] for name in fields]
-    if "id" not in fields:
-        columns.append(t.c.id)
-    geometry = func.ST_AsGeoJSON(t.c.geom) if with_geometry else null()
-    ordering = [t.c[name].desc() if desc else t.c[name] for name, desc in order]
-    ordering += [t.c[name] for name in collection.order]  # a stable order for paging
+    ordering = [(name, desc) for name, desc in order]
+    ordering += [(name, False) for name in collection.order]  # a stable order for paging
+
+    def ordered(table_):
+        return [table_.c[n].desc() if desc else table_.c[n] for n, desc in ordering]
+
+    conditions = and_(*_conditions(collection, scope, t, box, equals))
+
+    def columns(table_):
+        found = [table_.c[name] for name in fields]
+        if "id" not in fields:
+            found.append(table_.c.id)
+        geometry = func.ST_AsGeoJSON(table_.c.geom) if with_geometry else null()
+        return [*found, geometry.label("_geometry")]
+
+    if not collection.page_by_id:
+        return (
+            select(*columns(t)).where(conditions).order_by(*ordered(t)).offset(offset).limit(limit)
+        )
+    # the page's ids first, on the columns the filters and the order need: the view's costly
+    # columns (a team's people, the outline as GeoJSON) are then made for this page only, not
+    # for every row an offset skips
+    page = select(t.c.id).where(conditions).order_by(*ordered(t)).offset(offset).limit(limit)
+    rows = view(collection).alias("page_rows")
     return (
-        select(*columns, geometry.label("_geometry"))
-        .where(and_(*_conditions(collection, scope, t, box, equals)))
-        .order_by(*ordering)
-        .offset(offset)
-        .limit(limit)
+        select(*columns(rows)).where(rows.c.id.in_(page.scalar_subquery())).order_by(*ordered(rows))
     )
 
 
