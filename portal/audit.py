@@ -68,6 +68,7 @@ NOT_LOGGED = {
     "name_search",
     "last_login_at",
     "last_used_at",
+    "account_id",  # an API token's: logged on that account's own history already
     "has_contact",
     "receipt",
 }
@@ -303,7 +304,6 @@ FIELD_LABELS = {
     "uploaded_by": "Người tải lên",
     "uploaded_at": "Tải lên lúc",
     # API tokens
-    "account_id": "Tài khoản",
     "token_hash": "Mã truy cập",
     "prefix": "Đầu mã",
     "revoked_at": "Thu hồi lúc",
