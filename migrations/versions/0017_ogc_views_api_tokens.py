@@ -39,7 +39,8 @@ PEOPLE = """(SELECT string_agg(m.full_name || coalesce(' (' || m.phone || ')', '
 # the active team of a village: at most one, as the database itself holds (the exclusion
 # constraint ex_team_areas_one_team_per_area), so a plain join, which PostgreSQL hashes once,
 # instead of a LIMIT 1 probe per village (the look-up's query, made for one village)
-ACTIVE_TEAM = """LEFT JOIN (team_areas ta JOIN teams t ON t.id = ta.team_id AND t.dissolved_on IS NULL)
+ACTIVE_TEAM = """LEFT JOIN (team_areas ta
+                 JOIN teams t ON t.id = ta.team_id AND t.dissolved_on IS NULL)
             ON ta.area_id = v.id AND ta.valid_from <= current_date
            AND (ta.valid_to IS NULL OR ta.valid_to > current_date)"""
 
