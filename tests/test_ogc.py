@@ -207,7 +207,8 @@ def test_public_views_hold_only_the_public_columns(session):
 
 VILLAGE_FIELDS = {
     "id", "code", "name", "kind", "commune_id", "commune", "province", "team_name",
-    "team_phone", "leader", "deputies", "police_name", "police_phone", "police_address",
+    "team_phone", "leader_name", "leader_phone", "deputy_contacts", "police_name",
+    "police_phone", "police_address",
 }  # fmt: skip
 
 
@@ -219,8 +220,9 @@ def test_villages_carry_exactly_the_look_ups_public_fields(client, place):
     assert set(properties) == VILLAGE_FIELDS
     assert properties["team_name"] == "Tổ Thử"
     assert properties["team_phone"] == "0241234567"
-    assert properties["leader"] == "Trần Văn Trưởng (0912345678)"
-    assert properties["deputies"] == "Lê Thị Phó (0987654321)"
+    assert properties["leader_name"] == "Trần Văn Trưởng"
+    assert properties["leader_phone"] == "0912345678"
+    assert properties["deputy_contacts"] == "Lê Thị Phó (0987654321)"
     assert properties["police_name"] == "Công an xã Thử"  # as the card names it
     assert properties["commune"] == "Xã Thử" and properties["commune_id"] == commune
     text_ = json.dumps(body, ensure_ascii=False)
@@ -229,7 +231,7 @@ def test_villages_carry_exactly_the_look_ups_public_fields(client, place):
     assert "1980" not in text_
     # a village without a team says so by empty fields
     status, body = get_json(client, f"/ogc/collections/villages/items/{villages[1]}")
-    assert body["properties"]["team_name"] is None and body["properties"]["leader"] is None
+    assert body["properties"]["team_name"] is None and body["properties"]["leader_name"] is None
 
 
 def test_the_geometry_is_the_real_one(client, place):

@@ -67,7 +67,7 @@ def ids(session) -> dict[str, int]:
         "commune_id": session.scalar(select(Area.id).where(Area.level == "commune").limit(1)),
         "fmt": "geojson",
         "table": "tong-hop",  # issue 15: the review's CSV of one table
-        "collection_id": "teams",  # issue 17: a staff layer of the OGC API
+        "collection_id": "villages",  # issue 17: a public layer (staff: tests/test_ogc.py)
         "item_id": 1,
         "token_id": 1,
     }

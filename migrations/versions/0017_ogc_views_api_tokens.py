@@ -30,11 +30,15 @@ depends_on = None
 # the commune police's name when none is recorded: "Công an phường Ba Đình", as the card says
 POLICE_NAME = "coalesce(pc.name, 'Công an ' || lower(left(c.name, 1)) || substr(c.name, 2))"
 
-# serving leader or deputies of a team, "name (phone)" joined by "; " in the card's order
-PEOPLE = """(SELECT string_agg(m.full_name || coalesce(' (' || m.phone || ')', ''), '; '
+# the team's serving leader (the first, should there be two) and deputies, as the card shows
+# them; flat text columns, as GIS software reads attributes
+LEADER = """(SELECT m.{column} FROM members m
+              WHERE m.team_id = t.id AND m.left_on IS NULL AND m.role = 'leader'
+              ORDER BY m.id LIMIT 1)"""
+DEPUTIES = """(SELECT string_agg(m.full_name || coalesce(' (' || m.phone || ')', ''), '; '
                                 ORDER BY m.id)
                FROM members m
-              WHERE m.team_id = t.id AND m.left_on IS NULL AND m.role = '{role}')"""
+              WHERE m.team_id = t.id AND m.left_on IS NULL AND m.role = 'deputy')"""
 
 # the active team of a village: at most one, as the database itself holds (the exclusion
 # constraint ex_team_areas_one_team_per_area), so a plain join, which PostgreSQL hashes once,
@@ -60,8 +64,9 @@ VIEWS = {
     "ogc_villages": f"""
         SELECT v.id, v.code, v.name, v.kind, c.id AS commune_id, c.name AS commune,
                p.name AS province, t.name AS team_name, t.phone AS team_phone,
-               {PEOPLE.format(role="leader")} AS leader,
-               {PEOPLE.format(role="deputy")} AS deputies,
+               {LEADER.format(column="full_name")} AS leader_name,
+               {LEADER.format(column="phone")} AS leader_phone,
+               {DEPUTIES} AS deputy_contacts,
                {POLICE_NAME} AS police_name, pc.phone AS police_phone,
                pc.address AS police_address, v.geom
           FROM areas v

@@ -72,8 +72,9 @@ COLLECTIONS: dict[str, Collection] = {
                 "province": STRING,
                 "team_name": STRING,
                 "team_phone": STRING,
-                "leader": STRING,
-                "deputies": STRING,
+                "leader_name": STRING,
+                "leader_phone": STRING,
+                "deputy_contacts": STRING,  # "name (phone); …"
                 **POLICE,
             },
         ),
