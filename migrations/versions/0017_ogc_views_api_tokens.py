@@ -83,7 +83,9 @@ VIEWS = {
                coalesce(f.patrols, 0) AS patrols, coalesce(f.violations, 0) AS violations,
                coalesce(f.incidents, 0) AS incidents, coalesce(f.tips, 0) AS tips,
                coalesce(f.fires, 0) AS fires, coalesce(f.rescues, 0) AS rescues,
-               ST_PointOnSurface(v.geom)::geometry(Point, 4326) AS geom
+               -- a subquery: PostgreSQL makes it after the sort, for the page's rows only
+               (SELECT ST_PointOnSurface(a.geom) FROM areas a WHERE a.id = v.id)
+                   ::geometry(Point, 4326) AS geom
           FROM (SELECT coalesce(pa.area_id, i.area_id) AS area_id,
                        coalesce(pa.month, i.month) AS month,
                        pa.patrols, pa.violations, i.incidents, i.tips, i.fires, i.rescues
