@@ -18,7 +18,8 @@ from pygeoapi.api import API
 from pygeoapi.openapi import get_oas
 
 from portal.i18n import _
-from portal.ogc.collections import COLLECTIONS, PUBLIC
+from portal.ogc import services
+from portal.ogc.collections import COLLECTIONS
 
 PROVIDER = "portal.ogc.provider.ViewProvider"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -108,8 +109,17 @@ def api_for(base_url: str, staff: bool, language: str, extents: dict) -> API:
     return _api(base_url, staff, language, key)
 
 
-def public_ids() -> tuple[str, ...]:
-    return PUBLIC
+def respond(
+    function, request, *args, base_url: str, staff: bool, language: str
+) -> tuple[int, dict, str | bytes]:
+    """One of pygeoapi's API functions answered for this audience (see execute)."""
+    extent = services.extent()
+    extents = {c: extent for c in COLLECTIONS} if extent else {}
+    status, headers, body = execute(
+        api_for(base_url, staff, language, extents), function, request, *args
+    )
+    headers.pop("X-Powered-By", None)  # the portal does not advertise its parts' versions
+    return status, headers, body
 
 
 HTML_TYPES = ("text/html",)

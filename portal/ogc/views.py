@@ -17,7 +17,7 @@ import pygeoapi.api.itemtypes as itemtypes_api
 from flask import Blueprint, g, jsonify, make_response, request
 
 from portal.i18n import _, current_language
-from portal.ogc import api, services
+from portal.ogc import api
 from portal.ogc.collections import STAFF
 from portal.security import current_account
 from portal.tokens import services as tokens
@@ -50,15 +50,16 @@ def bearer_token():
 def _run(function, *args, collection_id: str | None = None):
     if collection_id in STAFF and current_account() is None:
         return _unauthorized(_("Lớp dữ liệu này cần đăng nhập hoặc mã truy cập (Bearer)."))
-    base_url = request.url_root.rstrip("/") + bp.url_prefix
-    extent = services.extent()
-    extents = {c: extent for c in (*api.public_ids(), *STAFF)} if extent else {}
-    ogc_api = api.api_for(base_url, current_account() is not None, current_language(), extents)
-    status, headers, body = api.execute(ogc_api, function, request, *args)
+    status, headers, body = api.respond(
+        function,
+        request,
+        *args,
+        base_url=request.url_root.rstrip("/") + bp.url_prefix,
+        staff=current_account() is not None,
+        language=current_language(),
+    )
     response = make_response(body, status)
-    for name, value in headers.items():
-        if name != "X-Powered-By":  # the portal does not advertise its parts' versions
-            response.headers[name] = value
+    response.headers.update(headers)
     return response
 
 
