@@ -180,6 +180,7 @@ def test_a_browser_gets_json_not_pygeoapis_html(client):
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Frame-Options"] == "DENY"
     assert "X-Powered-By" not in response.headers
+    assert {"Authorization", "Cookie"} <= set(response.vary)
 
 
 def test_anonymous_collections_list_only_public_layers(client, place):

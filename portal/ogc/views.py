@@ -60,6 +60,9 @@ def _run(function, *args, collection_id: str | None = None):
     )
     response = make_response(body, status)
     response.headers.update(headers)
+    # the answer depends on who asks (the staff layers are listed to staff): a shared cache must
+    # not hand one client's answer to another (staff answers are no-store anyway)
+    response.vary.update(("Authorization", "Cookie"))
     return response
 
 
