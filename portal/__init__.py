@@ -62,6 +62,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.incidents.views import bp as incidents_bp
     from portal.jobs.views import bp as jobs_bp
     from portal.lookup.views import bp as lookup_bp
+    from portal.ogc.views import bp as ogc_bp
     from portal.open311.views import bp as open311_bp
     from portal.patrols.views import bp as patrols_bp
     from portal.review.views import bp as review_bp
@@ -69,6 +70,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.teams.views import bp as teams_bp
     from portal.tiles.views import bp as tiles_bp
     from portal.tips.views import bp as tips_bp
+    from portal.tokens.views import bp as tokens_bp
 
     app.register_blueprint(auth_bp)
     app.register_blueprint(areas_bp)
@@ -87,6 +89,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(review_bp)
     app.register_blueprint(open311_bp)  # issue 17: Open311 GeoReport v2 for tips
     app.register_blueprint(tiles_bp)  # issue 17: vector tiles
+    app.register_blueprint(ogc_bp)  # issue 17: OGC API – Features
+    app.register_blueprint(tokens_bp)  # issue 17: API tokens for /ogc/
 
     @app.get("/")
     def home():

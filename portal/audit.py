@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.i18n import N_, _, decimal, format_date, format_datetime, label
 from portal.models import (
     Account,
+    ApiToken,
     Area,
     AuditEntry,
     Member,
@@ -55,11 +56,22 @@ AUDITED = {
     PatrolMember: ("patrol_member", lambda o: ("patrol", o.patrol_id)),
     PatrolFinding: ("patrol_finding", lambda o: ("patrol", o.patrol_id)),
     PatrolTrack: ("patrol_track", lambda o: ("patrol", o.patrol_id)),
+    # issue 17: made and revoked on the account's history (the secret's hash hidden)
+    ApiToken: ("api_token", lambda o: ("account", o.account_id)),
 }
 # has_contact and receipt: whether a reporter left a contact, and the code they follow their tip
 # with, are for the commune's officers only, and an item's history is shown to team leaders too
-NOT_LOGGED = {"created_at", "updated_at", "name_search", "last_login_at", "has_contact", "receipt"}
-SECRET = {"password_hash"}
+NOT_LOGGED = {
+    "created_at",
+    "updated_at",
+    "name_search",
+    "last_login_at",
+    "last_used_at",
+    "account_id",  # an API token's: logged on that account's own history already
+    "has_contact",
+    "receipt",
+}
+SECRET = {"password_hash", "token_hash"}
 HIDDEN = "[ẩn]"
 
 # who acts outside a request: the CLI sets this (e.g. "cli"), tests may too
@@ -186,6 +198,7 @@ ENTITY_LABELS = {
     "patrol_finding": N_("vi phạm phát hiện"),
     "patrol_track": N_("đường đi GPS"),
     "incident": N_("tin báo, sự việc"),
+    "api_token": N_("mã truy cập API"),
 }
 FIELD_LABELS = {
     "id": N_("Mã số"),
@@ -288,6 +301,10 @@ FIELD_LABELS = {
     "filename": N_("Tệp"),
     "uploaded_by": N_("Người tải lên"),
     "uploaded_at": N_("Tải lên lúc"),
+    # API tokens
+    "token_hash": N_("Mã truy cập"),
+    "prefix": N_("Đầu mã"),
+    "revoked_at": N_("Thu hồi lúc"),
 }
 
 

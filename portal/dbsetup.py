@@ -33,6 +33,9 @@ APPEND_ONLY = {
     "alembic_version": "SELECT",
     "spatial_ref_sys": "SELECT",
 }
+# Views the portal only reads (migration 0017: the OGC API's layers). A simple view is updatable
+# in PostgreSQL, so the row privileges every table gets would let a write go through it.
+READ_ONLY_VIEWS = "ogc_%"
 
 
 def _conninfo(url, dbname: str) -> str:
@@ -205,6 +208,17 @@ def grant_app(admin_or_owner_url: str, owner: str, app: str) -> None:
                         sql.Identifier(table), ident["app"]
                     )
                 )
+        views = conn.execute(
+            "SELECT viewname FROM pg_views WHERE schemaname = 'public' AND viewname LIKE %s",
+            (READ_ONLY_VIEWS,),
+        ).fetchall()
+        for (view,) in views:
+            conn.execute(
+                sql.SQL("REVOKE ALL ON {} FROM {}").format(sql.Identifier(view), ident["app"])
+            )
+            conn.execute(
+                sql.SQL("GRANT SELECT ON {} TO {}").format(sql.Identifier(view), ident["app"])
+            )
 
 
 def grant_local(name: str | None = None) -> None:

@@ -152,6 +152,7 @@ def message_tables() -> dict[str, set[str]]:
     from portal.jobs.services import KIND_LABELS as JOB_KINDS
     from portal.jobs.services import STAGE_LABELS as JOB_STAGES
     from portal.jobs.services import STATUS_LABELS as JOB_STATUSES
+    from portal.ogc import collections as ogc_collections
     from portal.patrols import routes as patrol_routes
     from portal.patrols import services as patrols
     from portal.patrols.tracks import PROBLEM_TEXT as TRACK_PROBLEMS
@@ -211,6 +212,13 @@ def message_tables() -> dict[str, set[str]]:
         "review.emulation.LABELS": emulation.LABELS,
         # issue 17: the incidents map's villages from vector tiles
         "incidents.maps.VILLAGE_LEVELS": incident_maps.VILLAGE_LEVELS,
+        # issue 17: the OGC API's layers, named and described per request
+        "ogc.collections.COLLECTIONS titles": {
+            c.id: c.title for c in ogc_collections.COLLECTIONS.values()
+        },
+        "ogc.collections.COLLECTIONS descriptions": {
+            c.id: c.description for c in ogc_collections.COLLECTIONS.values()
+        },
     }
     return {name: set(table.values()) for name, table in tables.items()}
 

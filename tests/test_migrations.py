@@ -37,6 +37,8 @@ def test_geometry_columns_are_typed_with_srid_and_gist_indexed(app):
         rows = connection.execute(
             text(
                 "SELECT f_table_name, f_geometry_column, type, srid FROM geometry_columns"
+                # the OGC API's views (0017) read these tables' geometry: checked below
+                " WHERE f_table_name NOT LIKE 'ogc\\_%'"
                 " ORDER BY f_table_name, f_geometry_column"
             )
         ).all()
@@ -55,6 +57,21 @@ def test_geometry_columns_are_typed_with_srid_and_gist_indexed(app):
             ("patrol_tracks", "off_route", "MULTILINESTRING", 4326),
             ("route_versions", "geom", "MULTILINESTRING", 4326),
             ("streets", "geom", "MULTILINESTRING", 4326),  # OSM roads under the maps
+        ]
+        views = connection.execute(
+            text(
+                "SELECT f_table_name, type, srid FROM geometry_columns"
+                " WHERE f_table_name LIKE 'ogc\\_%' ORDER BY f_table_name"
+            )
+        ).all()
+        assert views == [
+            ("ogc_communes", "MULTIPOLYGON", 4326),
+            ("ogc_coverage", "MULTIPOLYGON", 4326),
+            ("ogc_provinces", "MULTIPOLYGON", 4326),
+            ("ogc_routes", "MULTILINESTRING", 4326),
+            ("ogc_teams", "MULTIPOLYGON", 4326),  # the villages it covers, collected
+            ("ogc_village_months", "POINT", 4326),  # a point inside each village
+            ("ogc_villages", "MULTIPOLYGON", 4326),
         ]
         index = connection.execute(
             text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_areas_geom'")

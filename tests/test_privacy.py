@@ -15,6 +15,7 @@ from geoalchemy2.shape import to_shape
 from sqlalchemy import select
 
 from portal.models import Area, Member
+from portal.ogc.collections import PUBLIC as OGC_PUBLIC
 from tests.test_security import PUBLIC, routes
 
 EDUCATION_WORDS = ("lower_secondary", "upper_secondary", "Trung học", "education", "học vấn")
@@ -84,6 +85,10 @@ def public_requests(app, session, every: int) -> list[tuple[str, dict]]:
             requests.append(
                 (f"/tra-cuu/{area.id}?page=2", {"HX-Request": "true", "HX-Target": "villages"})
             )
+    # issue 17: every feature of the OGC API's public layers, as a GIS client reads them
+    for collection in OGC_PUBLIC:
+        requests.append((f"/ogc/collections/{collection}/items?limit=1000", {}))
+        requests.append((f"/ogc/collections/{collection}/items?limit=1000&offset=1000", {}))
     # the walk of every rule reaches public routes added later without a line here
     for endpoint, method, url in routes(app, session):
         if endpoint in PUBLIC and method == "GET" and endpoint not in ("static", "vendor"):

@@ -41,6 +41,16 @@ PUBLIC = {
     "open311.create",
     "open311.request_list",
     "open311.one_request",
+    # issue 17: OGC API – Features: public layers open to all; its staff layers answer GIS
+    # clients 401 (JSON), not a sign-in page (tests/test_ogc.py)
+    "ogc.landing",
+    "ogc.openapi",
+    "ogc.conformance",
+    "ogc.collections",
+    "ogc.collection",
+    "ogc.queryables",
+    "ogc.items",
+    "ogc.item",
 }
 
 
@@ -72,6 +82,9 @@ def ids(session) -> dict[str, int]:
         "z": 12,
         "x": 3252,
         "y": 1799,
+        "collection_id": "villages",  # issue 17: a public layer (staff: tests/test_ogc.py)
+        "item_id": 1,
+        "token_id": 1,
     }
 
 

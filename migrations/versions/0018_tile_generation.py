@@ -2,7 +2,7 @@
 activity and incidents, each bumped at commit by a deferred trigger (as 0016's are).
 
 Revision ID: 0018
-Revises: 0016 (the lead sets 0017 when merging)
+Revises: 0017
 Create Date: 2026-11-29
 
 portal.tiles keys its cached tiles and their ETags by these numbers and lookup_generation's
@@ -13,7 +13,7 @@ changed. One number per layer, so that a patrol logged does not drop the coverag
 from alembic import op
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

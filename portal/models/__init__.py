@@ -1,6 +1,6 @@
 """The portal's data model, one module per aggregate."""
 
-from portal.models.account import Account, AccountRole, AccountSession
+from portal.models.account import Account, AccountRole, AccountSession, ApiToken
 from portal.models.area import KINDS, Area, AreaVersion, Level
 from portal.models.audit import AuditEntry, LoginFailure
 from portal.models.boundary import (
@@ -56,6 +56,7 @@ __all__ = [
     "Account",
     "AccountRole",
     "AccountSession",
+    "ApiToken",
     "Area",
     "AreaPart",
     "AreaShape",

@@ -66,3 +66,25 @@ class AccountSession(db.Model):
     last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ended_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     user_agent: Mapped[str | None] = mapped_column(String(200))
+
+
+class ApiToken(db.Model):
+    """A bearer token for the OGC API (/ogc/ only), scoped like its account (migration 0017).
+
+    Only the secret's SHA-256 is stored: shown once when made, it cannot be read back, and a
+    copy of this table cannot be replayed. Revoked tokens stay, as the log's subject.
+    """
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (CheckConstraint("length(token_hash) = 64", name="hash_length"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(80))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    account = relationship("Account", foreign_keys=[account_id])
