@@ -223,6 +223,14 @@ def world(app, demo, monkeypatch):
         "ext": "json",  # issue 17: Open311's format
         "service_code": "theft",
         "service_request_id": tip.receipt,
+        # issue 17: a vector tile over the demo's Ba Đình, an OGC layer and feature, a token
+        "layer": "coverage",
+        "z": 12,
+        "x": 3252,
+        "y": 1799,
+        "collection_id": "villages",
+        "item_id": village.id,
+        "token_id": 1,
     }
     clients = {role: signed_in(app, role) if role else app.test_client() for role in ROLES}
     raised: list[dict[str, str]] = []
