@@ -342,6 +342,24 @@ def test_a_property_filter(client, place):
     assert ids_of(body) == [villages[1]]
 
 
+def test_out_of_range_or_mistyped_values_are_400_or_404_not_500(client, place):
+    """A value the database cannot hold (an integer past bigint, a number past double, an
+    offset past bigint) is the client's mistake: a JSON 400 or 404, never a 500."""
+    for url in (
+        "/ogc/collections/villages/items?commune_id=abc",
+        "/ogc/collections/villages/items?id=99999999999999999999999",
+        "/ogc/collections/village_months/items?patrols=1e400",
+        "/ogc/collections/village_months/items?patrols=99999999999999999999999",
+    ):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert response.mimetype == "application/json", url
+    huge = client.get("/ogc/collections/villages/items?offset=99999999999999999999999")
+    assert huge.status_code == 200 and huge.get_json()["features"] == []
+    missing = client.get("/ogc/collections/villages/items/99999999999999999999999")
+    assert missing.status_code == 404 and missing.mimetype == "application/json"
+
+
 # --- staff layers ----------------------------------------------------------------------------
 
 

@@ -7,7 +7,11 @@ the request's context: current_scope() is the signed-in account's or the bearer 
 
 from __future__ import annotations
 
-from pygeoapi.provider.base import BaseProvider, ProviderItemNotFoundError
+from pygeoapi.provider.base import (
+    BaseProvider,
+    ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
+)
 
 from portal.ogc import services
 from portal.ogc.collections import COLLECTIONS, DATE, DATETIME
@@ -50,18 +54,21 @@ class ViewProvider(BaseProvider):
         q=None,
         **kwargs,
     ) -> dict:
-        return services.page(
-            self.collection.id,
-            current_scope(),
-            offset=offset,
-            limit=limit,
-            bbox=bbox or [],
-            properties=properties or [],
-            sortby=sortby or [],
-            select_properties=select_properties or [],
-            skip_geometry=skip_geometry,
-            resulttype=resulttype,
-        )
+        try:
+            return services.page(
+                self.collection.id,
+                current_scope(),
+                offset=offset,
+                limit=limit,
+                bbox=bbox or [],
+                properties=properties or [],
+                sortby=sortby or [],
+                select_properties=select_properties or [],
+                skip_geometry=skip_geometry,
+                resulttype=resulttype,
+            )
+        except services.BadValue as exc:  # pygeoapi answers this one 400 (JSON), not 500
+            raise ProviderInvalidQueryError(user_msg=f"invalid value for {exc}") from None
 
     def get(self, identifier, **kwargs) -> dict:
         found = services.feature(self.collection.id, current_scope(), str(identifier))
