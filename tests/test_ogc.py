@@ -360,6 +360,15 @@ def test_out_of_range_or_mistyped_values_are_400_or_404_not_500(client, place):
     assert missing.status_code == 404 and missing.mimetype == "application/json"
 
 
+def test_a_bbox_across_the_antimeridian_is_not_the_world_between(client, place):
+    """bbox=170,0,-170,10 is the 20 degrees around 180°, not the 340 degrees between."""
+    _s, body = get_json(client, "/ogc/collections/villages/items?bbox=170,0,-170,10")
+    assert body["features"] == [] and body["numberMatched"] == 0
+    _p, _c, villages, _e, _t = place
+    _s, body = get_json(client, "/ogc/collections/villages/items?bbox=100.5,0.5,-179,0.8")
+    assert set(ids_of(body)) == {villages[0], villages[1]}
+
+
 # --- staff layers ----------------------------------------------------------------------------
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, column, false, func, null, select, table, text, true
+from sqlalchemy import Select, and_, column, false, func, null, or_, select, table, text, true
 
 from portal.models import AccountRole
 from portal.ogc.collections import Collection
@@ -30,15 +30,27 @@ def in_scope(collection: Collection, scope: Scope, t):
     return false()
 
 
+def boxes(box: Box) -> list[Box]:
+    """The bbox as boxes PostGIS reads: one crossing the antimeridian (west > east, as OGC API
+    allows) is its two halves, not the box between them that ST_MakeEnvelope would make."""
+    w, s, e, n = box
+    if w <= e:
+        return [box]
+    return [(w, s, 180.0, n), (-180.0, s, e, n)]
+
+
 def _conditions(collection: Collection, scope: Scope, t, box: Box | None, equals: dict) -> list:
     conditions = [in_scope(collection, scope, t)]
     if box is not None:
-        w, s, e, n = box
-        envelope = func.ST_MakeEnvelope(w, s, e, n, 4326)
-        if collection.bbox_hint:
-            conditions.append(text(collection.bbox_hint).bindparams(w=w, s=s, e=e, n=n))
-        # ST_Intersects carries its own && test, which the areas' GiST index answers
-        conditions.append(func.ST_Intersects(t.c.geom, envelope))
+        hints, tests = [], []
+        for w, s, e, n in boxes(box):
+            if collection.bbox_hint:
+                hints.append(text(collection.bbox_hint).bindparams(w=w, s=s, e=e, n=n))
+            # ST_Intersects carries its own && test, which the areas' GiST index answers
+            tests.append(func.ST_Intersects(t.c.geom, func.ST_MakeEnvelope(w, s, e, n, 4326)))
+        if hints:
+            conditions.append(or_(*hints))
+        conditions.append(or_(*tests))
     for name, value in equals.items():
         conditions.append(t.c[name] == value)
     return conditions
