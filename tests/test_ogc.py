@@ -478,6 +478,24 @@ def test_a_revoked_token_or_a_disabled_account_is_refused(app, demo):
     assert anonymous.get("/ogc/", headers={"Authorization": "Bearer nonsense"}).status_code == 401
 
 
+def test_a_password_reset_ends_the_accounts_tokens_as_its_sessions(app, admin, demo):
+    """An admin resets a password when an account is taken over: whoever held it may have made
+    a token meanwhile, and a token left working would keep them reading the staff layers."""
+    officer = _officer(demo)
+    bearer = {"Authorization": f"Bearer {_token(signed_in(app, 'canbo.xa'))}"}
+    anonymous = app.test_client()
+    assert anonymous.get("/ogc/collections/teams/items", headers=bearer).status_code == 200
+    reset = admin.post(
+        f"/accounts/{officer.id}/password",
+        data={"password": "mat-khau-moi-sau-su-co", "csrf_token": csrf_token(admin, "/areas/")},
+    )
+    assert reset.status_code in (200, 303)
+    assert anonymous.get("/ogc/collections/teams/items", headers=bearer).status_code == 401
+    demo.expire_all()
+    token = demo.scalar(select(ApiToken).where(ApiToken.account_id == officer.id))
+    assert token.revoked_at is not None  # shown revoked on the token page, audited as such
+
+
 def test_the_token_page_makes_lists_and_revokes_with_an_audit_trail(app, demo):
     officer = _officer(demo)
     client = signed_in(app, "canbo.xa")
