@@ -369,6 +369,24 @@ def test_a_bbox_across_the_antimeridian_is_not_the_world_between(client, place):
     assert set(ids_of(body)) == {villages[0], villages[1]}
 
 
+def test_a_gis_client_may_ask_for_english(client, place):
+    """A GIS client has no portal session to choose English with: ?lang=en (pygeoapi's own
+    parameter) or an Accept-Language preferring English gives the English titles, as Open311's
+    locale does; a browser's plain Vietnamese-first header keeps Vietnamese."""
+    from tests.test_i18n import load_catalogue
+
+    english = load_catalogue().get("Tỉnh, thành phố").string
+    for headers, url, title in (
+        ({}, "/ogc/collections/provinces?lang=en", english),
+        ({"Accept-Language": "en-GB,en;q=0.9"}, "/ogc/collections/provinces", english),
+        ({"Accept-Language": "vi,en;q=0.5"}, "/ogc/collections/provinces", "Tỉnh, thành phố"),
+        ({}, "/ogc/collections/provinces", "Tỉnh, thành phố"),
+    ):
+        response = client.get(url, headers=headers)
+        assert response.get_json()["title"] == title, (url, headers)
+        assert "Accept-Language" in response.vary
+
+
 # --- staff layers ----------------------------------------------------------------------------
 
 
