@@ -387,6 +387,20 @@ def test_a_gis_client_may_ask_for_english(client, place):
         assert "Accept-Language" in response.vary
 
 
+def test_filters_the_service_does_not_apply_are_refused_not_ignored(client, place):
+    """CQL filter=, q= and datetime= are not served: silently ignoring them would hand a GIS
+    client every feature as if they matched (numberMatched included)."""
+    for url in (
+        "/ogc/collections/villages/items?filter=code%3D%27T2%27",
+        "/ogc/collections/villages/items?filter=code%3D%27T2%27&filter-lang=cql-text",
+        "/ogc/collections/villages/items?q=T2",
+        "/ogc/collections/village_months/items?datetime=2020-01-01",
+    ):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert response.mimetype == "application/json"
+
+
 # --- staff layers ----------------------------------------------------------------------------
 
 

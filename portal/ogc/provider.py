@@ -52,8 +52,14 @@ class ViewProvider(BaseProvider):
         select_properties=None,
         skip_geometry=False,
         q=None,
+        filterq=None,
         **kwargs,
     ) -> dict:
+        # not served (no CQL, no free text, no time): ignoring them would answer every
+        # feature as if it matched
+        for name, given in (("filter", filterq), ("q", q), ("datetime", datetime_)):
+            if given:
+                raise ProviderInvalidQueryError(user_msg=f"{name} is not supported")
         try:
             return services.page(
                 self.collection.id,
