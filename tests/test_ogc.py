@@ -401,6 +401,17 @@ def test_filters_the_service_does_not_apply_are_refused_not_ignored(client, plac
         assert response.mimetype == "application/json"
 
 
+def test_the_portals_own_errors_under_ogc_are_json_too(client):
+    """/ogc/ answers JSON only: a 404 or 405 the portal makes before pygeoapi (an unknown path,
+    a POST) must not be an HTML page a GIS client cannot read."""
+    for response in (
+        client.get("/ogc/nonexistent"),
+        client.post("/ogc/collections/villages/items", json={"filter": {}}),
+    ):
+        assert response.status_code in (404, 405)
+        assert response.mimetype == "application/json"
+
+
 # --- staff layers ----------------------------------------------------------------------------
 
 
