@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, and_, column, false, func, null, or_, select, table, text, true
 
-from portal.models import AccountRole
+from portal.models import AccountRole, Area
 from portal.ogc.collections import Collection
 from portal.scope import Scope
 
@@ -86,6 +86,28 @@ def items(
         geometry = func.ST_AsGeoJSON(table_.c.geom) if with_geometry else null()
         return [*found, geometry.label("_geometry")]
 
+    if collection.point_in and with_geometry:
+        # the page's rows without the geometry, then a point in each page row's area: the
+        # view's own expression, made for these rows only, not for every row OFFSET skips
+        wanted = [*dict.fromkeys([*fields, "id", collection.point_in, *(n for n, _d in ordering)])]
+        page = (
+            select(*(t.c[n] for n in wanted))
+            .where(conditions)
+            .order_by(*ordered(t))
+            .offset(offset)
+            .limit(limit)
+            .subquery("page_rows")
+        )
+        point = (
+            select(func.ST_AsGeoJSON(func.ST_PointOnSurface(Area.geom)))
+            .where(Area.id == page.c[collection.point_in])
+            .scalar_subquery()
+        )
+        return select(
+            *(page.c[n] for n in fields),
+            *([] if "id" in fields else [page.c.id]),
+            point.label("_geometry"),
+        ).order_by(*ordered(page))
     if not collection.page_by_id:
         return (
             select(*columns(t)).where(conditions).order_by(*ordered(t)).offset(offset).limit(limit)
