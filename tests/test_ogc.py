@@ -454,6 +454,15 @@ def test_a_deep_page_of_village_months_makes_points_for_its_own_rows_only(client
     ]
 
 
+def test_a_bbox_with_heights_is_read_as_its_two_corners(client, place):
+    """OGC API allows 6 numbers (minx, miny, minz, maxx, maxy, maxz); the flat features match
+    on x and y: not the first four numbers (x, y, minz, maxx) as a 2D box."""
+    _p, _c, villages, _e, _t = place
+    _s, flat = get_json(client, "/ogc/collections/villages/items?bbox=100.2,0.2,100.4,0.4")
+    _s, tall = get_json(client, "/ogc/collections/villages/items?bbox=100.2,0.2,5,100.4,0.4,50")
+    assert set(ids_of(tall)) == set(ids_of(flat)) == {villages[0]}
+
+
 # --- staff layers ----------------------------------------------------------------------------
 
 

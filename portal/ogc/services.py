@@ -49,6 +49,14 @@ def _feature(collection: Collection, row, fields: list[str]) -> dict:
     }
 
 
+def _corners(bbox: list[float]) -> tuple[float, float, float, float] | None:
+    """West, south, east, north of a bbox of 4 numbers, or of 6 (minx, miny, minz, maxx, maxy,
+    maxz: the heights do not matter to flat features)."""
+    if len(bbox) == 6:
+        return bbox[0], bbox[1], bbox[3], bbox[4]
+    return tuple(bbox[:4]) if bbox else None
+
+
 def page(
     collection_id: str,
     scope: Scope,
@@ -65,7 +73,7 @@ def page(
     """One page of a collection as a GeoJSON FeatureCollection with numberMatched and
     numberReturned; pygeoapi adds the links (self, next, prev)."""
     collection = COLLECTIONS[collection_id]
-    box = tuple(bbox[:4]) if bbox else None
+    box = _corners(bbox)
     equals = {name: _typed(collection, name, value) for name, value in properties}
     matched = db.session.scalar(queries.matched(collection, scope, box=box, equals=equals))
     features = []
