@@ -107,7 +107,7 @@ _TITLES = {
 
 
 def _wants_json() -> bool:
-    if request.path.startswith(("/api/", "/healthz")):
+    if request.path.startswith(("/api/", "/healthz", "/ogc/")):  # /ogc/: JSON only
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and not htmx

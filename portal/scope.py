@@ -47,6 +47,10 @@ class Scope:
             TeamArea.active(),
         )
 
+    def covered_areas(self) -> Select:
+        """The villages a team leader's team covers today (they change by the calendar)."""
+        return self._covered_areas()
+
     def areas(self, query: Select) -> Select:
         """Restrict a query over Area to the areas in scope."""
         if self.is_admin:

@@ -342,6 +342,127 @@ def test_a_property_filter(client, place):
     assert ids_of(body) == [villages[1]]
 
 
+def test_out_of_range_or_mistyped_values_are_400_or_404_not_500(client, place):
+    """A value the database cannot hold (an integer past bigint, a number past double, an
+    offset past bigint) is the client's mistake: a JSON 400 or 404, never a 500."""
+    for url in (
+        "/ogc/collections/villages/items?commune_id=abc",
+        "/ogc/collections/villages/items?id=99999999999999999999999",
+        "/ogc/collections/village_months/items?patrols=1e400",
+        "/ogc/collections/village_months/items?patrols=99999999999999999999999",
+    ):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert response.mimetype == "application/json", url
+    huge = client.get("/ogc/collections/villages/items?offset=99999999999999999999999")
+    assert huge.status_code == 200 and huge.get_json()["features"] == []
+    missing = client.get("/ogc/collections/villages/items/99999999999999999999999")
+    assert missing.status_code == 404 and missing.mimetype == "application/json"
+
+
+def test_a_bbox_across_the_antimeridian_is_not_the_world_between(client, place):
+    """bbox=170,0,-170,10 is the 20 degrees around 180°, not the 340 degrees between."""
+    _s, body = get_json(client, "/ogc/collections/villages/items?bbox=170,0,-170,10")
+    assert body["features"] == [] and body["numberMatched"] == 0
+    _p, _c, villages, _e, _t = place
+    _s, body = get_json(client, "/ogc/collections/villages/items?bbox=100.5,0.5,-179,0.8")
+    assert set(ids_of(body)) == {villages[0], villages[1]}
+
+
+def test_a_gis_client_may_ask_for_english(client, place):
+    """A GIS client has no portal session to choose English with: ?lang=en (pygeoapi's own
+    parameter) or an Accept-Language preferring English gives the English titles, as Open311's
+    locale does; a browser's plain Vietnamese-first header keeps Vietnamese."""
+    from tests.test_i18n import load_catalogue
+
+    english = load_catalogue().get("Tỉnh, thành phố").string
+    for headers, url, title in (
+        ({}, "/ogc/collections/provinces?lang=en", english),
+        ({"Accept-Language": "en-GB,en;q=0.9"}, "/ogc/collections/provinces", english),
+        ({"Accept-Language": "vi,en;q=0.5"}, "/ogc/collections/provinces", "Tỉnh, thành phố"),
+        ({}, "/ogc/collections/provinces", "Tỉnh, thành phố"),
+    ):
+        response = client.get(url, headers=headers)
+        assert response.get_json()["title"] == title, (url, headers)
+        assert "Accept-Language" in response.vary
+
+
+def test_filters_the_service_does_not_apply_are_refused_not_ignored(client, place):
+    """CQL filter=, q= and datetime= are not served: silently ignoring them would hand a GIS
+    client every feature as if they matched (numberMatched included)."""
+    for url in (
+        "/ogc/collections/villages/items?filter=code%3D%27T2%27",
+        "/ogc/collections/villages/items?filter=code%3D%27T2%27&filter-lang=cql-text",
+        "/ogc/collections/villages/items?q=T2",
+        "/ogc/collections/village_months/items?datetime=2020-01-01",
+    ):
+        response = client.get(url)
+        assert response.status_code == 400, url
+        assert response.mimetype == "application/json"
+
+
+def test_the_portals_own_errors_under_ogc_are_json_too(client):
+    """/ogc/ answers JSON only: a 404 or 405 the portal makes before pygeoapi (an unknown path,
+    a POST) must not be an HTML page a GIS client cannot read."""
+    for response in (
+        client.get("/ogc/nonexistent"),
+        client.post("/ogc/collections/villages/items", json={"filter": {}}),
+    ):
+        assert response.status_code in (404, 405)
+        assert response.mimetype == "application/json"
+
+
+def test_a_deep_page_of_village_months_makes_points_for_its_own_rows_only(client, session, place):
+    """The view's point (ST_PointOnSurface of a real outline) is costly; with an OFFSET,
+    PostgreSQL makes a selected expression for every row the offset skips too (a page at
+    offset 60,000 of Hanoi's months took 1.4 s, 0.27 s without). So the page's rows are chosen
+    without the geometry, and their points made after; the points are the view's own."""
+    from portal.ogc import queries
+    from portal.ogc.collections import COLLECTIONS
+    from portal.scope import Scope
+
+    _p, commune, villages, _e, _t = place
+    for v in villages:
+        for month in (1, 2):
+            session.add(PatrolActivity(month=date(2026, month, 1), area_id=v, commune_id=commune))
+    session.commit()
+    collection = COLLECTIONS["village_months"]
+    sql = str(
+        queries.items(
+            collection,
+            Scope(role=None),
+            box=None,
+            equals={},
+            order=[],
+            offset=3,
+            limit=2,
+            fields=list(collection.fields),
+            with_geometry=True,
+        )
+    )
+    paged = sql[sql.rindex("SELECT") :]  # the innermost select: the one with the OFFSET
+    assert "OFFSET" in paged and "geom" not in paged
+    _s, body = get_json(client, "/ogc/collections/village_months/items?offset=3&limit=2")
+    expected = session.execute(
+        text(
+            "SELECT id, ST_AsGeoJSON(geom) FROM ogc_village_months"
+            " ORDER BY village_id, month OFFSET 3 LIMIT 2"
+        )
+    ).all()
+    assert [(f["id"], f["geometry"]) for f in body["features"]] == [
+        (i, json.loads(g)) for i, g in expected
+    ]
+
+
+def test_a_bbox_with_heights_is_read_as_its_two_corners(client, place):
+    """OGC API allows 6 numbers (minx, miny, minz, maxx, maxy, maxz); the flat features match
+    on x and y: not the first four numbers (x, y, minz, maxx) as a 2D box."""
+    _p, _c, villages, _e, _t = place
+    _s, flat = get_json(client, "/ogc/collections/villages/items?bbox=100.2,0.2,100.4,0.4")
+    _s, tall = get_json(client, "/ogc/collections/villages/items?bbox=100.2,0.2,5,100.4,0.4,50")
+    assert set(ids_of(tall)) == set(ids_of(flat)) == {villages[0]}
+
+
 # --- staff layers ----------------------------------------------------------------------------
 
 
@@ -449,6 +570,26 @@ def test_a_revoked_token_or_a_disabled_account_is_refused(app, demo):
     demo.commit()
     assert anonymous.get("/ogc/collections/teams/items", headers=bearer).status_code == 401
     assert anonymous.get("/ogc/", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+
+
+def test_a_password_reset_ends_the_accounts_tokens_as_its_sessions(app, admin, demo):
+    """An admin resets a password when an account is taken over: whoever held it may have made
+    a token meanwhile, and a token left working would keep them reading the staff layers."""
+    officer = _officer(demo)
+    bearer = {"Authorization": f"Bearer {_token(signed_in(app, 'canbo.xa'))}"}
+    anonymous = app.test_client()
+    assert anonymous.get("/ogc/collections/teams/items", headers=bearer).status_code == 200
+    reset = admin.post(
+        f"/accounts/{officer.id}/password",
+        data={"password": "mat-khau-moi-sau-su-co", "csrf_token": csrf_token(admin, "/areas/")},
+        headers={"HX-Request": "true"},  # the form's own request: its fragment, with the notice
+    )
+    assert reset.status_code == 200
+    assert "các phiên đăng nhập cũ và mã truy cập API" in reset.get_data(as_text=True)  # it says so
+    assert anonymous.get("/ogc/collections/teams/items", headers=bearer).status_code == 401
+    demo.expire_all()
+    token = demo.scalar(select(ApiToken).where(ApiToken.account_id == officer.id))
+    assert token.revoked_at is not None  # shown revoked on the token page, audited as such
 
 
 def test_the_token_page_makes_lists_and_revokes_with_an_audit_trail(app, demo):

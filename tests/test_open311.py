@@ -466,6 +466,19 @@ def test_xml_is_well_formed_and_escaped(client, demo, session, village):
     assert "“<&>”" in errors_of(response)[0]["description"]
 
 
+def test_xml_stays_well_formed_with_characters_xml_cannot_hold(client, demo, village):
+    """A control character or U+FFFF in a URL or a value the answer repeats: XML 1.0 has no
+    way to write it (not even escaped), so it is replaced, and the answer still parses."""
+    for response in (
+        client.get(f"{V2}/services/a%0Bb.xml"),
+        client.get(f"{V2}/services/a%01b.xml"),
+        client.get(f"{V2}/services/a%EF%BF%BFb.xml"),
+        post(client, open311_request(village, service_code="x\uffffy"), "xml"),
+    ):
+        assert response.status_code in (400, 404)
+        assert "\ufffd" in errors_of(response)[0]["description"]  # xml() parses it
+
+
 def test_with_the_database_down_the_answer_is_an_open311_503(client, demo, village, monkeypatch):
     def refused(*args, **kwargs):
         raise sa_exc.OperationalError(

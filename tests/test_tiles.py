@@ -375,3 +375,42 @@ def test_the_statuses_drawn_are_the_stored_ones(admin, demo):
                 drawn[f["properties"]["id"]] = f["properties"]["status"]
     assert {i: drawn[i] for i in stored} == stored  # every village of the commune, its status
     assert len(set(stored.values())) > 1
+
+
+def test_a_team_leaders_tile_follows_the_teams_villages_not_a_kept_copy(app, demo):
+    """A team's villages change at midnight with no row written (a hand-over dated ahead ends
+    by the calendar, TeamArea.active()) and so with no tile generation moving: the leader's
+    tile must not keep showing a village, and its incident count, the team no longer covers."""
+    from portal.models import TeamArea
+
+    leader_account = demo.scalar(select(Account).where(Account.username == "totruong"))
+    covered = demo.scalars(
+        select(TeamArea).where(TeamArea.team_id == leader_account.team_id, TeamArea.active())
+    ).all()
+    assert len(covered) >= 1
+    village = demo.get(Area, covered[0].area_id)
+    centre = to_shape(village.geom).representative_point()
+    url = "/tiles/incidents/15/{}/{}.pbf".format(*tile_of(centre.x, centre.y, 15))
+    leader = signed_in(app, "totruong")
+    first = leader.get(url)
+    assert village.id in ids(first, "incidents")
+    # midnight passes on a hand-over: the row ends today, and the generations are where they
+    # were (the write that dated it was days ago; here it is undone to stand for that)
+    kept = demo.execute(text("SELECT * FROM lookup_generation, tile_generation")).one()
+    demo.execute(
+        TeamArea.__table__.update()
+        .where(TeamArea.id == covered[0].id)
+        .values(valid_to=func.current_date())
+    )
+    settle(demo)
+    demo.execute(
+        text("UPDATE lookup_generation SET cards = :c, bounds = :b"), {"c": kept[1], "b": kept[2]}
+    )
+    demo.execute(
+        text("UPDATE tile_generation SET coverage = :c, patrols = :p, incidents = :i"),
+        {"c": kept[4], "p": kept[5], "i": kept[6]},
+    )
+    settle(demo)
+    again = leader.get(url, headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code != 304
+    assert village.id not in ids(again, "incidents")

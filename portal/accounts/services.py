@@ -20,6 +20,7 @@ from portal.models import Account, AccountRole, Area, Team
 from portal.pagination import Page, paginate
 from portal.security import current_account, current_scope
 from portal.text import nfc
+from portal.tokens import services as tokens
 
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{2,39}$")
 ROLE_LABELS = {
@@ -184,12 +185,13 @@ def set_active(account_id: int, active: bool) -> Account:
 
 
 def reset_password(account_id: int, password: str) -> Account:
-    """Set a new password; the account's open sessions end."""
+    """Set a new password; the account's open sessions and its API tokens end."""
     account = get_account(account_id)
     if problem := _password_error(password, account.username):
         raise FormInvalid({"password": problem})
     account.password_hash = hash_password(password)
     account.session_epoch += 1
+    tokens.revoke_all(account)  # a token made by whoever held the account ends with it too
     db.session.commit()
     if account.id == current_account().id:
         keep_session(account)  # the admin who reset their own password stays signed in

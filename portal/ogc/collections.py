@@ -40,6 +40,10 @@ class Collection:
     # a page's ids first, then its rows (portal.ogc.queries.items): for views with costly
     # columns per row; not where the id is computed (it has no index to find the page by)
     page_by_id: bool = True
+    # the view's geometry is a point on the surface of the area this column names (made by the
+    # view per row): a page's rows are then chosen without it and their points made after, so
+    # that an OFFSET does not make one for every row it skips (portal.ogc.queries.items)
+    point_in: str | None = None
 
 
 AREA = {"id": INTEGER, "code": STRING, "name": STRING, "kind": STRING}
@@ -112,6 +116,7 @@ COLLECTIONS: dict[str, Collection] = {
             order=("village_id", "month"),
             id_type=STRING,
             page_by_id=False,
+            point_in="village_id",
         ),
         Collection(
             "coverage",

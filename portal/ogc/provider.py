@@ -7,7 +7,11 @@ the request's context: current_scope() is the signed-in account's or the bearer 
 
 from __future__ import annotations
 
-from pygeoapi.provider.base import BaseProvider, ProviderItemNotFoundError
+from pygeoapi.provider.base import (
+    BaseProvider,
+    ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
+)
 
 from portal.ogc import services
 from portal.ogc.collections import COLLECTIONS, DATE, DATETIME
@@ -48,20 +52,29 @@ class ViewProvider(BaseProvider):
         select_properties=None,
         skip_geometry=False,
         q=None,
+        filterq=None,
         **kwargs,
     ) -> dict:
-        return services.page(
-            self.collection.id,
-            current_scope(),
-            offset=offset,
-            limit=limit,
-            bbox=bbox or [],
-            properties=properties or [],
-            sortby=sortby or [],
-            select_properties=select_properties or [],
-            skip_geometry=skip_geometry,
-            resulttype=resulttype,
-        )
+        # not served (no CQL, no free text, no time): ignoring them would answer every
+        # feature as if it matched
+        for name, given in (("filter", filterq), ("q", q), ("datetime", datetime_)):
+            if given:
+                raise ProviderInvalidQueryError(user_msg=f"{name} is not supported")
+        try:
+            return services.page(
+                self.collection.id,
+                current_scope(),
+                offset=offset,
+                limit=limit,
+                bbox=bbox or [],
+                properties=properties or [],
+                sortby=sortby or [],
+                select_properties=select_properties or [],
+                skip_geometry=skip_geometry,
+                resulttype=resulttype,
+            )
+        except services.BadValue as exc:  # pygeoapi answers this one 400 (JSON), not 500
+            raise ProviderInvalidQueryError(user_msg=f"invalid value for {exc}") from None
 
     def get(self, identifier, **kwargs) -> dict:
         found = services.feature(self.collection.id, current_scope(), str(identifier))

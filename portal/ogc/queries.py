@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Select, and_, column, false, func, null, select, table, text, true
+from sqlalchemy import Select, and_, column, false, func, null, or_, select, table, text, true
 
-from portal.models import AccountRole
+from portal.models import AccountRole, Area
 from portal.ogc.collections import Collection
 from portal.scope import Scope
 
@@ -30,15 +30,27 @@ def in_scope(collection: Collection, scope: Scope, t):
     return false()
 
 
+def boxes(box: Box) -> list[Box]:
+    """The bbox as boxes PostGIS reads: one crossing the antimeridian (west > east, as OGC API
+    allows) is its two halves, not the box between them that ST_MakeEnvelope would make."""
+    w, s, e, n = box
+    if w <= e:
+        return [box]
+    return [(w, s, 180.0, n), (-180.0, s, e, n)]
+
+
 def _conditions(collection: Collection, scope: Scope, t, box: Box | None, equals: dict) -> list:
     conditions = [in_scope(collection, scope, t)]
     if box is not None:
-        w, s, e, n = box
-        envelope = func.ST_MakeEnvelope(w, s, e, n, 4326)
-        if collection.bbox_hint:
-            conditions.append(text(collection.bbox_hint).bindparams(w=w, s=s, e=e, n=n))
-        # ST_Intersects carries its own && test, which the areas' GiST index answers
-        conditions.append(func.ST_Intersects(t.c.geom, envelope))
+        hints, tests = [], []
+        for w, s, e, n in boxes(box):
+            if collection.bbox_hint:
+                hints.append(text(collection.bbox_hint).bindparams(w=w, s=s, e=e, n=n))
+            # ST_Intersects carries its own && test, which the areas' GiST index answers
+            tests.append(func.ST_Intersects(t.c.geom, func.ST_MakeEnvelope(w, s, e, n, 4326)))
+        if hints:
+            conditions.append(or_(*hints))
+        conditions.append(or_(*tests))
     for name, value in equals.items():
         conditions.append(t.c[name] == value)
     return conditions
@@ -74,6 +86,28 @@ def items(
         geometry = func.ST_AsGeoJSON(table_.c.geom) if with_geometry else null()
         return [*found, geometry.label("_geometry")]
 
+    if collection.point_in and with_geometry:
+        # the page's rows without the geometry, then a point in each page row's area: the
+        # view's own expression, made for these rows only, not for every row OFFSET skips
+        wanted = [*dict.fromkeys([*fields, "id", collection.point_in, *(n for n, _d in ordering)])]
+        page = (
+            select(*(t.c[n] for n in wanted))
+            .where(conditions)
+            .order_by(*ordered(t))
+            .offset(offset)
+            .limit(limit)
+            .subquery("page_rows")
+        )
+        point = (
+            select(func.ST_AsGeoJSON(func.ST_PointOnSurface(Area.geom)))
+            .where(Area.id == page.c[collection.point_in])
+            .scalar_subquery()
+        )
+        return select(
+            *(page.c[n] for n in fields),
+            *([] if "id" in fields else [page.c.id]),
+            point.label("_geometry"),
+        ).order_by(*ordered(page))
     if not collection.page_by_id:
         return (
             select(*columns(t)).where(conditions).order_by(*ordered(t)).offset(offset).limit(limit)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import time
 
 from portal.extensions import db
@@ -10,18 +11,28 @@ from portal.ogc import queries
 from portal.ogc.collections import COLLECTIONS, INTEGER, NUMBER, Collection
 from portal.scope import Scope
 
+BIGINT = 2**63 - 1  # PostgreSQL's largest integer: a larger bound value is a database error
+
 
 class BadValue(ValueError):
     """A query value that does not fit its field's type."""
 
 
 def _typed(collection: Collection, name: str, value: str):
+    """The value as its field's type; BadValue for one the field's column cannot hold (not an
+    integer, past bigint, not a finite number), which the database would refuse with a 500."""
     kind = collection.fields[name]
     try:
         if kind == INTEGER:
-            return int(value)
+            number = int(value)
+            if not -BIGINT <= number <= BIGINT:
+                raise ValueError(value)
+            return number
         if kind == NUMBER:
-            return float(value)
+            number = float(value)
+            if not math.isfinite(number):
+                raise ValueError(value)
+            return number
     except ValueError as exc:
         raise BadValue(name) from exc
     return value
@@ -36,6 +47,14 @@ def _feature(collection: Collection, row, fields: list[str]) -> dict:
         "geometry": json.loads(geometry) if geometry is not None else None,
         "properties": {name: values[name] for name in fields},
     }
+
+
+def _corners(bbox: list[float]) -> tuple[float, float, float, float] | None:
+    """West, south, east, north of a bbox of 4 numbers, or of 6 (minx, miny, minz, maxx, maxy,
+    maxz: the heights do not matter to flat features)."""
+    if len(bbox) == 6:
+        return bbox[0], bbox[1], bbox[3], bbox[4]
+    return tuple(bbox[:4]) if bbox else None
 
 
 def page(
@@ -54,13 +73,14 @@ def page(
     """One page of a collection as a GeoJSON FeatureCollection with numberMatched and
     numberReturned; pygeoapi adds the links (self, next, prev)."""
     collection = COLLECTIONS[collection_id]
-    box = tuple(bbox[:4]) if bbox else None
+    box = _corners(bbox)
     equals = {name: _typed(collection, name, value) for name, value in properties}
     matched = db.session.scalar(queries.matched(collection, scope, box=box, equals=equals))
     features = []
     if resulttype != "hits":
         fields = [f for f in collection.fields if not select_properties or f in select_properties]
         order = [(s["property"], s["order"] == "-") for s in sortby]
+        offset = min(offset, BIGINT)  # past every row anyway; a larger OFFSET is an error
         rows = db.session.execute(
             queries.items(
                 collection,

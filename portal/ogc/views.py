@@ -16,7 +16,7 @@ import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
 from flask import Blueprint, g, jsonify, make_response, request
 
-from portal.i18n import _, current_language
+from portal.i18n import LANGUAGES, _, current_language
 from portal.ogc import api
 from portal.ogc.collections import STAFF
 from portal.security import current_account
@@ -30,6 +30,17 @@ def _unauthorized(message: str):
     response.status_code = 401
     response.headers["WWW-Authenticate"] = 'Bearer realm="ogc"'
     return response
+
+
+@bp.before_request
+def choose_language():
+    """A GIS client has no session to choose English with: ?lang= (pygeoapi's parameter) first,
+    else an Accept-Language preferring English to Vietnamese; else the portal's own choice."""
+    lang = request.args.get("lang", "").replace("_", "-").split("-")[0].lower()
+    if lang not in LANGUAGES:
+        lang = "en" if request.accept_languages.best_match(LANGUAGES) == "en" else None
+    if lang:
+        g.lang = lang
 
 
 @bp.before_request
@@ -62,7 +73,7 @@ def _run(function, *args, collection_id: str | None = None):
     response.headers.update(headers)
     # the answer depends on who asks (the staff layers are listed to staff): a shared cache must
     # not hand one client's answer to another (staff answers are no-store anyway)
-    response.vary.update(("Authorization", "Cookie"))
+    response.vary.update(("Authorization", "Cookie", "Accept-Language"))
     return response
 
 

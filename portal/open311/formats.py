@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from flask import Response, jsonify, request
@@ -19,6 +20,9 @@ ITEMS = {
     "formats": "format",
     "attributes": "attribute",
 }
+# characters XML 1.0 cannot hold at all, escaped or not (ElementTree writes them as they are,
+# and the document no longer parses): controls other than tab/newline/CR, surrogates, FFFE/FFFF
+NOT_XML = re.compile(r"[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _fill(element: ET.Element, value) -> None:
@@ -31,7 +35,7 @@ def _fill(element: ET.Element, value) -> None:
     elif isinstance(value, bool):
         element.text = "true" if value else "false"
     elif value is not None:  # null is an empty element
-        element.text = str(value)
+        element.text = NOT_XML.sub("\ufffd", str(value))  # e.g. a URL's %0B said back
 
 
 def to_xml(root: str, value) -> bytes:

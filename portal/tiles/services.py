@@ -43,7 +43,7 @@ from portal.errors import MESSAGES, NotFound
 from portal.extensions import db
 from portal.i18n import _
 from portal.incidents.filters import apply, parse_filters
-from portal.models import Incident
+from portal.models import AccountRole, Incident
 from portal.patrols.services import parse_months
 from portal.scope import Scope
 from portal.security import current_scope
@@ -120,8 +120,14 @@ def _check_tile(z: int, x: int, y: int) -> None:
 
 
 def _scope_key(scope: Scope) -> tuple:
+    """What the reader's scope selects, for the key: a team leader's villages are read too,
+    since they change by the calendar (TeamArea.active(), at midnight) with no generation
+    moving, and a kept tile must not show a village the team no longer covers."""
     if scope.is_admin:
         return ("admin",)
+    if scope.role == AccountRole.TEAM_LEADER:
+        covered = tuple(sorted(db.session.scalars(scope.covered_areas())))
+        return (scope.role, scope.commune_id, scope.team_id, covered)
     return (scope.role, scope.commune_id, scope.team_id)
 
 

@@ -79,3 +79,12 @@ def revoke(account: Account, token_id: int) -> ApiToken:
         token.revoked_at = datetime.now(UTC)
         db.session.commit()
     return token
+
+
+def revoke_all(account: Account) -> None:
+    """Revoke every open token of the account, in the caller's transaction (a password reset:
+    whoever held the account may have made one, and it must end with the sessions)."""
+    now = datetime.now(UTC)
+    for token in tokens_of(account):
+        if token.revoked_at is None:
+            token.revoked_at = now  # an ORM change: the audit log records each
