@@ -183,6 +183,19 @@ def test_a_browser_gets_json_not_pygeoapis_html(client):
     assert {"Authorization", "Cookie"} <= set(response.vary)
 
 
+def test_formats_other_than_json_are_refused_naming_f(client):
+    # JSON-LD and the rest are pygeoapi's, not declared by us: a 400 that names the parameter
+    for asked in ("jsonld", "xml", "1e400"):
+        response = client.get("/ogc/collections", query_string={"f": asked})
+        assert response.status_code == 400, asked
+        assert response.get_json()["description"].startswith("f: ")
+    for asked in ("json", "JSON", "html"):
+        assert client.get("/ogc/collections", query_string={"f": asked}).status_code == 200
+    # an Accept header naming JSON-LD still gets the JSON we declare
+    response = client.get("/ogc/collections", headers={"Accept": "application/ld+json"})
+    assert response.status_code == 200 and response.mimetype == "application/json"
+
+
 def test_anonymous_collections_list_only_public_layers(client, place):
     status, body = get_json(client, "/ogc/collections")
     assert status == 200

@@ -170,13 +170,17 @@ def execute(api: API, function, request, *args) -> tuple[int, dict, str | bytes]
     client would take HTML (see portal.ogc.views): status, headers and body."""
     from pygeoapi.api import APIRequest
 
+    asked = (request.args.get("f") or "").strip().lower()
+    if asked not in ("", "json", "html"):
+        # JSON only (and html, answered as JSON): not pygeoapi's other formats (JSON-LD…), which
+        # we do not declare; the error names the parameter, as every 400 of the portal does
+        message = _("f: /ogc/ chỉ trả lời JSON; bỏ f hoặc dùng f=json.")
+        body = json.dumps({"code": "InvalidParameterValue", "description": message})
+        return 400, {"Content-Type": "application/json"}, body
     api_request = APIRequest.from_flask(request, api.locales)
-    if api_request._format in (None, "html"):
-        api_request._format = "json"
-    if not api_request.is_valid():
-        headers, status, content = api.get_format_exception(api_request)
-    else:
-        headers, status, content = function(api, api_request, *args)
+    # whatever the Accept header names (text/html, application/ld+json…): JSON
+    api_request._format = "json"
+    headers, status, content = function(api, api_request, *args)
     if isinstance(content, str | bytes) and content[:1] in ("{", b"{"):
         content = json.dumps(_json_only(json.loads(content)), separators=(",", ":"))
     return int(status), headers, content
