@@ -85,12 +85,45 @@ STYLE_POINT = {
 }
 
 
-def new_map(assets: Assets, tiles: Tiles | None, bounds: tuple[float, float, float, float] | None):
-    """A map with our own Leaflet and the given (or no) tiles, fitted to (minx,miny,maxx,maxy)."""
+class _ZoomControl(folium.MacroElement):
+    """Leaflet's zoom buttons with titles in the reader's language (Leaflet's own are English:
+    a screen reader on a Vietnamese page said "Zoom in"). The titles are map text, escaped by
+    text() and read back as plain text, as the vector tiles' texts are."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            function plain(escaped) {
+                var parsed = new DOMParser().parseFromString(escaped, "text/html");
+                return parsed.documentElement.textContent;
+            }
+            var titles = {{ this.titles_json }};
+            return L.control.zoom({zoomInTitle: plain(titles[0]), zoomOutTitle: plain(titles[1])})
+                .addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, zoom_in: str, zoom_out: str):
+        super().__init__()
+        self._name = "ZoomControl"
+        self.titles_json = json.dumps([text(zoom_in), text(zoom_out)], ensure_ascii=False)
+
+
+def new_map(
+    assets: Assets,
+    tiles: Tiles | None,
+    bounds: tuple[float, float, float, float] | None,
+    zoom_titles: tuple[str, str] = ("Zoom in", "Zoom out"),
+):
+    """A map with our own Leaflet and the given (or no) tiles, fitted to (minx,miny,maxx,maxy),
+    its zoom buttons titled `zoom_titles`."""
     m = folium.Map(
         location=None,
         tiles=None,
-        zoom_control=True,
+        zoom_control=False,  # ours below, with titles in the reader's language
         zoomSnap=0.25,  # fit a commune snugly instead of at the next whole zoom level
         # Leaflet's own credit links to its website; with tiles, their attribution is required
         attributionControl=tiles is not None,
@@ -100,6 +133,7 @@ def new_map(assets: Assets, tiles: Tiles | None, bounds: tuple[float, float, flo
     )
     m.default_js = [("leaflet", assets.leaflet_js)]
     m.default_css = [("leaflet_css", assets.leaflet_css)]
+    m.add_child(_ZoomControl(*zoom_titles))
     if tiles:
         folium.TileLayer(tiles=tiles.url, attr=tiles.attribution or " ", name="tiles").add_to(m)
     if bounds:
