@@ -86,9 +86,9 @@ STYLE_POINT = {
 
 
 class _ZoomControl(folium.MacroElement):
-    """Leaflet's zoom buttons with titles in the reader's language (Leaflet's own are English:
-    a screen reader on a Vietnamese page said "Zoom in"). The titles are map text, escaped by
-    text() and read back as plain text, as the vector tiles' texts are."""
+    """Leaflet's zoom buttons and popups' close button named in the reader's language (Leaflet's
+    own are English: a screen reader on a Vietnamese page said "Zoom in", "Close popup"). The
+    titles are map text, escaped by text() and read back as plain text, as the tiles' texts are."""
 
     _template = Template(
         """
@@ -99,27 +99,35 @@ class _ZoomControl(folium.MacroElement):
                 return parsed.documentElement.textContent;
             }
             var titles = {{ this.titles_json }};
+            var map = {{ this._parent.get_name() }};
+            // every popup's close button too (Leaflet's says "Close popup")
+            map.on("popupopen", function (e) {
+                var box = e.popup.getElement();
+                var close = box && box.querySelector(".leaflet-popup-close-button");
+                if (close) { close.setAttribute("aria-label", plain(titles[2])); }
+            });
             return L.control.zoom({zoomInTitle: plain(titles[0]), zoomOutTitle: plain(titles[1])})
-                .addTo({{ this._parent.get_name() }});
+                .addTo(map);
         })();
         {% endmacro %}
         """
     )
 
-    def __init__(self, zoom_in: str, zoom_out: str):
+    def __init__(self, zoom_in: str, zoom_out: str, close: str):
         super().__init__()
         self._name = "ZoomControl"
-        self.titles_json = json.dumps([text(zoom_in), text(zoom_out)], ensure_ascii=False)
+        titles = [text(zoom_in), text(zoom_out), text(close)]
+        self.titles_json = json.dumps(titles, ensure_ascii=False)
 
 
 def new_map(
     assets: Assets,
     tiles: Tiles | None,
     bounds: tuple[float, float, float, float] | None,
-    zoom_titles: tuple[str, str] = ("Zoom in", "Zoom out"),
+    titles: tuple[str, str, str] = ("Zoom in", "Zoom out", "Close"),
 ):
     """A map with our own Leaflet and the given (or no) tiles, fitted to (minx,miny,maxx,maxy),
-    its zoom buttons titled `zoom_titles`."""
+    its zoom buttons and its popups' close button named by `titles`."""
     m = folium.Map(
         location=None,
         tiles=None,
@@ -133,7 +141,7 @@ def new_map(
     )
     m.default_js = [("leaflet", assets.leaflet_js)]
     m.default_css = [("leaflet_css", assets.leaflet_css)]
-    m.add_child(_ZoomControl(*zoom_titles))
+    m.add_child(_ZoomControl(*titles))
     if tiles:
         folium.TileLayer(tiles=tiles.url, attr=tiles.attribution or " ", name="tiles").add_to(m)
     if bounds:
