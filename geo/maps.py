@@ -608,9 +608,14 @@ class _VectorTiles(folium.MacroElement):
             var links = config.links.map(function (l) {
                 return {href: l.href, label: plain(l.label), statuses: l.statuses};
             });
+            // a tile's counts written as the page's language writes numbers: 1.234 / 1,234
+            var numbers = new Intl.NumberFormat(
+                document.documentElement.lang === "en" ? "en-GB" : "vi");
             function say(p) {
                 return label.replace(/\\{(name|n|v)\\}/g, function (_m, key) {
-                    return p[key] === undefined || p[key] === null ? "" : String(p[key]);
+                    var value = p[key];
+                    if (value === undefined || value === null) { return ""; }
+                    return typeof value === "number" ? numbers.format(value) : String(value);
                 });
             }
             function styleOf(p, zoom) {

@@ -375,3 +375,9 @@ def test_the_statuses_drawn_are_the_stored_ones(admin, demo):
                 drawn[f["properties"]["id"]] = f["properties"]["status"]
     assert {i: drawn[i] for i in stored} == stored  # every village of the commune, its status
     assert len(set(stored.values())) > 1
+
+
+def test_the_tile_layer_writes_its_counts_in_the_pages_language(admin, demo):
+    # a village's count in a tooltip ("…: 1.234 việc") as the rest of the page writes numbers
+    body = admin.get("/patrols/activity").get_data(as_text=True)
+    assert "new Intl.NumberFormat(" in body and "numbers.format(value)" in body
