@@ -506,3 +506,14 @@ def test_a_village_that_has_a_team_is_named_not_ticked(app, demo, team):
     notice = body[body.index('data-testid="notice"') :].split("</div>")[0]
     assert f"đã có tổ: {team.name}" in notice
     assert f'value="{taken}" checked' not in body and f'value="{taken}" disabled' in body
+
+
+def test_a_members_edit_button_says_edit_in_english(admin, demo, team):
+    # "Sửa" alone is also the history's "changed": the button has words of its own
+    vietnamese = admin.get(f"/teams/{team.id}").get_data(as_text=True)
+    assert '>Sửa thông tin<span class="visually-hidden">' in vietnamese
+    with admin.session_transaction() as session:
+        session["lang"] = "en"
+    english = admin.get(f"/teams/{team.id}").get_data(as_text=True)
+    assert '>Edit details<span class="visually-hidden">' in english
+    assert '>Changed<span class="visually-hidden">' not in english
