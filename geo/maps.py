@@ -85,12 +85,53 @@ STYLE_POINT = {
 }
 
 
-def new_map(assets: Assets, tiles: Tiles | None, bounds: tuple[float, float, float, float] | None):
-    """A map with our own Leaflet and the given (or no) tiles, fitted to (minx,miny,maxx,maxy)."""
+class _ZoomControl(folium.MacroElement):
+    """Leaflet's zoom buttons and popups' close button named in the reader's language (Leaflet's
+    own are English: a screen reader on a Vietnamese page said "Zoom in", "Close popup"). The
+    titles are map text, escaped by text() and read back as plain text, as the tiles' texts are."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = (function () {
+            function plain(escaped) {
+                var parsed = new DOMParser().parseFromString(escaped, "text/html");
+                return parsed.documentElement.textContent;
+            }
+            var titles = {{ this.titles_json }};
+            var map = {{ this._parent.get_name() }};
+            // every popup's close button too (Leaflet's says "Close popup")
+            map.on("popupopen", function (e) {
+                var box = e.popup.getElement();
+                var close = box && box.querySelector(".leaflet-popup-close-button");
+                if (close) { close.setAttribute("aria-label", plain(titles[2])); }
+            });
+            return L.control.zoom({zoomInTitle: plain(titles[0]), zoomOutTitle: plain(titles[1])})
+                .addTo(map);
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, zoom_in: str, zoom_out: str, close: str):
+        super().__init__()
+        self._name = "ZoomControl"
+        titles = [text(zoom_in), text(zoom_out), text(close)]
+        self.titles_json = json.dumps(titles, ensure_ascii=False)
+
+
+def new_map(
+    assets: Assets,
+    tiles: Tiles | None,
+    bounds: tuple[float, float, float, float] | None,
+    titles: tuple[str, str, str] = ("Zoom in", "Zoom out", "Close"),
+):
+    """A map with our own Leaflet and the given (or no) tiles, fitted to (minx,miny,maxx,maxy),
+    its zoom buttons and its popups' close button named by `titles`."""
     m = folium.Map(
         location=None,
         tiles=None,
-        zoom_control=True,
+        zoom_control=False,  # ours below, with titles in the reader's language
         zoomSnap=0.25,  # fit a commune snugly instead of at the next whole zoom level
         # Leaflet's own credit links to its website; with tiles, their attribution is required
         attributionControl=tiles is not None,
@@ -100,6 +141,7 @@ def new_map(assets: Assets, tiles: Tiles | None, bounds: tuple[float, float, flo
     )
     m.default_js = [("leaflet", assets.leaflet_js)]
     m.default_css = [("leaflet_css", assets.leaflet_css)]
+    m.add_child(_ZoomControl(*titles))
     if tiles:
         folium.TileLayer(tiles=tiles.url, attr=tiles.attribution or " ", name="tiles").add_to(m)
     if bounds:
@@ -566,9 +608,14 @@ class _VectorTiles(folium.MacroElement):
             var links = config.links.map(function (l) {
                 return {href: l.href, label: plain(l.label), statuses: l.statuses};
             });
+            // a tile's counts written as the page's language writes numbers: 1.234 / 1,234
+            var numbers = new Intl.NumberFormat(
+                document.documentElement.lang === "en" ? "en-GB" : "vi");
             function say(p) {
                 return label.replace(/\\{(name|n|v)\\}/g, function (_m, key) {
-                    return p[key] === undefined || p[key] === null ? "" : String(p[key]);
+                    var value = p[key];
+                    if (value === undefined || value === null) { return ""; }
+                    return typeof value === "number" ? numbers.format(value) : String(value);
                 });
             }
             function styleOf(p, zoom) {

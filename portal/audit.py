@@ -181,7 +181,8 @@ def history(owner_type: str, owner_id: int):
     )
 
 
-ACTION_LABELS = {"create": N_("Tạo"), "update": N_("Sửa"), "delete": N_("Xóa")}
+# whole phrases, not a verb: English writes "Changed …" where the edit buttons say "Edit"
+ACTION_LABELS = {"create": N_("Tạo {what}"), "update": N_("Sửa {what}"), "delete": N_("Xóa {what}")}
 ENTITY_LABELS = {
     "area": N_("địa bàn"),
     "team": N_("tổ"),
@@ -457,13 +458,20 @@ LEVEL_LABELS = {
 DUTY_RULE_LABELS = {"daily_hours": N_("Số giờ mỗi ngày"), "night_shifts": N_("Ca đêm")}
 
 
+def _action_label(action: str, what: str) -> str:
+    """What an entry did to what: "Sửa thành viên" / "Changed member"."""
+    if action not in ACTION_LABELS:
+        return f"{action} {what}"
+    return _(ACTION_LABELS[action], what=what)
+
+
 def init_app(app) -> None:
     # on the Session class: every session the portal, the CLI or the tests open is covered
     if not event.contains(Session, "after_flush", _after_flush):
         event.listen(Session, "after_flush", _after_flush)
     _register_value_labels()
     app.jinja_env.globals.update(
-        action_label=lambda a: label(ACTION_LABELS, a),
+        action_label=_action_label,
         entity_label=lambda e: label(ENTITY_LABELS, e),
         field_label=_field_label,
         audit_value=_display,

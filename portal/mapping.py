@@ -38,7 +38,7 @@ def new_map(bounds):
         leaflet_js=vendor_url("leaflet/dist/leaflet.js"),
         leaflet_css=vendor_url("leaflet/dist/leaflet.css"),
     )
-    m = maps.new_map(assets, tiles, tuple(bounds))
+    m = maps.new_map(assets, tiles, tuple(bounds), (_("Phóng to"), _("Thu nhỏ"), _("Đóng")))
     if tiles is None:
         # our own OpenStreetMap street layer (a tile server draws its streets itself), with its
         # attribution: static/js/streets.js reads the URL from the map's options

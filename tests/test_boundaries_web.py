@@ -472,3 +472,16 @@ def test_the_split_preview_names_the_northern_part_a_and_writes_nothing(admin, d
     assert f'data-preview="{url}"' in page
     assert 'id="undo"' in page and 'id="cancel-edits"' in page
     assert re.search(r'<button type="submit" class="primary"[^>]*id="save-split"', page)
+
+
+def test_the_coordinate_systems_are_named_in_the_readers_language(admin, demo):
+    vietnamese = admin.get("/boundaries/").get_data(as_text=True)
+    assert "Theo tệp (WGS 84 nếu tệp không ghi)" in vietnamese
+    assert "VN-2000 / TM-3, kinh tuyến trục 105°00&#39; (Hà Nội)" in vietnamese
+    with admin.session_transaction() as session:
+        session["lang"] = "en"
+    english = admin.get("/boundaries/").get_data(as_text=True)
+    assert "As the file says (WGS 84 if it does not)" in english
+    assert "VN-2000 / TM-3, central meridian 105°00&#39; (Hà Nội)" in english
+    assert "VN-2000 / UTM zone 48N (EPSG:3405)" in english
+    assert "Theo tệp" not in english and "kinh tuyến" not in english and " múi " not in english

@@ -615,3 +615,13 @@ def test_a_team_without_a_leader_has_its_own_colour_a_wrong_size_comes_first():
     statuses = {v["area_id"]: v["status"] for v in result.villages}
     assert statuses == {1: "no_leader", 2: "understaffed", 3: "no_team"}
     assert all(services.status_label(s) for s in services.STATUS_STYLES)
+
+
+def test_a_long_job_title_keeps_whole_names_and_says_how_many_more():
+    names = [f"Phường Văn Miếu - Quốc Tử Giám {i}" for i in range(126)]
+    title = services.names_title(names)
+    assert len(title) <= 300
+    shown, more = title.rsplit(" … (+", 1)
+    assert shown.split(", ") == names[: len(shown.split(", "))]  # whole names, none cut
+    assert int(more.rstrip(")")) == 126 - len(shown.split(", "))
+    assert services.names_title(names[:3]) == ", ".join(names[:3])

@@ -171,3 +171,14 @@ def test_a_name_holding_jinja_is_shown_as_text_on_every_map(admin, demo):
         page = admin.get(url).get_data(as_text=True)
         assert html.escape(JINJA_NAME) in shown(page), what
         assert "Tổ 49" not in page and "XXX" not in page and "__builtins__" not in page, what
+
+
+def test_the_zoom_buttons_are_titled_in_the_readers_language(client, demo):
+    vietnamese = client.get("/tra-cuu").get_data(as_text=True)
+    assert "L.control.zoom({zoomInTitle" in vietnamese
+    assert '["Phóng to","Thu nhỏ","Đóng"]' in vietnamese.replace(", ", ",")
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    english = client.get("/tra-cuu").get_data(as_text=True)
+    assert '["Zoom in","Zoom out","Close"]' in english.replace(", ", ",")
+    assert 'zoomControl": true' not in english  # Leaflet's own, English-only buttons are off

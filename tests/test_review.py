@@ -420,6 +420,17 @@ def test_the_page_shows_the_figures_and_answers_htmx_with_the_fragment(app, know
     assert fragment.status_code == 200 and "<html" not in text_ and 'id="review"' in text_
 
 
+def test_the_table_by_month_names_the_months_in_the_readers_language(app, known):
+    client = signed_in(app, "quantri")
+    args = {"kind": "quarter", "year": "2026", "quarter": "3", "commune": known.a.commune_id}
+    vietnamese = client.get("/review/", query_string=args).get_data(as_text=True)
+    assert '<th scope="row">07/2026</th>' in vietnamese
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    english = client.get("/review/", query_string=args).get_data(as_text=True)
+    assert '<th scope="row">Jul 2026</th>' in english and "07/2026" not in english
+
+
 def test_a_wrong_period_is_shown_beside_its_field(app, known):
     client = signed_in(app, "quantri")
     page = client.get("/review/", query_string={"kind": "month", "month": "13"})

@@ -191,6 +191,8 @@ def test_the_printed_report_is_laid_out_as_an_official_report(app, admin, known)
         as_text=True
     )
     assert "SOCIALIST REPUBLIC OF VIETNAM" in page and "I. OVERVIEW" in page
+    # the date line as English writes a date, not the decree's day/month/year
+    assert f", {day.day} {day:%b} {day.year}</div>" in page
 
 
 def test_the_review_page_offers_the_files(app, admin, known):

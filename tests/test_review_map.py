@@ -180,6 +180,11 @@ def test_the_city_map_has_the_reviews_figures_by_commune(app, counted):
     # the commune's patrols: the team's two done patrols (once each, not once per village)
     assert shown[village.parent_id] == "2"
     assert len(shown) == 3  # the demo's three communes
+    assert "Bảng số liệu của bản đồ (3 xã, phường)" in body
+    with client.session_transaction() as session:
+        session["lang"] = "en"
+    english = client.get(f"/review/?{month_args(month)}&figure=patrols").get_data(as_text=True)
+    assert "The map&#39;s figures as a table (3 communes and wards)" in english
     body = client.get(f"/review/?{month_args(month)}&figure=coverage", headers=MAP)
     assert body.status_code == 200 and "%" in values(body.get_data(as_text=True))[village.parent_id]
 

@@ -506,3 +506,23 @@ def test_a_village_that_has_a_team_is_named_not_ticked(app, demo, team):
     notice = body[body.index('data-testid="notice"') :].split("</div>")[0]
     assert f"đã có tổ: {team.name}" in notice
     assert f'value="{taken}" checked' not in body and f'value="{taken}" disabled' in body
+
+
+def test_a_members_edit_button_says_edit_in_english(app, admin, demo, team):
+    # "Sửa" is the button's word; the history says "Sửa thành viên …" with a phrase of its own
+    from flask import g
+
+    from portal import audit
+
+    vietnamese = admin.get(f"/teams/{team.id}").get_data(as_text=True)
+    assert '>Sửa<span class="visually-hidden">' in vietnamese
+    with admin.session_transaction() as session:
+        session["lang"] = "en"
+    english = admin.get(f"/teams/{team.id}").get_data(as_text=True)
+    assert '>Edit<span class="visually-hidden">' in english
+    assert '>Changed<span class="visually-hidden">' not in english
+    with app.test_request_context():
+        g.lang = "en"
+        assert audit._action_label("update", "member") == "Changed member"
+        g.lang = "vi"
+        assert audit._action_label("update", "thành viên") == "Sửa thành viên"

@@ -414,3 +414,9 @@ def test_a_team_leaders_tile_follows_the_teams_villages_not_a_kept_copy(app, dem
     again = leader.get(url, headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code != 304
     assert village.id not in ids(again, "incidents")
+
+
+def test_the_tile_layer_writes_its_counts_in_the_pages_language(admin, demo):
+    # a village's count in a tooltip ("…: 1.234 việc") as the rest of the page writes numbers
+    body = admin.get("/patrols/activity").get_data(as_text=True)
+    assert "new Intl.NumberFormat(" in body and "numbers.format(value)" in body

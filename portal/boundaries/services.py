@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import load_only
 
 from geo import maps
-from geo.crs import CHOICES
+from geo.crs import CHOICES, Choice
 from portal import jobs, mapping
 from portal.boundaries import batches, editing
 from portal.errors import FormInvalid, NotFound
@@ -33,8 +33,25 @@ from portal.security import current_scope
 UPLOAD_LEVELS = {"commune": Level.COMMUNE, "village": Level.VILLAGE}
 
 
-def crs_choices():
-    return CHOICES
+def crs_choices() -> list[Choice]:
+    """The coordinate systems a planner may choose, their words in the reader's language."""
+    return [Choice(c.key, crs_label(c)) for c in CHOICES]
+
+
+def crs_label(choice: Choice) -> str:
+    """geo.crs names its choices in Vietnamese (geo/ knows no language): the words here, the
+    zone, meridian and province kept from its label."""
+    if choice.key == "auto":
+        return _("Theo tệp (WGS 84 nếu tệp không ghi)")
+    if choice.key == "EPSG:4326":
+        return _("WGS 84 (kinh độ, vĩ độ)")
+    if choice.key.startswith("TM3:"):
+        meridian = choice.label.split("kinh tuyến trục ", 1)[-1]  # 105°00' (Hà Nội)
+        return _("VN-2000 / TM-3, kinh tuyến trục {meridian}", meridian=meridian)
+    if " múi " in choice.label:
+        zone = choice.label.split(" múi ", 1)[-1]  # 48N (EPSG:3405)
+        return _("VN-2000 / UTM múi {zone}", zone=zone)
+    return choice.label
 
 
 def communes() -> list[Area]:

@@ -440,8 +440,24 @@ def submit(commune_ids: list[int] | None) -> Job:
         names = db.session.scalars(
             select(Area.name).where(Area.id.in_(commune_ids)).order_by(Area.code)
         ).all()
-        title = ", ".join(names)
+        title = names_title(names)
     return jobs.submit(JOB_KIND, {"commune_ids": commune_ids}, title)
+
+
+def names_title(names: list[str], limit: int = 300) -> str:
+    """The communes' names for a job's title, the whole names that fit and how many more
+    ("…, Phường Láng … (+108)"): the jobs table keeps 300 characters, and a name cut in
+    the middle ("Phường Văn Miếu - Q") reads as a wrong name."""
+    title = ", ".join(names)
+    if len(title) <= limit:
+        return title
+    shown: list[str] = []
+    for name in names:
+        more = f" … (+{len(names) - len(shown) - 1})"
+        if len(", ".join([*shown, name])) + len(more) > limit:
+            break
+        shown.append(name)
+    return f"{', '.join(shown)} … (+{len(names) - len(shown)})"
 
 
 # --- what the pages read -------------------------------------------------------------------

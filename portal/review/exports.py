@@ -19,7 +19,7 @@ from openpyxl.utils import get_column_letter
 from portal import jobs
 from portal.downloads import attachment, csv_text, spreadsheet_safe
 from portal.errors import NotFound
-from portal.i18n import _, format_date, format_month, thousands
+from portal.i18n import _, current_language, format_date, format_month, thousands
 from portal.i18n import number as number_text
 from portal.incidents import kinds as incident_kinds
 from portal.incidents.filters import today
@@ -331,6 +331,9 @@ def date_line(report: Report) -> str:
     """ "Hà Nội, ngày 05 tháng 02 năm 2026": a day below 10, and January and February, with a
     leading zero (Nghị định 30/2020/NĐ-CP, Phụ lục I)."""
     day = report.day
+    if current_language() != "vi":
+        # the decree's words are Vietnamese; an English reader gets the portal's own date
+        return _("{place}, {date}", place=report.place_name, date=format_date(day))
     month = f"{day.month:02d}" if day.month < 3 else str(day.month)
     return _(
         "{place}, ngày {d} tháng {m} năm {y}",

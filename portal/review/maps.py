@@ -17,7 +17,7 @@ from geo import maps
 from portal import mapping
 from portal.errors import BadParameter, FormInvalid
 from portal.extensions import db
-from portal.i18n import _
+from portal.i18n import _, thousands
 from portal.incidents.filters import today
 from portal.review import queries, services
 from portal.review.periods import Period
@@ -104,6 +104,14 @@ class MapSection:
     @property
     def area_heading(self) -> str:
         return _("Xã, phường") if self.level == "commune" else _("Thôn, tổ dân phố")
+
+    @property
+    def table_summary(self) -> str:
+        """The table's disclosure, its count with the areas' name (a plural in English)."""
+        n = thousands(len(self.rows))
+        if self.level == "commune":
+            return _("Bảng số liệu của bản đồ ({n} xã, phường)", n=n)
+        return _("Bảng số liệu của bản đồ ({n} thôn, tổ dân phố)", n=n)
 
 
 # --- classes -----------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from sqlalchemy import func, select, text
 
 from portal.errors import FormInvalid, NotFound
 from portal.extensions import db
-from portal.i18n import N_, _, label, number, thousands
+from portal.i18n import N_, _, format_month, label, number, thousands
 from portal.incidents.filters import today
 from portal.incidents.kinds import KIND_LABELS
 from portal.models import (
@@ -204,7 +204,8 @@ class MonthRow:
 
     @property
     def label(self) -> str:
-        return f"{self.month.month:02d}/{self.month.year}"
+        """The month as the reader's language writes it: 01/2026, Jan 2026."""
+        return format_month(self.month)
 
 
 @dataclass

@@ -122,3 +122,24 @@ def test_the_patrol_and_incident_city_maps_draw_villages_from_tiles(page, live_s
     expect(page.locator(".leaflet-villageTiles-pane path").first).to_be_attached()
     page.wait_for_load_state("networkidle")
     assert 200 in {r.status for r in tiles} and {r.status for r in tiles} <= {200, 204}
+
+
+@pytest.mark.parametrize("lang", ["vi", "en"])
+def test_a_tiles_counts_are_written_as_the_server_writes_numbers(app, page, live_server, lang):
+    """The tooltips format a tile's counts with the browser's Intl for the page's language:
+    it must write them as Babel does on the rest of the page (1.234 / 1,234)."""
+    from portal import i18n
+
+    values = [7, 999, 1000, 12345, 1234567]
+    page.goto(live_server + "/tra-cuu")
+    page.evaluate(f"document.documentElement.lang = '{lang}'")
+    script = (
+        "values => { var f = new Intl.NumberFormat("
+        "document.documentElement.lang === 'en' ? 'en-GB' : 'vi'); return values.map(f.format); }"
+    )
+    ours = page.evaluate(script, values)
+    with app.test_request_context():
+        from flask import g
+
+        g.lang = lang
+        assert ours == [i18n.number(v) for v in values]
