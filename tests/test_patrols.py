@@ -304,7 +304,9 @@ def serving_ids(session, team):
 def test_a_leader_plans_and_records_a_patrol_with_a_violation(app, demo, leader_team, session):
     client = signed_in(app, "totruong")
     members = serving_ids(session, leader_team)
-    day = today() - timedelta(days=1)
+    # two days back: from yesterday, a patrol ending at 01:40 today would not have ended yet
+    # when the suite runs between midnight and 01:40 in Vietnam (17:00-18:40 UTC)
+    day = today() - timedelta(days=2)
     response = post(
         client,
         f"/patrols/teams/{leader_team.id}/plan",
