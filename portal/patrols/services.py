@@ -859,15 +859,20 @@ def parse_months(args) -> Months:
     return months
 
 
+# a village's activity class by its patrols a month: under LOW_BELOW (one a week) low, under
+# MID_BELOW mid, else high (one a night or more); the vector tiles class in SQL by the same
+LOW_BELOW, MID_BELOW = 4, 20
+
+
 def level_of(patrols: int, months: int) -> str:
     """A village's activity class: none, low (under one patrol a week), mid, high (one a
     night or more)."""
     if patrols <= 0:
         return "none"
     per_month = patrols / months
-    if per_month < 4:
+    if per_month < LOW_BELOW:
         return "low"
-    if per_month < 20:
+    if per_month < MID_BELOW:
         return "mid"
     return "high"
 
@@ -911,7 +916,6 @@ class ActivityView:
     totals: dict
     map: maps.MapParts
     unpatrolled: int
-    shown_unpatrolled: int
     communes: list[Area] = field(default_factory=list)
 
 
@@ -984,7 +988,6 @@ def activity_view(commune_id: int | None, months: Months, page: int = 1) -> Acti
         totals=_totals(rows),
         map=mapping.render(m),
         unpatrolled=unpatrolled,
-        shown_unpatrolled=unpatrolled,
     )
 
 
@@ -1102,7 +1105,6 @@ def _city_activity(months: Months, page: int) -> ActivityView:
         totals=_totals(rows),
         map=mapping.render(m, ("vectorgrid",)),
         unpatrolled=total_unpatrolled,
-        shown_unpatrolled=total_unpatrolled,
     )
 
 

@@ -16,6 +16,7 @@ from portal.models import (
     PatrolActivity,
     TileGeneration,
 )
+from portal.patrols.services import LOW_BELOW, MID_BELOW
 
 WEB_MERCATOR = 3857
 EARTH = 40075016.68557849  # the width of the Web Mercator world, in its metres
@@ -62,7 +63,7 @@ def with_coverage(query: Select) -> Select:
 
 def with_patrols(query: Select, first: date, last: date, months: int) -> Select:
     """Villages with their done patrols and violations over the months and the activity class
-    portal.patrols.services.level_of gives (none, low under 4 a month, mid under 20, high)."""
+    portal.patrols.services.level_of gives, by its bounds (none, low, mid, high)."""
     done = (
         select(
             PatrolActivity.area_id,
@@ -76,8 +77,8 @@ def with_patrols(query: Select, first: date, last: date, months: int) -> Select:
     patrols = func.coalesce(done.c.patrols, 0)
     level = case(
         (patrols <= 0, "none"),
-        (patrols < 4 * months, "low"),
-        (patrols < 20 * months, "mid"),
+        (patrols < LOW_BELOW * months, "low"),
+        (patrols < MID_BELOW * months, "mid"),
         else_="high",
     )
     return query.outerjoin(done, done.c.area_id == Area.id).add_columns(
