@@ -39,7 +39,7 @@ from sqlalchemy import func, select
 
 from portal.demo.seed import seed
 from portal.extensions import db
-from portal.models import Account, Area, Patrol, PatrolActivity, Team
+from portal.models import Account, Patrol, PatrolActivity, Team
 from portal.patrols import queries
 
 RUNS = 20
@@ -104,34 +104,16 @@ def raw_activity_by_commune(first: date, last: date):
     ).group_by(per.c.commune_id)
 
 
-def raw_unpatrolled(first: date, last: date, commune_id: int | None):
-    patrolled = _raw_per_village(first, last).subquery()
-    return (
-        queries.current_villages(commune_id)
-        .where(Area.id.not_in(select(patrolled.c.area_id)))
-        .order_by(Area.name)
-    )
-
-
 @contextlib.contextmanager
 def without_aggregates() -> Iterator[None]:
     """The activity queries answered from the raw patrols instead of patrol_activity."""
-    saved = (
-        queries.activity_by_village,
-        queries.activity_by_commune,
-        queries.unpatrolled_villages,
-    )
+    saved = (queries.activity_by_village, queries.activity_by_commune)
     queries.activity_by_village = raw_activity_by_village
     queries.activity_by_commune = raw_activity_by_commune
-    queries.unpatrolled_villages = raw_unpatrolled
     try:
         yield
     finally:
-        (
-            queries.activity_by_village,
-            queries.activity_by_commune,
-            queries.unpatrolled_villages,
-        ) = saved
+        queries.activity_by_village, queries.activity_by_commune = saved
 
 
 # --- the run ------------------------------------------------------------------------------------

@@ -465,7 +465,10 @@ def test_the_city_map_colours_communes_by_share_as_its_legend_says(admin, demo):
         "share_mid",
         "share_low",
         "covered",
-        *services.CITY_VILLAGES,
+        "understaffed",
+        "no_leader",
+        "no_team",
+        "overlap",
     }
     assert all(services.MAP_STYLES[key]["fillColor"] == fill for key, fill in legend.items())
     assert "từ 99% thôn có tổ" in body and "dưới 95%" in body

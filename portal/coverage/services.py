@@ -81,8 +81,6 @@ SHARE_BANDS = (  # (key, lowest share, style)
     ),
 )
 MAP_STYLES = {**STATUS_STYLES, **{key: style for key, _low, style in SHARE_BANDS}}
-# the statuses of villages with a problem (the city map draws every village, from tiles)
-CITY_VILLAGES = ("understaffed", "no_leader", "no_team", "overlap")
 PER_PAGE = 50
 CHUNK = 16  # communes read and stored at a time: a few queries each, memory kept small
 JOB_KIND = "coverage.refresh"

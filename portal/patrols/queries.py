@@ -204,21 +204,6 @@ def current_villages(commune_id: int | None = None) -> Select:
     return query
 
 
-def unpatrolled_villages(first_month: date, last_month: date, commune_id: int | None) -> Select:
-    """Current villages with no done patrol in the months, with a point to mark them."""
-    patrolled = (
-        select(PatrolActivity.area_id)
-        .where(
-            PatrolActivity.area_id == Area.id,
-            PatrolActivity.month >= first_month,
-            PatrolActivity.month <= last_month,
-            PatrolActivity.patrols > 0,
-        )
-        .exists()
-    )
-    return current_villages(commune_id).where(~patrolled).order_by(Area.name)
-
-
 def overdue(scope: Scope, team_id: int, now) -> Select:
     """Planned patrols whose planned end has passed: not yet recorded as done (or cancelled)."""
     query = select(Patrol).where(
