@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from flask import Flask, current_app, g, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from sqlalchemy import exc as sa_exc
 from werkzeug.exceptions import HTTPException
 
@@ -113,11 +115,20 @@ def _wants_json() -> bool:
     return best == "application/json" and not htmx
 
 
-def render_error(view: ErrorView):
-    if request.path.startswith("/open311/"):  # Open311's own error list, in JSON or XML
-        from portal.open311 import formats
+# Parts of the site that speak a standard of their own answer errors in it: URL prefix ->
+# renderer of an ErrorView (portal.open311: Open311's error list, in JSON or XML)
+_RENDERERS: dict[str, Callable[[ErrorView], ResponseReturnValue]] = {}
 
-        return formats.error(view.status, view.message, view.details)
+
+def errors_under(prefix: str, render: Callable[[ErrorView], ResponseReturnValue]) -> None:
+    """Errors of every URL under `prefix` (the portal's own too: 404, 405, 500) are `render`'s."""
+    _RENDERERS[prefix] = render
+
+
+def render_error(view: ErrorView):
+    for prefix, render in _RENDERERS.items():
+        if request.path.startswith(prefix):
+            return render(view)
     if _wants_json():
         body = {"error": view.title, "message": view.message, "status": view.status}
         if view.details:

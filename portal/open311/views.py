@@ -7,13 +7,16 @@ from datetime import UTC, datetime
 
 from flask import Blueprint, g, request, url_for
 
-from portal.errors import NotFound
+from portal.errors import NotFound, errors_under
 from portal.extensions import csrf
 from portal.i18n import LANGUAGES, _
 from portal.open311 import formats, services
 from portal.tips import api_doc
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
+# every error under /open311/ (a bad field, a 404 of an unknown URL, a 429, a 503) in Open311's
+# error list and the URL's format
+errors_under(formats.PREFIX, lambda view: formats.error(view.status, view.message, view.details))
 FMT = "<ext>"  # json or xml (a plain argument: the route walks of the tests fill it in)
 
 
