@@ -20,7 +20,7 @@ from babel.dates import format_date as babel_format_date
 from babel.dates import format_datetime as babel_format_datetime
 from babel.dates import format_time as babel_format_time
 from babel.numbers import format_decimal
-from flask import Flask, g, has_request_context, session
+from flask import Flask, g, has_request_context, request, session
 from flask_babel import Babel, get_translations
 
 LANGUAGES = ("vi", "en")
@@ -49,6 +49,16 @@ def current_language() -> str:
         lang = "vi"
     g.lang = lang
     return lang
+
+
+def language_asked(parameter: str) -> str | None:
+    """The language a client without a session asks for (a GIS or Open311 client): the query
+    parameter first (vi, en, en_US, en-GB…), else an Accept-Language preferring English to
+    Vietnamese (a tie is Vietnamese); None when it asks for neither."""
+    lang = request.args.get(parameter, "").replace("_", "-").split("-")[0].lower()
+    if lang in LANGUAGES:
+        return lang
+    return "en" if request.accept_languages.best_match(LANGUAGES) == "en" else None
 
 
 def current_locale() -> Locale:

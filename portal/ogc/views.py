@@ -16,7 +16,7 @@ import pygeoapi.api as core_api
 import pygeoapi.api.itemtypes as itemtypes_api
 from flask import Blueprint, g, jsonify, make_response, request
 
-from portal.i18n import LANGUAGES, _, current_language
+from portal.i18n import _, current_language, language_asked
 from portal.ogc import api
 from portal.ogc.collections import STAFF
 from portal.security import current_account
@@ -36,9 +36,7 @@ def _unauthorized(message: str):
 def choose_language():
     """A GIS client has no session to choose English with: ?lang= (pygeoapi's parameter) first,
     else an Accept-Language preferring English to Vietnamese; else the portal's own choice."""
-    lang = request.args.get("lang", "").replace("_", "-").split("-")[0].lower()
-    if lang not in LANGUAGES:
-        lang = "en" if request.accept_languages.best_match(LANGUAGES) == "en" else None
+    lang = language_asked("lang")
     if lang:
         g.lang = lang
 

@@ -9,7 +9,7 @@ from flask import Blueprint, g, request, url_for
 
 from portal.errors import NotFound, errors_under
 from portal.extensions import csrf
-from portal.i18n import LANGUAGES, _
+from portal.i18n import _, language_asked
 from portal.open311 import formats, services
 from portal.tips import api_doc
 
@@ -20,20 +20,11 @@ errors_under(formats.PREFIX, lambda view: formats.error(view.status, view.messag
 FMT = "<ext>"  # json or xml (a plain argument: the route walks of the tests fill it in)
 
 
-def _language() -> str | None:
-    """?locale=en (vi, en, en_US, en-GB…) first; else Accept-Language when it prefers English to
-    Vietnamese (a tie is Vietnamese); else the portal's own choice, Vietnamese by default."""
-    locale = request.args.get("locale", "").replace("_", "-").split("-")[0].lower()
-    if locale in LANGUAGES:
-        return locale
-    return "en" if request.accept_languages.best_match(LANGUAGES) == "en" else None
-
-
 @bp.before_app_request
 def choose_language():
     # before routing: a 404 or 405 of an Open311 URL speaks the client's language too
     if request.path.startswith(formats.PREFIX):
-        lang = _language()
+        lang = language_asked("locale")  # ?locale=en, or Accept-Language
         if lang:
             g.lang = lang
 
