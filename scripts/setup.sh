@@ -8,9 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-packages=(postgresql-15 postgresql-15-postgis-3 acl)  # acl: setfacl, for scripts/serve.sh
+# acl: setfacl, for scripts/serve.sh; pgbackrest: `make backup` / `make restore` (issue 18)
+packages=(postgresql-15 postgresql-15-postgis-3 acl pgbackrest)
 if [[ "${1:-}" == "--test" ]]; then
-    packages+=(chromium gdal-bin)
+    # issue 18: pgBackRest for the backup drill, nginx for the deploy/ site's test
+    packages+=(chromium gdal-bin pgbackrest nginx)
 elif [[ "${1:-}" == "--bench" ]]; then
     packages+=(wrk)
 fi
