@@ -1,5 +1,5 @@
 """Command-line tools: `flask --app wsgi import-boundaries`, `seed-demo`, `seed-patrols`,
-`seed-incidents`, `seed-turnover`, `import-streets`."""
+`seed-incidents`, `seed-turnover`, `import-streets`, `purge-personal-data`."""
 
 from __future__ import annotations
 
@@ -328,6 +328,27 @@ def register(app: Flask) -> None:
                 f"{done.skipped} bỏ qua. © OpenStreetMap contributors (ODbL)."
             )
         db.session.commit()
+
+    @app.cli.command("purge-personal-data")
+    @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
+    def purge_personal_data(dry_run):
+        """Delete reporters' contacts past the retention period and expired address hashes
+        (the worker does it every night at 02:17); prints the counts."""
+        from portal.retention import services
+
+        actor = f"{services.ACTOR} ({getpass_actor()})"  # who ran it by hand, in the audit log
+        purged = services.purge(dry_run=dry_run, actor=actor)
+        when = purged.contacts_before.strftime("%Y-%m-%d %H:%M %z")
+        verb = "would delete" if dry_run else "deleted"
+        click.echo(f"Retention {purged.months} months: contacts of tips received before {when}.")
+        for kind, count in purged.counts.items():
+            click.echo(f"  {kind:<18} {count:>8} {verb}")
+        if dry_run:
+            click.echo("Dry run: nothing was deleted.")
+        elif purged.total:
+            click.echo("Recorded in the audit log (entity_type personal_data).")
+        else:
+            click.echo("Nothing to delete; no audit entry written.")
 
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="Run the queued jobs, then stop.")

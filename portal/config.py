@@ -90,6 +90,20 @@ def _secret_key(env: str) -> str:
     raise RuntimeError("SECRET_KEY must be set outside development and tests")
 
 
+def retention_months(value) -> int:
+    """The months reporters' contacts are kept (PORTAL_CONTACT_RETENTION_MONTHS): a whole number,
+    1 or more; anything else stops the start with a message, as deleting contacts at once or
+    never would both break the rule the city set."""
+    text = str(value).strip()
+    months = int(text) if text.isdigit() else 0
+    if months < 1:
+        raise RuntimeError(
+            f"PORTAL_CONTACT_RETENTION_MONTHS must be a whole number of months, 1 or more"
+            f" (it is {text!r}); unset it for the default of 12"
+        )
+    return months
+
+
 def load(overrides: dict | None = None) -> dict:
     """Build the app's configuration; `overrides` (tests) win over the environment."""
     overrides = overrides or {}
@@ -168,6 +182,9 @@ def load(overrides: dict | None = None) -> dict:
         "TIP_MAX_PER_DAY": 20,
         # status look-ups by receipt code per address an hour: enough to check, too few to guess
         "TIP_STATUS_PER_HOUR": 60,
+        # issue 18: a reporter's contact is kept this many months after the tip came, then
+        # deleted by the nightly retention job (portal.retention); the law or the city sets it
+        "CONTACT_RETENTION_MONTHS": os.environ.get("PORTAL_CONTACT_RETENTION_MONTHS", "12"),
         "PROXY_HOPS": int(os.environ.get("PORTAL_PROXY_HOPS", "0")),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # The public look-up keeps each area's card this long in each worker: teams change by
@@ -187,4 +204,5 @@ def load(overrides: dict | None = None) -> dict:
         ),
     }
     config.update(overrides)
+    config["CONTACT_RETENTION_MONTHS"] = retention_months(config["CONTACT_RETENTION_MONTHS"])
     return config

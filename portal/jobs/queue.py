@@ -14,6 +14,11 @@ from flask import Flask, current_app
 from sqlalchemy.engine import make_url
 
 TASK = "portal.run_job"
+# issue 18: the retention job (portal.retention), every night at 02:17 in Vietnam. procrastinate
+# reads cron in UTC, and Vietnam is UTC+7 all year (no summer time), so 19:17 UTC.
+PURGE_TASK = "portal.purge_personal_data"
+PURGE_CRON = "17 19 * * *"
+PURGE_PERIODIC_ID = "nightly"
 _flask_app: Flask | None = None  # the app a worker runs jobs in (set by portal.jobs.worker)
 _open_lock = threading.Lock()
 
@@ -35,6 +40,11 @@ def init_app(app: Flask) -> None:
     # a task per procrastinate app: a task object remembers the one app it belongs to, so
     # one shared between apps (tests make several) would defer into the last one's database
     queue.task(name=TASK, pass_context=False)(run_job)
+    # deferred by the worker's periodic deferrer (started with every run_worker_async); the
+    # database keeps two workers from deferring the same night twice
+    queue.periodic(cron=PURGE_CRON, periodic_id=PURGE_PERIODIC_ID)(
+        queue.task(name=PURGE_TASK, pass_context=False)(purge_personal_data)
+    )
     app.extensions["procrastinate"] = queue
 
 
@@ -59,3 +69,11 @@ def run_job(job_id: int) -> None:
 
     with _flask_app.app_context():
         runner.execute(job_id)
+
+
+def purge_personal_data(timestamp: int) -> None:
+    """The nightly retention run (`timestamp`: the schedule's time, from procrastinate)."""
+    from portal.retention import services
+
+    with _flask_app.app_context():
+        services.purge()
