@@ -16,6 +16,7 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+from flask import current_app
 from geoalchemy2.shape import from_shape
 from shapely.geometry import Point
 from sqlalchemy import func, select
@@ -169,6 +170,8 @@ class ItemView:
     lat: float
     lon: float
     contact: TipContact | None  # only for the commune's officers
+    # the contact left was deleted by the retention job (portal.retention) after these months
+    contact_removed_months: int | None = None
     duplicates: list = field(default_factory=list)
     merged: list = field(default_factory=list)  # items merged into this one
     merged_into: Incident | None = None
@@ -193,6 +196,9 @@ def item(incident_id: int, history_page: int = 1) -> ItemView:
     ).one()
     lat, lon, village, commune, team = row
     contact = db.session.get(TipContact, incident.id) if scope.sees_contacts else None
+    removed = None
+    if scope.sees_contacts and incident.has_contact and contact is None:
+        removed = current_app.config["CONTACT_RETENTION_MONTHS"]
     triage = can_triage()
     actions = []
     if triage and incident.merged_into_id is None:
@@ -205,6 +211,7 @@ def item(incident_id: int, history_page: int = 1) -> ItemView:
         lat=lat,
         lon=lon,
         contact=contact,
+        contact_removed_months=removed,
         duplicates=duplicates(incident) if incident.merged_into_id is None else [],
         merged=list(
             db.session.scalars(
