@@ -37,7 +37,8 @@ class AuditEntry(db.Model):
 
 class LoginFailure(db.Model):
     """A failed sign-in, by account name at an address and by address; shared by all workers
-    for throttling (portal.auth.throttle)."""
+    for throttling (portal.auth.throttle), deleted past the sign-in window every night
+    (portal.retention)."""
 
     __tablename__ = "login_failures"
     __table_args__ = (Index("ix_login_failures_key_at", "key", "at"),)

@@ -4,7 +4,8 @@ their village, team and commune, and triaged by the commune's officers.
 A reporter's contact and a tip's photo live in their own tables (tip_contacts, incident_photos):
 no query over incidents can carry them by accident, and only the commune officers' service reads
 the contact. No address of a reporter is stored: tip_limits holds keyed hashes, for the abuse
-limits only, and forgets them after a day.
+limits only, and forgets them after a day. A contact is deleted CONTACT_RETENTION_MONTHS after
+its tip came (portal.retention); the incident keeps has_contact, so its page can say so.
 """
 
 from __future__ import annotations
@@ -158,7 +159,7 @@ class IncidentPhoto(db.Model):
 
 class TipLimit(db.Model):
     """One tip counted against a keyed hash of an address or a device, for the abuse limits;
-    rows older than a day are deleted as new ones come."""
+    rows older than a day are deleted as new ones come, and every night (portal.retention)."""
 
     __tablename__ = "tip_limits"
     __table_args__ = (Index("ix_tip_limits_key_at", "key", "at"),)
