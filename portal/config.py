@@ -95,7 +95,7 @@ def retention_months(value) -> int:
     1 or more; anything else stops the start with a message, as deleting contacts at once or
     never would both break the rule the city set."""
     text = str(value).strip()
-    months = int(text) if text.isdigit() else 0
+    months = int(text) if text.isascii() and text.isdigit() else 0
     if months < 1:
         raise RuntimeError(
             f"PORTAL_CONTACT_RETENTION_MONTHS must be a whole number of months, 1 or more"

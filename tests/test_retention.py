@@ -238,7 +238,7 @@ def test_months_count_on_vietnams_calendar(moment, months, expected):
     assert months_before(moment, months) == expected
 
 
-@pytest.mark.parametrize("value", ["0", "-3", "1.5", "twelve", ""])
+@pytest.mark.parametrize("value", ["0", "-3", "1.5", "twelve", "", "²", "00"])
 def test_a_period_below_one_month_is_refused_at_start(monkeypatch, value):
     monkeypatch.setenv("PORTAL_CONTACT_RETENTION_MONTHS", value)
     overrides = {
