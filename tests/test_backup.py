@@ -199,6 +199,7 @@ def test_restore_to_a_time_between_two_commits(installation):
     destroy(installation)
     said = backup(installation, "restore", target.isoformat(sep=" "))
 
+    print(said)
     assert "restored" in said
     tips = Tips(installation)
     stored = tips.stored()
@@ -223,6 +224,7 @@ def test_restore_to_the_end_of_the_archive(installation):
     destroy(installation)
     said = backup(installation, "restore")
 
+    print(said)
     assert "restored" in said
     tips = Tips(installation)
     stored = tips.stored()
