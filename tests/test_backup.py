@@ -6,12 +6,14 @@ tips are committed one at a time, each commit's time read right after it; the cl
 (SIGKILL) and its data directory deleted, and `backup.sh restore` brings it back from the
 backup and the WAL archive: to a moment between two commits (exactly the tips committed before
 it, photos byte for byte), or to the last archived commit (every tip). The portal then reads
-them: its schema at the migrations' head, its models' query.
+them: its schema at the migrations' head, its models' query. Last, scripts/upgrade.sh on it:
+no migration when the backup before it fails, the migrations and grants when it succeeds.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 import shutil
 import subprocess
 import time
@@ -147,6 +149,12 @@ def destroy(installation: Installation) -> None:
     assert not installation.data.exists()
 
 
+def head() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def portal_reads(installation: Installation) -> set[str]:
     """The schema at the migrations' head, and the receipts of the tips with a photo as the
     portal's own role reads them through the models."""
@@ -154,12 +162,10 @@ def portal_reads(installation: Installation) -> set[str]:
     from portal.extensions import db
     from portal.models.incident import Incident, IncidentPhoto
 
-    config = Config()
-    config.set_main_option("script_location", str(ROOT / "migrations"))
-    head = ScriptDirectory.from_config(config).get_current_head()
     owner = create_engine(installation.url("owner"))
     with owner.connect() as connection:
-        assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == head
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        assert version == head()
     owner.dispose()
     app = create_app(
         {
@@ -232,3 +238,52 @@ def test_restore_to_the_end_of_the_archive(installation):
     assert {f"CUOI{n}" for n in range(4)} <= {receipt for receipt, _ in committed}
     assert stored == committed
     assert portal_reads(installation) == {receipt for receipt, _ in committed}
+
+
+def test_upgrade_backs_up_first_and_stops_when_it_cannot(installation):
+    """scripts/upgrade.sh (`make upgrade` without the installing): no migration without a
+    backup; with one, the migrations to head and the portal role's grants."""
+    migrations = str(ROOT / "migrations")
+    installation.flask("db", "downgrade", "0017", "--directory", migrations)
+    owner = create_engine(installation.url("owner"))
+
+    def revision() -> str:
+        with owner.connect() as db:
+            return db.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+
+    def upgrade() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(ROOT / "scripts" / "upgrade.sh"), "--no-setup"],
+            cwd=ROOT,
+            env=installation.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def backups() -> int:
+        return len(re.findall(r"(full|diff|incr) backup: ", backup(installation, "info")))
+
+    # the repository's backup sets cannot be written: the backup fails
+    sets = installation.data.parent / "backup" / "backup" / "portal"
+    mode = sets.stat().st_mode
+    kept = backups()
+    sets.chmod(0)
+    try:
+        failed = upgrade()
+    finally:
+        sets.chmod(mode)
+    assert failed.returncode != 0
+    assert "nothing migrated" in failed.stderr
+    assert revision() == "0017"
+
+    done = upgrade()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert backups() == kept + 1
+    assert revision() == head()
+    assert "make restore TARGET=" in done.stdout
+    app = create_engine(installation.url("app"))
+    with app.connect() as db:  # 0018's table, granted to the portal's role
+        assert db.execute(text("SELECT count(*) FROM tile_generation")).scalar_one() == 1
+    app.dispose()
+    owner.dispose()
