@@ -7,7 +7,8 @@ WORKERS ?= 2
 # databases, a few connections and a one-off set-up of some seconds); TEST_WORKERS=0 runs it in one.
 TEST_WORKERS ?= auto
 
-.PHONY: run test setup setup-test seed lint format bench soak db-stop dev replica translations
+.PHONY: run test setup setup-test seed lint format bench soak db-stop dev replica translations \
+	backup restore upgrade
 
 setup:
 	@scripts/setup.sh
@@ -56,6 +57,21 @@ format:
 db-stop:
 	@[[ ! -f .local/pg.replica.port ]] || scripts/pg.sh replica stop || true  # not running
 	@scripts/pg.sh stop
+
+## make backup: a pgBackRest backup of the project's cluster (TYPE=full|diff|incr, incr by default;
+## the first run sets up WAL archiving and the repository: README "Backups and restores")
+backup:
+	@scripts/backup.sh backup $(TYPE)
+
+## make restore: the cluster back from the backups and the WAL archive, to its last archived commit
+## or to TARGET="2026-11-29 18:00:00+07" (everything committed after it is gone)
+restore:
+	@scripts/backup.sh restore $(if $(TARGET),"$(TARGET)")
+
+## make upgrade: after `git pull`: what is missing installed, a backup (stops if it fails), then
+## the migrations and the grants (README "Upgrading")
+upgrade:
+	@scripts/upgrade.sh
 
 ## make replica: a streaming replica of the project's cluster (pg_basebackup, the next port); the
 ## portal then reads the public look-up from it by itself (README: Several machines)

@@ -1,11 +1,12 @@
 """Alembic environment: the app's engine and metadata, through Flask-Migrate."""
 
 import logging
+import os
 from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 config = context.config
@@ -43,6 +44,16 @@ def _engine():
     return db.engine
 
 
+def lock_timeout() -> str:
+    """How long a migration waits for each lock (PostgreSQL's units: "10s", "500ms"; "0": for
+    ever). An ALTER TABLE queued behind a serving request's lock makes every later request on
+    that table queue behind the ALTER: better that the upgrade fails and is run again."""
+    return str(
+        current_app.config.get("MIGRATION_LOCK_TIMEOUT")
+        or os.environ.get("PORTAL_MIGRATION_LOCK_TIMEOUT", "10s")
+    )
+
+
 def run_migrations_online():
     with _engine().connect() as connection:
         context.configure(
@@ -51,6 +62,10 @@ def run_migrations_online():
             include_object=include_object,
         )
         with context.begin_transaction():
+            # for this transaction only (all the migrations run in it)
+            connection.execute(
+                text("SELECT set_config('lock_timeout', :value, true)"), {"value": lock_timeout()}
+            )
             context.run_migrations()
 
 

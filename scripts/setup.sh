@@ -3,17 +3,27 @@
 #   scripts/setup.sh          what `make run` needs
 #   scripts/setup.sh --test   also what the tests need (Chromium, GDAL's command-line tools)
 #   scripts/setup.sh --bench  also what the benchmarks need (wrk, the HTTP load generator)
+#   scripts/setup.sh --no-migrate  everything but the migrations (`make upgrade` backs up first)
 # Idempotent: a second run only checks, so it takes seconds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
+MODE=
+MIGRATE=1
+for arg in "$@"; do
+    case "$arg" in
+        --test | --bench) MODE=$arg ;;
+        --no-migrate) MIGRATE=0 ;;
+        *) echo "usage: $0 [--test|--bench] [--no-migrate]" >&2; exit 2 ;;
+    esac
+done
 
 # acl: setfacl, for scripts/serve.sh; pgbackrest: `make backup` / `make restore` (issue 18)
 packages=(postgresql-15 postgresql-15-postgis-3 acl pgbackrest)
-if [[ "${1:-}" == "--test" ]]; then
+if [[ $MODE == --test ]]; then
     # issue 18: pgBackRest for the backup drill, nginx for the deploy/ site's test
     packages+=(chromium gdal-bin pgbackrest nginx)
-elif [[ "${1:-}" == "--bench" ]]; then
+elif [[ $MODE == --bench ]]; then
     packages+=(wrk)
 fi
 
@@ -71,6 +81,10 @@ fi
 # 6. The database: the project's own PostgreSQL cluster unless DATABASE_URL names another server.
 scripts/pg.sh start
 scripts/pg.sh createdb
+if ((!MIGRATE)); then
+    echo "==> ready: database not migrated (--no-migrate)"
+    exit 0
+fi
 .venv/bin/flask --app wsgi db upgrade --directory migrations >/dev/null  # as the schema's owner
 scripts/pg.sh grant  # what the portal's own role may do (portal/dbsetup.py)
 echo "==> ready: database migrated"

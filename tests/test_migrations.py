@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import OperationalError
 
 from portal.extensions import db
 from tests.conftest import ROOT, fresh_database, make_app
@@ -137,4 +141,36 @@ def test_the_no_leader_status_marks_stored_coverage_stale():
             ).scalar_one()
         owner.dispose()
         assert stale is not None
+        db.engine.dispose()
+
+
+def test_a_migration_waiting_for_a_lock_gives_up():
+    """migrations/env.py's lock_timeout: 0018 adds a trigger to incidents, which a serving
+    request holds a lock on; the upgrade fails instead of queueing every request behind it."""
+    url = fresh_database("antt_portal_migrations")
+    scratch = make_app(url)
+    scratch.config["MIGRATION_LOCK_TIMEOUT"] = "1s"
+    with scratch.app_context():
+        upgrade(directory=MIGRATIONS, revision="0017")
+        owner = create_engine(scratch.config["MIGRATION_DATABASE_URI"])
+        serving = owner.connect()
+        serving.begin()
+        serving.execute(text("LOCK TABLE incidents IN ROW EXCLUSIVE MODE"))  # an open UPDATE
+        # without the timeout the upgrade would wait for this, then succeed: the test fails
+        released = threading.Timer(60, serving.rollback)
+        released.start()
+        try:
+            with pytest.raises(OperationalError, match="lock timeout"):
+                upgrade(directory=MIGRATIONS)
+        finally:
+            released.cancel()
+            serving.rollback()
+            serving.close()
+        with owner.connect() as connection:
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
+                "0017"
+            )
+            assert not connection.execute(text("SELECT to_regclass('tile_generation')")).scalar()
+        upgrade(directory=MIGRATIONS)  # once the lock is gone
+        owner.dispose()
         db.engine.dispose()

@@ -19,6 +19,7 @@ revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 LEVELS = "'province', 'district', 'commune', 'village'"
 KINDS = (

@@ -18,6 +18,7 @@ revision = "0003"
 down_revision = "0002"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 SUBDIVIDE_VERTICES = 256  # small pieces: a point test touches a few hundred vertices at most
 

@@ -14,6 +14,7 @@ revision = "0004"
 down_revision = "0003"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 
 def upgrade():

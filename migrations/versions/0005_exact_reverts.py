@@ -15,6 +15,7 @@ revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 
 def upgrade():

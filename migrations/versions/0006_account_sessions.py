@@ -16,6 +16,7 @@ revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 
 def upgrade():

@@ -19,6 +19,7 @@ revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 
 def upgrade():

@@ -19,6 +19,7 @@ revision = "0009"
 down_revision = "0008"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 
 def bounds(nullable: bool):

@@ -17,6 +17,7 @@ revision = "0011"
 down_revision = "0010"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 TZ = sa.DateTime(timezone=True)
 

@@ -18,6 +18,7 @@ revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 
 def upgrade():

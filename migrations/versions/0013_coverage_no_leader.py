@@ -17,6 +17,7 @@ revision = "0013"
 down_revision = "0012"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 
 def upgrade():

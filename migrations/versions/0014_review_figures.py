@@ -29,6 +29,7 @@ revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 # The same definitions serve the triggers, the backfill and the raw queries of portal.review.
 PATROL_SELECT = """

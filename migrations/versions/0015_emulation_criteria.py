@@ -17,6 +17,7 @@ revision = "0015"
 down_revision = "0014"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 # key, label, weight, higher is better, position: the same as portal.review.emulation.DEFAULTS
 SEED = [

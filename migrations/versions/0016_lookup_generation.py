@@ -24,6 +24,7 @@ revision = "0016"
 down_revision = "0015"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 CARDS = ("teams", "team_areas", "members", "police_contacts", "area_shapes")
 BOUNDS = ("areas", "area_parts")

@@ -26,6 +26,7 @@ revision = "0017"
 down_revision = "0016"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 # the commune police's name when none is recorded: "Công an phường Ba Đình", as the card says
 POLICE_NAME = "coalesce(pc.name, 'Công an ' || lower(left(c.name, 1)) || substr(c.name, 2))"

@@ -16,6 +16,7 @@ revision = "0018"
 down_revision = "0017"
 branch_labels = None
 depends_on = None
+PHASE = "expand"  # only adds: the code of the release before runs on it (script.py.mako)
 
 TABLES = {"coverage": "coverage_villages", "patrols": "patrol_activity", "incidents": "incidents"}
 

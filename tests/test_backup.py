@@ -1,0 +1,289 @@
+"""The restore drill: scripts/backup.sh on a throwaway cluster, destroyed and brought back.
+
+One installation (tests/clusters.py: its own cluster with production durability) set up for
+backups by `backup.sh setup`, with a full backup of a few citizens' tips with photos. Then more
+tips are committed one at a time, each commit's time read right after it; the cluster is killed
+(SIGKILL) and its data directory deleted, and `backup.sh restore` brings it back from the
+backup and the WAL archive: to a moment between two commits (exactly the tips committed before
+it, photos byte for byte), or to the last archived commit (every tip). The portal then reads
+them: its schema at the migrations' head, its models' query. Last, scripts/upgrade.sh on it:
+no migration when the backup before it fails, the migrations and grants when it succeeds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import time
+from datetime import datetime, timedelta
+
+import pytest
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import create_engine, select, text
+
+from tests.clusters import ROOT, Installation
+
+pytestmark = pytest.mark.long
+
+BACKUP = ROOT / "scripts" / "backup.sh"
+GAP = 1.0  # seconds between two commits: the target time falls clearly between them
+
+
+@pytest.fixture(scope="module")
+def installation():
+    made = Installation.create()
+    try:
+        backup(made, "setup")
+        yield made
+    finally:
+        made.destroy()
+
+
+def backup(installation: Installation, *args: str) -> str:
+    """scripts/backup.sh on the installation, as an operator runs it; what it said."""
+    done = subprocess.run(
+        [str(BACKUP), *args],
+        cwd=ROOT,
+        env=installation.env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"backup.sh {' '.join(args)} failed: {done.stdout}{done.stderr}")
+    return done.stdout
+
+
+def photo(receipt: str) -> bytes:
+    """Bytes of their own for each tip (the column holds whatever was stored)."""
+    return b"".join(hashlib.sha256(f"{receipt}-{i}".encode()).digest() for i in range(64))
+
+
+class Tips:
+    """Tips written as the bootstrap superuser, one transaction each, in one commune."""
+
+    def __init__(self, installation: Installation):
+        self.engine = create_engine(installation.url("admin"), isolation_level="AUTOCOMMIT")
+        with self.engine.begin() as db:
+            self.commune = db.execute(
+                text("SELECT id FROM areas WHERE code = 'drill'")
+            ).scalar_one_or_none()
+            if self.commune is None:
+                insert = text(
+                    "INSERT INTO areas (parent_id, code, name, name_search, level, kind,"
+                    " valid_from, geom) VALUES (:parent, :code, :name, :name, :level, :kind,"
+                    " '2025-07-01', ST_Multi(ST_MakeEnvelope(105.8, 21.0, 105.81, 21.01, 4326)))"
+                    " RETURNING id"
+                )
+                province = db.execute(
+                    insert,
+                    {"parent": None, "code": "01", "name": "Hà Nội", "level": "province"}
+                    | {"kind": "thanh_pho"},
+                ).scalar_one()
+                self.commune = db.execute(
+                    insert,
+                    {"parent": province, "code": "drill", "name": "Phường Diễn Tập"}
+                    | {"level": "commune", "kind": "phuong"},
+                ).scalar_one()
+
+    def commit(self, receipt: str) -> datetime:
+        """One tip and its photo in one transaction; a moment after its commit."""
+        with self.engine.connect() as db:
+            with db.begin():
+                tip = db.execute(
+                    text(
+                        "INSERT INTO incidents (source, kind, receipt, status, occurred_at,"
+                        " description, geom, located_by, commune_id, handed_to_police, has_photo,"
+                        " has_contact) VALUES ('tip', 'theft', :receipt, 'received', now(),"
+                        " :description, ST_SetSRID(ST_MakePoint(105.805, 21.005), 4326), 'map',"
+                        " :commune, false, true, false) RETURNING id"
+                    ),
+                    {"receipt": receipt, "description": f"tin {receipt}", "commune": self.commune},
+                ).scalar_one()
+                db.execute(
+                    text(
+                        "INSERT INTO incident_photos (incident_id, data, width, height)"
+                        " VALUES (:id, :data, 32, 24)"
+                    ),
+                    {"id": tip, "data": photo(receipt)},
+                )
+            return db.execute(text("SELECT clock_timestamp()")).scalar_one()
+
+    def stored(self) -> set[tuple[str, bytes]]:
+        with self.engine.connect() as db:
+            return {
+                (receipt, bytes(data))
+                for receipt, data in db.execute(
+                    text(
+                        "SELECT i.receipt, p.data FROM incidents i"
+                        " JOIN incident_photos p ON p.incident_id = i.id"
+                    )
+                )
+            }
+
+    def archive_all(self) -> None:
+        """The segment holding the last commits switched out and archived (pgBackRest)."""
+        with self.engine.connect() as db:
+            segment = db.execute(text("SELECT pg_walfile_name(pg_switch_wal())")).scalar_one()
+            deadline = time.monotonic() + 60
+            while True:
+                archived, failed = db.execute(
+                    text("SELECT last_archived_wal, last_failed_wal FROM pg_stat_archiver")
+                ).one()
+                if archived and archived[8:] >= segment[8:]:  # same timeline or a later one
+                    return
+                assert time.monotonic() < deadline, (segment, archived, failed)
+                time.sleep(0.1)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def destroy(installation: Installation) -> None:
+    """A crash that loses the disk: the server killed, its data directory gone."""
+    installation.kill9()
+    shutil.rmtree(installation.data)
+    assert not installation.data.exists()
+
+
+def head() -> str:
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def portal_reads(installation: Installation) -> set[str]:
+    """The schema at the migrations' head, and the receipts of the tips with a photo as the
+    portal's own role reads them through the models."""
+    from portal import create_app
+    from portal.extensions import db
+    from portal.models.incident import Incident, IncidentPhoto
+
+    owner = create_engine(installation.url("owner"))
+    with owner.connect() as connection:
+        version = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        assert version == head()
+    owner.dispose()
+    app = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "SQLALCHEMY_DATABASE_URI": installation.url("app"),
+            "SECRET_KEY": "drill",
+        }
+    )
+    with app.app_context():
+        receipts = set(
+            db.session.scalars(
+                select(Incident.receipt).join(
+                    IncidentPhoto, IncidentPhoto.incident_id == Incident.id
+                )
+            )
+        )
+        db.session.remove()
+        db.engine.dispose()
+    return receipts
+
+
+def test_restore_to_a_time_between_two_commits(installation):
+    tips = Tips(installation)
+    for n in range(3):
+        tips.commit(f"TRUOC{n}")
+    backup(installation, "backup", "full")
+    before = tips.stored()
+    times = []
+    for n in range(4):
+        times.append(tips.commit(f"SAU{n}"))
+        time.sleep(GAP)
+    tips.archive_all()
+    tips.dispose()
+    # after the second commit since the backup and before the third (at least GAP later)
+    target = times[1] + timedelta(seconds=GAP / 2)
+
+    destroy(installation)
+    said = backup(installation, "restore", target.isoformat(sep=" "))
+
+    print(said)
+    assert "restored" in said
+    tips = Tips(installation)
+    stored = tips.stored()
+    tips.dispose()
+    expected = before | {(f"SAU{n}", photo(f"SAU{n}")) for n in range(2)}
+    assert {receipt for receipt, _ in before} >= {f"TRUOC{n}" for n in range(3)}
+    assert stored == expected
+    assert portal_reads(installation) == {receipt for receipt, _ in expected}
+
+
+def test_restore_to_the_end_of_the_archive(installation):
+    """Every commit, the ones after the last backup from the WAL archive."""
+    tips = Tips(installation)
+    tips.commit("CUOI0")
+    backup(installation, "backup", "incr")
+    for n in range(1, 4):
+        tips.commit(f"CUOI{n}")
+    committed = tips.stored()
+    tips.archive_all()
+    tips.dispose()
+
+    destroy(installation)
+    said = backup(installation, "restore")
+
+    print(said)
+    assert "restored" in said
+    tips = Tips(installation)
+    stored = tips.stored()
+    tips.dispose()
+    assert {f"CUOI{n}" for n in range(4)} <= {receipt for receipt, _ in committed}
+    assert stored == committed
+    assert portal_reads(installation) == {receipt for receipt, _ in committed}
+
+
+def test_upgrade_backs_up_first_and_stops_when_it_cannot(installation):
+    """scripts/upgrade.sh (`make upgrade` without the installing): no migration without a
+    backup; with one, the migrations to head and the portal role's grants."""
+    migrations = str(ROOT / "migrations")
+    installation.flask("db", "downgrade", "0017", "--directory", migrations)
+    owner = create_engine(installation.url("owner"))
+
+    def revision() -> str:
+        with owner.connect() as db:
+            return db.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+
+    def upgrade() -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(ROOT / "scripts" / "upgrade.sh"), "--no-setup"],
+            cwd=ROOT,
+            env=installation.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    def backups() -> int:
+        return len(re.findall(r"(full|diff|incr) backup: ", backup(installation, "info")))
+
+    # the repository's backup sets cannot be written: the backup fails
+    sets = installation.data.parent / "backup" / "backup" / "portal"
+    mode = sets.stat().st_mode
+    kept = backups()
+    sets.chmod(0)
+    try:
+        failed = upgrade()
+    finally:
+        sets.chmod(mode)
+    assert failed.returncode != 0
+    assert "nothing migrated" in failed.stderr
+    assert revision() == "0017"
+
+    done = upgrade()
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert backups() == kept + 1
+    assert revision() == head()
+    assert "make restore TARGET=" in done.stdout
+    app = create_engine(installation.url("app"))
+    with app.connect() as db:  # 0018's table, granted to the portal's role
+        assert db.execute(text("SELECT count(*) FROM tile_generation")).scalar_one() == 1
+    app.dispose()
+    owner.dispose()
