@@ -4,7 +4,7 @@
 # cluster can be brought back to its last commit or to any moment since the oldest full backup.
 #   scripts/backup.sh setup                   config, WAL archiving, the stanza, a check
 #   scripts/backup.sh backup [full|diff|incr] a backup (incr by default; the first is always full)
-#   scripts/backup.sh restore [TARGET_TIME]   stop, restore (to the time, or to the last archived
+#   scripts/backup.sh restore [--yes] [TARGET_TIME]   stop, restore (to the time, or to the last archived
 #                                             commit), start; e.g. "2026-11-29 18:00:00+07"
 #   scripts/backup.sh info                    the backups and the archive in the repository
 # PORTAL_LOCAL names the state folder as for pg.sh (tests use throwaway clusters);
@@ -141,9 +141,26 @@ backup() {
     grep -oE "new backup label = .*|expire (full|diff|incr) backup.*" <<<"$out" || true
 }
 
+# Replacing the database is asked first: typed "restore" at a terminal, or --yes (scripts,
+# tests); without either nothing is stopped or touched.
+confirm_restore() {
+    local target=$1 answer
+    if [[ ! -t 0 ]]; then
+        echo "restore replaces the whole database: run it at a terminal, or add --yes" >&2
+        exit 1
+    fi
+    echo "This replaces the whole database of $DATA with the backup's," >&2
+    echo "${target:+as it was at $target}${target:-up to the last archived commit}; everything written after that is lost." >&2
+    read -r -p "Stop the portal first. Type restore to go on: " answer
+    [[ $answer == restore ]] || { echo "nothing restored" >&2; exit 1; }
+}
+
 restore() {
+    local yes=0
+    if [[ ${1:-} == --yes ]]; then yes=1; shift; fi
     local target=${1:-}
     [[ -f $CONF ]] || { echo "no backups set up here ($CONF)" >&2; exit 1; }
+    ((yes)) || confirm_restore "$target"
     if running; then
         echo "==> stopping PostgreSQL"
         as_server "$PGBIN/pg_ctl" -D "$DATA" -m fast -w -t 120 stop >/dev/null
@@ -178,7 +195,7 @@ restore() {
 case "${1:-}" in
     setup) setup ;;
     backup) backup "${2:-}" ;;
-    restore) restore "${2:-}" ;;
+    restore) shift; restore "$@" ;;
     info) br info ;;
-    *) echo "usage: $0 setup | backup [full|diff|incr] | restore [TARGET_TIME] | info" >&2; exit 2 ;;
+    *) echo "usage: $0 setup | backup [full|diff|incr] | restore [--yes] [TARGET_TIME] | info" >&2; exit 2 ;;
 esac

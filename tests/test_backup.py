@@ -203,7 +203,7 @@ def test_restore_to_a_time_between_two_commits(installation):
     target = times[1] + timedelta(seconds=GAP / 2)
 
     destroy(installation)
-    said = backup(installation, "restore", target.isoformat(sep=" "))
+    said = backup(installation, "restore", "--yes", target.isoformat(sep=" "))
 
     print(said)
     assert "restored" in said
@@ -227,8 +227,13 @@ def test_restore_to_the_end_of_the_archive(installation):
     tips.archive_all()
     tips.dispose()
 
+    # without --yes and no terminal to ask at, nothing is stopped or replaced
+    with pytest.raises(RuntimeError, match="add --yes"):
+        backup(installation, "restore")
+    assert installation.pg("status")
+
     destroy(installation)
-    said = backup(installation, "restore")
+    said = backup(installation, "restore", "--yes")
 
     print(said)
     assert "restored" in said
