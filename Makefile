@@ -16,16 +16,20 @@ setup:
 setup-test:
 	@scripts/setup.sh --test
 
+# The demo's accounts have published passwords: production refuses them (portal/demo/guard.py),
+# so the demo runs as PORTAL_ENV=demo, production in everything else.
+DEMO := PORTAL_ENV=demo
+
 ## make run: everything needed, the demo data once, then the portal under gunicorn at http://$(BIND)
 run: setup
 	@[[ ! -f .local/pg.replica.port ]] || scripts/pg.sh replica start  # made by `make replica`
-	@$(VENV)/flask --app wsgi seed-demo --if-empty
-	@$(VENV)/flask --app wsgi seed-patrols --if-empty
-	@$(VENV)/flask --app wsgi seed-incidents --if-empty
-	@$(VENV)/flask --app wsgi seed-turnover --if-empty
-	@$(VENV)/flask --app wsgi import-streets --if-empty
+	@$(DEMO) $(VENV)/flask --app wsgi seed-demo --if-empty
+	@$(DEMO) $(VENV)/flask --app wsgi seed-patrols --if-empty
+	@$(DEMO) $(VENV)/flask --app wsgi seed-incidents --if-empty
+	@$(DEMO) $(VENV)/flask --app wsgi seed-turnover --if-empty
+	@$(DEMO) $(VENV)/flask --app wsgi import-streets --if-empty
 	@echo "==> portal at http://$(BIND)  (Ctrl-C stops it)"
-	@BIND=$(BIND) WORKERS=$(WORKERS) scripts/serve.sh  # as root: as an unprivileged user
+	@$(DEMO) BIND=$(BIND) WORKERS=$(WORKERS) scripts/serve.sh  # as root: as an unprivileged user
 
 ## make test: everything needed, lint, then the whole suite
 test: setup-test
@@ -37,7 +41,7 @@ dev: setup
 	@$(VENV)/flask --app wsgi run --debug
 
 seed: setup
-	@$(VENV)/flask --app wsgi seed-demo
+	@$(DEMO) $(VENV)/flask --app wsgi seed-demo
 
 bench:
 	@scripts/setup.sh --bench

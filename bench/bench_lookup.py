@@ -216,7 +216,7 @@ def serve(url: str, index: bool, log) -> tuple[subprocess.Popen, str]:
     look-up's index on (ours) or off (today's path: PORTAL_LOOKUP_INDEX=0)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench"}
-    env["PORTAL_ENV"] = "production"
+    env["PORTAL_ENV"] = "demo"  # production, with the demo's accounts (portal/demo/guard.py)
     env["PORTAL_LOOKUP_INDEX"] = "1" if index else "0"
     server = subprocess.Popen(
         [

@@ -166,7 +166,7 @@ def start_server(port: int, log: Path) -> subprocess.Popen:
         WORKERS=str(WORKERS),
         PORTAL_DBNAME=DATABASE,
         PORTAL_PROXY_HOPS="1",  # the tips' X-Forwarded-For is their address
-        PORTAL_ENV="production",
+        PORTAL_ENV="demo",  # production, with the demo's accounts (portal/demo/guard.py)
     )
     server = subprocess.Popen(
         ["scripts/serve.sh"],

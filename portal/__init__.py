@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from flask import Flask, redirect, url_for
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -109,4 +111,11 @@ def create_app(overrides: dict | None = None) -> Flask:
         response.vary.add("HX-Request")
         return response
 
+    # Production refuses to start while a demo account keeps its published password. Not for
+    # the `flask` command (Flask sets FLASK_RUN_FROM_CLI for every one of them): its tools are
+    # how an operator migrates and repairs such an account, and its `worker` checks for itself.
+    if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
+        from portal.demo.guard import refuse_demo_passwords
+
+        refuse_demo_passwords(app)
     return app

@@ -1,5 +1,6 @@
 """Command-line tools: `flask --app wsgi import-boundaries`, `seed-demo`, `seed-patrols`,
-`seed-incidents`, `seed-turnover`, `import-streets`, `purge-personal-data`."""
+`seed-incidents`, `seed-turnover`, `import-streets`, `create-admin`, `set-password`,
+`disable-account`, `worker`, `purge-personal-data`."""
 
 from __future__ import annotations
 
@@ -56,6 +57,23 @@ def as_cli(command):
             return command(*args, **kwargs)
         finally:
             cli_actor.reset(token)
+
+    return run
+
+
+def demo_only(command):
+    """The demo's data never goes into production: its accounts' passwords are published."""
+
+    @functools.wraps(command)
+    def run(*args, **kwargs):
+        from flask import current_app
+
+        if current_app.config["PORTAL_ENV"] == "production":
+            raise click.ClickException(
+                "Refusing to load demo data with PORTAL_ENV=production (its accounts' passwords "
+                "are published). For a demonstration install, set PORTAL_ENV=demo."
+            )
+        return command(*args, **kwargs)
 
     return run
 
@@ -162,21 +180,78 @@ def register(app: Flask) -> None:
     @app.cli.command("create-admin")
     @click.argument("username")
     @click.option("--full-name", default="Quản trị thành phố")
-    @click.password_option()
+    # asked twice, not echoed (a password given as --password stays in the shell's history)
+    @click.password_option(help="Asked twice, not shown, when not given.")
     @as_cli
     def create_admin(username, full_name, password):
         """Create a city admin account (the first one, on a new installation)."""
+        from portal.accounts.queries import username_taken
+        from portal.accounts.services import USERNAME
         from portal.auth.services import create_account
         from portal.errors import Invalid
         from portal.extensions import db
         from portal.models import AccountRole
 
+        username = username.strip().lower()
+        if not USERNAME.match(username):
+            raise click.ClickException(
+                "A username is 3-40 letters without accents, digits, '.', '-' or '_'."
+            )
+        if db.session.scalar(username_taken(username)):
+            raise click.ClickException(f"The username {username} is taken.")
         try:
             create_account(username, password, full_name, AccountRole.ADMIN)
         except Invalid as exc:
             raise click.ClickException(exc.message) from None
         db.session.commit()
         click.echo(f"Đã tạo tài khoản quản trị {username}.")
+
+    def account_named(username: str):
+        from sqlalchemy import func, select
+
+        from portal.extensions import db
+        from portal.models import Account
+
+        account = db.session.scalar(
+            select(Account).where(func.lower(Account.username) == username.strip().lower())
+        )
+        if account is None:
+            raise click.ClickException(f"No account is named {username}.")
+        return account
+
+    @app.cli.command("set-password")
+    @click.argument("username")
+    @click.password_option(help="Asked twice, not shown, when not given.")
+    @as_cli
+    def set_password_command(username, password):
+        """Give an account a new password (the policy applies); its sessions and API tokens end.
+        For a demo account left on an installation, or an admin who lost theirs."""
+        from portal.accounts.services import set_password
+        from portal.auth.services import check_password
+        from portal.errors import Invalid
+        from portal.extensions import db
+
+        account = account_named(username)
+        try:
+            check_password(password, account.username)
+        except Invalid as exc:
+            raise click.ClickException(exc.message) from None
+        set_password(account, password)
+        db.session.commit()
+        click.echo(f"New password set for {account.username}; its sessions have ended.")
+
+    @app.cli.command("disable-account")
+    @click.argument("username")
+    @as_cli
+    def disable_account(username):
+        """Disable an account: it can no longer sign in, its sessions and API tokens stop
+        working (an admin can enable it again on the accounts page)."""
+        from portal.extensions import db
+
+        account = account_named(username)
+        account.is_active = False
+        db.session.commit()
+        click.echo(f"Disabled {account.username}.")
 
     def run_job(kind: str, params: dict, title: str, stage: str, *, echo_lines=False):
         """Run a job in this process with a progress bar (one transaction); its result's lines
@@ -203,6 +278,7 @@ def register(app: Flask) -> None:
         "--communes", type=int, default=None, help="Only the first N communes (quick demo)."
     )
     @as_cli
+    @demo_only
     def seed_demo(if_empty, reset, synthetic, communes):
         """Load the demo: Hanoi's communes divided into villages, teams, members, accounts.
 
@@ -220,6 +296,7 @@ def register(app: Flask) -> None:
     @click.option("--reset", is_flag=True, help="Delete all routes and patrols first.")
     @click.option("--scale", type=float, default=1.0, help="Share of Hanoi's year (1 = 532,000).")
     @as_cli
+    @demo_only
     def seed_patrols(if_empty, reset, scale):
         """Add the demo's year of patrols: routes, patrols, findings and next week's plans.
 
@@ -234,6 +311,7 @@ def register(app: Flask) -> None:
     @click.option("--reset", is_flag=True, help="Delete all incidents and tips first.")
     @click.option("--scale", type=float, default=1.0, help="Share of Hanoi's year (1 = 25,300).")
     @as_cli
+    @demo_only
     def seed_incidents(if_empty, reset, scale):
         """Add the demo's year of incidents and tips, placed in the villages and triaged.
 
@@ -249,6 +327,7 @@ def register(app: Flask) -> None:
         help="Do nothing when members already joined or left in the year.",
     )
     @as_cli
+    @demo_only
     def seed_turnover(if_empty):
         """Add the demo year's turnover: about 6% of members leave, most replaced within weeks,
         their patrols given over. Run after seed-patrols (it takes the patrols' year).
@@ -354,7 +433,13 @@ def register(app: Flask) -> None:
     @click.option("--once", is_flag=True, help="Run the queued jobs, then stop.")
     def worker(once):
         """Run queued jobs (uploads, commits, exports): `make run` starts one beside gunicorn."""
+        from portal.demo.guard import DemoAccountsLeft, refuse_demo_passwords
         from portal.jobs.worker import run
 
+        # the factory leaves the check to the command under `flask` (portal.create_app)
+        try:
+            refuse_demo_passwords(app)
+        except DemoAccountsLeft as exc:
+            raise click.ClickException(str(exc)) from None
         click.echo("==> worker: waiting for jobs (Ctrl-C stops it)", err=True)
         run(app, wait=not once)

@@ -69,8 +69,14 @@ def connect_timeout() -> int:
     return int(os.environ.get("PORTAL_DB_CONNECT_TIMEOUT", "5"))
 
 
+ENVIRONMENTS = ("development", "testing", "demo", "production")
+
+
 def environment() -> str:
-    """development, testing or production; `flask run --debug` counts as development."""
+    """development, testing, demo or production; `flask run --debug` counts as development.
+
+    demo (`make run`) is production in everything but one: it may hold the demo's accounts,
+    whose passwords are published (portal.demo.guard)."""
     env = os.environ.get("PORTAL_ENV")
     if env:
         return env
@@ -108,6 +114,8 @@ def load(overrides: dict | None = None) -> dict:
     """Build the app's configuration; `overrides` (tests) win over the environment."""
     overrides = overrides or {}
     env = overrides.get("PORTAL_ENV") or environment()
+    if env not in ENVIRONMENTS:  # a typo must not slip past production's checks
+        raise RuntimeError(f"PORTAL_ENV is {env!r}: one of {', '.join(ENVIRONMENTS)}")
     database_url = (
         overrides.get("SQLALCHEMY_DATABASE_URI")
         or os.environ.get("DATABASE_URL")

@@ -184,14 +184,20 @@ def set_active(account_id: int, active: bool) -> Account:
     return account
 
 
+def set_password(account: Account, password: str) -> None:
+    """A new password, already checked against the policy; the account's open sessions and its
+    API tokens end, in the caller's transaction (also `flask set-password`)."""
+    account.password_hash = hash_password(password)
+    account.session_epoch += 1
+    tokens.revoke_all(account)  # a token made by whoever held the account ends with it too
+
+
 def reset_password(account_id: int, password: str) -> Account:
     """Set a new password; the account's open sessions and its API tokens end."""
     account = get_account(account_id)
     if problem := _password_error(password, account.username):
         raise FormInvalid({"password": problem})
-    account.password_hash = hash_password(password)
-    account.session_epoch += 1
-    tokens.revoke_all(account)  # a token made by whoever held the account ends with it too
+    set_password(account, password)
     db.session.commit()
     if account.id == current_account().id:
         keep_session(account)  # the admin who reset their own password stays signed in
