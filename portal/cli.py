@@ -333,7 +333,8 @@ def register(app: Flask) -> None:
     @click.option("--once", is_flag=True, help="Run the queued jobs, then stop.")
     def worker(once):
         """Run queued jobs (uploads, commits, exports): `make run` starts one beside gunicorn."""
-        from portal.jobs.worker import run
+        from portal.jobs.worker import log, run
 
-        click.echo("==> worker: waiting for jobs (Ctrl-C stops it)", err=True)
+        # a JSON line like the rest of its log (portal/logs.py), not a bare echo
+        log.info("worker: waiting for jobs (Ctrl-C stops it)")
         run(app, wait=not once)

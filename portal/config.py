@@ -169,6 +169,9 @@ def load(overrides: dict | None = None) -> dict:
         # status look-ups by receipt code per address an hour: enough to check, too few to guess
         "TIP_STATUS_PER_HOUR": 60,
         "PROXY_HOPS": int(os.environ.get("PORTAL_PROXY_HOPS", "0")),
+        # /metrics for a Prometheus on another machine: `Authorization: Bearer <this>`
+        # (portal/metrics.py); without it only the machine itself may read them
+        "METRICS_TOKEN": os.environ.get("PORTAL_METRICS_TOKEN") or None,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # The public look-up keeps each area's card this long in each worker: teams change by
         # decisions, not by the minute, and a card costs two queries. 0 turns it off (tests).

@@ -127,6 +127,8 @@ def test_the_document_is_valid_openapi_3_1_and_served(app, client):
         "/api/tips/{receipt}",
         "/api/openapi.json",
         "/healthz",
+        "/livez",
+        "/readyz",
     }
     # each schema a valid JSON Schema 2020-12 (OpenAPI's own schema does not look inside them)
     for name, part in openapi.document()["components"]["schemas"].items():
@@ -139,14 +141,14 @@ def test_the_document_is_valid_openapi_3_1_and_served(app, client):
 
 
 def test_every_public_json_url_is_in_the_document(app):
-    """A JSON route added under /api/ (or /healthz) without its description fails here."""
+    """A JSON route added under /api/ (or a health check) without its description fails here."""
     routes = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/ogc/"):
             # OGC API – Features has its own OpenAPI document (pygeoapi's, at /ogc/api), which
             # tests/test_ogc.py checks against these routes; this document is the portal's API
             continue
-        if rule.rule.startswith("/api/") or rule.rule == "/healthz":
+        if rule.rule.startswith("/api/") or rule.rule in ("/healthz", "/livez", "/readyz"):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             routes |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {
