@@ -121,8 +121,11 @@ def load(overrides: dict | None = None) -> dict:
         # pre-ping: a pooled connection PostgreSQL dropped (a restart) is found and replaced
         # before use; connect_timeout: a server that accepts but does not answer (stopped,
         # overloaded, a network black hole) costs a request seconds and a 503, not a worker
+        # hide_parameters: a failed statement's error (logged) never carries its values, which
+        # may be a reporter's contact, a name or a password's hash (issue 18)
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": True,
+            "hide_parameters": True,
             "connect_args": {"connect_timeout": connect_timeout()},
         },
         "SESSION_COOKIE_HTTPONLY": True,

@@ -139,11 +139,16 @@ def json_handler() -> logging.Handler:
     return handler
 
 
+def configured() -> bool:
+    """Whether this process logs JSON lines already (configure, or gunicorn's configuration)."""
+    return any(isinstance(h, StderrHandler) for h in logging.getLogger().handlers)
+
+
 def configure(level: str | None = None) -> None:
     """JSON lines on stderr from every logger, once per process (gunicorn's configuration may
     have done it already: deploy/gunicorn.conf.py), and Redact on every handler there is."""
     root = logging.getLogger()
-    if not any(isinstance(h, StderrHandler) for h in root.handlers):
+    if not configured():
         root.addHandler(json_handler())
     for handler in root.handlers:
         if not any(isinstance(f, Redact) for f in handler.filters):

@@ -76,6 +76,11 @@ def api(app, demo, monkeypatch):
     """The app on the demo, its tip limits out of the fuzzer's way (see the module's doc)."""
     for limit in ("TIP_MAX_PER_HOUR", "TIP_MAX_PER_DAY", "TIP_STATUS_PER_HOUR"):
         monkeypatch.setitem(app.config, limit, 1_000_000)
+    # a job worker alive for /readyz (a 503 is a server error to the fuzzer: its 503s are
+    # checked below, with the database down, and in tests/test_observability.py)
+    demo.execute(text("INSERT INTO procrastinate_workers DEFAULT VALUES"))
+    demo.commit()  # releases the test's savepoint: the row outlives the first request
+    monkeypatch.setitem(app.config, "JOBS_STALLED_SECONDS", 3600)
     return app
 
 
@@ -356,6 +361,7 @@ def test_answers_with_the_database_down_are_documented(api, demo, monkeypatch):
         operation("/api/tips", "POST").Case(body=tip(lat, lon), media_type="application/json"),
         operation("/api/tips/{receipt}").Case(path_parameters={"receipt": "7K2M-9QXA"}),
         operation("/healthz").Case(),
+        operation("/readyz").Case(),
     ]
     for case in cases:  # a 503 is a "server error" to schemathesis: documented, it is right here
         response = case.call_and_validate(app=api, headers=PLAIN, checks=CHECKS[1:])
