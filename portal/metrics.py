@@ -35,6 +35,8 @@ from portal.extensions import db
 log = logging.getLogger(__name__)
 EXTENSION = "portal.metrics"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# scrapes are not the users' requests, refused ones (a 400 before the view runs) neither
+NOT_COUNTED = [r"^/metrics$"]
 
 
 def multiprocess_dir() -> str | None:
@@ -128,7 +130,7 @@ def init_app(app: Flask) -> None:
         from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 
         exporter = GunicornInternalPrometheusMetrics.for_app_factory(
-            group_by=route, defaults_prefix="portal"
+            group_by=route, defaults_prefix="portal", excluded_paths=NOT_COUNTED
         )
         exporter.path = None  # served by our own view (who may read it, and the jobs' figures)
         registry = None  # the figures go to the shared folder, read by MultiProcessCollector
@@ -136,7 +138,11 @@ def init_app(app: Flask) -> None:
         # a registry per app: the tests make many apps in one process
         registry = CollectorRegistry()
         exporter = PrometheusMetrics.for_app_factory(
-            path=None, group_by=route, defaults_prefix="portal", registry=registry
+            path=None,
+            group_by=route,
+            defaults_prefix="portal",
+            registry=registry,
+            excluded_paths=NOT_COUNTED,
         )
         registry.register(JobsCollector(app))
     exporter.init_app(app)
@@ -162,7 +168,6 @@ def allowed() -> bool:
 
 def exposition() -> Response:
     """The figures in Prometheus's text format."""
-    request.prom_do_not_track = True  # a scrape is not a request of the portal's users
     registry = current_app.extensions[EXTENSION]
     if registry is None:
         registry = CollectorRegistry()

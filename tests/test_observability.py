@@ -210,6 +210,7 @@ def test_requests_are_counted_by_rule_and_status_with_a_histogram(client):
     before = scrape(client).get((*count, ok), 0)
     assert client.get("/tra-cuu/987654321").status_code == 404
     assert client.get("/tra-cuu/987654322").status_code == 404
+    assert client.get("/metrics?x=%01").status_code == 400  # refused before the view
     after = scrape(client)
     assert after[(*count, ok)] == before + 2
     buckets = {

@@ -80,6 +80,5 @@ def readyz():
 def prometheus():
     """Prometheus's scrape; nothing here for anyone but the machine itself or the token."""
     if not metrics.allowed():
-        request.prom_do_not_track = True
         abort(404)
     return metrics.exposition()
