@@ -27,6 +27,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, func, select, text
 
 from portal import create_app, logs
+from portal.auth import sessions
 from portal.extensions import db
 from portal.incidents.filters import LOCAL_TZ
 from portal.models import Area, Job
@@ -378,8 +379,10 @@ def test_alive_but_not_ready_while_the_database_is_down(capsys):
         }
     )
     web = down.test_client()
-    # a session cookie would make other pages ask the database who is signed in
-    web.set_cookie("session", "anything")
+    # a signed-in session makes other pages ask the database who it is; not the probes
+    with web.session_transaction() as cookie:
+        cookie[sessions.COOKIE_KEY] = "a-session-token"
+    assert web.get("/login").status_code == 503
     live = web.get("/livez")
     assert live.status_code == 200 and live.get_json() == {"status": "ok"}
     ready = web.get("/readyz")
