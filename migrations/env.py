@@ -9,9 +9,16 @@ from flask import current_app
 from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
+from portal import logs
+
 config = context.config
-if config.config_file_name:
+if config.config_file_name and not logs.configured():
     fileConfig(config.config_file_name)
+elif config.config_file_name:
+    # run by the portal (flask db upgrade, the tests): its JSON lines stay (portal/logs.py),
+    # at alembic.ini's levels; fileConfig would replace them and disable the portal's loggers
+    for name in ("alembic", "sqlalchemy.engine"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 logger = logging.getLogger("alembic.env")
 
 db = current_app.extensions["migrate"].db

@@ -19,6 +19,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         static_folder=str(root / "static"),
     )
     app.config.update(config_module.load(overrides))
+    from portal import logs
+
+    logs.configure()  # JSON lines from here on (issue 18)
     if app.config["LOOKUP_INDEX"]:  # issue 16: fast look-up, inside ProxyFix (its environ)
         from portal.lookup import fast
 
@@ -28,12 +31,24 @@ def create_app(overrides: dict | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)
 
-    from portal import assets, audit, cli, compression, errors, i18n, inputs, replica, security
+    from portal import (
+        assets,
+        audit,
+        cli,
+        compression,
+        errors,
+        i18n,
+        inputs,
+        metrics,
+        replica,
+        security,
+    )
     from portal.extensions import csrf, db, htmx, migrate
     from portal.jobs import queue as jobs_queue
 
     compression.init_app(app)  # first: its after-request hook runs last, on the final body
     db.init_app(app)
+    metrics.init_app(app)  # issue 18: its pool gauges watch the engine db.init_app made
     replica.init_app(app)  # issue 16: public reads from DATABASE_REPLICA_URL
     migrate.init_app(app, db, directory=str(root / "migrations"))
     csrf.init_app(app)
@@ -104,6 +119,9 @@ def create_app(overrides: dict | None = None) -> Flask:
         if account.role == "team_leader":
             return redirect(url_for("patrols.home"))
         return redirect(url_for("areas.index"))
+
+    # issue 18: last, so outermost: the request id and the access line span everything above
+    logs.init_app(app)
 
     @app.after_request
     def vary_on_htmx(response):

@@ -434,12 +434,13 @@ def register(app: Flask) -> None:
     def worker(once):
         """Run queued jobs (uploads, commits, exports): `make run` starts one beside gunicorn."""
         from portal.demo.guard import DemoAccountsLeft, refuse_demo_passwords
-        from portal.jobs.worker import run
+        from portal.jobs.worker import log, run
 
         # the factory leaves the check to the command under `flask` (portal.create_app)
         try:
             refuse_demo_passwords(app)
         except DemoAccountsLeft as exc:
             raise click.ClickException(str(exc)) from None
-        click.echo("==> worker: waiting for jobs (Ctrl-C stops it)", err=True)
+        # a JSON line like the rest of its log (portal/logs.py), not a bare echo
+        log.info("worker: waiting for jobs (Ctrl-C stops it)")
         run(app, wait=not once)

@@ -143,8 +143,11 @@ def load(overrides: dict | None = None) -> dict:
         # pre-ping: a pooled connection PostgreSQL dropped (a restart) is found and replaced
         # before use; connect_timeout: a server that accepts but does not answer (stopped,
         # overloaded, a network black hole) costs a request seconds and a 503, not a worker
+        # hide_parameters: a failed statement's error (logged) never carries its values, which
+        # may be a reporter's contact, a name or a password's hash (issue 18)
         "SQLALCHEMY_ENGINE_OPTIONS": {
             "pool_pre_ping": True,
+            "hide_parameters": True,
             "connect_args": {"connect_timeout": connect_timeout()},
         },
         "SESSION_COOKIE_HTTPONLY": True,
@@ -194,6 +197,9 @@ def load(overrides: dict | None = None) -> dict:
         # deleted by the nightly retention job (portal.retention); the law or the city sets it
         "CONTACT_RETENTION_MONTHS": os.environ.get("PORTAL_CONTACT_RETENTION_MONTHS", "12"),
         "PROXY_HOPS": int(os.environ.get("PORTAL_PROXY_HOPS", "0")),
+        # /metrics for a Prometheus on another machine: `Authorization: Bearer <this>`
+        # (portal/metrics.py); without it only the machine itself may read them
+        "METRICS_TOKEN": os.environ.get("PORTAL_METRICS_TOKEN") or None,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # The public look-up keeps each area's card this long in each worker: teams change by
         # decisions, not by the minute, and a card costs two queries. 0 turns it off (tests).

@@ -1,7 +1,8 @@
 """The public JSON API's OpenAPI 3.1 document, served at /api/openapi.json.
 
 It describes every JSON endpoint anyone may call without signing in: the look-up
-(/api/lookup), the tips (/api/tips, /api/tips/{receipt}), this document and /healthz. It is
+(/api/lookup), the tips (/api/tips, /api/tips/{receipt}), this document, /healthz, and the
+probes for systemd and load balancers (/livez, /readyz). It is
 exact on purpose: tests/test_api_schema.py runs schemathesis against the app with it, and
 every answer (status, content type, headers, body) must match what is written here. Objects
 the portal answers with forbid properties they do not list, so that a field added, renamed or
@@ -224,6 +225,34 @@ HEALTH = _object(
     required=["status"],
 )
 HEALTH_DOWN = _object({"status": {"type": "string", "const": "error"}})
+LIVE = _object({"status": {"type": "string", "const": "ok"}})
+READINESS = _object(
+    {
+        "status": {"type": "string", "enum": ["ok", "error"]},
+        "checks": _object(
+            {
+                "database": {
+                    "type": "string",
+                    "enum": ["ok", "error"],
+                    "description": "The database answers within two seconds.",
+                },
+                "migrations": {
+                    "type": "string",
+                    "enum": ["ok", "behind", "unknown"],
+                    "description": "The schema is at the migrations' head (unknown: no database).",
+                },
+                "worker": {
+                    "type": "string",
+                    "enum": ["ok", "stale", "none", "unknown"],
+                    "description": "A job worker's heartbeat is fresh; stale: too old; none: no"
+                    " worker has one.",
+                },
+            },
+            required=["database", "migrations", "worker"],
+        ),
+    },
+    required=["status", "checks"],
+)
 
 
 def _json(schema: dict) -> dict:
@@ -453,6 +482,35 @@ HEALTH_PATH = {
 }
 
 
+LIVE_PATH = {
+    "get": {
+        "operationId": "livez",
+        "summary": "The process answers (never asks the database): for systemd's watchdog",
+        "responses": {"200": {"description": "Alive", "content": _json(_ref("Live"))}},
+    }
+}
+READY_PATH = {
+    "get": {
+        "operationId": "readyz",
+        "summary": "Ready for traffic: database, schema and job worker; for load balancers",
+        "responses": {
+            "200": {"description": "Ready", "content": _json(_ref("Readiness"))},
+            "503": {
+                "description": "Not ready: `checks` names what failed",
+                "content": _json(
+                    {
+                        "anyOf": [
+                            _ref("Readiness"),
+                            {"allOf": [_ref("Error"), {"properties": {"status": {"const": 503}}}]},
+                        ]
+                    }
+                ),
+            },
+        },
+    }
+}
+
+
 _DOCUMENT = {
     "openapi": "3.1.0",
     "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -469,6 +527,8 @@ _DOCUMENT = {
         "/api/tips/{receipt}": TIP_STATUS_PATH,
         "/api/openapi.json": DOCUMENT_PATH,
         "/healthz": HEALTH_PATH,
+        "/livez": LIVE_PATH,
+        "/readyz": READY_PATH,
     },
     "components": {
         "schemas": {
@@ -486,6 +546,8 @@ _DOCUMENT = {
             "TipStatus": TIP_STATUS,
             "Health": HEALTH,
             "HealthDown": HEALTH_DOWN,
+            "Live": LIVE,
+            "Readiness": READINESS,
         },
         "responses": {"Unavailable": UNAVAILABLE, "BadParameter": BAD_PARAMETER},
     },
@@ -493,6 +555,6 @@ _DOCUMENT = {
 
 
 def document() -> dict:
-    """OpenAPI 3.1: the look-up, the tips, this document and the health check (a fresh copy:
+    """OpenAPI 3.1: the look-up, the tips, this document and the health checks (a fresh copy:
     schemathesis writes into the document it is given)."""
     return copy.deepcopy(_DOCUMENT)

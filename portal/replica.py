@@ -144,6 +144,7 @@ def make_reader(replica_url: str, primary_url: str, max_lag: float = 2.0) -> sa.
     engine = sa.create_engine(
         replica_url,
         pool_recycle=RECYCLE_SECONDS,
+        hide_parameters=True,  # as the primary's engine (config.py): logged errors carry no values
         connect_args={"connect_timeout": CONNECT_TIMEOUT},
     )
     primary_args, primary_params = engine.dialect.create_connect_args(sa.make_url(primary_url))

@@ -30,9 +30,15 @@ def current_session() -> AccountSession | None:
     return g.get("account_session")
 
 
+# probes and scrapes act for nobody: no session is read (so /livez never asks the database)
+NO_SESSION = frozenset({"health.livez", "health.readyz", "health.prometheus"})
+
+
 def _load_account() -> None:
     """Who is signed in: the session row the cookie's id names, checked on every request."""
     g.account = None
+    if request.endpoint in NO_SESSION:
+        return
     token = session.get(sessions.COOKIE_KEY)
     if token is None:
         return

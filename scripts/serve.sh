@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Serves the portal under gunicorn, never as root, with the job worker beside it (what `make run`
-# runs after set-up).
+# runs after set-up), with gunicorn's settings in deploy/gunicorn.conf.py (JSON logs, metrics).
 #   BIND=127.0.0.1:5000 WORKERS=2 scripts/serve.sh [extra gunicorn options]
 # The worker (`flask --app wsgi worker`, portal/jobs) runs in the background and is started again
 # if it dies; gunicorn replaces this script, so Ctrl-C or a signal to the group stops both.
@@ -14,11 +14,15 @@ ROOT=$(pwd)
 BIND=${BIND:-127.0.0.1:5000}
 WORKERS=${WORKERS:-2}
 SERVICE_USER=${PORTAL_USER:-antt-portal}
-# The access log has no client address and no query string: a reporter's address is never
-# stored, nor the receipt codes and phone positions that tips' pages carry in their URLs.
-ACCESS_FORMAT='%(t)s "%(m)s %(U)s" %(s)s %(B)s %(M)sms'
-GUNICORN=(.venv/bin/gunicorn --workers "$WORKERS" --bind "$BIND" --no-control-socket
-          --access-logfile - --access-logformat "$ACCESS_FORMAT" "$@" 'wsgi:app')
+# gunicorn's access log is off (deploy/gunicorn.conf.py): the portal writes its own line per
+# request, with no client address, no query string and no path values (portal/logs.py), so a
+# reporter's address is never stored, nor the receipt codes tips' pages carry in their URLs.
+# The workers share their metrics in a folder of the service user's; the job worker does not
+# write there (its figures would outlive it: gunicorn clears only its own workers').
+METRICS_DIR=$ROOT/.local/run/metrics
+GUNICORN=(env "PROMETHEUS_MULTIPROC_DIR=$METRICS_DIR"
+          .venv/bin/gunicorn -c deploy/gunicorn.conf.py --workers "$WORKERS" --bind "$BIND"
+          "$@" 'wsgi:app')
 
 WORKER=(.venv/bin/flask --app wsgi worker)
 SERVER_PID=$$  # gunicorn's, once exec'd below
@@ -30,6 +34,9 @@ start_worker() {
         sleep 2
     done &
 }
+
+mkdir -p "$METRICS_DIR"
+chmod 711 .local/run
 
 if [[ $(id -u) -ne 0 ]]; then
     start_worker "${WORKER[@]}"
@@ -74,6 +81,8 @@ fi
 for secret in .local/pg.password .local/pg.owner.password; do
     [[ -f $secret ]] && chown root: "$secret" && chmod 600 "$secret"
 done
+chown "$SERVICE_USER": "$METRICS_DIR"  # its own: gunicorn empties it at start
+chmod 700 "$METRICS_DIR"
 
 cd "$ROOT"
 AS_SERVICE=(setpriv --reuid="$SERVICE_USER" --regid="$SERVICE_USER" --init-groups --no-new-privs

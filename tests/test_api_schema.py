@@ -76,6 +76,11 @@ def api(app, demo, monkeypatch):
     """The app on the demo, its tip limits out of the fuzzer's way (see the module's doc)."""
     for limit in ("TIP_MAX_PER_HOUR", "TIP_MAX_PER_DAY", "TIP_STATUS_PER_HOUR"):
         monkeypatch.setitem(app.config, limit, 1_000_000)
+    # a job worker alive for /readyz (a 503 is a server error to the fuzzer: its 503s are
+    # checked below, with the database down, and in tests/test_observability.py)
+    demo.execute(text("INSERT INTO procrastinate_workers DEFAULT VALUES"))
+    demo.commit()  # releases the test's savepoint: the row outlives the first request
+    monkeypatch.setitem(app.config, "JOBS_STALLED_SECONDS", 3600)
     return app
 
 
@@ -127,6 +132,8 @@ def test_the_document_is_valid_openapi_3_1_and_served(app, client):
         "/api/tips/{receipt}",
         "/api/openapi.json",
         "/healthz",
+        "/livez",
+        "/readyz",
     }
     # each schema a valid JSON Schema 2020-12 (OpenAPI's own schema does not look inside them)
     for name, part in openapi.document()["components"]["schemas"].items():
@@ -139,14 +146,14 @@ def test_the_document_is_valid_openapi_3_1_and_served(app, client):
 
 
 def test_every_public_json_url_is_in_the_document(app):
-    """A JSON route added under /api/ (or /healthz) without its description fails here."""
+    """A JSON route added under /api/ (or a health check) without its description fails here."""
     routes = set()
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/ogc/"):
             # OGC API – Features has its own OpenAPI document (pygeoapi's, at /ogc/api), which
             # tests/test_ogc.py checks against these routes; this document is the portal's API
             continue
-        if rule.rule.startswith("/api/") or rule.rule == "/healthz":
+        if rule.rule.startswith("/api/") or rule.rule in ("/healthz", "/livez", "/readyz"):
             path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
             routes |= {(path, m.lower()) for m in rule.methods - {"HEAD", "OPTIONS"}}
     documented = {
@@ -354,6 +361,7 @@ def test_answers_with_the_database_down_are_documented(api, demo, monkeypatch):
         operation("/api/tips", "POST").Case(body=tip(lat, lon), media_type="application/json"),
         operation("/api/tips/{receipt}").Case(path_parameters={"receipt": "7K2M-9QXA"}),
         operation("/healthz").Case(),
+        operation("/readyz").Case(),
     ]
     for case in cases:  # a 503 is a "server error" to schemathesis: documented, it is right here
         response = case.call_and_validate(app=api, headers=PLAIN, checks=CHECKS[1:])

@@ -446,7 +446,8 @@ def errors_logged(installation) -> str:
     """The tracebacks gunicorn's log holds, for an assertion's message."""
     found = []
     for server in installation.servers:
-        found += server.log.read_text().split("[ERROR]")[1:]
+        # gunicorn's own lines, and the portal's JSON ones (portal/logs.py)
+        found += re.split(r'\[ERROR\]|"level": "ERROR"', server.log.read_text())[1:]
     return "\n".join(found)[-6000:]
 
 

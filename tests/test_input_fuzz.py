@@ -21,7 +21,7 @@ import pytest
 import shapely
 from flask import Request, request
 from geoalchemy2.shape import from_shape, to_shape
-from sqlalchemy import select
+from sqlalchemy import select, text
 from werkzeug.datastructures import ImmutableMultiDict
 
 from portal import errors
@@ -119,6 +119,10 @@ def world(app, demo, monkeypatch):
     """Real ids in the officer's and leader's own commune (so every role gets past the
     scope), a draft upload and a boundary change; one client per role; FormInvalid spied."""
     s = demo
+    # a job worker alive, so that /readyz answers 200 (a 503 would be a server error here)
+    s.execute(text("INSERT INTO procrastinate_workers DEFAULT VALUES"))
+    s.commit()
+    monkeypatch.setitem(app.config, "JOBS_STALLED_SECONDS", 3600)
     ba_dinh = s.scalar(select(Area).where(Area.code == "00004"))
     leader = s.scalar(select(Account).where(Account.username == "totruong"))
     team = s.get(Team, leader.team_id)

@@ -17,6 +17,11 @@ PUBLIC = {
     "static",
     "vendor",
     "health.healthz",
+    # issue 18: probes and Prometheus's scrape (only from the machine itself or with the
+    # operator's token: tests/test_observability.py)
+    "health.livez",
+    "health.readyz",
+    "health.prometheus",
     "auth.login",
     "auth.set_language",
     "home",
