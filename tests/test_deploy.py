@@ -626,13 +626,14 @@ NOT_FOR_PRODUCTION = {
     "PORTAL_JOBS_INLINE",
     "PORTAL_JOBS_STEP_DELAY",
     "FLASK_DEBUG",
+    "PROMETHEUS_MULTIPROC_DIR",  # set by antt-portal-web.service itself, not the env file
 }
 
 
 def test_the_environment_file_names_every_setting_production_reads():
     example = (DEPLOY / "portal.env.example").read_text()
     named = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", example, re.M))
-    read = set(re.findall(r'environ(?:\.get)?[\[(]"([A-Z][A-Z0-9_]+)"', config_source()))
+    read = set(re.findall(r'os\.environ(?:\.get)?[\[(]"([A-Z][A-Z0-9_]+)"', config_source()))
     assert read - NOT_FOR_PRODUCTION <= named, read - NOT_FOR_PRODUCTION - named
     settings = dict(re.findall(r"^([A-Z][A-Z0-9_]+)=(.*)$", example, re.M))  # the ones set
     assert settings["PORTAL_ENV"] == "production"
@@ -647,4 +648,10 @@ def test_the_environment_file_names_every_setting_production_reads():
 
 
 def config_source() -> str:
-    return Path(config.__file__).read_text()
+    """Where production's settings are read: the configuration, the logs' set-up and gunicorn's."""
+    files = [
+        Path(config.__file__),
+        ROOT / "portal" / "logs.py",
+        ROOT / "deploy" / "gunicorn.conf.py",
+    ]
+    return "\n".join(path.read_text() for path in files)

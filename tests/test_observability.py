@@ -608,3 +608,23 @@ def test_no_secret_reaches_gunicorns_or_the_portals_log(served):
     ):
         assert secret not in written, secret
     assert "127.0.0.1" not in written.replace(f"Listening at: {base}", "")
+
+
+def test_probes_and_scrapes_answer_plain_http_when_https_is_forced():
+    """PORTAL_HTTPS=1 sends every page to https; systemd's, a load balancer's and Prometheus'
+    requests to gunicorn itself (plain http on 127.0.0.1) are answered instead."""
+    forced = create_app(
+        {
+            "PORTAL_ENV": "testing",
+            "SECRET_KEY": "x",
+            "SESSION_COOKIE_SECURE": True,  # what PORTAL_HTTPS=1 sets
+            "SQLALCHEMY_DATABASE_URI": "postgresql+psycopg://nobody:x@127.0.0.1:9/none",
+            "SQLALCHEMY_ENGINE_OPTIONS": {"connect_args": {"connect_timeout": 2}},
+        }
+    )
+    web = forced.test_client()
+    assert web.get("/login").status_code == 302  # a page: to https
+    assert web.get("/livez").status_code == 200
+    assert web.get("/readyz").status_code == 503  # answered (the database is away), not moved
+    assert web.get("/healthz").status_code == 503
+    assert web.get("/metrics").status_code == 200  # from the machine itself

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, jsonify, request
 from portal import config as config_module
 from portal import metrics
 from portal.errors import RETRY_AFTER_SECONDS
+from portal.extensions import talisman
 from portal.health import services
 from portal.models import AccountRole
 from portal.security import current_account
@@ -17,6 +18,9 @@ bp = Blueprint("health", __name__)
 LOOPBACK = frozenset({"127.0.0.1", "::1"})
 # a proxy on the same machine makes every visitor look local; these headers give it away
 FORWARDING = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+# Probes and scrapes come over plain http to gunicorn itself (systemd, a load balancer,
+# Prometheus on 127.0.0.1:5000): with PORTAL_HTTPS=1 they are answered, not sent to https.
+PLAIN_HTTP = talisman(force_https=False)
 
 
 def _detailed() -> bool:
@@ -42,6 +46,7 @@ def local_peer() -> bool:
 
 
 @bp.get("/healthz")
+@PLAIN_HTTP
 def healthz():
     """The public learns only up or down."""
     try:
@@ -53,12 +58,14 @@ def healthz():
 
 
 @bp.get("/livez")
+@PLAIN_HTTP
 def livez():
     """The process answers requests; the database is not asked (a restart would not help it)."""
     return jsonify({"status": "ok"})
 
 
 @bp.get("/readyz")
+@PLAIN_HTTP
 def readyz():
     """Ready for traffic: the database answers, its schema is the migrations' head, and a job
     worker is alive. 503 names the check that failed; no versions."""
@@ -77,6 +84,7 @@ def readyz():
 
 
 @bp.get("/metrics")
+@PLAIN_HTTP
 def prometheus():
     """Prometheus's scrape; nothing here for anyone but the machine itself or the token."""
     if not metrics.allowed():
