@@ -10,7 +10,7 @@ from portal import create_app
 from portal.auth.passwords import verify_password
 from portal.demo.guard import DemoAccountsLeft
 from portal.models import Account, Area
-from tests.conftest import DEMO_PASSWORDS, copy_in, rolled_back_session
+from tests.conftest import DEMO_PASSWORDS, copy_in, login, rolled_back_session
 
 STRONG = "ngõ nhỏ phố nhỏ nhà tôi ở đó"
 
@@ -170,3 +170,21 @@ def test_an_operator_repairs_a_demo_account_with_the_flask_command(app, demo, mo
 
     monkeypatch.delenv("FLASK_RUN_FROM_CLI")
     assert portal_in(app, "production").config["PORTAL_ENV"] == "production"  # starts
+
+
+@pytest.mark.parametrize(("env", "hinted"), [("production", False), ("demo", True)])
+def test_the_first_admin_of_an_empty_install_is_shown_the_import_not_the_demo(
+    app, session, monkeypatch, env, hinted
+):
+    """After create-admin on a new install there are no areas yet: production points at the
+    boundary import only, as its seed commands are refused (the demo may name them)."""
+    done = app.test_cli_runner().invoke(
+        args=["create-admin", "truong.phong"], input=f"{STRONG}\n{STRONG}\n"
+    )
+    assert done.exit_code == 0, done.output
+    monkeypatch.setitem(app.config, "PORTAL_ENV", env)
+    client = app.test_client()
+    assert login(client, "truong.phong", STRONG).status_code == 302
+    page = client.get("/areas/").get_data(as_text=True)
+    assert "flask import-boundaries" in page
+    assert ("flask seed-demo" in page) is hinted
