@@ -189,20 +189,21 @@ def _alive(pid: int) -> bool:
 
 
 def gunicorn(env: dict, log: Path, workers: int = 2, *, wait: bool = True):
-    """`wsgi:app` under gunicorn on a free loopback port, as `make run` serves it; (base URL,
-    process). With wait=False it returns at once (boot meanwhile, then wait_until_up)."""
+    """`wsgi:app` under gunicorn with production's settings (deploy/gunicorn.conf.py: JSON logs,
+    Prometheus' shared folder when env names one) on a free loopback port; (base URL, process).
+    With wait=False it returns at once (boot meanwhile, then wait_until_up)."""
     port = _free_port()
     server = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            str(ROOT / "deploy" / "gunicorn.conf.py"),
             "--workers",
             str(workers),
             "--bind",
             f"127.0.0.1:{port}",
-            "--no-control-socket",  # its default path is shared by every gunicorn of the user
-            "wsgi:app",
         ],
         cwd=ROOT,
         env=env,

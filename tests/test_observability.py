@@ -14,8 +14,6 @@ import logging
 import os
 import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -31,6 +29,7 @@ from portal.auth import sessions
 from portal.extensions import db
 from portal.incidents.filters import LOCAL_TZ
 from portal.models import Area, Job
+from tests.clusters import gunicorn
 from tests.conftest import (
     DEMO_PASSWORDS,
     ROOT,
@@ -433,28 +432,8 @@ def served():
         "PORTAL_WORKERS": "2",
     }
     log = folder / "gunicorn.log"
-    from tests.clusters import _free_port, wait_until_up
-
-    port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "-c",
-            str(ROOT / "deploy" / "gunicorn.conf.py"),
-            "--bind",
-            f"127.0.0.1:{port}",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=log.open("w"),
-    )
-    server.log = log
-    base = f"http://127.0.0.1:{port}"
+    base, server = gunicorn(env, log, workers=2)
     try:
-        wait_until_up(base, server)
         yield {"base": base, "env": env, "log": log, "folder": folder, "lat": lat, "lon": lon}
     finally:
         server.terminate()
