@@ -82,6 +82,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from portal.ogc.views import bp as ogc_bp
     from portal.open311.views import bp as open311_bp
     from portal.patrols.views import bp as patrols_bp
+    from portal.retention.views import bp as retention_bp
     from portal.review.views import bp as review_bp
     from portal.streets.views import bp as streets_bp
     from portal.teams.views import bp as teams_bp
@@ -108,6 +109,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.register_blueprint(tiles_bp)  # issue 17: vector tiles
     app.register_blueprint(ogc_bp)  # issue 17: OGC API – Features
     app.register_blueprint(tokens_bp)  # issue 17: API tokens for /ogc/
+    app.register_blueprint(retention_bp)  # issue 18: the retention of reporters' data
 
     @app.get("/")
     def home():

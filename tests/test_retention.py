@@ -5,6 +5,7 @@ the operators' command and the officer's page."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -358,3 +359,53 @@ def test_a_purge_cannot_be_reverted(app, session, tips, hashes):
         session.execute(text("DELETE FROM audit_log WHERE id = :id"), {"id": row.id})
     assert [r.id for r in retention_rows(session)] == [row.id]
     assert contacts(session) == {tips.at_cutoff, tips.recent}
+
+
+# --- the city admin's page -----------------------------------------------------------------
+
+
+def test_the_admin_sees_the_rule_tonights_deletions_and_past_runs(app, demo, session, place):
+    now = datetime.now(UTC)
+    tip(session, place, months_before(now, 13), "0912000011", 11)
+    tip(session, place, months_before(now, 11), "0912000012", 12)
+    admin = signed_in(app, "quantri")
+    assert "/retention/" in admin.get("/incidents/").get_data(as_text=True)  # the way there
+    page = admin.get("/retention/")
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    pending = re.search(r'data-testid="pending">(.*?)</dl>', body, re.S).group(1)
+    assert re.findall(r"<dd>([^<]*)</dd>", pending)[0] == "1"  # the 13-month-old contact only
+    assert "Chưa lần nào xoá gì." in body
+    assert "0912000011" not in body  # counts, never the data
+
+    purge(app)
+    body = admin.get("/retention/").get_data(as_text=True)
+    runs = re.search(r'data-testid="runs">(.*?)</table>', body, re.S).group(1)
+    rows = re.findall(r"<tr>(.*?)</tr>", runs, re.S)[1:]  # after the heading
+    assert len(rows) == 1
+    cells = re.findall(r"<td[^>]*>(.*?)</td>", rows[0], re.S)
+    assert "Tự động hằng đêm" in cells[1] and cells[2].strip() == "1"
+    pending = re.search(r'data-testid="pending">(.*?)</dl>', body, re.S).group(1)
+    assert re.findall(r"<dd>([^<]*)</dd>", pending)[0] == "0"
+
+
+@pytest.mark.parametrize("username", ["canbo.xa", "totruong"])
+def test_the_retention_page_is_the_city_admins_only(app, demo, username):
+    assert signed_in(app, username).get("/retention/").status_code == 404
+    queue_page = signed_in(app, username).get("/incidents/").get_data(as_text=True)
+    assert "/retention/" not in queue_page
+
+
+@pytest.mark.parametrize(
+    ("actor", "by_hand"), [("retention", None), ("retention (cli:root)", "cli:root")]
+)
+def test_a_run_says_whether_the_night_or_an_operator_ran_it(actor, by_hand):
+    entry = AuditEntry(actor=actor, at=NOW, changes={"tip_contacts": [3, None]})
+    run = services._run(entry)
+    assert run.by_hand == by_hand
+    assert run.counts == {
+        "tip_contacts": 3,
+        "tip_limits": 0,
+        "login_failures": 0,
+        "account_sessions": 0,
+    }

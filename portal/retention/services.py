@@ -19,16 +19,29 @@ never the data; the deletion is required, so nothing can put it back.
 from __future__ import annotations
 
 import calendar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
+from croniter import croniter
 from flask import current_app
 from sqlalchemy import delete, func, insert, select
 
+from portal import audit
 from portal.auth.sessions import KEEP_FOR as SESSIONS_KEEP_FOR
 from portal.extensions import db
 from portal.incidents.filters import LOCAL_TZ
-from portal.models import AccountSession, AuditEntry, Incident, LoginFailure, TipContact, TipLimit
+from portal.jobs.queue import PURGE_CRON
+from portal.models import (
+    AccountRole,
+    AccountSession,
+    AuditEntry,
+    Incident,
+    LoginFailure,
+    TipContact,
+    TipLimit,
+)
+from portal.pagination import Page, paginate
+from portal.security import current_scope
 from portal.tips.limits import KEEP as TIP_LIMITS_KEEP
 
 ACTOR = "retention"  # the audit log's actor for the nightly job
@@ -114,3 +127,53 @@ def _audit_row(purged: Purged, actor: str) -> dict:
         "owner_id": 0,
         "changes": changes,
     }
+
+
+@dataclass(frozen=True)
+class Run:
+    """One past run, as its audit row tells it."""
+
+    at: datetime
+    by_hand: str | None  # who ran `flask purge-personal-data` ("cli:<user>"); None: the nightly job
+    counts: dict[str, int]
+    contacts_before: datetime | None
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The city admin's page: the rule, what tonight's run would delete, and the runs so far."""
+
+    months: int
+    next_run: datetime
+    pending: Purged
+    runs: Page
+
+
+def next_run(now: datetime) -> datetime:
+    """When the worker's periodic task runs next (its cron is in UTC)."""
+    return croniter(PURGE_CRON, now.astimezone(UTC)).get_next(datetime)
+
+
+def _run(entry: AuditEntry) -> Run:
+    changes = entry.changes or {}
+    before = (changes.get("received_before") or [None])[0]
+    hand = entry.actor.removeprefix(ACTOR).strip(" ()")  # "retention (cli:root)" by the CLI
+    return Run(
+        at=entry.at,
+        by_hand=hand or None,
+        counts={kind: (changes.get(kind) or [0])[0] for kind in KINDS},
+        contacts_before=datetime.fromisoformat(before) if before else None,
+    )
+
+
+def overview(page: int = 1, now: datetime | None = None) -> Overview:
+    """For the city admin only (404 to anyone else, as other admin pages)."""
+    current_scope().require(AccountRole.ADMIN)
+    now = now or datetime.now(UTC)
+    runs = paginate(audit.history(OWNER_TYPE, 0), page)
+    return Overview(
+        months=current_app.config["CONTACT_RETENTION_MONTHS"],
+        next_run=next_run(now),
+        pending=purge(now=now, dry_run=True),
+        runs=replace(runs, items=[_run(entry) for entry in runs.items]),
+    )
