@@ -39,4 +39,10 @@ fi
 echo "==> flask db upgrade (as the schema's owner)"
 .venv/bin/flask --app wsgi db upgrade --directory migrations
 scripts/pg.sh grant
-echo "==> upgraded. To go back to before it: make restore TARGET=\"$before\""
+if [[ -z "${DATABASE_URL:-}" ]]; then
+    echo "==> upgraded. To go back to before it: make restore TARGET=\"$before\""
+else
+    echo "==> upgraded. To go back to before it, with the portal and PostgreSQL stopped (README:"
+    echo "    Backups and restores): pgbackrest --stanza=portal --delta --type=time" \
+        "\"--target=$before\" --target-action=promote restore"
+fi
