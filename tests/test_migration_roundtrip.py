@@ -1,8 +1,9 @@
 """Every migration goes down and up again on a copy of the demo data, losing nothing.
 
-A database of its own, migrated to head and loaded by the demo's seeds at a small scale (two
-real communes of Hanoi, or the synthetic city without the shared files; a few hundred patrols,
-incidents, the year's turnover). Then, from head down to the first revision: one step down, one
+A database of its own, migrated to head and loaded by the demo's seeds: the whole of Hanoi's
+boundaries and teams (126 communes, about 5,400 villages; the synthetic city without the shared
+files), a hundredth of the demo year's patrols, a twentieth of its incidents and tips, and the
+year's turnover. Then, from head down to the first revision: one step down, one
 step up, and the schema and every table's row count must be what they were; one step down again
 to go on. A migration whose downgrade or upgrade fails on rows, or that loses rows on the way,
 fails the test with its revision. The tables a migration creates hold nothing before it, so
@@ -27,11 +28,11 @@ pytestmark = pytest.mark.slow
 
 MIGRATIONS = str(ROOT / "migrations")
 
-# the seeds, small: each one's command and arguments (flask --help)
+# the demo's seeds, its activity scaled down: each one's command and arguments (flask --help)
 SEEDS = [
-    ["seed-demo", "--communes", "2"],
-    ["seed-patrols", "--scale", "0.002"],  # ~1,000 patrols
-    ["seed-incidents", "--scale", "0.02"],  # ~500 incidents and tips
+    ["seed-demo"],
+    ["seed-patrols", "--scale", "0.01"],
+    ["seed-incidents", "--scale", "0.05"],
     ["seed-turnover"],
 ]
 
