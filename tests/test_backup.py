@@ -16,8 +16,10 @@ import hashlib
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.config import Config
@@ -292,3 +294,47 @@ def test_upgrade_backs_up_first_and_stops_when_it_cannot(installation):
         assert db.execute(text("SELECT count(*) FROM tile_generation")).scalar_one() == 1
     app.dispose()
     owner.dispose()
+
+
+def test_upgrade_on_a_production_server_prints_its_own_way_back_even_when_the_migration_fails():
+    """With DATABASE_URL (Debian's cluster, deploy/pgbackrest/) `make restore` refuses to run,
+    so the way back printed is pgBackRest's own restore, to a moment after the backup ended; and
+    it is printed when the migration fails too (set -e used to stop before it)."""
+    # readable by `postgres` too: upgrade.sh runs pgBackRest as that user when it is root
+    bin_dir = Path(tempfile.mkdtemp(prefix="fake-pgbackrest-"))
+    bin_dir.chmod(0o755)
+    fake = bin_dir / "pgbackrest"  # the backup succeeds, and says when it ended
+    fake.write_text('#!/bin/sh\necho "fake pgbackrest $* ended at $(date -u +%s.%N)"\n')
+    fake.chmod(0o755)
+    config = bin_dir / "pgbackrest.conf"
+    config.write_text("[portal]\n")
+    config.chmod(0o644)
+    env = {
+        "PATH": f"{bin_dir}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "PORTAL_ENV": "development",
+        # nothing listens there: the migration fails after the backup
+        "DATABASE_URL": "postgresql+psycopg://portal_app:x@127.0.0.1:1/antt_portal",
+        "DATABASE_OWNER_URL": "postgresql+psycopg://portal_owner:x@127.0.0.1:1/antt_portal",
+        "PGBACKREST_CONFIG": str(config),
+    }
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "upgrade.sh"), "--no-setup"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, said
+    shutil.rmtree(bin_dir)
+    ended = re.search(r"fake pgbackrest .*backup ended at ([0-9.]+)", said)
+    assert ended, said
+    assert "make restore" not in said
+    target = re.search(r'"--target=([^"]+)"', said)
+    assert target, said
+    assert f"--config={config}" in said and "--type=time" in said and "restore" in said
+    # the moment is after the backup: a restore to before it would need an older backup
+    moment = datetime.strptime(target.group(1) + ":00", "%Y-%m-%d %H:%M:%S%z")
+    assert moment.timestamp() > float(ended.group(1))
