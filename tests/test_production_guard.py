@@ -65,6 +65,21 @@ def test_production_starts_once_each_demo_password_is_changed_or_its_account_dis
     assert started.config["PORTAL_ENV"] == "production"
 
 
+def test_flask_run_in_production_refuses_a_demo_password_as_gunicorn_does(app, demo, monkeypatch):
+    """`flask run` serves the portal too: it is a `flask` command (FLASK_RUN_FROM_CLI), but not
+    one of the operator's tools the check is left to."""
+    from click.testing import CliRunner
+    from flask import cli as flask_cli
+
+    served = []
+    monkeypatch.setattr(flask_cli, "run_simple", lambda *args, **kwargs: served.append(args))
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")  # as FlaskGroup sets it for every command
+    info = flask_cli.ScriptInfo(create_app=lambda: portal_in(app, "production"))
+    result = CliRunner().invoke(flask_cli.run_command, ["--port", "5105"], obj=info)
+    assert isinstance(result.exception, DemoAccountsLeft), result.output
+    assert served == []
+
+
 def test_the_demo_environment_starts_with_the_demo_accounts(app, demo):
     started = portal_in(app, "demo")
     assert started.config["PORTAL_ENV"] == "demo"
