@@ -37,6 +37,9 @@ MASK = "[redacted]"
 
 # (pattern, replacement), applied in order; each keeps what says what was hidden
 _RULES: list[tuple[re.Pattern, str]] = [
+    # PostgreSQL's DETAIL repeats the values hide_parameters hides ("Failing row contains (…)",
+    # "Key (username)=(…)"): a reporter's name among them, which no pattern below would catch
+    (re.compile(r"\b(DETAIL:\s+)[^\n]+"), r"\1" + MASK),
     # key=value and "key": "value" forms of secrets; the key stays, the value goes
     (
         re.compile(

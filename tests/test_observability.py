@@ -194,6 +194,28 @@ def test_every_handler_masks_a_careless_line(app, capsys):
     assert "request_id" not in line  # logged outside a request
 
 
+def test_a_database_error_logged_keeps_no_value_of_the_row(session, capsys):
+    """hide_parameters hides the statement's values, but PostgreSQL's own DETAIL line repeats
+    them ("Failing row contains (…, Nguyễn Thị Hoa, …)", "Key (username)=(…)"): a reporter's
+    name is no pattern Redact knows, so the DETAIL line goes."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    capsys.readouterr()
+    try:
+        with session.begin_nested():
+            session.execute(
+                text("INSERT INTO tip_contacts (incident_id, name, contact) VALUES (-1, :n, NULL)"),
+                {"n": "Nguyễn Thị Hoa"},
+            )
+    except IntegrityError:
+        logging.getLogger("portal.careless").exception("could not save the contact")
+    (line,) = lines(capsys.readouterr().err)
+    assert "NotNullViolation" in line["exception"]  # what went wrong stays
+    assert "Nguyễn Thị Hoa" not in line["exception"]
+    assert "DETAIL:  [redacted]" in line["exception"]
+
+
 # --- metrics -----------------------------------------------------------------------------------
 
 
