@@ -159,6 +159,15 @@ restore() {
     local yes=0
     if [[ ${1:-} == --yes ]]; then yes=1; shift; fi
     local target=${1:-}
+    # A time without its zone is read in the server's (UTC, usually): hours off what was meant.
+    # And pgBackRest picks the backup set by the time only in this form (else the latest set,
+    # which may end after the target: no restore then).
+    local zoned='^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}([.,][0-9]{1,6})?[+-][0-9]{2}(:?[0-9]{2})?$'
+    if [[ -n $target && ! $target =~ $zoned ]]; then
+        echo "restore target $target: the time to the second and its UTC offset," \
+            "e.g. \"2026-11-29 18:00:00+07\"" >&2
+        exit 2
+    fi
     [[ -f $CONF ]] || { echo "no backups set up here ($CONF)" >&2; exit 1; }
     ((yes)) || confirm_restore "$target"
     if running; then
