@@ -169,6 +169,11 @@ restore() {
         exit 2
     fi
     [[ -f $CONF ]] || { echo "no backups set up here ($CONF)" >&2; exit 1; }
+    # pgBackRest refuses an empty repository only once the server is stopped: ask it first
+    if ! as_server "${BR[@]}" --output=json info 2>/dev/null | grep -q '"label"'; then
+        echo "no backup in the repository ($REPO): nothing restored, PostgreSQL left as it is" >&2
+        exit 1
+    fi
     ((yes)) || confirm_restore "$target"
     if running; then
         echo "==> stopping PostgreSQL"

@@ -383,3 +383,53 @@ def test_restore_takes_a_target_time_with_its_zone(tmp_path, target):
     )
     # past the target's check: nothing set up in this folder
     assert done.returncode == 1 and "no backups set up here" in done.stderr, done.stderr
+
+
+def test_restore_with_no_backup_in_the_repository_leaves_the_server_running():
+    """A repository set up (stanza-create) but holding no backup yet: pgBackRest would refuse
+    the restore only after the server was stopped, leaving the portal down for nothing."""
+    # readable by `postgres` too: backup.sh runs pgBackRest and pg_ctl as that user when root
+    folder = Path(tempfile.mkdtemp(prefix="empty-repo-"))
+    folder.chmod(0o755)
+    calls = folder / "calls"
+    calls.touch(mode=0o666)
+    calls.chmod(0o666)
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(mode=0o755)
+    for program, answer in [
+        # what pgBackRest's info says of a stanza without backups
+        ("pgbackrest", '[{"archive":[],"backup":[],"name":"portal"}]'),
+        ("pg_ctl", ""),  # the server runs ("status" succeeds)
+    ]:
+        fake = bin_dir / program
+        fake.write_text(f"#!/bin/sh\necho \"{program} $*\" >>{calls}\necho '{answer}'\n")
+        fake.chmod(0o755)
+    local = folder / "local"
+    home = local / "pg"
+    (home / "pgbackrest").mkdir(parents=True)
+    (home / "pgbackrest" / "pgbackrest.conf").write_text("[portal]\n")
+    (local / "pg.port").write_text("1\n")
+    for path in (local, home, home / "pgbackrest"):
+        path.chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PORTAL_LOCAL": str(local),
+        "PGBIN": str(bin_dir),
+    }
+    try:
+        done = subprocess.run(
+            [str(BACKUP), "restore", "--yes"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        called = calls.read_text()
+    finally:
+        shutil.rmtree(folder)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "no backup" in done.stderr
+    assert "info" in called  # it asked
+    # neither the server stopped nor a restore tried
+    assert not [line for line in called.splitlines() if line.endswith((" stop", " restore"))]
