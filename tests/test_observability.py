@@ -248,6 +248,22 @@ def test_requests_are_counted_by_rule_and_status_with_a_histogram(client):
     assert not [key for key in after if ("route", "/tra-cuu/987654321") in key[1]]
 
 
+def test_a_made_up_http_method_makes_no_new_series(client):
+    """The method is a label: every word a client sends as its method would be a new series in
+    every worker's files, for ever (nginx passes any word of capitals on). Refused before Flask,
+    they are not counted."""
+    for n in range(3):
+        response = client.open("/tra-cuu", method=f"XMETHOD{n}")
+        assert response.status_code == 501
+    methods = {
+        dict(label_set).get("method")
+        for name, label_set in scrape(client)
+        if name.startswith("portal_http_request")
+    }
+    assert not {m for m in methods if m and m.startswith("XMETHOD")}
+    assert client.open("/tra-cuu", method="OPTIONS").status_code != 501  # a real one answers
+
+
 def test_job_queue_failures_and_heartbeat_match_the_database(app, client, session):
     now = datetime.now(UTC)
 
