@@ -102,8 +102,11 @@ archive_on() {
     local mode command
     mode=$(sql "SHOW archive_mode")
     command=$(sql "SHOW archive_command")
-    if [[ $command != "$ARCHIVE_COMMAND" ]]; then
+    # a quiet server fills a 16 MB segment in hours: archive each within a minute anyway, or a
+    # lost disk would lose those hours' commits (and a restore to a moment in them fails)
+    if [[ $command != "$ARCHIVE_COMMAND" || $(sql "SHOW archive_timeout") != 1min ]]; then
         sql "ALTER SYSTEM SET archive_command = '$ARCHIVE_COMMAND'" >/dev/null
+        sql "ALTER SYSTEM SET archive_timeout = '60s'" >/dev/null
         sql "SELECT pg_reload_conf()" >/dev/null
     fi
     if [[ $mode != on ]]; then
@@ -127,7 +130,8 @@ setup() {
 ready() {
     [[ -f $CONF && -f $REPO/backup/$STANZA/backup.info ]] || return 1
     running || return 1
-    [[ $(sql "SHOW archive_mode") == on && $(sql "SHOW archive_command") == "$ARCHIVE_COMMAND" ]]
+    [[ $(sql "SHOW archive_mode") == on && $(sql "SHOW archive_command") == "$ARCHIVE_COMMAND" ]] &&
+        [[ $(sql "SHOW archive_timeout") == 1min ]]
 }
 
 backup() {

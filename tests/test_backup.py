@@ -189,6 +189,23 @@ def portal_reads(installation: Installation) -> set[str]:
     return receipts
 
 
+def test_archiving_sends_a_quiet_servers_wal_within_a_minute(installation):
+    """Without archive_timeout a segment is archived only when 16 MB of WAL fill it: on a quiet
+    portal the last hours' commits (a failed upgrade's way back too) would be in no archive
+    when the disk is lost. Here and in the production instructions alike."""
+    admin = create_engine(installation.url("admin"))
+    with admin.connect() as db:
+        assert (
+            db.execute(
+                text("SELECT setting::int FROM pg_settings WHERE name = 'archive_timeout'")
+            ).scalar_one()
+            == 60
+        )
+    admin.dispose()
+    production = (ROOT / "deploy" / "pgbackrest" / "pgbackrest.conf").read_text()
+    assert re.search(r"^#\s+archive_timeout = 60$", production, re.M)
+
+
 def test_restore_to_a_time_between_two_commits(installation):
     tips = Tips(installation)
     for n in range(3):
