@@ -56,6 +56,9 @@ _RULES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"(?<![\w.+])(?:\+?84[ .-]?|0)\d(?:[ .-]?\d){8,9}(?!\w)"), "[phone]"),
     # a tip's receipt code (portal.tips.receipts), in a URL or not
     (re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}\b"), "[receipt]"),
+    # typed in small letters (the portal reads it so): its alphabet only, which has no i, l, o
+    # or u, so that words such as "read-only" stay
+    (re.compile(r"(?i)\b[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}\b"), "[receipt]"),
     # a query string in a URL someone logged (gunicorn's "Error handling request /x?…")
     (re.compile(r"(/[^\s?\"']*)\?[^\s\"']+"), r"\1?" + MASK),
 ]
