@@ -657,7 +657,19 @@ def test_no_secret_reaches_gunicorns_or_the_portals_log(served):
     assert "127.0.0.1" not in written.replace(f"Listening at: {base}", "")
 
 
-def test_probes_and_scrapes_answer_plain_http_when_https_is_forced():
+@pytest.fixture
+def talisman_restored():
+    """flask-talisman keeps its settings on the one shared object (portal.extensions), so an app
+    made with https forced would send every later test's pages to https: put them back."""
+    from portal.extensions import talisman
+
+    saved = dict(vars(talisman))
+    yield
+    vars(talisman).clear()
+    vars(talisman).update(saved)
+
+
+def test_probes_and_scrapes_answer_plain_http_when_https_is_forced(talisman_restored):
     """PORTAL_HTTPS=1 sends every page to https; systemd's, a load balancer's and Prometheus'
     requests to gunicorn itself (plain http on 127.0.0.1) are answered instead."""
     forced = create_app(
