@@ -44,7 +44,9 @@ _RULES: list[tuple[re.Pattern, str]] = [
     (
         re.compile(
             r"(?i)(\b(?:password|passwd|pwd|mat_khau|secret|token|api[_-]?key|session(?:_?id)?"
-            r"|sid|authorization)\b[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"
+            r"|sid|authorization)\b[\"']?\s*[:=]\s*)"
+            # an Authorization's scheme goes with its credentials, which follow it
+            r"((?:(?:Bearer|Basic|Token|Digest)\s+)?(?:\"[^\"]*\"|'[^']*'|[^\s,;&}]+))"
         ),
         r"\1" + MASK,
     ),

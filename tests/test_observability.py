@@ -154,6 +154,10 @@ def test_a_500_is_logged_with_its_id_rule_and_exception_masked(app, client, caps
         ('{"password": "two words"}', "two words"),
         ("Authorization: Bearer antt_s3cr3tT0kenValue", "s3cr3tT0ken"),
         ("token antt_s3cr3tT0kenValue used", "s3cr3tT0ken"),
+        # the metrics token (hex), as a header's line: the scheme is not the secret
+        ("Authorization: Bearer 9f86d081884c7d659a2feaa0", "9f86d081884c"),
+        ("authorization=Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
+        ("Authorization: Token 9f86d081884c7d659a2feaa0", "9f86d081884c"),
         ("Cookie: session=.eJwrzs9Jjc8vSs3PS0; thiet_bi=abc", "eJwrzs9J"),
         ("session_id=4f2a9c", "4f2a9c"),
         ("write to nguoi.bao+1@mail.example.vn today", "nguoi.bao"),
