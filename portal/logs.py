@@ -56,6 +56,8 @@ _RULES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
     # Vietnamese phone numbers: 0 or +84/84, then 9 or 10 digits, spaces, dots or dashes between
     (re.compile(r"(?<![\w.+])(?:\+?84[ .-]?|0)\d(?:[ .-]?\d){8,9}(?!\w)"), "[phone]"),
+    # the same with the prefix or the area code in brackets: (024) 3825 1234, (+84) 912 345 678
+    (re.compile(r"\(\+?(?:84|0)\d{0,3}\)[ .-]?\d(?:[ .-]?\d){6,8}(?!\w)"), "[phone]"),
     # a tip's receipt code (portal.tips.receipts), in a URL or not
     (re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}\b"), "[receipt]"),
     # typed in small letters (the portal reads it so): its alphabet only, which has no i, l, o

@@ -166,6 +166,8 @@ def test_a_500_is_logged_with_its_id_rule_and_exception_masked(app, client, caps
         ("call +84 912 345 678", "912 345"),
         ("call 84912345678", "84912345678"),
         ("landline 024 3825 1234", "3825"),
+        ("landline (024) 3825 1234", "3825"),
+        ("call (+84) 912 345 678", "345 678"),
         ("receipt 7K2M-9QXA", "7K2M-9QXA"),
         # the portal reads a code typed in small letters too (portal.tips.receipts.normalise)
         ("Error handling request /api/tips/7k2m-9qxa", "7k2m-9qxa"),
