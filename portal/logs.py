@@ -164,7 +164,7 @@ def configure(level: str | None = None) -> None:
         if not any(isinstance(f, Redact) for f in handler.filters):
             handler.addFilter(RequestContext())
             handler.addFilter(Redact())
-    root.setLevel(level or os.environ.get("PORTAL_LOG_LEVEL", "INFO"))
+    root.setLevel((level or os.environ.get("PORTAL_LOG_LEVEL", "INFO")).upper())
     # the development server's own access line has the client's address and the raw path
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # each script load

@@ -231,6 +231,19 @@ def test_a_database_error_logged_keeps_no_value_of_the_row(session, capsys):
     assert "DETAIL:  [redacted]" in line["exception"]
 
 
+def test_the_log_level_is_read_in_any_case(monkeypatch):
+    """PORTAL_LOG_LEVEL=debug, as an operator may well write it, is DEBUG, not a crash at start
+    (logging knows the names in capitals only)."""
+    root = logging.getLogger()
+    level = root.level
+    monkeypatch.setenv("PORTAL_LOG_LEVEL", "debug")
+    try:
+        logs.configure()
+        assert root.level == logging.DEBUG
+    finally:
+        root.setLevel(level)
+
+
 # --- metrics -----------------------------------------------------------------------------------
 
 
