@@ -44,7 +44,7 @@ logconfig_dict = {
             "filters": ["context", "redact"],
         }
     },
-    "root": {"level": os.environ.get("PORTAL_LOG_LEVEL", "INFO"), "handlers": ["json"]},
+    "root": {"level": os.environ.get("PORTAL_LOG_LEVEL", "INFO").upper(), "handlers": ["json"]},
     "loggers": {
         "gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
         # gunicorn turns its access log on with any logging configuration: off again here

@@ -134,8 +134,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     # Production refuses to start while a demo account keeps its published password. Not for
     # the `flask` command (Flask sets FLASK_RUN_FROM_CLI for every one of them): its tools are
     # how an operator migrates and repairs such an account, and its `worker` checks for itself.
-    if os.environ.get("FLASK_RUN_FROM_CLI") != "true":
-        from portal.demo.guard import refuse_demo_passwords
+    # But `flask run` serves the portal as gunicorn does, so it is checked.
+    from portal.demo.guard import refuse_demo_passwords, served_by_flask_run
 
+    if os.environ.get("FLASK_RUN_FROM_CLI") != "true" or served_by_flask_run():
         refuse_demo_passwords(app)
     return app

@@ -37,11 +37,16 @@ MASK = "[redacted]"
 
 # (pattern, replacement), applied in order; each keeps what says what was hidden
 _RULES: list[tuple[re.Pattern, str]] = [
+    # PostgreSQL's DETAIL repeats the values hide_parameters hides ("Failing row contains (…)",
+    # "Key (username)=(…)"): a reporter's name among them, which no pattern below would catch
+    (re.compile(r"\b(DETAIL:\s+)[^\n]+"), r"\1" + MASK),
     # key=value and "key": "value" forms of secrets; the key stays, the value goes
     (
         re.compile(
             r"(?i)(\b(?:password|passwd|pwd|mat_khau|secret|token|api[_-]?key|session(?:_?id)?"
-            r"|sid|authorization)\b[\"']?\s*[:=]\s*)(\"[^\"]*\"|'[^']*'|[^\s,;&}]+)"
+            r"|sid|authorization)\b[\"']?\s*[:=]\s*)"
+            # an Authorization's scheme goes with its credentials, which follow it
+            r"((?:(?:Bearer|Basic|Token|Digest)\s+)?(?:\"[^\"]*\"|'[^']*'|[^\s,;&}]+))"
         ),
         r"\1" + MASK,
     ),
@@ -51,8 +56,13 @@ _RULES: list[tuple[re.Pattern, str]] = [
     (re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+"), "[email]"),
     # Vietnamese phone numbers: 0 or +84/84, then 9 or 10 digits, spaces, dots or dashes between
     (re.compile(r"(?<![\w.+])(?:\+?84[ .-]?|0)\d(?:[ .-]?\d){8,9}(?!\w)"), "[phone]"),
+    # the same with the prefix or the area code in brackets: (024) 3825 1234, (+84) 912 345 678
+    (re.compile(r"\(\+?(?:84|0)\d{0,3}\)[ .-]?\d(?:[ .-]?\d){6,8}(?!\w)"), "[phone]"),
     # a tip's receipt code (portal.tips.receipts), in a URL or not
     (re.compile(r"\b[0-9A-Z]{4}-[0-9A-Z]{4}\b"), "[receipt]"),
+    # typed in small letters (the portal reads it so): its alphabet only, which has no i, l, o
+    # or u, so that words such as "read-only" stay
+    (re.compile(r"(?i)\b[0-9a-hjkmnp-tv-z]{4}-[0-9a-hjkmnp-tv-z]{4}\b"), "[receipt]"),
     # a query string in a URL someone logged (gunicorn's "Error handling request /x?…")
     (re.compile(r"(/[^\s?\"']*)\?[^\s\"']+"), r"\1?" + MASK),
 ]
@@ -154,7 +164,7 @@ def configure(level: str | None = None) -> None:
         if not any(isinstance(f, Redact) for f in handler.filters):
             handler.addFilter(RequestContext())
             handler.addFilter(Redact())
-    root.setLevel(level or os.environ.get("PORTAL_LOG_LEVEL", "INFO"))
+    root.setLevel((level or os.environ.get("PORTAL_LOG_LEVEL", "INFO")).upper())
     # the development server's own access line has the client's address and the raw path
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # each script load

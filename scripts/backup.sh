@@ -102,8 +102,11 @@ archive_on() {
     local mode command
     mode=$(sql "SHOW archive_mode")
     command=$(sql "SHOW archive_command")
-    if [[ $command != "$ARCHIVE_COMMAND" ]]; then
+    # a quiet server fills a 16 MB segment in hours: archive each within a minute anyway, or a
+    # lost disk would lose those hours' commits (and a restore to a moment in them fails)
+    if [[ $command != "$ARCHIVE_COMMAND" || $(sql "SHOW archive_timeout") != 1min ]]; then
         sql "ALTER SYSTEM SET archive_command = '$ARCHIVE_COMMAND'" >/dev/null
+        sql "ALTER SYSTEM SET archive_timeout = '60s'" >/dev/null
         sql "SELECT pg_reload_conf()" >/dev/null
     fi
     if [[ $mode != on ]]; then
@@ -127,7 +130,8 @@ setup() {
 ready() {
     [[ -f $CONF && -f $REPO/backup/$STANZA/backup.info ]] || return 1
     running || return 1
-    [[ $(sql "SHOW archive_mode") == on && $(sql "SHOW archive_command") == "$ARCHIVE_COMMAND" ]]
+    [[ $(sql "SHOW archive_mode") == on && $(sql "SHOW archive_command") == "$ARCHIVE_COMMAND" ]] &&
+        [[ $(sql "SHOW archive_timeout") == 1min ]]
 }
 
 backup() {
@@ -159,7 +163,21 @@ restore() {
     local yes=0
     if [[ ${1:-} == --yes ]]; then yes=1; shift; fi
     local target=${1:-}
+    # A time without its zone is read in the server's (UTC, usually): hours off what was meant.
+    # And pgBackRest picks the backup set by the time only in this form (else the latest set,
+    # which may end after the target: no restore then).
+    local zoned='^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}([.,][0-9]{1,6})?[+-][0-9]{2}(:?[0-9]{2})?$'
+    if [[ -n $target && ! $target =~ $zoned ]]; then
+        echo "restore target $target: the time to the second and its UTC offset," \
+            "e.g. \"2026-11-29 18:00:00+07\"" >&2
+        exit 2
+    fi
     [[ -f $CONF ]] || { echo "no backups set up here ($CONF)" >&2; exit 1; }
+    # pgBackRest refuses an empty repository only once the server is stopped: ask it first
+    if ! as_server "${BR[@]}" --output=json info 2>/dev/null | grep -q '"label"'; then
+        echo "no backup in the repository ($REPO): nothing restored, PostgreSQL left as it is" >&2
+        exit 1
+    fi
     ((yes)) || confirm_restore "$target"
     if running; then
         echo "==> stopping PostgreSQL"

@@ -15,17 +15,17 @@ if [[ "${1:-}" != --no-setup ]]; then
     scripts/setup.sh --no-migrate
 fi
 
-before=$(date -u '+%Y-%m-%d %H:%M:%S+00')
+config=${PGBACKREST_CONFIG:-/etc/pgbackrest/pgbackrest.conf}
 if [[ -z "${DATABASE_URL:-}" ]]; then
     scripts/backup.sh backup "${BACKUP_TYPE:-incr}" || {
         echo "the backup failed: nothing migrated" >&2
         exit 1
     }
-elif [[ -f ${PGBACKREST_CONFIG:-/etc/pgbackrest/pgbackrest.conf} ]]; then
+elif [[ -f $config ]]; then
     echo "==> pgbackrest backup --stanza=portal --type=${BACKUP_TYPE:-incr}"
     runas=()
     [[ $(id -u) -eq 0 ]] && runas=(runuser -u postgres --)
-    (cd / && "${runas[@]}" pgbackrest --config="${PGBACKREST_CONFIG:-/etc/pgbackrest/pgbackrest.conf}" \
+    (cd / && "${runas[@]}" pgbackrest --config="$config" \
         --stanza=portal --type="${BACKUP_TYPE:-incr}" backup) || {
         echo "the backup failed: nothing migrated" >&2
         exit 1
@@ -36,13 +36,24 @@ else
     exit 1
 fi
 
+# The way back: a moment after the backup ended (a second later, as the time has whole seconds),
+# before anything migrated; a restore to before the backup would need an older one. Printed
+# whether the migration succeeds or not (a failed one may have committed part of its work).
+sleep 1
+before=$(date -u '+%Y-%m-%d %H:%M:%S+00')
+if [[ -z "${DATABASE_URL:-}" ]]; then
+    way_back="make restore TARGET=\"$before\""
+else
+    # `make restore` serves the project's own cluster only: pgBackRest's own restore here
+    way_back="systemctl stop antt-portal-web antt-portal-worker postgresql@15-main;"
+    way_back+=" runuser -u postgres -- pgbackrest --config=$config --stanza=portal --delta"
+    way_back+=" --type=time \"--target=$before\" --target-action=promote restore;"
+    way_back+=" systemctl start postgresql@15-main"
+fi
+trap 'echo "the upgrade failed. To go back to before it: $way_back" >&2' ERR
+
 echo "==> flask db upgrade (as the schema's owner)"
 .venv/bin/flask --app wsgi db upgrade --directory migrations
 scripts/pg.sh grant
-if [[ -z "${DATABASE_URL:-}" ]]; then
-    echo "==> upgraded. To go back to before it: make restore TARGET=\"$before\""
-else
-    echo "==> upgraded. To go back to before it, with the portal and PostgreSQL stopped (README:"
-    echo "    Backups and restores): pgbackrest --stanza=portal --delta --type=time" \
-        "\"--target=$before\" --target-action=promote restore"
-fi
+trap - ERR
+echo "==> upgraded. To go back to before it: $way_back"

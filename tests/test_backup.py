@@ -16,8 +16,10 @@ import hashlib
 import re
 import shutil
 import subprocess
+import tempfile
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from alembic.config import Config
@@ -187,6 +189,23 @@ def portal_reads(installation: Installation) -> set[str]:
     return receipts
 
 
+def test_archiving_sends_a_quiet_servers_wal_within_a_minute(installation):
+    """Without archive_timeout a segment is archived only when 16 MB of WAL fill it: on a quiet
+    portal the last hours' commits (a failed upgrade's way back too) would be in no archive
+    when the disk is lost. Here and in the production instructions alike."""
+    admin = create_engine(installation.url("admin"))
+    with admin.connect() as db:
+        assert (
+            db.execute(
+                text("SELECT setting::int FROM pg_settings WHERE name = 'archive_timeout'")
+            ).scalar_one()
+            == 60
+        )
+    admin.dispose()
+    production = (ROOT / "deploy" / "pgbackrest" / "pgbackrest.conf").read_text()
+    assert re.search(r"^#\s+archive_timeout = 60$", production, re.M)
+
+
 def test_restore_to_a_time_between_two_commits(installation):
     tips = Tips(installation)
     for n in range(3):
@@ -292,3 +311,142 @@ def test_upgrade_backs_up_first_and_stops_when_it_cannot(installation):
         assert db.execute(text("SELECT count(*) FROM tile_generation")).scalar_one() == 1
     app.dispose()
     owner.dispose()
+
+
+def test_upgrade_on_a_production_server_prints_its_own_way_back_even_when_the_migration_fails():
+    """With DATABASE_URL (Debian's cluster, deploy/pgbackrest/) `make restore` refuses to run,
+    so the way back printed is pgBackRest's own restore, to a moment after the backup ended; and
+    it is printed when the migration fails too (set -e used to stop before it)."""
+    # readable by `postgres` too: upgrade.sh runs pgBackRest as that user when it is root
+    bin_dir = Path(tempfile.mkdtemp(prefix="fake-pgbackrest-"))
+    bin_dir.chmod(0o755)
+    fake = bin_dir / "pgbackrest"  # the backup succeeds, and says when it ended
+    fake.write_text('#!/bin/sh\necho "fake pgbackrest $* ended at $(date -u +%s.%N)"\n')
+    fake.chmod(0o755)
+    config = bin_dir / "pgbackrest.conf"
+    config.write_text("[portal]\n")
+    config.chmod(0o644)
+    env = {
+        "PATH": f"{bin_dir}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PYTHONPATH": str(ROOT),
+        "PORTAL_ENV": "development",
+        # nothing listens there: the migration fails after the backup
+        "DATABASE_URL": "postgresql+psycopg://portal_app:x@127.0.0.1:1/antt_portal",
+        "DATABASE_OWNER_URL": "postgresql+psycopg://portal_owner:x@127.0.0.1:1/antt_portal",
+        "PGBACKREST_CONFIG": str(config),
+    }
+    done = subprocess.run(
+        [str(ROOT / "scripts" / "upgrade.sh"), "--no-setup"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    said = done.stdout + done.stderr
+    assert done.returncode != 0, said
+    shutil.rmtree(bin_dir)
+    ended = re.search(r"fake pgbackrest .*backup ended at ([0-9.]+)", said)
+    assert ended, said
+    assert "make restore" not in said
+    target = re.search(r'"--target=([^"]+)"', said)
+    assert target, said
+    assert f"--config={config}" in said and "--type=time" in said and "restore" in said
+    # the moment is after the backup: a restore to before it would need an older backup
+    moment = datetime.strptime(target.group(1) + ":00", "%Y-%m-%d %H:%M:%S%z")
+    assert moment.timestamp() > float(ended.group(1))
+
+
+@pytest.mark.parametrize(
+    "target", ["2026-11-29 18:00:00", "2026-11-29 18:00+07", "2026-11-29T11:00:00Z", "hôm qua"]
+)
+def test_restore_refuses_a_target_time_without_its_zone(tmp_path, target):
+    """PostgreSQL would read a time without a zone in the server's zone (UTC on most servers),
+    seven hours from what a Vietnamese operator meant: past the mistake, or long before it.
+    And pgBackRest chooses the backup set by the time only in one form. Refused before anything
+    is stopped."""
+    local = tmp_path / "local"
+    (local / "pg").mkdir(parents=True)
+    (local / "pg.port").write_text("1\n")
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PORTAL_LOCAL": str(local)}
+    done = subprocess.run(
+        [str(BACKUP), "restore", "--yes", target],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "+07" in done.stderr  # says how to write one
+    assert "stopping" not in done.stdout
+
+
+@pytest.mark.parametrize(
+    "target", ["2026-11-29 18:00:00+07", "2026-11-29 18:00:00.5+07:00", "2026-11-29 11:00:00+0000"]
+)
+def test_restore_takes_a_target_time_with_its_zone(tmp_path, target):
+    local = tmp_path / "local"
+    (local / "pg").mkdir(parents=True)
+    (local / "pg.port").write_text("1\n")
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PORTAL_LOCAL": str(local)}
+    done = subprocess.run(
+        [str(BACKUP), "restore", "--yes", target],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    # past the target's check: nothing set up in this folder
+    assert done.returncode == 1 and "no backups set up here" in done.stderr, done.stderr
+
+
+def test_restore_with_no_backup_in_the_repository_leaves_the_server_running():
+    """A repository set up (stanza-create) but holding no backup yet: pgBackRest would refuse
+    the restore only after the server was stopped, leaving the portal down for nothing."""
+    # readable by `postgres` too: backup.sh runs pgBackRest and pg_ctl as that user when root
+    folder = Path(tempfile.mkdtemp(prefix="empty-repo-"))
+    folder.chmod(0o755)
+    calls = folder / "calls"
+    calls.touch(mode=0o666)
+    calls.chmod(0o666)
+    bin_dir = folder / "bin"
+    bin_dir.mkdir(mode=0o755)
+    for program, answer in [
+        # what pgBackRest's info says of a stanza without backups
+        ("pgbackrest", '[{"archive":[],"backup":[],"name":"portal"}]'),
+        ("pg_ctl", ""),  # the server runs ("status" succeeds)
+    ]:
+        fake = bin_dir / program
+        fake.write_text(f"#!/bin/sh\necho \"{program} $*\" >>{calls}\necho '{answer}'\n")
+        fake.chmod(0o755)
+    local = folder / "local"
+    home = local / "pg"
+    (home / "pgbackrest").mkdir(parents=True)
+    (home / "pgbackrest" / "pgbackrest.conf").write_text("[portal]\n")
+    (local / "pg.port").write_text("1\n")
+    for path in (local, home, home / "pgbackrest"):
+        path.chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:/usr/sbin:/usr/bin:/sbin:/bin",
+        "PORTAL_LOCAL": str(local),
+        "PGBIN": str(bin_dir),
+    }
+    try:
+        done = subprocess.run(
+            [str(BACKUP), "restore", "--yes"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        called = calls.read_text()
+    finally:
+        shutil.rmtree(folder)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "no backup" in done.stderr
+    assert "info" in called  # it asked
+    # neither the server stopped nor a restore tried
+    assert not [line for line in called.splitlines() if line.endswith((" stop", " restore"))]

@@ -655,3 +655,29 @@ def config_source() -> str:
         ROOT / "deploy" / "gunicorn.conf.py",
     ]
     return "\n".join(path.read_text() for path in files)
+
+
+def operators_guide() -> str:
+    """README's "Running it for a city (operators)", which an operator follows line by line."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("## Running it for a city (operators)")
+    return readme[start : readme.index("\n## ", start + 1)]
+
+
+def test_the_first_install_installs_every_program_the_guide_runs_and_no_sudo():
+    """A province's Debian 12, installed with a root password: no sudo, and only what the first
+    apt-get brings. The backups' steps run pgbackrest and the settings' ones openssl."""
+    guide = operators_guide()
+    apt = re.search(r"apt-get install -y ((?:[^\n\\]|\\\n)+)", guide)
+    installed = set(apt.group(1).replace("\\\n", " ").split())
+    for program, package in [
+        ("pgbackrest", "pgbackrest"),
+        ("openssl rand", "openssl"),
+        ("certbot", "certbot"),
+        ("nginx -t", "nginx"),
+        ("psql", "postgresql-15"),
+        ("npm ci", "npm"),
+    ]:
+        assert program in guide
+        assert package in installed, f"{program} needs {package}"
+    assert not re.search(r"^\s*sudo |[;&|(]\s*sudo ", guide, re.M)

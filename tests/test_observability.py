@@ -153,6 +153,10 @@ def test_a_500_is_logged_with_its_id_rule_and_exception_masked(app, client, caps
         ('{"password": "two words"}', "two words"),
         ("Authorization: Bearer antt_s3cr3tT0kenValue", "s3cr3tT0ken"),
         ("token antt_s3cr3tT0kenValue used", "s3cr3tT0ken"),
+        # the metrics token (hex), as a header's line: the scheme is not the secret
+        ("Authorization: Bearer 9f86d081884c7d659a2feaa0", "9f86d081884c"),
+        ("authorization=Basic dXNlcjpwYXNz", "dXNlcjpwYXNz"),
+        ("Authorization: Token 9f86d081884c7d659a2feaa0", "9f86d081884c"),
         ("Cookie: session=.eJwrzs9Jjc8vSs3PS0; thiet_bi=abc", "eJwrzs9J"),
         ("session_id=4f2a9c", "4f2a9c"),
         ("write to nguoi.bao+1@mail.example.vn today", "nguoi.bao"),
@@ -161,7 +165,11 @@ def test_a_500_is_logged_with_its_id_rule_and_exception_masked(app, client, caps
         ("call +84 912 345 678", "912 345"),
         ("call 84912345678", "84912345678"),
         ("landline 024 3825 1234", "3825"),
+        ("landline (024) 3825 1234", "3825"),
+        ("call (+84) 912 345 678", "345 678"),
         ("receipt 7K2M-9QXA", "7K2M-9QXA"),
+        # the portal reads a code typed in small letters too (portal.tips.receipts.normalise)
+        ("Error handling request /api/tips/7k2m-9qxa", "7k2m-9qxa"),
         ("Error handling request /bao-tin/theo-doi?ma=x&lat=21.0", "lat=21.0"),
     ],
 )
@@ -172,7 +180,14 @@ def test_redact_masks_secrets_and_contacts(said, hidden):
 
 
 @pytest.mark.parametrize(
-    "kept", ["pid 12345", "took 0.123456789 s", "GET /tra-cuu/<int:area_id> 200", "job 84 failed"]
+    "kept",
+    [
+        "pid 12345",
+        "took 0.123456789 s",
+        "GET /tra-cuu/<int:area_id> 200",
+        "job 84 failed",
+        "cannot execute INSERT in a read-only transaction",
+    ],
 )
 def test_redact_leaves_ordinary_words_alone(kept):
     assert logs.redact(kept) == kept
@@ -191,6 +206,41 @@ def test_every_handler_masks_a_careless_line(app, capsys):
     assert line["message"] == "login canbo.xa with password=[redacted] from [phone]"
     assert "ValueError: bad contact [email]" in line["exception"]
     assert "request_id" not in line  # logged outside a request
+
+
+def test_a_database_error_logged_keeps_no_value_of_the_row(session, capsys):
+    """hide_parameters hides the statement's values, but PostgreSQL's own DETAIL line repeats
+    them ("Failing row contains (…, Nguyễn Thị Hoa, …)", "Key (username)=(…)"): a reporter's
+    name is no pattern Redact knows, so the DETAIL line goes."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import IntegrityError
+
+    capsys.readouterr()
+    try:
+        with session.begin_nested():
+            session.execute(
+                text("INSERT INTO tip_contacts (incident_id, name, contact) VALUES (-1, :n, NULL)"),
+                {"n": "Nguyễn Thị Hoa"},
+            )
+    except IntegrityError:
+        logging.getLogger("portal.careless").exception("could not save the contact")
+    (line,) = lines(capsys.readouterr().err)
+    assert "NotNullViolation" in line["exception"]  # what went wrong stays
+    assert "Nguyễn Thị Hoa" not in line["exception"]
+    assert "DETAIL:  [redacted]" in line["exception"]
+
+
+def test_the_log_level_is_read_in_any_case(monkeypatch):
+    """PORTAL_LOG_LEVEL=debug, as an operator may well write it, is DEBUG, not a crash at start
+    (logging knows the names in capitals only)."""
+    root = logging.getLogger()
+    level = root.level
+    monkeypatch.setenv("PORTAL_LOG_LEVEL", "debug")
+    try:
+        logs.configure()
+        assert root.level == logging.DEBUG
+    finally:
+        root.setLevel(level)
 
 
 # --- metrics -----------------------------------------------------------------------------------
@@ -223,6 +273,22 @@ def test_requests_are_counted_by_rule_and_status_with_a_histogram(client):
     # the scrapes themselves are not counted, and no path is a label
     assert not [key for key in after if ("route", "/metrics") in key[1]]
     assert not [key for key in after if ("route", "/tra-cuu/987654321") in key[1]]
+
+
+def test_a_made_up_http_method_makes_no_new_series(client):
+    """The method is a label: every word a client sends as its method would be a new series in
+    every worker's files, for ever (nginx passes any word of capitals on). Refused before Flask,
+    they are not counted."""
+    for n in range(3):
+        response = client.open("/tra-cuu", method=f"XMETHOD{n}")
+        assert response.status_code == 501
+    methods = {
+        dict(label_set).get("method")
+        for name, label_set in scrape(client)
+        if name.startswith("portal_http_request")
+    }
+    assert not {m for m in methods if m and m.startswith("XMETHOD")}
+    assert client.open("/tra-cuu", method="OPTIONS").status_code != 501  # a real one answers
 
 
 def test_job_queue_failures_and_heartbeat_match_the_database(app, client, session):
@@ -366,6 +432,25 @@ def test_not_ready_when_the_schema_is_behind_the_migrations(app, client, session
         "migrations": "behind",
         "worker": "ok",
     }
+
+
+def test_ready_when_the_schema_is_a_release_ahead_of_the_code(app, client, session, monkeypatch):
+    """`make upgrade` migrates while the release before still serves (expand/contract): its
+    servers must stay in the load balancer until they are restarted, not all turn unready. Seen
+    from the code of the release before, the database's revision is one it does not know."""
+    from sqlalchemy import text
+
+    from portal.health import services
+
+    current = session.scalar(text("SELECT version_num FROM alembic_version"))
+    known = services._revisions(str(ROOT / "migrations"))
+    assert current in known
+    monkeypatch.setattr(services, "_heads", lambda _directory: frozenset({"the_one_before"}))
+    monkeypatch.setattr(services, "_revisions", lambda _directory: known - {current})
+    heartbeat(session, 1)
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.get_json()
+    assert response.get_json()["checks"]["migrations"] == "ok"
 
 
 def test_alive_but_not_ready_while_the_database_is_down(capsys):
@@ -589,7 +674,19 @@ def test_no_secret_reaches_gunicorns_or_the_portals_log(served):
     assert "127.0.0.1" not in written.replace(f"Listening at: {base}", "")
 
 
-def test_probes_and_scrapes_answer_plain_http_when_https_is_forced():
+@pytest.fixture
+def talisman_restored():
+    """flask-talisman keeps its settings on the one shared object (portal.extensions), so an app
+    made with https forced would send every later test's pages to https: put them back."""
+    from portal.extensions import talisman
+
+    saved = dict(vars(talisman))
+    yield
+    vars(talisman).clear()
+    vars(talisman).update(saved)
+
+
+def test_probes_and_scrapes_answer_plain_http_when_https_is_forced(talisman_restored):
     """PORTAL_HTTPS=1 sends every page to https; systemd's, a load balancer's and Prometheus'
     requests to gunicorn itself (plain http on 127.0.0.1) are answered instead."""
     forced = create_app(

@@ -65,6 +65,42 @@ def test_production_starts_once_each_demo_password_is_changed_or_its_account_dis
     assert started.config["PORTAL_ENV"] == "production"
 
 
+def test_flask_run_in_production_refuses_a_demo_password_as_gunicorn_does(app, demo, monkeypatch):
+    """`flask run` serves the portal too: it is a `flask` command (FLASK_RUN_FROM_CLI), but not
+    one of the operator's tools the check is left to."""
+    from click.testing import CliRunner
+    from flask import cli as flask_cli
+
+    served = []
+    monkeypatch.setattr(flask_cli, "run_simple", lambda *args, **kwargs: served.append(args))
+    monkeypatch.setenv("FLASK_RUN_FROM_CLI", "true")  # as FlaskGroup sets it for every command
+    info = flask_cli.ScriptInfo(create_app=lambda: portal_in(app, "production"))
+    result = CliRunner().invoke(flask_cli.run_command, ["--port", "5105"], obj=info)
+    assert isinstance(result.exception, DemoAccountsLeft), result.output
+    assert served == []
+
+
+def test_a_demo_account_enabled_again_in_production_does_not_sign_in_with_its_demo_password(
+    app, demo
+):
+    """The start-up check sees the accounts as they are then; an admin who enables a disabled
+    demo account later (or sets its demo password again) must not reopen it."""
+    from portal.accounts.services import set_password
+    from tests.conftest import login
+
+    set_password(account(demo, "quantri"), STRONG)
+    set_password(account(demo, "totruong"), STRONG + " nữa")
+    account(demo, "canbo.xa").is_active = False
+    demo.commit()
+    started = portal_in(app, "production")
+    account(demo, "canbo.xa").is_active = True  # the accounts page's "enable", after the start
+    demo.commit()
+    client = started.test_client()
+    refused = login(client, "canbo.xa", DEMO_PASSWORDS["canbo.xa"])
+    assert refused.status_code == 401
+    assert login(client, "quantri", STRONG).status_code in (302, 303)  # others still sign in
+
+
 def test_the_demo_environment_starts_with_the_demo_accounts(app, demo):
     started = portal_in(app, "demo")
     assert started.config["PORTAL_ENV"] == "demo"

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+import click
 from flask import Flask, abort
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -52,6 +53,13 @@ def accounts_with_demo_passwords() -> list[str]:
         )
     ).all()
     return sorted(name for name, hashed in rows if verify_password(hashed, DEMO_PASSWORDS[name]))
+
+
+def served_by_flask_run() -> bool:
+    """Whether the app is being loaded by `flask run`, which serves it (unlike the other
+    `flask` commands, the operator's tools)."""
+    ctx = click.get_current_context(silent=True)
+    return ctx is not None and ctx.command.name == "run"
 
 
 def _check(app: Flask, *, dispose: bool = True) -> list[str] | None:
