@@ -439,6 +439,21 @@ def test_metrics_only_for_this_machine(site):
 
 
 @needs_nginx
+def test_liveness_and_readiness_only_for_this_machine_healthz_for_all(site):
+    site_text = SITE.read_text()
+    block = re.search(r"location ~ \^/\(livez\|readyz\)\$ \{(.*?)\}", site_text, re.S).group(1)
+    assert re.findall(r"^\s*(allow|deny) (\S+);", block, re.M) == [
+        ("allow", "127.0.0.1"),
+        ("allow", "::1"),
+        ("deny", "all"),
+    ]
+    for probe in ("/livez", "/readyz"):
+        assert curl(site.https + probe, source=VISITOR, tmp=site.tmp).status == 403
+        assert curl(site.https + probe, source="127.0.0.1", tmp=site.tmp).status in (200, 503)
+    assert curl(site.https + "/healthz", source=VISITOR, tmp=site.tmp).status == 200
+
+
+@needs_nginx
 def test_the_access_log_has_no_address_and_no_query(site):
     curl(site.https + "/tra-cuu?lat=21.0285&lon=105.8542", tmp=site.tmp)
     log = (site.tmp / "log" / "antt-portal.access.log").read_text()
@@ -494,7 +509,11 @@ def test_the_units_run_unprivileged_hardened_and_restart(name):
     assert service["EnvironmentFile"] == "/etc/antt-portal/portal.env"
     assert service["WorkingDirectory"] == "/opt/antt-portal"
     assert service["Restart"] == "on-failure"
-    assert unit[("Unit", "StartLimitBurst")] and unit[("Unit", "StartLimitIntervalSec")]
+    if name == "worker":
+        # restarted however long the database is away: no limit that would stop it for good
+        assert unit[("Unit", "StartLimitIntervalSec")] == ["0"]
+    else:  # the web server does not stop while the database is away: a limit stops a bad setting
+        assert unit[("Unit", "StartLimitBurst")] and unit[("Unit", "StartLimitIntervalSec")]
     for key, value in HARDENING.items():
         assert service.get(key) == value, key
     assert "ReadWritePaths" not in service  # nothing but the runtime folder and /tmp is written
