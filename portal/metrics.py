@@ -29,7 +29,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_flask_exporter import PrometheusMetrics
 from sqlalchemy import event
 from sqlalchemy.exc import SQLAlchemyError
-from werkzeug.exceptions import NotImplemented as UnknownMethod
+from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from portal.extensions import db
 
@@ -126,24 +126,30 @@ def _watch_pool(app: Flask, registry: CollectorRegistry | None) -> None:
     event.listen(engine, "checkin", lambda *_args: checked_out.dec())
 
 
-# the methods the portal answers; any other word would become a label of its own
-METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+# HTTP's own methods (RFC 9110, and PATCH), a bounded set of labels, which Flask answers (405 to
+# the ones a route does not take). Any other word would become a label of its own.
+METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT"}
+)
 
 
 class KnownMethods:
-    """501 for a method no one uses, before Flask (and its counters) see the request."""
+    """Any other method is answered as Flask would (405 with the path's Allow, or 404), but
+    before Flask and its counters see the request."""
 
-    def __init__(self, wsgi_app):
-        self.wsgi_app = wsgi_app
+    def __init__(self, app: Flask, wsgi_app):
+        self.app, self.wsgi_app = app, wsgi_app
 
     def __call__(self, environ, start_response):
         if environ.get("REQUEST_METHOD") not in METHODS:
-            return UnknownMethod()(environ, start_response)
+            allowed = self.app.url_map.bind_to_environ(environ).allowed_methods()
+            refusal = MethodNotAllowed(valid_methods=allowed) if allowed else NotFound()
+            return refusal(environ, start_response)
         return self.wsgi_app(environ, start_response)
 
 
 def init_app(app: Flask) -> None:
-    app.wsgi_app = KnownMethods(app.wsgi_app)
+    app.wsgi_app = KnownMethods(app, app.wsgi_app)
     if multiprocess_dir():
         from prometheus_flask_exporter.multiprocess import GunicornInternalPrometheusMetrics
 
