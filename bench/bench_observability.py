@@ -10,6 +10,7 @@ Pages, through Flask's test client signed in as the city admin `quantri`:
     livez          GET /livez (the smallest answer: the layers' share is largest)
     areas          GET /areas/ (a staff page)
     coverage_city  GET /coverage/ (the heaviest staff page the admin opens first)
+    retention      GET /retention/ (the retention page: what tonight's run would delete, the runs)
 and the scrape, GET /metrics from the machine itself (the jobs' figures read from the database).
 Prints its figures last:
     page=areas p50_ms=… p99_ms=… baseline_p50_ms=… overhead_ms=… baseline_ratio=…
@@ -28,7 +29,12 @@ from portal import logs
 from portal.demo.seed import seed
 
 RUNS = 200
-PAGES = {"livez": "/livez", "areas": "/areas/", "coverage_city": "/coverage/"}
+PAGES = {
+    "livez": "/livez",
+    "areas": "/areas/",
+    "coverage_city": "/coverage/",
+    "retention": "/retention/",  # issue 18's staff page: tonight's counts and the runs
+}
 
 
 def without_observability(app) -> None:
