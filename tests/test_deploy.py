@@ -422,15 +422,18 @@ def test_the_portal_sees_https_and_the_visitors_address_from_nginx(site):
     assert keys == {f"ip:{VISITOR}", f"user:khong.co.ai@{VISITOR}"}
 
 
+LOOPBACK_ONLY = [("allow", "127.0.0.1"), ("allow", "::1"), ("deny", "all")]
+
+
+def access_rules(location: str) -> list[tuple[str, str]]:
+    """The allow and deny lines of the site's `location <location> { … }`, in order."""
+    block = re.search(re.escape(f"location {location} {{") + r"(.*?)\}", SITE.read_text(), re.S)
+    return re.findall(r"^\s*(allow|deny) (\S+);", block.group(1), re.M)
+
+
 @needs_nginx
 def test_metrics_only_for_this_machine(site):
-    site_text = SITE.read_text()
-    block = re.search(r"location = /metrics \{(.*?)\}", site_text, re.S).group(1)
-    assert re.findall(r"^\s*(allow|deny) (\S+);", block, re.M) == [
-        ("allow", "127.0.0.1"),
-        ("allow", "::1"),
-        ("deny", "all"),
-    ]
+    assert access_rules("= /metrics") == LOOPBACK_ONLY
     # nginx decides by the connection's address: refused from another, passed on from loopback
     assert curl(site.https + "/metrics", source=VISITOR, tmp=site.tmp).status == 403
     local = curl(site.https + "/metrics", source="127.0.0.1", tmp=site.tmp)
@@ -440,13 +443,7 @@ def test_metrics_only_for_this_machine(site):
 
 @needs_nginx
 def test_liveness_and_readiness_only_for_this_machine_healthz_for_all(site):
-    site_text = SITE.read_text()
-    block = re.search(r"location ~ \^/\(livez\|readyz\)\$ \{(.*?)\}", site_text, re.S).group(1)
-    assert re.findall(r"^\s*(allow|deny) (\S+);", block, re.M) == [
-        ("allow", "127.0.0.1"),
-        ("allow", "::1"),
-        ("deny", "all"),
-    ]
+    assert access_rules("~ ^/(livez|readyz)$") == LOOPBACK_ONLY
     for probe in ("/livez", "/readyz"):
         assert curl(site.https + probe, source=VISITOR, tmp=site.tmp).status == 403
         assert curl(site.https + probe, source="127.0.0.1", tmp=site.tmp).status in (200, 503)
