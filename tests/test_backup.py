@@ -357,6 +357,23 @@ def test_upgrade_on_a_production_server_prints_its_own_way_back_even_when_the_mi
     assert moment.timestamp() > float(ended.group(1))
 
 
+def restore_in_an_empty_folder(tmp_path, target: str) -> subprocess.CompletedProcess:
+    """backup.sh restore against a state folder with no cluster and no backups: how far the
+    target's check lets it go."""
+    local = tmp_path / "local"
+    (local / "pg").mkdir(parents=True)
+    (local / "pg.port").write_text("1\n")
+    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PORTAL_LOCAL": str(local)}
+    return subprocess.run(
+        [str(BACKUP), "restore", "--yes", target],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 @pytest.mark.parametrize(
     "target", ["2026-11-29 18:00:00", "2026-11-29 18:00+07", "2026-11-29T11:00:00Z", "hôm qua"]
 )
@@ -365,18 +382,7 @@ def test_restore_refuses_a_target_time_without_its_zone(tmp_path, target):
     seven hours from what a Vietnamese operator meant: past the mistake, or long before it.
     And pgBackRest chooses the backup set by the time only in one form. Refused before anything
     is stopped."""
-    local = tmp_path / "local"
-    (local / "pg").mkdir(parents=True)
-    (local / "pg.port").write_text("1\n")
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PORTAL_LOCAL": str(local)}
-    done = subprocess.run(
-        [str(BACKUP), "restore", "--yes", target],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = restore_in_an_empty_folder(tmp_path, target)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "+07" in done.stderr  # says how to write one
     assert "stopping" not in done.stdout
@@ -386,18 +392,7 @@ def test_restore_refuses_a_target_time_without_its_zone(tmp_path, target):
     "target", ["2026-11-29 18:00:00+07", "2026-11-29 18:00:00.5+07:00", "2026-11-29 11:00:00+0000"]
 )
 def test_restore_takes_a_target_time_with_its_zone(tmp_path, target):
-    local = tmp_path / "local"
-    (local / "pg").mkdir(parents=True)
-    (local / "pg.port").write_text("1\n")
-    env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "PORTAL_LOCAL": str(local)}
-    done = subprocess.run(
-        [str(BACKUP), "restore", "--yes", target],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = restore_in_an_empty_folder(tmp_path, target)
     # past the target's check: nothing set up in this folder
     assert done.returncode == 1 and "no backups set up here" in done.stderr, done.stderr
 
