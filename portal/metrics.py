@@ -22,7 +22,7 @@ import hmac
 import logging
 import os
 
-from flask import Flask, Response, current_app, request
+from flask import Flask, Response, current_app
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import MethodNotAllowed, NotFound
 
 from portal.extensions import db
+from portal.security import bearer_credentials, local_peer
 
 log = logging.getLogger(__name__)
 EXTENSION = "portal.metrics"
@@ -176,18 +177,11 @@ def init_app(app: Flask) -> None:
 
 def allowed() -> bool:
     """A loopback peer with no proxy in between, or the operator's bearer token."""
-    from portal.health.views import local_peer
-
+    given = bearer_credentials()
+    if given is None:
+        return local_peer()
     token = current_app.config.get("METRICS_TOKEN")
-    header = request.headers.get("Authorization")
-    if header is not None:
-        scheme, _sep, given = header.partition(" ")
-        return bool(
-            token
-            and scheme.lower() == "bearer"
-            and hmac.compare_digest(given.strip().encode(), token.encode())
-        )
-    return local_peer()
+    return bool(token and given and hmac.compare_digest(given.encode(), token.encode()))
 
 
 def exposition() -> Response:

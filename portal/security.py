@@ -6,7 +6,7 @@ from datetime import timedelta
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, redirect, request, session, url_for
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 
 from portal.auth import sessions
 from portal.extensions import htmx, talisman
@@ -23,6 +23,31 @@ def current_scope() -> Scope:
     if "scope" not in g:
         g.scope = scope_for(current_account())
     return g.scope
+
+
+LOOPBACK = frozenset({"127.0.0.1", "::1"})
+# a proxy on the same machine makes every visitor look local; these headers give it away
+FORWARDING = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
+
+
+def local_peer() -> bool:
+    """A request from the machine itself with no proxy in between: with PROXY_HOPS set, the
+    address is what a proxy says, so no request counts as local then."""
+    return (
+        not current_app.config["PROXY_HOPS"]
+        and request.remote_addr in LOOPBACK
+        and not any(header in request.headers for header in FORWARDING)
+    )
+
+
+def bearer_credentials() -> str | None:
+    """What follows `Authorization: Bearer`; "" for an Authorization of another kind, None
+    without one (for /ogc/'s API tokens and /metrics' token)."""
+    header = request.headers.get("Authorization")
+    if not header:
+        return None
+    scheme, _sep, secret = header.partition(" ")
+    return secret.strip() if scheme.lower() == "bearer" else ""
 
 
 def current_session() -> AccountSession | None:

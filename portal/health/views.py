@@ -11,13 +11,10 @@ from portal.errors import RETRY_AFTER_SECONDS
 from portal.extensions import talisman
 from portal.health import services
 from portal.models import AccountRole
-from portal.security import current_account
+from portal.security import current_account, local_peer
 
 bp = Blueprint("health", __name__)
 
-LOOPBACK = frozenset({"127.0.0.1", "::1"})
-# a proxy on the same machine makes every visitor look local; these headers give it away
-FORWARDING = ("Forwarded", "X-Forwarded-For", "X-Real-IP")
 # Probes and scrapes come over plain http to gunicorn itself (systemd, a load balancer,
 # Prometheus on 127.0.0.1:5000): with PORTAL_HTTPS=1 they are answered, not sent to https.
 PLAIN_HTTP = talisman(force_https=False)
@@ -33,16 +30,6 @@ def _detailed() -> bool:
     if account is not None and account.role == AccountRole.ADMIN:
         return True
     return request.args.get("detail") == "1" and local_peer()
-
-
-def local_peer() -> bool:
-    """A request from the machine itself with no proxy in between: with PROXY_HOPS set, the
-    address is what a proxy says, so no request counts as local then."""
-    return (
-        not current_app.config["PROXY_HOPS"]
-        and request.remote_addr in LOOPBACK
-        and not any(header in request.headers for header in FORWARDING)
-    )
 
 
 @bp.get("/healthz")

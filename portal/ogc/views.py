@@ -19,7 +19,7 @@ from flask import Blueprint, g, jsonify, make_response, request
 from portal.i18n import _, current_language, language_asked
 from portal.ogc import api
 from portal.ogc.collections import STAFF
-from portal.security import current_account
+from portal.security import bearer_credentials, current_account
 from portal.tokens import services as tokens
 
 bp = Blueprint("ogc", __name__, url_prefix="/ogc")
@@ -44,11 +44,10 @@ def choose_language():
 @bp.before_request
 def bearer_token():
     """An API token stands for its account on /ogc/ only (not on the rest of the portal)."""
-    header = request.headers.get("Authorization", "")
-    if not header:
+    secret = bearer_credentials()
+    if secret is None:
         return None
-    scheme, _sep, secret = header.partition(" ")
-    account = tokens.account_for_token(secret.strip()) if scheme.lower() == "bearer" else None
+    account = tokens.account_for_token(secret) if secret else None
     if account is None:
         return _unauthorized(_("Mã truy cập không hợp lệ, đã thu hồi hoặc tài khoản đã bị khóa."))
     g.account = account
