@@ -5,16 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Select
 
 from portal.errors import BadParameter
-from portal.i18n import _
+from portal.i18n import LOCAL_TZ, _
 from portal.inputs import to_id
 from portal.models import INCIDENT_KINDS, Incident, Source, Status
 
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MAX_DAYS = 400  # a year and a little: a quarter or a year chosen from any day
 PERIODS = ("7", "30", "90", "365")  # the quick choices, in days up to today
 FIRST_YEAR, LAST_YEAR = 1900, 2999  # any real period, far from date.min and date.max

@@ -29,7 +29,7 @@ from sqlalchemy import delete, func, insert, select
 from portal import audit
 from portal.auth.sessions import KEEP_FOR as SESSIONS_KEEP_FOR
 from portal.extensions import db
-from portal.incidents.filters import LOCAL_TZ
+from portal.i18n import LOCAL_TZ
 from portal.jobs.queue import PURGE_CRON
 from portal.models import (
     AccountRole,

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     Integer,
@@ -30,6 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import aliased
 
+from portal.i18n import LOCAL_TZ
 from portal.models import (
     Area,
     CoverageCommune,
@@ -48,8 +48,6 @@ from portal.models import (
 )
 from portal.review.periods import Period
 from portal.teams.rules import HANOI
-
-LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 PATROL_FIGURES = ("done", "cancelled", "joint", "violations", "handed")
 INCIDENT_FIGURES = ("items", "valuable", "passed", "pass_seconds", "handed")
